@@ -1,0 +1,14 @@
+//! Domain types of yuqing, shared by every other crate.
+//!
+//! This crate owns the vocabulary: the [`Document`] that every source produces and the
+//! interchange format reads and writes (see `docs/specs/document-format.md`), the stable
+//! error [`Code`]s that the web layer maps to HTTP, and the [`Clock`] that workflow code uses
+//! so tests can step time. It does no IO and never awaits.
+
+pub mod clock;
+pub mod document;
+pub mod error;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use document::{Author, Document, DocumentError, Kind, Metrics, StoredDocument};
+pub use error::{Code, Lang, Message};

@@ -1,0 +1,435 @@
+//! The writer: takes prepared documents in order and sends them to the sinks.
+//!
+//! One [`Pipeline`] per data directory writes (a lock file enforces it). For each batch it
+//! removes duplicates (same platform+id or canonical URL, in the batch or already stored),
+//! resolves each document's root, assigns reprint groups, stores the new documents and the
+//! source's checkpoint in one transaction, keeps rejected input as dead letters, and feeds
+//! the stored documents to the full-text index. The index commits with the highest seq it
+//! holds, so [`Pipeline::open`] catches it up from the store after a crash.
+
+use crate::transforms::group::{Grouper, GroupingSettings};
+use crate::transforms::prepare::{Prepared, prepare};
+use chrono::Utc;
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use yuqing_core::StoredDocument;
+use yuqing_search::{IndexDoc, SearchIndex, Writer};
+use yuqing_store::{Checkpoint, DeadLetter, NewDocument, Store};
+use yuqing_text::normalize;
+
+/// Pipeline settings (`[ingest]` in the config).
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestSettings {
+    /// Largest accepted title + text of one document, in bytes.
+    pub max_text_bytes: usize,
+    /// Largest accepted input line (JSONL/CSV), in bytes; longer lines are rejected.
+    pub max_line_bytes: usize,
+    /// Documents per store transaction.
+    pub batch_size: usize,
+    /// Memory for the index writer, in MB.
+    pub index_memory_mb: usize,
+    /// Index writer threads.
+    pub index_threads: usize,
+    /// Commit the index at least this often, in seconds (how soon new items are searchable).
+    pub index_commit_secs: u64,
+    pub grouping: GroupingSettings,
+}
+
+impl Default for IngestSettings {
+    fn default() -> Self {
+        Self {
+            max_text_bytes: yuqing_core::document::DEFAULT_MAX_TEXT_BYTES,
+            max_line_bytes: 8 << 20,
+            batch_size: 2000,
+            index_memory_mb: 256,
+            index_threads: 1,
+            index_commit_secs: 2,
+            grouping: GroupingSettings::default(),
+        }
+    }
+}
+
+/// An input item that could not become a document.
+#[derive(Debug, Clone)]
+pub struct Rejected {
+    pub location: String,
+    pub reason: String,
+    pub payload: String,
+}
+
+/// What happened to one input item.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Outcome {
+    Stored { id: String, seq: i64, group_id: Option<i64>, joined_group: bool },
+    Duplicate { id: String },
+    Rejected { location: String, reason: String },
+}
+
+/// Counts for a batch or a whole run.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Report {
+    pub read: u64,
+    pub stored: u64,
+    pub duplicates: u64,
+    pub near_duplicates: u64,
+    pub rejected: u64,
+}
+
+impl Report {
+    pub fn add(&mut self, o: &Report) {
+        self.read += o.read;
+        self.stored += o.stored;
+        self.duplicates += o.duplicates;
+        self.near_duplicates += o.near_duplicates;
+        self.rejected += o.rejected;
+    }
+}
+
+/// Errors that stop a batch (storage failures). Bad input never does.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Store(#[from] yuqing_store::StoreError),
+    #[error(transparent)]
+    Search(#[from] yuqing_search::SearchError),
+}
+
+impl PipelineError {
+    pub fn code(&self) -> yuqing_core::Code {
+        match self {
+            PipelineError::Store(e) => e.code(),
+            PipelineError::Search(e) => e.code(),
+        }
+    }
+}
+
+/// Cap on remembered id → root entries (older entries are looked up in the store).
+const ROOT_CACHE_MAX: usize = 2_000_000;
+
+/// The single writer of a data directory.
+pub struct Pipeline<S: Store> {
+    store: Arc<S>,
+    index: Arc<SearchIndex>,
+    writer: Writer,
+    grouper: Grouper,
+    roots: HashMap<(String, String), String>,
+    settings: IngestSettings,
+    uncommitted: usize,
+    last_seq: i64,
+    last_commit: Instant,
+}
+
+impl<S: Store> Pipeline<S> {
+    /// Opens the writer: loads grouping state and catches the index up with the store.
+    pub async fn open(store: Arc<S>, index: Arc<SearchIndex>, settings: IngestSettings) -> Result<Self, PipelineError> {
+        let writer = index.writer(settings.index_memory_mb.max(16) << 20, settings.index_threads)?;
+        let mut grouper = Grouper::new(settings.grouping);
+        let mut after = 0;
+        loop {
+            let fps = store.fingerprints(after, 100_000).await?;
+            let Some(last) = fps.last() else { break };
+            after = last.seq;
+            for f in &fps {
+                grouper.learn(f.content_key, f.simhash, f.group_id);
+            }
+        }
+        let mut me = Self {
+            store,
+            index,
+            writer,
+            grouper,
+            roots: HashMap::new(),
+            settings,
+            uncommitted: 0,
+            last_seq: 0,
+            last_commit: Instant::now(),
+        };
+        me.catch_up().await?;
+        Ok(me)
+    }
+
+    pub fn settings(&self) -> &IngestSettings {
+        &self.settings
+    }
+
+    /// Indexes stored documents the index does not have yet (after a crash).
+    pub async fn catch_up(&mut self) -> Result<u64, PipelineError> {
+        let mut after = self.index.indexed_seq()?;
+        let max = self.store.max_seq().await?;
+        if after >= max {
+            self.last_seq = after;
+            return Ok(0);
+        }
+        tracing::info!(from = after, to = max, "index is behind the store, catching up");
+        let mut n = 0;
+        loop {
+            let docs = self.store.scan(after, 5000).await?;
+            let Some(last) = docs.last() else { break };
+            after = last.seq;
+            for d in &docs {
+                self.index_stored(d)?;
+                n += 1;
+            }
+        }
+        self.last_seq = after;
+        self.commit()?;
+        Ok(n)
+    }
+
+    /// Rebuilds the index from the store.
+    pub async fn reindex(&mut self, progress: impl Fn(u64)) -> Result<u64, PipelineError> {
+        self.writer.delete_all()?;
+        self.writer.commit(0)?;
+        let mut after = 0;
+        let mut n = 0;
+        loop {
+            let docs = self.store.scan(after, 5000).await?;
+            let Some(last) = docs.last() else { break };
+            after = last.seq;
+            for d in &docs {
+                self.index_stored(d)?;
+                n += 1;
+            }
+            progress(n);
+        }
+        self.last_seq = after;
+        self.commit()?;
+        Ok(n)
+    }
+
+    fn index_stored(&mut self, d: &StoredDocument) -> Result<(), PipelineError> {
+        let title = d.doc.title.as_deref().map(normalize).unwrap_or_default();
+        let text = normalize(&d.doc.text);
+        self.writer.add(&IndexDoc {
+            seq: d.seq,
+            title: &title,
+            text: &text,
+            platform: &d.doc.platform,
+            kind: d.doc.kind.as_str(),
+            source: d.doc.source.as_deref().unwrap_or(""),
+            published_ms: d.doc.published_at.map(|t| t.timestamp_millis()),
+            verified: d.doc.author_verified(),
+            group_id: d.group_id,
+        })?;
+        self.uncommitted += 1;
+        Ok(())
+    }
+
+    /// Commits the index (and makes it visible to searches).
+    pub fn commit(&mut self) -> Result<(), PipelineError> {
+        self.writer.commit(self.last_seq)?;
+        self.index.reload()?;
+        self.uncommitted = 0;
+        self.last_commit = Instant::now();
+        Ok(())
+    }
+
+    /// Commits if the configured interval has passed since the last commit.
+    pub fn maybe_commit(&mut self) -> Result<(), PipelineError> {
+        if self.uncommitted > 0 && self.last_commit.elapsed() >= Duration::from_secs(self.settings.index_commit_secs) {
+            self.commit()?;
+        }
+        Ok(())
+    }
+
+    /// Prepares raw documents (convenience for small batches; big imports prepare in
+    /// parallel themselves and call [`Pipeline::ingest`]).
+    pub fn prepare_all(
+        &self,
+        docs: impl IntoIterator<Item = (yuqing_core::Document, String)>,
+    ) -> Vec<Result<Prepared, Rejected>> {
+        let max = self.settings.max_text_bytes;
+        docs.into_iter()
+            .map(|(d, loc)| {
+                let payload = serde_json::to_string(&d).unwrap_or_default();
+                prepare(d, loc.clone(), max).map_err(|e| Rejected { location: loc, reason: e.to_string(), payload: cut(&payload) })
+            })
+            .collect()
+    }
+
+    /// Stores one batch of prepared items (in input order) and the source's checkpoint.
+    /// Returns the counts and one outcome per item.
+    pub async fn ingest(
+        &mut self,
+        items: Vec<Result<Prepared, Rejected>>,
+        checkpoint: Option<Checkpoint>,
+        source: &str,
+    ) -> Result<(Report, Vec<Outcome>), PipelineError> {
+        let mut report = Report { read: items.len() as u64, ..Default::default() };
+        let mut outcomes: Vec<Option<Outcome>> = vec![None; items.len()];
+        let mut letters = Vec::new();
+        let mut candidates: Vec<(usize, Prepared)> = Vec::with_capacity(items.len());
+        let mut seen_ids: HashSet<(String, String)> = HashSet::new();
+        let mut seen_urls: HashSet<String> = HashSet::new();
+        for (i, item) in items.into_iter().enumerate() {
+            match item {
+                Err(r) => {
+                    report.rejected += 1;
+                    outcomes[i] = Some(Outcome::Rejected { location: r.location.clone(), reason: r.reason.clone() });
+                    letters.push(DeadLetter { source: source.to_owned(), location: r.location, reason: r.reason, payload: r.payload });
+                }
+                Ok(p) => {
+                    let fresh_id = seen_ids.insert((p.doc.platform.clone(), p.id.clone()));
+                    let fresh_url = p.url_canonical.as_ref().is_none_or(|u| seen_urls.insert(u.clone()));
+                    if fresh_id && fresh_url {
+                        candidates.push((i, p));
+                    } else {
+                        report.duplicates += 1;
+                        outcomes[i] = Some(Outcome::Duplicate { id: p.id });
+                    }
+                }
+            }
+        }
+        if !letters.is_empty() {
+            self.store.put_dead_letters(&letters).await?;
+            metrics::counter!("yuqing_pipeline_dropped_total", "reason" => "rejected").increment(letters.len() as u64);
+        }
+
+        // Already stored?
+        let mut by_platform: HashMap<&str, Vec<&str>> = HashMap::new();
+        for (_, p) in &candidates {
+            by_platform.entry(p.doc.platform.as_str()).or_default().push(p.id.as_str());
+        }
+        let mut existing: HashSet<(String, String)> = HashSet::new();
+        for (platform, ids) in &by_platform {
+            for id in self.store.existing_ids(platform, ids).await? {
+                existing.insert(((*platform).to_owned(), id));
+            }
+        }
+        let urls: Vec<&str> = candidates.iter().filter_map(|(_, p)| p.url_canonical.as_deref()).collect();
+        let existing_urls = if urls.is_empty() { HashSet::new() } else { self.store.existing_urls(&urls).await? };
+        let mut fresh: Vec<(usize, Prepared)> = Vec::with_capacity(candidates.len());
+        for (i, p) in candidates {
+            let dup = existing.contains(&(p.doc.platform.clone(), p.id.clone()))
+                || p.url_canonical.as_ref().is_some_and(|u| existing_urls.contains(u));
+            if dup {
+                report.duplicates += 1;
+                outcomes[i] = Some(Outcome::Duplicate { id: p.id });
+            } else {
+                fresh.push((i, p));
+            }
+        }
+
+        // Roots: given, or the parent's root (batch, cache, then store), or the parent.
+        let mut missing: HashMap<&str, Vec<&str>> = HashMap::new();
+        let batch_ids: HashSet<(&str, &str)> = fresh.iter().map(|(_, p)| (p.doc.platform.as_str(), p.id.as_str())).collect();
+        for (_, p) in &fresh {
+            if p.doc.root_id.is_none()
+                && let Some(parent) = p.doc.parent_id.as_deref()
+                && !batch_ids.contains(&(p.doc.platform.as_str(), parent))
+                && !self.roots.contains_key(&(p.doc.platform.clone(), parent.to_owned()))
+            {
+                missing.entry(p.doc.platform.as_str()).or_default().push(parent);
+            }
+        }
+        let mut looked_up: HashMap<(String, String), String> = HashMap::new();
+        for (platform, ids) in missing {
+            for (id, root) in self.store.roots(platform, &ids).await? {
+                looked_up.insert((platform.to_owned(), id), root);
+            }
+        }
+        if self.roots.len() > ROOT_CACHE_MAX {
+            self.roots.clear();
+        }
+        let now = Utc::now();
+        let mut new_docs: Vec<NewDocument> = Vec::with_capacity(fresh.len());
+        let mut joined_flags = Vec::with_capacity(fresh.len());
+        for (_, p) in &fresh {
+            let platform = p.doc.platform.clone();
+            let root: Option<String> = match (&p.doc.root_id, &p.doc.parent_id) {
+                (Some(r), _) => Some(r.clone()),
+                (None, Some(parent)) => {
+                    let k = (platform.clone(), parent.clone());
+                    Some(self.roots.get(&k).or_else(|| looked_up.get(&k)).cloned().unwrap_or_else(|| parent.clone()))
+                }
+                (None, None) => None,
+            };
+            self.roots.insert((platform, p.id.clone()), root.clone().unwrap_or_else(|| p.id.clone()));
+            let a = self.grouper.assign(p.group_text(), p.significant, p.simhash, root.as_deref());
+            let mut doc = p.doc.clone();
+            if doc.root_id.is_none() && doc.parent_id.is_some() {
+                doc.root_id = root;
+            }
+            joined_flags.push(a.joined);
+            new_docs.push(NewDocument {
+                doc,
+                id: p.id.clone(),
+                url_canonical: p.url_canonical.clone(),
+                site: p.site.clone(),
+                content_key: a.content_key.map(|k| k as i64),
+                simhash: a.simhash.map(|h| h as i64),
+                group_id: a.group_id,
+                group_joined: a.joined,
+                ingested_at: now,
+            });
+        }
+        let inserted = self.store.insert(&new_docs, checkpoint.as_ref()).await?;
+        let seq_of: HashMap<(&str, &str), i64> = inserted.iter().map(|i| ((i.platform.as_str(), i.id.as_str()), i.seq)).collect();
+        let stored_flags: Vec<bool> =
+            new_docs.iter().map(|n| seq_of.contains_key(&(n.doc.platform.as_str(), n.id.as_str()))).collect();
+        self.grouper.commit(&stored_flags);
+
+        for (((i, p), n), &joined) in fresh.iter().zip(&new_docs).zip(&joined_flags) {
+            match seq_of.get(&(n.doc.platform.as_str(), n.id.as_str())) {
+                Some(&seq) => {
+                    report.stored += 1;
+                    if joined {
+                        report.near_duplicates += 1;
+                    }
+                    self.writer.add(&IndexDoc {
+                        seq,
+                        title: &p.norm_title,
+                        text: &p.norm_text,
+                        platform: &n.doc.platform,
+                        kind: n.doc.kind.as_str(),
+                        source: n.doc.source.as_deref().unwrap_or(""),
+                        published_ms: n.doc.published_at.map(|t| t.timestamp_millis()),
+                        verified: n.doc.author_verified(),
+                        group_id: n.group_id,
+                    })?;
+                    self.uncommitted += 1;
+                    self.last_seq = self.last_seq.max(seq);
+                    outcomes[*i] = Some(Outcome::Stored { id: n.id.clone(), seq, group_id: n.group_id, joined_group: joined });
+                }
+                None => {
+                    // Lost a race with another writer: it is stored, just not by us.
+                    report.duplicates += 1;
+                    outcomes[*i] = Some(Outcome::Duplicate { id: n.id.clone() });
+                }
+            }
+        }
+        metrics::counter!("yuqing_pipeline_received_total").increment(report.read);
+        metrics::counter!("yuqing_pipeline_stored_total").increment(report.stored);
+        metrics::counter!("yuqing_pipeline_dropped_total", "reason" => "duplicate").increment(report.duplicates);
+        metrics::counter!("yuqing_pipeline_near_duplicates_total").increment(report.near_duplicates);
+        let outcomes = outcomes
+            .into_iter()
+            .map(|o| o.unwrap_or(Outcome::Rejected { location: String::new(), reason: "internal: no outcome".into() }))
+            .collect();
+        Ok((report, outcomes))
+    }
+
+    /// Commits the index and waits for background merges (call before exit).
+    pub fn finish(mut self) -> Result<(), PipelineError> {
+        self.commit()?;
+        self.writer.finish()?;
+        Ok(())
+    }
+}
+
+/// Cuts a payload kept as a dead letter to 64 KiB.
+pub fn cut(s: &str) -> String {
+    const MAX: usize = 64 << 10;
+    if s.len() <= MAX {
+        return s.to_owned();
+    }
+    let mut end = MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…[{} bytes]", &s[..end], s.len())
+}

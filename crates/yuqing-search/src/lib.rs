@@ -1,0 +1,352 @@
+//! The full-text index of yuqing, on tantivy.
+//!
+//! Design decision: recall equals substring matching. A word-level (jieba) index misses
+//! 北京大学 inside 北京大学出版社, and users of public-opinion systems expect a search to find
+//! every text containing the string. So `title` and `text` are indexed as character
+//! bigrams with character positions ([`yuqing_text::ngram`]); a query string becomes a
+//! phrase of bigrams at fixed offsets, which matches exactly the documents whose
+//! normalised text contains it. Queries with punctuation or spaces inside are answered by
+//! the index and then verified against the text by the caller ([`Hits::exact`] is false).
+//!
+//! The index is derived data: the store is the system of record. Every commit records the
+//! highest store `seq` indexed (the commit payload), so after a crash the index catches up
+//! from the store, and `yuqing reindex` rebuilds it from scratch.
+
+mod error;
+mod schema;
+mod tokenizer;
+
+pub use error::SearchError;
+pub use schema::SCHEMA_VERSION;
+
+use schema::Fields;
+use std::ops::Bound;
+use std::path::Path;
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{AllQuery, BooleanQuery, Occur, PhraseQuery, Query, RangeQuery, RegexQuery, TermQuery};
+use tantivy::schema::IndexRecordOption;
+use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
+use yuqing_text::ngram::{QueryPlan, plan_query};
+
+pub type Result<T, E = SearchError> = std::result::Result<T, E>;
+
+/// What the index needs of a document. Text fields are already normalised.
+#[derive(Debug, Clone, Copy)]
+pub struct IndexDoc<'a> {
+    pub seq: i64,
+    pub title: &'a str,
+    pub text: &'a str,
+    pub platform: &'a str,
+    pub kind: &'a str,
+    pub source: &'a str,
+    pub published_ms: Option<i64>,
+    pub verified: bool,
+    pub group_id: Option<i64>,
+}
+
+/// How to order hits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sort {
+    /// Best match first (BM25 over bigrams).
+    #[default]
+    Relevance,
+    /// Newest first.
+    Time,
+    /// Oldest first.
+    TimeAsc,
+}
+
+/// A search: a normalised query string (may be empty: every document) and filters.
+#[derive(Debug, Clone, Default)]
+pub struct SearchRequest {
+    pub query: String,
+    pub platforms: Vec<String>,
+    pub kinds: Vec<String>,
+    pub since_ms: Option<i64>,
+    pub until_ms: Option<i64>,
+    pub verified: Option<bool>,
+    pub sort: Sort,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+/// One hit: the store seq of the document and its score.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Hit {
+    pub seq: i64,
+    pub score: f32,
+}
+
+/// Result of a search.
+#[derive(Debug, Clone)]
+pub struct Hits {
+    /// Number of matching documents (candidates when `exact` is false).
+    pub total: usize,
+    pub hits: Vec<Hit>,
+    /// False when the query has punctuation or spaces: the caller must verify each
+    /// candidate against its normalised text.
+    pub exact: bool,
+}
+
+/// The index: a reader always, a writer on demand.
+pub struct SearchIndex {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+}
+
+impl SearchIndex {
+    /// Opens the index in `dir`, creating it if missing. An index with another schema
+    /// version is refused with a message asking for `yuqing reindex`.
+    pub fn open(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| SearchError::Io { path: dir.display().to_string(), source: e })?;
+        let (schema, fields) = schema::build();
+        let mmap = tantivy::directory::MmapDirectory::open(dir)
+            .map_err(|e| SearchError::Open { path: dir.display().to_string(), reason: e.to_string() })?;
+        let index = Index::open_or_create(mmap, schema.clone())
+            .map_err(|e| SearchError::Open { path: dir.display().to_string(), reason: e.to_string() })?;
+        if index.schema() != schema {
+            return Err(SearchError::SchemaMismatch { path: dir.display().to_string() });
+        }
+        tokenizer::register(&index);
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        let me = Self { index, reader, fields };
+        if let Some(v) = me.payload()?.and_then(|p| p.version)
+            && v != SCHEMA_VERSION
+        {
+            return Err(SearchError::SchemaMismatch { path: dir.display().to_string() });
+        }
+        Ok(me)
+    }
+
+    /// An index in memory, for tests.
+    pub fn in_ram() -> Result<Self> {
+        let (schema, fields) = schema::build();
+        let index = Index::create_in_ram(schema);
+        tokenizer::register(&index);
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        Ok(Self { index, reader, fields })
+    }
+
+    fn payload(&self) -> Result<Option<schema::Payload>> {
+        let metas = self.index.load_metas()?;
+        Ok(metas.payload.as_deref().and_then(|p| serde_json::from_str(p).ok()))
+    }
+
+    /// Highest store seq committed to the index (0 when empty).
+    pub fn indexed_seq(&self) -> Result<i64> {
+        Ok(self.payload()?.map_or(0, |p| p.seq))
+    }
+
+    /// A writer. Only one may exist at a time across processes (tantivy's lock file).
+    pub fn writer(&self, heap_bytes: usize, threads: usize) -> Result<Writer> {
+        let w: IndexWriter<TantivyDocument> = self.index.writer_with_num_threads(threads.max(1), heap_bytes)?;
+        Ok(Writer { w, fields: self.fields.clone(), doc: TantivyDocument::default() })
+    }
+
+    /// Makes the latest commit visible to searches.
+    pub fn reload(&self) -> Result<()> {
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Number of documents in the index.
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    fn text_query(&self, q: &str) -> Result<Option<Box<dyn Query>>> {
+        if q.is_empty() {
+            return Ok(None);
+        }
+        let plan = plan_query(q);
+        let per_field = |field| -> Result<Box<dyn Query>> {
+            Ok(match &plan {
+                QueryPlan::Scan => return Err(SearchError::Unsearchable { query: q.to_owned() }),
+                QueryPlan::Char { c, .. } => {
+                    let esc = regex_escape(c);
+                    Box::new(BooleanQuery::new(vec![
+                        (Occur::Should, Box::new(TermQuery::new(Term::from_field_text(field, c), IndexRecordOption::Basic)) as Box<dyn Query>),
+                        (Occur::Should, Box::new(RegexQuery::from_pattern(&format!("{esc}.|.{esc}"), field)?)),
+                    ]))
+                }
+                QueryPlan::Phrase { grams, .. } if grams.len() == 1 => Box::new(TermQuery::new(
+                    Term::from_field_text(field, &grams[0].1),
+                    IndexRecordOption::WithFreqs,
+                )),
+                QueryPlan::Phrase { grams, .. } => Box::new(PhraseQuery::new_with_offset(
+                    grams.iter().map(|(o, g)| (*o as usize, Term::from_field_text(field, g))).collect(),
+                )),
+            })
+        };
+        Ok(Some(Box::new(BooleanQuery::new(vec![
+            (Occur::Should, per_field(self.fields.title)?),
+            (Occur::Should, per_field(self.fields.text)?),
+        ]))))
+    }
+
+    fn build_query(&self, req: &SearchRequest) -> Result<(Box<dyn Query>, bool)> {
+        let exact = req.query.is_empty() || plan_query(&req.query).is_exact();
+        let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        if let Some(q) = self.text_query(&req.query)? {
+            must.push((Occur::Must, q));
+        }
+        let any_of = |field, values: &[String]| -> Box<dyn Query> {
+            Box::new(BooleanQuery::new(
+                values
+                    .iter()
+                    .map(|v| {
+                        (Occur::Should, Box::new(TermQuery::new(Term::from_field_text(field, v), IndexRecordOption::Basic)) as Box<dyn Query>)
+                    })
+                    .collect(),
+            ))
+        };
+        if !req.platforms.is_empty() {
+            must.push((Occur::Must, any_of(self.fields.platform, &req.platforms)));
+        }
+        if !req.kinds.is_empty() {
+            must.push((Occur::Must, any_of(self.fields.kind, &req.kinds)));
+        }
+        if req.since_ms.is_some() || req.until_ms.is_some() {
+            let f = self.fields.published;
+            let lo = req.since_ms.map_or(Bound::Unbounded, |v| Bound::Included(Term::from_field_i64(f, v)));
+            let hi = req.until_ms.map_or(Bound::Unbounded, |v| Bound::Excluded(Term::from_field_i64(f, v)));
+            must.push((Occur::Must, Box::new(RangeQuery::new(lo, hi))));
+        }
+        if let Some(v) = req.verified {
+            must.push((
+                Occur::Must,
+                Box::new(TermQuery::new(Term::from_field_u64(self.fields.verified, u64::from(v)), IndexRecordOption::Basic)),
+            ));
+        }
+        let q: Box<dyn Query> = match must.len() {
+            0 => Box::new(AllQuery),
+            1 if matches!(must[0].0, Occur::Must) => must.pop().map(|m| m.1).unwrap_or_else(|| Box::new(AllQuery)),
+            _ => Box::new(BooleanQuery::new(must)),
+        };
+        Ok((q, exact))
+    }
+
+    /// Runs a search: total count and one page of hits.
+    pub fn search(&self, req: &SearchRequest) -> Result<Hits> {
+        let (q, exact) = self.build_query(req)?;
+        let searcher = self.reader.searcher();
+        let limit = req.limit.max(1);
+        match req.sort {
+            Sort::Relevance => {
+                let (total, top) =
+                    searcher.search(&q, &(Count, TopDocs::with_limit(limit).and_offset(req.offset).order_by_score()))?;
+                Ok(Hits { total, hits: self.to_hits(&searcher, top)?, exact })
+            }
+            Sort::Time | Sort::TimeAsc => {
+                let order = if req.sort == Sort::Time { Order::Desc } else { Order::Asc };
+                let (total, top) = searcher.search(
+                    &q,
+                    &(Count, TopDocs::with_limit(limit).and_offset(req.offset).order_by_fast_field::<i64>("published", order)),
+                )?;
+                let hits = self.to_hits(&searcher, top.into_iter().map(|(_, a)| (0.0, a)).collect())?;
+                Ok(Hits { total, hits, exact })
+            }
+        }
+    }
+
+    /// Every matching seq (for verification, backtests and exports), up to `max`.
+    pub fn all_seqs(&self, req: &SearchRequest, max: usize) -> Result<(Vec<i64>, bool)> {
+        let (q, exact) = self.build_query(req)?;
+        let searcher = self.reader.searcher();
+        let top = searcher.search(&q, &TopDocs::with_limit(max.max(1)).order_by_score())?;
+        let mut seqs: Vec<i64> = self.to_hits(&searcher, top)?.into_iter().map(|h| h.seq).collect();
+        seqs.sort_unstable();
+        Ok((seqs, exact))
+    }
+
+    /// Number of matching documents (candidates when the query is not exact).
+    pub fn count(&self, req: &SearchRequest) -> Result<(usize, bool)> {
+        let (q, exact) = self.build_query(req)?;
+        Ok((self.reader.searcher().search(&q, &Count)?, exact))
+    }
+
+    fn to_hits(&self, searcher: &tantivy::Searcher, top: Vec<(f32, DocAddress)>) -> Result<Vec<Hit>> {
+        let mut out = Vec::with_capacity(top.len());
+        let mut cols: Vec<Option<tantivy::columnar::Column<u64>>> = vec![None; searcher.segment_readers().len()];
+        for (score, a) in top {
+            let ord = a.segment_ord as usize;
+            if cols[ord].is_none() {
+                cols[ord] = Some(searcher.segment_reader(a.segment_ord).fast_fields().u64("seq")?);
+            }
+            let seq = cols[ord].as_ref().and_then(|c| c.first(a.doc_id)).unwrap_or(0);
+            out.push(Hit { seq: seq as i64, score });
+        }
+        Ok(out)
+    }
+}
+
+fn regex_escape(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$#&-~\"@<>".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Adds documents and commits them with the highest seq they cover.
+pub struct Writer {
+    w: IndexWriter<TantivyDocument>,
+    fields: Fields,
+    doc: TantivyDocument,
+}
+
+impl Writer {
+    /// Queues one document (its text fields already normalised).
+    pub fn add(&mut self, d: &IndexDoc<'_>) -> Result<()> {
+        let f = &self.fields;
+        let mut doc = std::mem::take(&mut self.doc);
+        doc.add_u64(f.seq, d.seq as u64);
+        if !d.title.is_empty() {
+            doc.add_text(f.title, d.title);
+        }
+        if !d.text.is_empty() {
+            doc.add_text(f.text, d.text);
+        }
+        doc.add_text(f.platform, d.platform);
+        doc.add_text(f.kind, d.kind);
+        if !d.source.is_empty() {
+            doc.add_text(f.source, d.source);
+        }
+        if let Some(p) = d.published_ms {
+            doc.add_i64(f.published, p);
+        }
+        doc.add_u64(f.verified, u64::from(d.verified));
+        if let Some(g) = d.group_id {
+            doc.add_i64(f.group, g);
+        }
+        self.w.add_document(doc)?;
+        Ok(())
+    }
+
+    /// Commits everything added, recording `seq` as the highest store seq indexed.
+    pub fn commit(&mut self, seq: i64) -> Result<()> {
+        let payload = serde_json::to_string(&schema::Payload { seq, version: Some(SCHEMA_VERSION) })
+            .map_err(|e| SearchError::Internal(e.to_string()))?;
+        let mut p = self.w.prepare_commit()?;
+        p.set_payload(&payload);
+        p.commit()?;
+        Ok(())
+    }
+
+    /// Removes every document (used by reindex before re-adding).
+    pub fn delete_all(&mut self) -> Result<()> {
+        self.w.delete_all_documents()?;
+        Ok(())
+    }
+
+    /// Waits for merging threads to finish (call before exit after big imports).
+    pub fn finish(self) -> Result<()> {
+        self.w.wait_merging_threads()?;
+        Ok(())
+    }
+}

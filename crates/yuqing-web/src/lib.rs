@@ -1,0 +1,24 @@
+//! The HTTP side of yuqing: the axum router, the JSON API and its error format.
+//!
+//! Only this crate knows HTTP status codes: library errors carry a [`yuqing_core::Code`],
+//! mapped here. The server is started from a passed-in listener, so tests bind
+//! `127.0.0.1:0` and never sleep.
+
+mod api;
+mod error;
+
+pub use api::{AppState, router};
+pub use error::ApiError;
+
+use std::future::Future;
+use std::sync::Arc;
+use yuqing_store::Store;
+
+/// Serves `router` on `listener` until `shutdown` resolves.
+pub async fn serve<S: Store>(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState<S>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}

@@ -1,0 +1,300 @@
+//! The commands: each opens what it needs, runs, and prints for people or for scripts.
+
+use crate::config::{Config, EXAMPLE};
+use crate::data::DataDir;
+use crate::{Cli, Command};
+use anyhow::{Context, bail};
+use chrono::{DateTime, Utc};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+use yuqing_ingest::import::{Progress, spawn_readers};
+use yuqing_ingest::query;
+use yuqing_ingest::{Pipeline, Report};
+use yuqing_search::{SearchRequest, Sort};
+use yuqing_store::Store;
+
+/// Filters shared by `search` and `count`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Filters {
+    /// Only this platform (repeatable).
+    #[arg(long)]
+    pub platform: Vec<String>,
+    /// Only this kind: post, repost, comment, article, … (repeatable).
+    #[arg(long)]
+    pub kind: Vec<String>,
+    /// Published at or after (RFC 3339, `YYYY-MM-DD` or `YYYY-MM-DD HH:MM:SS`, Beijing time).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Published before.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Only verified (true) or unverified (false) authors.
+    #[arg(long)]
+    pub verified: Option<bool>,
+}
+
+fn parse_time(s: &str) -> anyhow::Result<i64> {
+    yuqing_core::document::parse_time_str(s, yuqing_core::document::beijing())
+        .map(|t| t.timestamp_millis())
+        .map_err(|e| anyhow::anyhow!(e))
+}
+
+impl Filters {
+    fn request(&self, query: &str) -> anyhow::Result<SearchRequest> {
+        let mut r = SearchRequest {
+            query: query.to_owned(),
+            platforms: self.platform.clone(),
+            kinds: self.kind.clone(),
+            since_ms: self.since.as_deref().map(parse_time).transpose().context("--since")?,
+            until_ms: self.until.as_deref().map(parse_time).transpose().context("--until")?,
+            verified: self.verified,
+            ..Default::default()
+        };
+        query::normalize_request(&mut r);
+        Ok(r)
+    }
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let cfg = Config::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::DefaultConfig => {
+            print!("{EXAMPLE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import { paths, format, json } => import(&cli.data, &cfg, paths, format, json).await,
+        Command::Search { query, filters, limit, offset, sort, json } => {
+            let dir = open_reader(&cli.data, &cfg).await?;
+            let mut req = filters.request(&query)?;
+            req.limit = limit.max(1);
+            req.offset = offset;
+            req.sort = match sort.as_str() {
+                "relevance" => Sort::Relevance,
+                "time" => Sort::Time,
+                "time_asc" => Sort::TimeAsc,
+                other => bail!("--sort {other:?} 无效，可选 relevance|time|time_asc / invalid --sort {other:?}: use relevance, time or time_asc"),
+            };
+            let page = query::search(&dir.store, &dir.index, &req).await?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                for h in &page.hits {
+                    let line = json!({
+                        "id": h.doc.doc.id.clone().unwrap_or_else(|| h.doc.doc.url.clone().unwrap_or_default()),
+                        "platform": h.doc.doc.platform,
+                        "kind": h.doc.doc.kind.as_str(),
+                        "published_at": h.doc.doc.published_at.map(|t| t.to_rfc3339()),
+                        "text": h.doc.doc.text,
+                        "title": h.doc.doc.title,
+                        "url": h.doc.doc.url,
+                        "score": h.score,
+                        "snippet": h.snippet.text,
+                        "highlights": h.snippet.highlights,
+                        "seq": h.doc.seq,
+                        "group_id": h.doc.group_id,
+                    });
+                    writeln!(out, "{line}")?;
+                }
+            } else {
+                writeln!(out, "共 {} 条 / {} hits", page.total, page.total)?;
+                for h in &page.hits {
+                    let t = h.doc.doc.published_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "-".into());
+                    let id = h.doc.doc.id.as_deref().unwrap_or("");
+                    writeln!(out, "{t}  {}:{id}  {}", h.doc.doc.platform, h.snippet.render("【", "】", |s| s.replace(['\n', '\r'], " ")))?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Count { query, filters } => {
+            let dir = open_reader(&cli.data, &cfg).await?;
+            let req = filters.request(&query)?;
+            let n = query::count(dir.store.as_ref(), &dir.index, &req).await?;
+            println!("{n}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Export { output } => {
+            let dir = DataDir::open(&cli.data).await?;
+            let mut out: Box<dyn Write> = match &output {
+                Some(p) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(p).with_context(|| format!("无法创建 {} / cannot create {}", p.display(), p.display()))?,
+                )),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            };
+            let mut after = 0;
+            let mut n = 0u64;
+            loop {
+                let docs = dir.store.scan(after, 5000).await?;
+                let Some(last) = docs.last() else { break };
+                after = last.seq;
+                for d in &docs {
+                    serde_json::to_writer(&mut out, &d.doc)?;
+                    out.write_all(b"\n")?;
+                    n += 1;
+                }
+            }
+            out.flush()?;
+            eprintln!("导出 {n} 条 / exported {n} documents");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sources { json } => {
+            let dir = DataDir::open(&cli.data).await?;
+            let health = dir.store.source_health().await?;
+            let now = Utc::now();
+            let configured: Vec<&str> = cfg.sources.iter().map(|s| s.name()).collect();
+            if json {
+                for h in &health {
+                    println!("{}", json!({"health": h, "lag_seconds": h.lag_seconds(now)}));
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!("{:<24} {:>6} {:>8} {:>8} {:>6} {:<20} 最近错误 / last error", "数据源 / source", "状态", "文档", "时/h", "连败", "最近成功 / success");
+            let fmt = |t: Option<DateTime<Utc>>| {
+                t.map(|t| t.with_timezone(&yuqing_core::document::beijing()).format("%m-%d %H:%M:%S").to_string()).unwrap_or_else(|| "-".into())
+            };
+            for h in &health {
+                let state = if h.consecutive_failures == 0 { "正常" } else if h.consecutive_failures < 3 { "异常" } else { "故障" };
+                println!(
+                    "{:<24} {:>6} {:>8} {:>8} {:>6} {:<20} {}",
+                    h.name,
+                    state,
+                    h.documents,
+                    h.documents_last_hour,
+                    h.consecutive_failures,
+                    fmt(h.last_success_at),
+                    h.last_error.as_deref().unwrap_or("").chars().take(80).collect::<String>()
+                );
+            }
+            for name in configured {
+                if !health.iter().any(|h| h.name == name) {
+                    println!("{name:<24} {:>6} (尚未运行 / not polled yet)", "-");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::DeadLetters { limit, json } => {
+            let dir = DataDir::open(&cli.data).await?;
+            for l in dir.store.dead_letters(limit).await? {
+                if json {
+                    println!("{}", serde_json::to_string(&l)?);
+                } else {
+                    println!("{}  {}  {}  {}", l.at.format("%Y-%m-%d %H:%M:%S"), l.letter.source, l.letter.location, l.letter.reason);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Reindex => {
+            let dir = DataDir::open_writer(&cli.data).await?;
+            let total = dir.store.count().await?;
+            let bar = ProgressBar::new(total as u64);
+            bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} {per_sec} {eta}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+            let started = Instant::now();
+            let mut p = Pipeline::open(dir.store.clone(), dir.index.clone(), cfg.ingest.clone()).await?;
+            let n = p.reindex(|n| bar.set_position(n)).await?;
+            p.finish()?;
+            bar.finish_and_clear();
+            eprintln!("已重建索引：{n} 条，{:.1} 秒 / reindexed {n} documents in {:.1} s", started.elapsed().as_secs_f64(), started.elapsed().as_secs_f64());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve { bind } => crate::serve::serve(&cli.data, cfg, bind).await,
+    }
+}
+
+/// Opens the data directory for reading; if the index is behind the store (a crash
+/// between the two commits) and no writer is running, catches it up first.
+async fn open_reader(root: &std::path::Path, cfg: &Config) -> anyhow::Result<DataDir> {
+    let dir = DataDir::open(root).await?;
+    if dir.index.indexed_seq()? < dir.store.max_seq().await? && !DataDir::writer_busy(root) {
+        drop(dir);
+        let dir = DataDir::open_writer(root).await?;
+        let p = Pipeline::open(dir.store.clone(), dir.index.clone(), cfg.ingest.clone()).await?;
+        p.finish()?;
+        dir.index.reload()?;
+        return Ok(dir);
+    }
+    Ok(dir)
+}
+
+async fn import(
+    root: &std::path::Path,
+    cfg: &Config,
+    paths: Vec<std::path::PathBuf>,
+    format: yuqing_ingest::import::Format,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let dir = DataDir::open_writer(root).await?;
+    let started = Instant::now();
+    let total_bytes: u64 = paths.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
+    let progress = Progress::default();
+    let bar = ProgressBar::new(total_bytes);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut pipeline = Pipeline::open(dir.store.clone(), dir.index.clone(), cfg.ingest.clone()).await?;
+    let rx = spawn_readers(paths, format, &cfg.ingest, progress.clone());
+    let mut total = Report::default();
+    let mut rejections: Vec<(String, String)> = Vec::new();
+    let bytes = progress.bytes.clone();
+    loop {
+        let batch = tokio::task::block_in_place(|| rx.recv());
+        let Ok(batch) = batch else { break };
+        for item in &batch {
+            if let Err(r) = item
+                && rejections.len() < 1000
+            {
+                rejections.push((r.location.clone(), r.reason.clone()));
+            }
+        }
+        let (report, _) = pipeline.ingest(batch, None, "import").await?;
+        total.add(&report);
+        bar.set_position(bytes.load(Ordering::Relaxed));
+        bar.set_message(format!("{} 条 / docs", total.read));
+    }
+    pipeline.finish()?;
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    let rate = if secs > 0.0 { total.read as f64 / secs } else { 0.0 };
+    let summary = format!(
+        "导入完成：读取 {} 条，存储 {}，重复 {}，并入相似组 {}，拒绝 {}；{:.1} 秒，{:.0} 条/秒\n\
+         import finished: read {}, stored {}, duplicates {}, near-duplicates {}, rejected {}; {:.1} s, {:.0} docs/s",
+        total.read, total.stored, total.duplicates, total.near_duplicates, total.rejected, secs, rate,
+        total.read, total.stored, total.duplicates, total.near_duplicates, total.rejected, secs, rate
+    );
+    let shown = 20;
+    let mut lines = Vec::new();
+    for (loc, reason) in rejections.iter().take(shown) {
+        lines.push(format!("  {loc}: {reason}"));
+    }
+    if total.rejected as usize > shown {
+        lines.push(format!(
+            "  …另有 {} 条，见 `yuqing dead-letters` / …and {} more, see `yuqing dead-letters`",
+            total.rejected as usize - shown,
+            total.rejected as usize - shown
+        ));
+    }
+    if json {
+        eprintln!("{summary}");
+        for l in &lines {
+            eprintln!("{l}");
+        }
+        let obj = json!({
+            "read": total.read,
+            "stored": total.stored,
+            "duplicates": total.duplicates,
+            "near_duplicates": total.near_duplicates,
+            "rejected": total.rejected,
+            "rejections": rejections.iter().take(100).map(|(l, r)| json!({"location": l, "reason": r})).collect::<Vec<_>>(),
+            "seconds": (secs * 1000.0).round() / 1000.0,
+            "docs_per_second": rate.round(),
+        });
+        println!("{obj}");
+    } else {
+        println!("{summary}");
+        for l in &lines {
+            println!("{l}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,66 @@
+//! The data directory: where the database, the index and the inbox live, and the lock
+//! that makes sure only one process writes.
+
+use anyhow::{Context, bail};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use yuqing_search::SearchIndex;
+use yuqing_store::SqliteStore;
+
+pub struct DataDir {
+    #[allow(dead_code)]
+    pub root: PathBuf,
+    pub store: Arc<SqliteStore>,
+    pub index: Arc<SearchIndex>,
+    _lock: Option<File>,
+}
+
+impl DataDir {
+    /// Opens the data directory for reading (creating it if missing).
+    pub async fn open(root: &Path) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(root)
+            .with_context(|| format!("无法创建数据目录 {} / cannot create data directory {}", root.display(), root.display()))?;
+        let store = SqliteStore::open(&root.join("yuqing.db")).await?;
+        let index = SearchIndex::open(&root.join("index"))?;
+        Ok(Self { root: root.to_owned(), store: Arc::new(store), index: Arc::new(index), _lock: None })
+    }
+
+    /// Opens it for writing: takes the writer lock or explains who holds it.
+    pub async fn open_writer(root: &Path) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(root)
+            .with_context(|| format!("无法创建数据目录 {} / cannot create data directory {}", root.display(), root.display()))?;
+        let lock_path = root.join("writer.lock");
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .read(true)
+            .open(&lock_path)
+            .with_context(|| format!("无法打开锁文件 {} / cannot open lock file {}", lock_path.display(), lock_path.display()))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(_) => bail!(
+                "数据目录 {} 正被另一个 yuqing 进程写入（例如 yuqing serve）；请停止它，或通过 POST /api/v1/documents 推送数据 / \
+                 data directory {} is being written by another yuqing process (e.g. yuqing serve): stop it, or push documents to POST /api/v1/documents",
+                root.display(),
+                root.display()
+            ),
+        }
+        let mut me = Self::open(root).await?;
+        me._lock = Some(lock);
+        Ok(me)
+    }
+
+    /// True when another process holds the writer lock.
+    pub fn writer_busy(root: &Path) -> bool {
+        let Ok(f) = File::options().read(true).write(true).open(root.join("writer.lock")) else { return false };
+        match f.try_lock() {
+            Ok(()) => {
+                let _ = f.unlock();
+                false
+            }
+            Err(_) => true,
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! `yuqing`: the command-line binary. Parses flags, loads the config, opens the data
+//! directory and runs one command. All behaviour lives in the library crates; this file
+//! wires them together and formats output.
+
+mod commands;
+mod config;
+mod data;
+mod serve;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// yuqing (舆情): 网络舆情监测与处置 / network public-opinion monitoring and response.
+#[derive(Debug, Parser)]
+#[command(name = "yuqing", version, about, long_about = None)]
+pub struct Cli {
+    /// Data directory (database, index, inbox).
+    #[arg(long, global = true, env = "YUQING_DATA", default_value = "./yuqing-data")]
+    pub data: PathBuf,
+    /// Configuration file (TOML). See `yuqing default-config`.
+    #[arg(long, global = true, env = "YUQING_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Log filter, e.g. `info` or `yuqing_ingest=debug`.
+    #[arg(long, global = true, env = "YUQING_LOG", default_value = "warn")]
+    pub log: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the fully commented example configuration.
+    DefaultConfig,
+    /// Import documents from files (JSONL, JSON array, CSV, RSS/Atom; gzip or plain).
+    Import {
+        /// Files to import.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Input format: auto, jsonl, csv or rss (any feed).
+        #[arg(long, default_value = "auto")]
+        format: yuqing_ingest::import::Format,
+        /// Print the summary as one JSON object on the last line of stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Search documents (substring matching on normalised text).
+    Search {
+        query: String,
+        #[command(flatten)]
+        filters: commands::Filters,
+        /// Number of hits.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Hits to skip (paging).
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+        /// Order: relevance, time (newest first) or time_asc.
+        #[arg(long, default_value = "relevance")]
+        sort: String,
+        /// One JSON object per hit.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Count documents whose normalised text contains QUERY.
+    Count {
+        query: String,
+        #[command(flatten)]
+        filters: commands::Filters,
+    },
+    /// Export stored documents as JSONL (the interchange format).
+    Export {
+        /// Output file (default: stdout).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Show the health of every source.
+    Sources {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the most recent rejected inputs with their reasons.
+    DeadLetters {
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rebuild the full-text index from the store.
+    Reindex,
+    /// Run the system: sources, pipeline and web server.
+    Serve {
+        /// Address to listen on (default from config: 127.0.0.1:8080).
+        #[arg(long, env = "YUQING_BIND")]
+        bind: Option<String>,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("错误 / error: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(commands::run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("错误 / error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
