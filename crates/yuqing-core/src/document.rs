@@ -70,7 +70,11 @@ impl fmt::Display for Kind {
 /// Who published a document. Fields the model does not know are kept in `rest`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Author {
-    #[serde(default, deserialize_with = "opt_id", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -147,20 +151,34 @@ pub struct StoredDocument {
 /// Why a document was refused. Messages name the field and say how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DocumentError {
-    #[error("文档既没有 id 也没有 url，无法识别；请提供 id（平台内编号）或 url / document has neither id nor url: give it an id (the platform's own id) or a url")]
+    #[error(
+        "文档既没有 id 也没有 url，无法识别；请提供 id（平台内编号）或 url / document has neither id nor url: give it an id (the platform's own id) or a url"
+    )]
     MissingIdentity,
-    #[error("字段 {field} 过长：{len} 字节，上限 {max} 字节 / field {field} is {len} bytes, the limit is {max} bytes")]
-    TooLong { field: &'static str, len: usize, max: usize },
+    #[error(
+        "字段 {field} 过长：{len} 字节，上限 {max} 字节 / field {field} is {len} bytes, the limit is {max} bytes"
+    )]
+    TooLong {
+        field: &'static str,
+        len: usize,
+        max: usize,
+    },
     #[error("字段 id 为空 / field id is empty: remove it or give the platform's id")]
     EmptyId,
-    #[error("字段 platform 无效：{0:?}，应为小写字母、数字、-、_ / field platform {0:?} is invalid: use lower-case letters, digits, - or _")]
+    #[error(
+        "字段 platform 无效：{0:?}，应为小写字母、数字、-、_ / field platform {0:?} is invalid: use lower-case letters, digits, - or _"
+    )]
     BadPlatform(String),
 }
 
 impl Document {
     /// A new document with the given platform and id and empty text.
     pub fn new(platform: impl Into<String>, id: impl Into<String>) -> Self {
-        Self { id: Some(id.into()), platform: platform.into(), ..Default::default() }
+        Self {
+            id: Some(id.into()),
+            platform: platform.into(),
+            ..Default::default()
+        }
     }
 
     /// Checks the rules serde cannot express.
@@ -168,7 +186,11 @@ impl Document {
         match &self.id {
             Some(id) if id.trim().is_empty() => return Err(DocumentError::EmptyId),
             Some(id) if id.len() > 512 => {
-                return Err(DocumentError::TooLong { field: "id", len: id.len(), max: 512 });
+                return Err(DocumentError::TooLong {
+                    field: "id",
+                    len: id.len(),
+                    max: 512,
+                });
             }
             None if self.url.as_deref().is_none_or(|u| u.trim().is_empty()) => {
                 return Err(DocumentError::MissingIdentity);
@@ -177,25 +199,39 @@ impl Document {
         }
         if self.platform.is_empty()
             || self.platform.len() > 64
-            || !self.platform.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+            || !self
+                .platform
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
         {
             return Err(DocumentError::BadPlatform(self.platform.clone()));
         }
         let len = self.text.len() + self.title.as_deref().map_or(0, str::len);
         if len > max_text_bytes {
-            return Err(DocumentError::TooLong { field: "text", len, max: max_text_bytes });
+            return Err(DocumentError::TooLong {
+                field: "text",
+                len,
+                max: max_text_bytes,
+            });
         }
         if let Some(u) = &self.url
             && u.len() > 4096
         {
-            return Err(DocumentError::TooLong { field: "url", len: u.len(), max: 4096 });
+            return Err(DocumentError::TooLong {
+                field: "url",
+                len: u.len(),
+                max: 4096,
+            });
         }
         Ok(())
     }
 
     /// Author verified flag, false when unknown.
     pub fn author_verified(&self) -> bool {
-        self.author.as_ref().and_then(|a| a.verified).unwrap_or(false)
+        self.author
+            .as_ref()
+            .and_then(|a| a.verified)
+            .unwrap_or(false)
     }
 
     /// True when the text is empty or only whitespace.
@@ -269,42 +305,70 @@ fn opt_string_lenient(v: Value, field: &str) -> Result<Option<String>, String> {
         Value::Null => Ok(None),
         Value::String(s) => Ok(Some(s)),
         Value::Number(n) => Ok(Some(n.to_string())),
-        other => Err(format!("字段 {field} 应为字符串，实际为 {other} / field {field} must be a string, got {other}")),
+        other => Err(format!(
+            "字段 {field} 应为字符串，实际为 {other} / field {field} must be a string, got {other}"
+        )),
     }
 }
 
 /// Parses a time as RFC 3339, `YYYY-MM-DD HH:MM:SS` (read in `default_offset`), or a Unix
 /// timestamp in seconds or milliseconds.
-pub fn parse_time(v: &Value, default_offset: FixedOffset) -> Result<Option<DateTime<FixedOffset>>, String> {
+pub fn parse_time(
+    v: &Value,
+    default_offset: FixedOffset,
+) -> Result<Option<DateTime<FixedOffset>>, String> {
     match v {
         Value::Null => Ok(None),
         Value::String(s) if s.trim().is_empty() => Ok(None),
         Value::String(s) => parse_time_str(s.trim(), default_offset).map(Some),
         Value::Number(n) => {
             let Some(i) = n.as_i64() else {
-                return Err(format!("published_at 不是整数时间戳：{n} / published_at is not an integer timestamp: {n}"));
+                return Err(format!(
+                    "published_at 不是整数时间戳：{n} / published_at is not an integer timestamp: {n}"
+                ));
             };
-            let secs = if i.abs() >= 100_000_000_000 { i / 1000 } else { i };
-            let ms = if i.abs() >= 100_000_000_000 { (i % 1000) as u32 } else { 0 };
+            let secs = if i.abs() >= 100_000_000_000 {
+                i / 1000
+            } else {
+                i
+            };
+            let ms = if i.abs() >= 100_000_000_000 {
+                (i % 1000) as u32
+            } else {
+                0
+            };
             default_offset
                 .timestamp_opt(secs, ms * 1_000_000)
                 .single()
                 .map(Some)
-                .ok_or_else(|| format!("published_at 超出范围：{i} / published_at out of range: {i}"))
+                .ok_or_else(|| {
+                    format!("published_at 超出范围：{i} / published_at out of range: {i}")
+                })
         }
-        other => Err(format!("published_at 应为 RFC 3339 字符串，实际为 {other} / published_at must be an RFC 3339 string, got {other}")),
+        other => Err(format!(
+            "published_at 应为 RFC 3339 字符串，实际为 {other} / published_at must be an RFC 3339 string, got {other}"
+        )),
     }
 }
 
 /// String form of [`parse_time`].
-pub fn parse_time_str(s: &str, default_offset: FixedOffset) -> Result<DateTime<FixedOffset>, String> {
+pub fn parse_time_str(
+    s: &str,
+    default_offset: FixedOffset,
+) -> Result<DateTime<FixedOffset>, String> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t);
     }
     if let Ok(t) = DateTime::parse_from_rfc2822(s) {
         return Ok(t);
     }
-    for fmt in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M"] {
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y/%m/%d %H:%M:%S",
+        "%Y/%m/%d %H:%M",
+    ] {
         if let Ok(n) = NaiveDateTime::parse_from_str(s, fmt)
             && let Some(t) = default_offset.from_local_datetime(&n).single()
         {
@@ -312,7 +376,9 @@ pub fn parse_time_str(s: &str, default_offset: FixedOffset) -> Result<DateTime<F
         }
     }
     if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        && let Some(t) = default_offset.from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default()).single()
+        && let Some(t) = default_offset
+            .from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())
+            .single()
     {
         return Ok(t);
     }
@@ -342,7 +408,10 @@ impl<'de> Visitor<'de> for DocVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Document, A::Error> {
-        let mut doc = Document { platform: String::new(), ..Default::default() };
+        let mut doc = Document {
+            platform: String::new(),
+            ..Default::default()
+        };
         let mut platform_set = false;
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             match &*key {
@@ -372,9 +441,14 @@ impl<'de> Visitor<'de> for DocVisitor {
                     let v: Value = map.next_value()?;
                     doc.author = match v {
                         Value::Null => None,
-                        Value::String(name) => Some(Author { name: Some(name), ..Default::default() }),
+                        Value::String(name) => Some(Author {
+                            name: Some(name),
+                            ..Default::default()
+                        }),
                         v => Some(Author::deserialize(v).map_err(|e| {
-                            de::Error::custom(format_args!("字段 author 无效 / field author is invalid: {e}"))
+                            de::Error::custom(format_args!(
+                                "字段 author 无效 / field author is invalid: {e}"
+                            ))
                         })?),
                     };
                 }
@@ -383,13 +457,16 @@ impl<'de> Visitor<'de> for DocVisitor {
                     doc.metrics = match v {
                         Value::Null => None,
                         v => Some(Metrics::deserialize(v).map_err(|e| {
-                            de::Error::custom(format_args!("字段 metrics 无效 / field metrics is invalid: {e}"))
+                            de::Error::custom(format_args!(
+                                "字段 metrics 无效 / field metrics is invalid: {e}"
+                            ))
                         })?),
                     };
                 }
                 "parent_id" => {
                     let v: Value = map.next_value()?;
-                    doc.parent_id = opt_string_lenient(v, "parent_id").map_err(de::Error::custom)?;
+                    doc.parent_id =
+                        opt_string_lenient(v, "parent_id").map_err(de::Error::custom)?;
                 }
                 "root_id" => {
                     let v: Value = map.next_value()?;
@@ -443,9 +520,15 @@ mod tests {
         assert_eq!(d.author.as_ref().unwrap().followers, Some(227833));
         assert_eq!(d.metrics.as_ref().unwrap().reposts, Some(225));
         assert_eq!(d.rest.get("rumor"), Some(&Value::Bool(true)));
-        assert_eq!(d.rest.get("event_id").and_then(Value::as_str), Some("0_yBmepBtUB_2279086572"));
+        assert_eq!(
+            d.rest.get("event_id").and_then(Value::as_str),
+            Some("0_yBmepBtUB_2279086572")
+        );
         assert_eq!(d.extra.get("pics"), Some(&Value::from(1)));
-        assert_eq!(d.published_at.unwrap().to_rfc3339(), "2012-09-11T11:34:22+08:00");
+        assert_eq!(
+            d.published_at.unwrap().to_rfc3339(),
+            "2012-09-11T11:34:22+08:00"
+        );
         d.validate(DEFAULT_MAX_TEXT_BYTES).unwrap();
     }
 
@@ -459,7 +542,10 @@ mod tests {
 
     #[test]
     fn numeric_ids_and_empty_text_are_accepted() {
-        let d: Document = serde_json::from_str(r#"{"id":123,"platform":"weibo","kind":"repost","text":"","author":{"id":55}}"#).unwrap();
+        let d: Document = serde_json::from_str(
+            r#"{"id":123,"platform":"weibo","kind":"repost","text":"","author":{"id":55}}"#,
+        )
+        .unwrap();
         assert_eq!(d.id.as_deref(), Some("123"));
         assert_eq!(d.author.unwrap().id.as_deref(), Some("55"));
         assert!(d.text.is_empty());
@@ -477,21 +563,42 @@ mod tests {
     fn too_long_text_is_refused() {
         let mut d = Document::new("weibo", "1");
         d.text = "字".repeat(1000);
-        assert!(matches!(d.validate(100), Err(DocumentError::TooLong { field: "text", .. })));
+        assert!(matches!(
+            d.validate(100),
+            Err(DocumentError::TooLong { field: "text", .. })
+        ));
     }
 
     #[test]
     fn bad_time_names_the_value() {
-        let e = serde_json::from_str::<Document>(r#"{"id":"1","published_at":"yesterday"}"#).unwrap_err();
+        let e = serde_json::from_str::<Document>(r#"{"id":"1","published_at":"yesterday"}"#)
+            .unwrap_err();
         assert!(e.to_string().contains("yesterday"), "{e}");
     }
 
     #[test]
     fn times_in_other_forms() {
         let off = beijing();
-        assert_eq!(parse_time_str("2013-01-02 03:04:05", off).unwrap().to_rfc3339(), "2013-01-02T03:04:05+08:00");
-        assert_eq!(parse_time(&Value::from(1_357_066_800), off).unwrap().unwrap().timestamp(), 1_357_066_800);
-        assert_eq!(parse_time(&Value::from(1_357_066_800_123i64), off).unwrap().unwrap().timestamp_millis(), 1_357_066_800_123);
+        assert_eq!(
+            parse_time_str("2013-01-02 03:04:05", off)
+                .unwrap()
+                .to_rfc3339(),
+            "2013-01-02T03:04:05+08:00"
+        );
+        assert_eq!(
+            parse_time(&Value::from(1_357_066_800), off)
+                .unwrap()
+                .unwrap()
+                .timestamp(),
+            1_357_066_800
+        );
+        assert_eq!(
+            parse_time(&Value::from(1_357_066_800_123i64), off)
+                .unwrap()
+                .unwrap()
+                .timestamp_millis(),
+            1_357_066_800_123
+        );
         assert!(parse_time_str("Sat Jun 29 12:40:09 +0800 2013", off).is_err());
     }
 }

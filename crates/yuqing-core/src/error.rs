@@ -60,7 +60,10 @@ pub struct Message {
 
 impl Message {
     pub fn new(zh: impl Into<String>, en: impl Into<String>) -> Self {
-        Self { zh: zh.into(), en: en.into() }
+        Self {
+            zh: zh.into(),
+            en: en.into(),
+        }
     }
     pub fn get(&self, lang: Lang) -> &str {
         match lang {

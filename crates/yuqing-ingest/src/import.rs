@@ -39,7 +39,9 @@ impl std::str::FromStr for Format {
             "jsonl" | "json" | "ndjson" => Ok(Format::Jsonl),
             "csv" => Ok(Format::Csv),
             "rss" | "atom" | "feed" => Ok(Format::Rss),
-            other => Err(format!("未知格式 {other:?}，可选 auto|jsonl|csv|rss / unknown format {other:?}: use auto, jsonl, csv or rss")),
+            other => Err(format!(
+                "未知格式 {other:?}，可选 auto|jsonl|csv|rss / unknown format {other:?}: use auto, jsonl, csv or rss"
+            )),
         }
     }
 }
@@ -48,10 +50,17 @@ impl std::str::FromStr for Format {
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     #[error("无法读取 {path}：{source} / cannot read {path}: {source}")]
-    Io { path: String, source: std::io::Error },
-    #[error("{path}：解压后超过压缩大小的 200 倍（已解压 {inflated} 字节），疑似压缩炸弹，已停止读取此文件 / {path}: inflated {inflated} bytes, over 200× its compressed size: looks like a decompression bomb, file stopped")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "{path}：解压后超过压缩大小的 200 倍（已解压 {inflated} 字节），疑似压缩炸弹，已停止读取此文件 / {path}: inflated {inflated} bytes, over 200× its compressed size: looks like a decompression bomb, file stopped"
+    )]
     Bomb { path: String, inflated: u64 },
-    #[error("{path}：文件过大（超过 {max} 字节），此格式需整体读入 / {path}: file is larger than {max} bytes, which this format must read whole")]
+    #[error(
+        "{path}：文件过大（超过 {max} 字节），此格式需整体读入 / {path}: file is larger than {max} bytes, which this format must read whole"
+    )]
     TooLarge { path: String, max: u64 },
 }
 
@@ -89,7 +98,10 @@ struct Opened {
 }
 
 fn open(path: &Path, progress: &Progress) -> Result<Opened, ImportError> {
-    let io = |source| ImportError::Io { path: path.display().to_string(), source };
+    let io = |source| ImportError::Io {
+        path: path.display().to_string(),
+        source,
+    };
     let mut f = std::fs::File::open(path).map_err(io)?;
     let mut magic = [0u8; 2];
     let n = f.read(&mut magic).map_err(io)?;
@@ -97,16 +109,45 @@ fn open(path: &Path, progress: &Progress) -> Result<Opened, ImportError> {
     let f = std::fs::File::open(path).map_err(io)?;
     let compressed = Arc::new(AtomicU64::new(0));
     let inflated = Arc::new(AtomicU64::new(0));
-    let raw = Counting { inner: f, n: compressed.clone() };
+    let raw = Counting {
+        inner: f,
+        n: compressed.clone(),
+    };
     let gzip = n == 2 && magic == [0x1f, 0x8b];
     let progress = progress.bytes.clone();
     let reader: Box<dyn BufRead + Send> = if gzip {
-        let dec = MultiGzDecoder::new(BufReader::with_capacity(1 << 16, ProgressReader { inner: raw, progress }));
-        Box::new(BufReader::with_capacity(1 << 18, Counting { inner: dec, n: inflated.clone() }))
+        let dec = MultiGzDecoder::new(BufReader::with_capacity(
+            1 << 16,
+            ProgressReader {
+                inner: raw,
+                progress,
+            },
+        ));
+        Box::new(BufReader::with_capacity(
+            1 << 18,
+            Counting {
+                inner: dec,
+                n: inflated.clone(),
+            },
+        ))
     } else {
-        Box::new(BufReader::with_capacity(1 << 18, Counting { inner: ProgressReader { inner: raw, progress }, n: inflated.clone() }))
+        Box::new(BufReader::with_capacity(
+            1 << 18,
+            Counting {
+                inner: ProgressReader {
+                    inner: raw,
+                    progress,
+                },
+                n: inflated.clone(),
+            },
+        ))
     };
-    Ok(Opened { reader, compressed, inflated, gzip })
+    Ok(Opened {
+        reader,
+        compressed,
+        inflated,
+        gzip,
+    })
 }
 
 struct ProgressReader<R> {
@@ -124,7 +165,11 @@ impl<R: Read> Read for ProgressReader<R> {
 
 /// Reads one line into `buf` (without the newline), keeping at most `max` bytes.
 /// Returns `None` at end of input, else the full length of the line.
-fn read_capped_line(r: &mut dyn BufRead, buf: &mut Vec<u8>, max: usize) -> std::io::Result<Option<usize>> {
+fn read_capped_line(
+    r: &mut dyn BufRead,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<Option<usize>> {
     buf.clear();
     let mut total = 0usize;
     let mut any = false;
@@ -158,7 +203,11 @@ fn memchr(b: &[u8]) -> Option<usize> {
 
 /// Detects the format of a file from its name and first bytes.
 pub fn detect(path: &Path, first: &[u8]) -> Format {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_ascii_lowercase();
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     let name = name.strip_suffix(".gz").unwrap_or(&name);
     if name.ends_with(".jsonl") || name.ends_with(".ndjson") || name.ends_with(".json") {
         return Format::Jsonl;
@@ -166,7 +215,11 @@ pub fn detect(path: &Path, first: &[u8]) -> Format {
     if name.ends_with(".csv") {
         return Format::Csv;
     }
-    if name.ends_with(".xml") || name.ends_with(".rss") || name.ends_with(".atom") || name.ends_with(".rdf") {
+    if name.ends_with(".xml")
+        || name.ends_with(".rss")
+        || name.ends_with(".atom")
+        || name.ends_with(".rdf")
+    {
         return Format::Rss;
     }
     let first = first.strip_prefix(b"\xef\xbb\xbf").unwrap_or(first);
@@ -180,7 +233,11 @@ pub fn detect(path: &Path, first: &[u8]) -> Format {
 /// Parses one JSON line into a document, with a message naming the problem.
 pub fn parse_json_line(line: &[u8]) -> Result<Document, String> {
     let s = std::str::from_utf8(line).map_err(|e| {
-        format!("不是有效的 UTF-8（第 {} 字节）/ invalid UTF-8 at byte {}", e.valid_up_to() + 1, e.valid_up_to() + 1)
+        format!(
+            "不是有效的 UTF-8（第 {} 字节）/ invalid UTF-8 at byte {}",
+            e.valid_up_to() + 1,
+            e.valid_up_to() + 1
+        )
     })?;
     serde_json::from_str::<Document>(s).map_err(|e| format!("JSON 无效 / invalid JSON: {e}"))
 }
@@ -200,7 +257,9 @@ pub fn spawn_readers(
     let batch = settings.batch_size.max(1);
     let max_line = settings.max_line_bytes;
     let max_text = settings.max_text_bytes;
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 4);
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 4);
     std::thread::Builder::new()
         .name("import-read".into())
         .spawn(move || {
@@ -212,41 +271,51 @@ pub fn spawn_readers(
                 let (btx, brx) = sync_channel::<Batch>(2);
                 to_workers.push(tx);
                 from_workers.push(brx);
-                let _ = std::thread::Builder::new().name(format!("import-prepare-{w}")).spawn(move || {
-                    for lines in rx {
-                        let b: Batch = lines
-                            .into_iter()
-                            .map(|(loc, parsed, raw)| match parsed {
-                                Ok(d) => prepare(d, loc.clone(), max_text).map_err(|e| Rejected {
-                                    location: loc,
-                                    reason: e.to_string(),
-                                    payload: raw.map(|r| cut(&String::from_utf8_lossy(&r))).unwrap_or_default(),
-                                }),
-                                Err(reason) => Err(Rejected {
-                                    location: loc,
-                                    reason,
-                                    payload: raw.map(|r| cut(&String::from_utf8_lossy(&r))).unwrap_or_default(),
-                                }),
-                            })
-                            .collect();
-                        if btx.send(b).is_err() {
-                            break;
+                let _ = std::thread::Builder::new()
+                    .name(format!("import-prepare-{w}"))
+                    .spawn(move || {
+                        for lines in rx {
+                            let b: Batch = lines
+                                .into_iter()
+                                .map(|(loc, parsed, raw)| match parsed {
+                                    Ok(d) => {
+                                        prepare(d, loc.clone(), max_text).map_err(|e| Rejected {
+                                            location: loc,
+                                            reason: e.to_string(),
+                                            payload: raw
+                                                .map(|r| cut(&String::from_utf8_lossy(&r)))
+                                                .unwrap_or_default(),
+                                        })
+                                    }
+                                    Err(reason) => Err(Rejected {
+                                        location: loc,
+                                        reason,
+                                        payload: raw
+                                            .map(|r| cut(&String::from_utf8_lossy(&r)))
+                                            .unwrap_or_default(),
+                                    }),
+                                })
+                                .collect();
+                            if btx.send(b).is_err() {
+                                break;
+                            }
                         }
-                    }
-                });
+                    });
             }
             let (chunk_tx, chunk_rx) = sync_channel::<Option<Lines>>(workers * 2);
             // Collector thread: forwards worker results in round-robin order.
-            let collector = std::thread::Builder::new().name("import-collect".into()).spawn(move || {
-                let mut w = 0;
-                while let Ok(Some(())) = chunk_rx.recv().map(|c| c.map(|_| ())) {
-                    let Ok(b) = from_workers[w].recv() else { break };
-                    if out_tx.send(b).is_err() {
-                        break;
+            let collector = std::thread::Builder::new()
+                .name("import-collect".into())
+                .spawn(move || {
+                    let mut w = 0;
+                    while let Ok(Some(())) = chunk_rx.recv().map(|c| c.map(|_| ())) {
+                        let Ok(b) = from_workers[w].recv() else { break };
+                        if out_tx.send(b).is_err() {
+                            break;
+                        }
+                        w = (w + 1) % from_workers.len();
                     }
-                    w = (w + 1) % from_workers.len();
-                }
-            });
+                });
             let mut w = 0;
             let mut send = |lines: Lines| {
                 if to_workers[w].send(lines).is_err() {
@@ -269,21 +338,47 @@ pub fn spawn_readers(
                         continue;
                     }
                 };
-                let Opened { mut reader, compressed, inflated, gzip } = opened;
+                let Opened {
+                    mut reader,
+                    compressed,
+                    inflated,
+                    gzip,
+                } = opened;
                 let fmt = match format {
                     Format::Auto => match reader.fill_buf() {
                         Ok(b) => detect(&path, b),
                         Err(e) => {
-                            emit_file_error(ImportError::Io { path: name.clone(), source: e }.to_string(), &mut send);
+                            emit_file_error(
+                                ImportError::Io {
+                                    path: name.clone(),
+                                    source: e,
+                                }
+                                .to_string(),
+                                &mut send,
+                            );
                             continue;
                         }
                     },
                     f => f,
                 };
-                let first_non_ws = reader.fill_buf().ok().and_then(|b| b.iter().copied().find(|c| !c.is_ascii_whitespace()));
+                let first_non_ws = reader
+                    .fill_buf()
+                    .ok()
+                    .and_then(|b| b.iter().copied().find(|c| !c.is_ascii_whitespace()));
                 let result = match fmt {
-                    Format::Jsonl if first_non_ws == Some(b'[') => read_json_array(&name, reader.as_mut(), &mut send),
-                    Format::Jsonl => read_jsonl(&name, reader.as_mut(), max_line, batch, gzip, &compressed, &inflated, &mut send),
+                    Format::Jsonl if first_non_ws == Some(b'[') => {
+                        read_json_array(&name, reader.as_mut(), &mut send)
+                    }
+                    Format::Jsonl => read_jsonl(
+                        &name,
+                        reader.as_mut(),
+                        max_line,
+                        batch,
+                        gzip,
+                        &compressed,
+                        &inflated,
+                        &mut send,
+                    ),
                     Format::Csv => read_csv(&name, reader.as_mut(), batch, &mut send),
                     Format::Rss => read_feed(&name, reader.as_mut(), &mut send),
                     Format::Auto => unreachable!("format resolved above"),
@@ -323,7 +418,10 @@ fn read_jsonl(
     let mut lines: Lines = Vec::with_capacity(batch);
     let mut no = 0u64;
     loop {
-        let len = read_capped_line(r, &mut buf, max_line).map_err(|source| ImportError::Io { path: name.to_owned(), source })?;
+        let len = read_capped_line(r, &mut buf, max_line).map_err(|source| ImportError::Io {
+            path: name.to_owned(),
+            source,
+        })?;
         let Some(len) = len else { break };
         no += 1;
         if gzip {
@@ -332,7 +430,10 @@ fn read_jsonl(
                 if !lines.is_empty() && !send(std::mem::take(&mut lines)) {
                     return Ok(false);
                 }
-                return Err(ImportError::Bomb { path: name.to_owned(), inflated: inf });
+                return Err(ImportError::Bomb {
+                    path: name.to_owned(),
+                    inflated: inf,
+                });
             }
         }
         if buf.iter().all(u8::is_ascii_whitespace) && len <= max_line {
@@ -346,7 +447,11 @@ fn read_jsonl(
             lines.push((loc, Err(reason), Some(buf[..buf.len().min(1024)].to_vec())));
         } else {
             let parsed = parse_json_line(&buf);
-            let raw = if parsed.is_err() { Some(buf.clone()) } else { None };
+            let raw = if parsed.is_err() {
+                Some(buf.clone())
+            } else {
+                None
+            };
             lines.push((loc, parsed, raw));
         }
         if lines.len() >= batch && !send(std::mem::replace(&mut lines, Vec::with_capacity(batch))) {
@@ -361,18 +466,36 @@ fn read_jsonl(
 
 fn read_whole(name: &str, r: &mut dyn BufRead) -> Result<Vec<u8>, ImportError> {
     let mut all = Vec::new();
-    r.take(WHOLE_FILE_MAX + 1).read_to_end(&mut all).map_err(|source| ImportError::Io { path: name.to_owned(), source })?;
+    r.take(WHOLE_FILE_MAX + 1)
+        .read_to_end(&mut all)
+        .map_err(|source| ImportError::Io {
+            path: name.to_owned(),
+            source,
+        })?;
     if all.len() as u64 > WHOLE_FILE_MAX {
-        return Err(ImportError::TooLarge { path: name.to_owned(), max: WHOLE_FILE_MAX });
+        return Err(ImportError::TooLarge {
+            path: name.to_owned(),
+            max: WHOLE_FILE_MAX,
+        });
     }
     Ok(all)
 }
 
-fn read_json_array(name: &str, r: &mut dyn BufRead, send: &mut dyn FnMut(Lines) -> bool) -> Result<bool, ImportError> {
+fn read_json_array(
+    name: &str,
+    r: &mut dyn BufRead,
+    send: &mut dyn FnMut(Lines) -> bool,
+) -> Result<bool, ImportError> {
     let all = read_whole(name, r)?;
     let items: Vec<serde_json::Value> = match serde_json::from_slice(&all) {
         Ok(v) => v,
-        Err(e) => return Ok(send(vec![(name.to_owned(), Err(format!("JSON 数组无效 / invalid JSON array: {e}")), None)])),
+        Err(e) => {
+            return Ok(send(vec![(
+                name.to_owned(),
+                Err(format!("JSON 数组无效 / invalid JSON array: {e}")),
+                None,
+            )]));
+        }
     };
     let lines: Lines = items
         .into_iter()
@@ -382,19 +505,35 @@ fn read_json_array(name: &str, r: &mut dyn BufRead, send: &mut dyn FnMut(Lines) 
             let raw = v.to_string().into_bytes();
             match serde_json::from_value::<Document>(v) {
                 Ok(d) => (loc, Ok(d), None),
-                Err(e) => (loc, Err(format!("文档无效 / invalid document: {e}")), Some(raw)),
+                Err(e) => (
+                    loc,
+                    Err(format!("文档无效 / invalid document: {e}")),
+                    Some(raw),
+                ),
             }
         })
         .collect();
     Ok(send(lines))
 }
 
-fn read_feed(name: &str, r: &mut dyn BufRead, send: &mut dyn FnMut(Lines) -> bool) -> Result<bool, ImportError> {
+fn read_feed(
+    name: &str,
+    r: &mut dyn BufRead,
+    send: &mut dyn FnMut(Lines) -> bool,
+) -> Result<bool, ImportError> {
     let all = read_whole(name, r)?;
-    let source = Path::new(name).file_name().and_then(|n| n.to_str()).unwrap_or(name).to_owned();
+    let source = Path::new(name)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or(name)
+        .to_owned();
     match crate::sources::feed::parse_feed(&all, &source, "news") {
         Ok(docs) => {
-            let lines: Lines = docs.into_iter().enumerate().map(|(i, d)| (format!("{name}#{}", i + 1), Ok(d), None)).collect();
+            let lines: Lines = docs
+                .into_iter()
+                .enumerate()
+                .map(|(i, d)| (format!("{name}#{}", i + 1), Ok(d), None))
+                .collect();
             Ok(lines.is_empty() || send(lines))
         }
         Err(e) => Ok(send(vec![(name.to_owned(), Err(e.to_string()), None)])),
@@ -405,11 +544,30 @@ fn read_feed(name: &str, r: &mut dyn BufRead, send: &mut dyn FnMut(Lines) -> boo
 /// published_at, parent_id, root_id, source`), author fields as `author_id`,
 /// `author_name` (or `author`), `author_verified`, `followers`, `location`, `gender`,
 /// metrics as `views, reposts, comments, likes`; any other column is kept in `rest`.
-fn read_csv(name: &str, r: &mut dyn BufRead, batch: usize, send: &mut dyn FnMut(Lines) -> bool) -> Result<bool, ImportError> {
+fn read_csv(
+    name: &str,
+    r: &mut dyn BufRead,
+    batch: usize,
+    send: &mut dyn FnMut(Lines) -> bool,
+) -> Result<bool, ImportError> {
     let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(r);
     let headers = match rdr.byte_headers() {
-        Ok(h) => h.iter().map(|h| String::from_utf8_lossy(h).trim().trim_start_matches('\u{feff}').to_ascii_lowercase()).collect::<Vec<_>>(),
-        Err(e) => return Ok(send(vec![(name.to_owned(), Err(format!("CSV 表头无效 / invalid CSV header: {e}")), None)])),
+        Ok(h) => h
+            .iter()
+            .map(|h| {
+                String::from_utf8_lossy(h)
+                    .trim()
+                    .trim_start_matches('\u{feff}')
+                    .to_ascii_lowercase()
+            })
+            .collect::<Vec<_>>(),
+        Err(e) => {
+            return Ok(send(vec![(
+                name.to_owned(),
+                Err(format!("CSV 表头无效 / invalid CSV header: {e}")),
+                None,
+            )]));
+        }
     };
     let mut lines: Lines = Vec::with_capacity(batch);
     let mut rec = csv::ByteRecord::new();
@@ -427,24 +585,33 @@ fn read_csv(name: &str, r: &mut dyn BufRead, batch: usize, send: &mut dyn FnMut(
                     let v = match std::str::from_utf8(v) {
                         Ok(v) => v,
                         Err(_) => {
-                            bad = Some(format!("列 {h} 不是有效的 UTF-8 / column {h} is not valid UTF-8"));
+                            bad = Some(format!(
+                                "列 {h} 不是有效的 UTF-8 / column {h} is not valid UTF-8"
+                            ));
                             break;
                         }
                     };
                     if v.is_empty() {
                         continue;
                     }
-                    let num = |v: &str| v.parse::<i64>().map(serde_json::Value::from).unwrap_or_else(|_| v.into());
+                    let num = |v: &str| {
+                        v.parse::<i64>()
+                            .map(serde_json::Value::from)
+                            .unwrap_or_else(|_| v.into())
+                    };
                     match h.as_str() {
                         "author_id" => drop(author.insert("id".into(), v.into())),
                         "author_name" | "author" => drop(author.insert("name".into(), v.into())),
-                        "author_verified" | "verified" => {
-                            drop(author.insert("verified".into(), matches!(v, "1" | "true" | "TRUE" | "True" | "是").into()))
-                        }
+                        "author_verified" | "verified" => drop(author.insert(
+                            "verified".into(),
+                            matches!(v, "1" | "true" | "TRUE" | "True" | "是").into(),
+                        )),
                         "followers" => drop(author.insert("followers".into(), num(v))),
                         "location" => drop(author.insert("location".into(), v.into())),
                         "gender" => drop(author.insert("gender".into(), v.into())),
-                        "views" | "reposts" | "comments" | "likes" => drop(metrics.insert(h.clone(), num(v))),
+                        "views" | "reposts" | "comments" | "likes" => {
+                            drop(metrics.insert(h.clone(), num(v)))
+                        }
                         _ => drop(obj.insert(h.clone(), v.into())),
                     }
                 }
@@ -457,10 +624,16 @@ fn read_csv(name: &str, r: &mut dyn BufRead, batch: usize, send: &mut dyn FnMut(
                 let raw = rec.as_slice().to_vec();
                 match bad {
                     Some(reason) => lines.push((loc, Err(reason), Some(raw))),
-                    None => match serde_json::from_value::<Document>(serde_json::Value::Object(obj)) {
-                        Ok(d) => lines.push((loc, Ok(d), None)),
-                        Err(e) => lines.push((loc, Err(format!("CSV 行无效 / invalid CSV row: {e}")), Some(raw))),
-                    },
+                    None => {
+                        match serde_json::from_value::<Document>(serde_json::Value::Object(obj)) {
+                            Ok(d) => lines.push((loc, Ok(d), None)),
+                            Err(e) => lines.push((
+                                loc,
+                                Err(format!("CSV 行无效 / invalid CSV row: {e}")),
+                                Some(raw),
+                            )),
+                        }
+                    }
                 }
             }
             Err(e) => {

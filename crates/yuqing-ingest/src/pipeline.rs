@@ -64,9 +64,19 @@ pub struct Rejected {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Outcome {
-    Stored { id: String, seq: i64, group_id: Option<i64>, joined_group: bool },
-    Duplicate { id: String },
-    Rejected { location: String, reason: String },
+    Stored {
+        id: String,
+        seq: i64,
+        group_id: Option<i64>,
+        joined_group: bool,
+    },
+    Duplicate {
+        id: String,
+    },
+    Rejected {
+        location: String,
+        reason: String,
+    },
 }
 
 /// Counts for a batch or a whole run.
@@ -125,8 +135,15 @@ pub struct Pipeline<S: Store> {
 
 impl<S: Store> Pipeline<S> {
     /// Opens the writer: loads grouping state and catches the index up with the store.
-    pub async fn open(store: Arc<S>, index: Arc<SearchIndex>, settings: IngestSettings) -> Result<Self, PipelineError> {
-        let writer = index.writer(settings.index_memory_mb.max(16) << 20, settings.index_threads)?;
+    pub async fn open(
+        store: Arc<S>,
+        index: Arc<SearchIndex>,
+        settings: IngestSettings,
+    ) -> Result<Self, PipelineError> {
+        let writer = index.writer(
+            settings.index_memory_mb.max(16) << 20,
+            settings.index_threads,
+        )?;
         let mut grouper = Grouper::new(settings.grouping);
         let mut after = 0;
         loop {
@@ -164,7 +181,11 @@ impl<S: Store> Pipeline<S> {
             self.last_seq = after;
             return Ok(0);
         }
-        tracing::info!(from = after, to = max, "index is behind the store, catching up");
+        tracing::info!(
+            from = after,
+            to = max,
+            "index is behind the store, catching up"
+        );
         let mut n = 0;
         loop {
             let docs = self.store.scan(after, 5000).await?;
@@ -230,7 +251,9 @@ impl<S: Store> Pipeline<S> {
 
     /// Commits if the configured interval has passed since the last commit.
     pub fn maybe_commit(&mut self) -> Result<(), PipelineError> {
-        if self.uncommitted > 0 && self.last_commit.elapsed() >= Duration::from_secs(self.settings.index_commit_secs) {
+        if self.uncommitted > 0
+            && self.last_commit.elapsed() >= Duration::from_secs(self.settings.index_commit_secs)
+        {
             self.commit()?;
         }
         Ok(())
@@ -246,7 +269,11 @@ impl<S: Store> Pipeline<S> {
         docs.into_iter()
             .map(|(d, loc)| {
                 let payload = serde_json::to_string(&d).unwrap_or_default();
-                prepare(d, loc.clone(), max).map_err(|e| Rejected { location: loc, reason: e.to_string(), payload: cut(&payload) })
+                prepare(d, loc.clone(), max).map_err(|e| Rejected {
+                    location: loc,
+                    reason: e.to_string(),
+                    payload: cut(&payload),
+                })
             })
             .collect()
     }
@@ -259,7 +286,10 @@ impl<S: Store> Pipeline<S> {
         checkpoint: Option<Checkpoint>,
         source: &str,
     ) -> Result<(Report, Vec<Outcome>), PipelineError> {
-        let mut report = Report { read: items.len() as u64, ..Default::default() };
+        let mut report = Report {
+            read: items.len() as u64,
+            ..Default::default()
+        };
         let mut outcomes: Vec<Option<Outcome>> = vec![None; items.len()];
         let mut letters = Vec::new();
         let mut candidates: Vec<(usize, Prepared)> = Vec::with_capacity(items.len());
@@ -269,12 +299,23 @@ impl<S: Store> Pipeline<S> {
             match item {
                 Err(r) => {
                     report.rejected += 1;
-                    outcomes[i] = Some(Outcome::Rejected { location: r.location.clone(), reason: r.reason.clone() });
-                    letters.push(DeadLetter { source: source.to_owned(), location: r.location, reason: r.reason, payload: r.payload });
+                    outcomes[i] = Some(Outcome::Rejected {
+                        location: r.location.clone(),
+                        reason: r.reason.clone(),
+                    });
+                    letters.push(DeadLetter {
+                        source: source.to_owned(),
+                        location: r.location,
+                        reason: r.reason,
+                        payload: r.payload,
+                    });
                 }
                 Ok(p) => {
                     let fresh_id = seen_ids.insert((p.doc.platform.clone(), p.id.clone()));
-                    let fresh_url = p.url_canonical.as_ref().is_none_or(|u| seen_urls.insert(u.clone()));
+                    let fresh_url = p
+                        .url_canonical
+                        .as_ref()
+                        .is_none_or(|u| seen_urls.insert(u.clone()));
                     if fresh_id && fresh_url {
                         candidates.push((i, p));
                     } else {
@@ -286,13 +327,17 @@ impl<S: Store> Pipeline<S> {
         }
         if !letters.is_empty() {
             self.store.put_dead_letters(&letters).await?;
-            metrics::counter!("yuqing_pipeline_dropped_total", "reason" => "rejected").increment(letters.len() as u64);
+            metrics::counter!("yuqing_pipeline_dropped_total", "reason" => "rejected")
+                .increment(letters.len() as u64);
         }
 
         // Already stored?
         let mut by_platform: HashMap<&str, Vec<&str>> = HashMap::new();
         for (_, p) in &candidates {
-            by_platform.entry(p.doc.platform.as_str()).or_default().push(p.id.as_str());
+            by_platform
+                .entry(p.doc.platform.as_str())
+                .or_default()
+                .push(p.id.as_str());
         }
         let mut existing: HashSet<(String, String)> = HashSet::new();
         for (platform, ids) in &by_platform {
@@ -300,12 +345,21 @@ impl<S: Store> Pipeline<S> {
                 existing.insert(((*platform).to_owned(), id));
             }
         }
-        let urls: Vec<&str> = candidates.iter().filter_map(|(_, p)| p.url_canonical.as_deref()).collect();
-        let existing_urls = if urls.is_empty() { HashSet::new() } else { self.store.existing_urls(&urls).await? };
+        let urls: Vec<&str> = candidates
+            .iter()
+            .filter_map(|(_, p)| p.url_canonical.as_deref())
+            .collect();
+        let existing_urls = if urls.is_empty() {
+            HashSet::new()
+        } else {
+            self.store.existing_urls(&urls).await?
+        };
         let mut fresh: Vec<(usize, Prepared)> = Vec::with_capacity(candidates.len());
         for (i, p) in candidates {
             let dup = existing.contains(&(p.doc.platform.clone(), p.id.clone()))
-                || p.url_canonical.as_ref().is_some_and(|u| existing_urls.contains(u));
+                || p.url_canonical
+                    .as_ref()
+                    .is_some_and(|u| existing_urls.contains(u));
             if dup {
                 report.duplicates += 1;
                 outcomes[i] = Some(Outcome::Duplicate { id: p.id });
@@ -316,14 +370,22 @@ impl<S: Store> Pipeline<S> {
 
         // Roots: given, or the parent's root (batch, cache, then store), or the parent.
         let mut missing: HashMap<&str, Vec<&str>> = HashMap::new();
-        let batch_ids: HashSet<(&str, &str)> = fresh.iter().map(|(_, p)| (p.doc.platform.as_str(), p.id.as_str())).collect();
+        let batch_ids: HashSet<(&str, &str)> = fresh
+            .iter()
+            .map(|(_, p)| (p.doc.platform.as_str(), p.id.as_str()))
+            .collect();
         for (_, p) in &fresh {
             if p.doc.root_id.is_none()
                 && let Some(parent) = p.doc.parent_id.as_deref()
                 && !batch_ids.contains(&(p.doc.platform.as_str(), parent))
-                && !self.roots.contains_key(&(p.doc.platform.clone(), parent.to_owned()))
+                && !self
+                    .roots
+                    .contains_key(&(p.doc.platform.clone(), parent.to_owned()))
             {
-                missing.entry(p.doc.platform.as_str()).or_default().push(parent);
+                missing
+                    .entry(p.doc.platform.as_str())
+                    .or_default()
+                    .push(parent);
             }
         }
         let mut looked_up: HashMap<(String, String), String> = HashMap::new();
@@ -344,12 +406,23 @@ impl<S: Store> Pipeline<S> {
                 (Some(r), _) => Some(r.clone()),
                 (None, Some(parent)) => {
                     let k = (platform.clone(), parent.clone());
-                    Some(self.roots.get(&k).or_else(|| looked_up.get(&k)).cloned().unwrap_or_else(|| parent.clone()))
+                    Some(
+                        self.roots
+                            .get(&k)
+                            .or_else(|| looked_up.get(&k))
+                            .cloned()
+                            .unwrap_or_else(|| parent.clone()),
+                    )
                 }
                 (None, None) => None,
             };
-            self.roots.insert((platform, p.id.clone()), root.clone().unwrap_or_else(|| p.id.clone()));
-            let a = self.grouper.assign(p.group_text(), p.significant, p.simhash, root.as_deref());
+            self.roots.insert(
+                (platform, p.id.clone()),
+                root.clone().unwrap_or_else(|| p.id.clone()),
+            );
+            let a = self
+                .grouper
+                .assign(p.group_text(), p.significant, p.simhash, root.as_deref());
             let mut doc = p.doc.clone();
             if doc.root_id.is_none() && doc.parent_id.is_some() {
                 doc.root_id = root;
@@ -368,9 +441,14 @@ impl<S: Store> Pipeline<S> {
             });
         }
         let inserted = self.store.insert(&new_docs, checkpoint.as_ref()).await?;
-        let seq_of: HashMap<(&str, &str), i64> = inserted.iter().map(|i| ((i.platform.as_str(), i.id.as_str()), i.seq)).collect();
-        let stored_flags: Vec<bool> =
-            new_docs.iter().map(|n| seq_of.contains_key(&(n.doc.platform.as_str(), n.id.as_str()))).collect();
+        let seq_of: HashMap<(&str, &str), i64> = inserted
+            .iter()
+            .map(|i| ((i.platform.as_str(), i.id.as_str()), i.seq))
+            .collect();
+        let stored_flags: Vec<bool> = new_docs
+            .iter()
+            .map(|n| seq_of.contains_key(&(n.doc.platform.as_str(), n.id.as_str())))
+            .collect();
         self.grouper.commit(&stored_flags);
 
         for (((i, p), n), &joined) in fresh.iter().zip(&new_docs).zip(&joined_flags) {
@@ -393,7 +471,12 @@ impl<S: Store> Pipeline<S> {
                     })?;
                     self.uncommitted += 1;
                     self.last_seq = self.last_seq.max(seq);
-                    outcomes[*i] = Some(Outcome::Stored { id: n.id.clone(), seq, group_id: n.group_id, joined_group: joined });
+                    outcomes[*i] = Some(Outcome::Stored {
+                        id: n.id.clone(),
+                        seq,
+                        group_id: n.group_id,
+                        joined_group: joined,
+                    });
                 }
                 None => {
                     // Lost a race with another writer: it is stored, just not by us.
@@ -404,11 +487,18 @@ impl<S: Store> Pipeline<S> {
         }
         metrics::counter!("yuqing_pipeline_received_total").increment(report.read);
         metrics::counter!("yuqing_pipeline_stored_total").increment(report.stored);
-        metrics::counter!("yuqing_pipeline_dropped_total", "reason" => "duplicate").increment(report.duplicates);
-        metrics::counter!("yuqing_pipeline_near_duplicates_total").increment(report.near_duplicates);
+        metrics::counter!("yuqing_pipeline_dropped_total", "reason" => "duplicate")
+            .increment(report.duplicates);
+        metrics::counter!("yuqing_pipeline_near_duplicates_total")
+            .increment(report.near_duplicates);
         let outcomes = outcomes
             .into_iter()
-            .map(|o| o.unwrap_or(Outcome::Rejected { location: String::new(), reason: "internal: no outcome".into() }))
+            .map(|o| {
+                o.unwrap_or(Outcome::Rejected {
+                    location: String::new(),
+                    reason: "internal: no outcome".into(),
+                })
+            })
             .collect();
         Ok((report, outcomes))
     }

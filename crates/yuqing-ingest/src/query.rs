@@ -51,7 +51,11 @@ impl QueryError {
 }
 
 fn matches(d: &StoredDocument, q: &str) -> bool {
-    normalize(&d.doc.text).contains(q) || d.doc.title.as_deref().is_some_and(|t| normalize(t).contains(q))
+    normalize(&d.doc.text).contains(q)
+        || d.doc
+            .title
+            .as_deref()
+            .is_some_and(|t| normalize(t).contains(q))
 }
 
 fn in_filters(d: &StoredDocument, req: &SearchRequest) -> bool {
@@ -64,7 +68,11 @@ fn in_filters(d: &StoredDocument, req: &SearchRequest) -> bool {
 }
 
 /// Seqs of every matching document when the index cannot answer exactly.
-async fn verified_seqs<S: Store>(store: &S, index: &SearchIndex, req: &SearchRequest) -> Result<Vec<i64>, QueryError> {
+async fn verified_seqs<S: Store>(
+    store: &S,
+    index: &SearchIndex,
+    req: &SearchRequest,
+) -> Result<Vec<i64>, QueryError> {
     match index.all_seqs(req, MAX_VERIFY) {
         Ok((seqs, _)) => {
             let mut out = Vec::new();
@@ -84,7 +92,11 @@ async fn verified_seqs<S: Store>(store: &S, index: &SearchIndex, req: &SearchReq
                 let docs = store.scan(after, 5000).await?;
                 let Some(last) = docs.last() else { break };
                 after = last.seq;
-                out.extend(docs.iter().filter(|d| in_filters(d, req) && matches(d, &req.query)).map(|d| d.seq));
+                out.extend(
+                    docs.iter()
+                        .filter(|d| in_filters(d, req) && matches(d, &req.query))
+                        .map(|d| d.seq),
+                );
             }
             Ok(out)
         }
@@ -93,10 +105,16 @@ async fn verified_seqs<S: Store>(store: &S, index: &SearchIndex, req: &SearchReq
 }
 
 /// Number of matching documents. `req.query` must be normalised (see [`normalize_request`]).
-pub async fn count<S: Store>(store: &S, index: &SearchIndex, req: &SearchRequest) -> Result<usize, QueryError> {
+pub async fn count<S: Store>(
+    store: &S,
+    index: &SearchIndex,
+    req: &SearchRequest,
+) -> Result<usize, QueryError> {
     match index.count(req) {
         Ok((n, true)) => Ok(n),
-        Ok((_, false)) | Err(SearchError::Unsearchable { .. }) => Ok(verified_seqs(store, index, req).await?.len()),
+        Ok((_, false)) | Err(SearchError::Unsearchable { .. }) => {
+            Ok(verified_seqs(store, index, req).await?.len())
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -107,7 +125,11 @@ pub fn normalize_request(req: &mut SearchRequest) {
 }
 
 /// One page of hits with documents and snippets. `req.query` must be normalised.
-pub async fn search<S: Store>(store: &Arc<S>, index: &SearchIndex, req: &SearchRequest) -> Result<SearchPage, QueryError> {
+pub async fn search<S: Store>(
+    store: &Arc<S>,
+    index: &SearchIndex,
+    req: &SearchRequest,
+) -> Result<SearchPage, QueryError> {
     let (total, hits): (usize, Vec<Hit>) = match index.search(req) {
         Ok(h) if h.exact => (h.total, h.hits),
         Ok(_) | Err(SearchError::Unsearchable { .. }) => {
@@ -119,8 +141,15 @@ pub async fn search<S: Store>(store: &Arc<S>, index: &SearchIndex, req: &SearchR
                 Sort::TimeAsc => docs.sort_by_key(|d| (d.doc.published_at, d.seq)),
                 _ => docs.sort_by_key(|d| std::cmp::Reverse((d.doc.published_at, d.seq))),
             }
-            let page: Vec<Hit> =
-                docs.iter().skip(req.offset).take(req.limit.max(1)).map(|d| Hit { seq: d.seq, score: 1.0 }).collect();
+            let page: Vec<Hit> = docs
+                .iter()
+                .skip(req.offset)
+                .take(req.limit.max(1))
+                .map(|d| Hit {
+                    seq: d.seq,
+                    score: 1.0,
+                })
+                .collect();
             (total, page)
         }
         Err(e) => return Err(e.into()),
@@ -131,8 +160,20 @@ pub async fn search<S: Store>(store: &Arc<S>, index: &SearchIndex, req: &SearchR
         .iter()
         .zip(docs)
         .map(|(h, d)| {
-            let snippet = snippet(d.doc.title.as_deref().filter(|t| !t.is_empty() && d.doc.text.is_empty()).unwrap_or(&d.doc.text), &req.query, 80);
-            SearchHit { score: h.score, snippet, doc: d }
+            let snippet = snippet(
+                d.doc
+                    .title
+                    .as_deref()
+                    .filter(|t| !t.is_empty() && d.doc.text.is_empty())
+                    .unwrap_or(&d.doc.text),
+                &req.query,
+                80,
+            );
+            SearchHit {
+                score: h.score,
+                snippet,
+                doc: d,
+            }
         })
         .collect();
     Ok(SearchPage { total, hits })
@@ -170,7 +211,10 @@ impl Snippet {
 pub fn snippet(text: &str, q: &str, width: usize) -> Snippet {
     let orig: Vec<char> = text.chars().take(50_000).collect();
     if q.is_empty() {
-        return Snippet { text: orig.iter().take(width).collect(), highlights: vec![] };
+        return Snippet {
+            text: orig.iter().take(width).collect(),
+            highlights: vec![],
+        };
     }
     // norm_chars[i] = (normalised char, index of the original char it came from)
     let mut norm: Vec<(char, usize)> = Vec::with_capacity(orig.len());
@@ -187,7 +231,11 @@ pub fn snippet(text: &str, q: &str, width: usize) -> Snippet {
     let mut matches = Vec::new();
     let mut i = 0;
     while i + qc.len() <= norm.len() {
-        if norm[i..i + qc.len()].iter().map(|x| x.0).eq(qc.iter().copied()) {
+        if norm[i..i + qc.len()]
+            .iter()
+            .map(|x| x.0)
+            .eq(qc.iter().copied())
+        {
             let s = norm[i].1;
             let e = norm[i + qc.len() - 1].1 + 1;
             matches.push((s, e));
@@ -197,14 +245,20 @@ pub fn snippet(text: &str, q: &str, width: usize) -> Snippet {
         }
     }
     let Some(&(first, _)) = matches.first() else {
-        return Snippet { text: orig.iter().take(width).collect(), highlights: vec![] };
+        return Snippet {
+            text: orig.iter().take(width).collect(),
+            highlights: vec![],
+        };
     };
     let start = first.saturating_sub(width / 4);
     let end = (start + width).min(orig.len());
     let start = end.saturating_sub(width).min(start);
     let mut text: String = orig[start..end].iter().collect();
-    let mut highlights: Vec<(usize, usize)> =
-        matches.iter().filter(|&&(s, e)| s >= start && e <= end).map(|&(s, e)| (s - start, e - start)).collect();
+    let mut highlights: Vec<(usize, usize)> = matches
+        .iter()
+        .filter(|&&(s, e)| s >= start && e <= end)
+        .map(|&(s, e)| (s - start, e - start))
+        .collect();
     if start > 0 {
         text.insert(0, '…');
         for h in &mut highlights {
@@ -226,13 +280,18 @@ mod tests {
     fn snippet_marks_matches_in_the_original_text() {
         let s = snippet("我在北京大學出版社工作，北京大学很好", "北京大学", 80);
         assert_eq!(s.highlights, vec![(2, 6), (12, 16)]);
-        assert_eq!(s.render("[", "]", |t| t.to_owned()), "我在[北京大學]出版社工作，[北京大学]很好");
+        assert_eq!(
+            s.render("[", "]", |t| t.to_owned()),
+            "我在[北京大學]出版社工作，[北京大学]很好"
+        );
     }
 
     #[test]
     fn snippet_escapes_untrusted_text() {
         let s = snippet("<script>x</script>北京", "北京", 80);
-        let html = s.render("<mark>", "</mark>", |t| t.replace('<', "&lt;").replace('>', "&gt;"));
+        let html = s.render("<mark>", "</mark>", |t| {
+            t.replace('<', "&lt;").replace('>', "&gt;")
+        });
         assert_eq!(html, "&lt;script&gt;x&lt;/script&gt;<mark>北京</mark>");
     }
 
@@ -243,6 +302,9 @@ mod tests {
         assert!(s.text.starts_with('…') && s.text.ends_with('…'));
         assert_eq!(s.highlights.len(), 1);
         let (a, b) = s.highlights[0];
-        assert_eq!(s.text.chars().skip(a).take(b - a).collect::<String>(), "目标");
+        assert_eq!(
+            s.text.chars().skip(a).take(b - a).collect::<String>(),
+            "目标"
+        );
     }
 }

@@ -40,13 +40,24 @@ pub struct WriterHandle {
 
 impl WriterHandle {
     /// Submits a batch and waits until it is stored (or failed).
-    pub async fn submit(&self, source: &str, items: Batch, checkpoint: Option<Checkpoint>) -> JobResult {
+    pub async fn submit(
+        &self,
+        source: &str,
+        items: Batch,
+        checkpoint: Option<Checkpoint>,
+    ) -> JobResult {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Job { source: source.to_owned(), items, checkpoint, reply: Some(reply) })
+            .send(Job {
+                source: source.to_owned(),
+                items,
+                checkpoint,
+                reply: Some(reply),
+            })
             .await
             .map_err(|_| "写入线程已停止 / the writer has stopped".to_owned())?;
-        rx.await.map_err(|_| "写入线程已停止 / the writer has stopped".to_owned())?
+        rx.await
+            .map_err(|_| "写入线程已停止 / the writer has stopped".to_owned())?
     }
 
     pub fn settings(&self) -> &IngestSettings {
@@ -56,17 +67,26 @@ impl WriterHandle {
 
 /// Starts the writer thread. It runs until every [`WriterHandle`] is dropped, then
 /// commits the index and returns.
-pub fn spawn_writer<S: Store>(mut pipeline: Pipeline<S>, rt: Handle) -> (WriterHandle, std::thread::JoinHandle<Result<(), PipelineError>>) {
+pub fn spawn_writer<S: Store>(
+    mut pipeline: Pipeline<S>,
+    rt: Handle,
+) -> (
+    WriterHandle,
+    std::thread::JoinHandle<Result<(), PipelineError>>,
+) {
     let (tx, mut rx) = mpsc::channel::<Job>(16);
     let settings = pipeline.settings().clone();
     let join = std::thread::Builder::new()
         .name("pipeline-writer".into())
         .spawn(move || {
             loop {
-                let job = rt.block_on(async { tokio::time::timeout(Duration::from_millis(500), rx.recv()).await });
+                let job = rt.block_on(async {
+                    tokio::time::timeout(Duration::from_millis(500), rx.recv()).await
+                });
                 match job {
                     Ok(Some(job)) => {
-                        let res = rt.block_on(pipeline.ingest(job.items, job.checkpoint, &job.source));
+                        let res =
+                            rt.block_on(pipeline.ingest(job.items, job.checkpoint, &job.source));
                         let res = res.map_err(|e| {
                             tracing::error!(error = %e, source = %job.source, "batch failed");
                             e.to_string()
@@ -89,15 +109,20 @@ pub fn spawn_writer<S: Store>(mut pipeline: Pipeline<S>, rt: Handle) -> (WriterH
 }
 
 /// Prepares documents on a blocking thread.
-pub async fn prepare_batch(docs: Vec<(yuqing_core::Document, String)>, max_text_bytes: usize) -> Batch {
+pub async fn prepare_batch(
+    docs: Vec<(yuqing_core::Document, String)>,
+    max_text_bytes: usize,
+) -> Batch {
     tokio::task::spawn_blocking(move || {
         docs.into_iter()
             .map(|(d, loc)| {
                 let payload = serde_json::to_string(&d).unwrap_or_default();
-                crate::transforms::prepare::prepare(d, loc.clone(), max_text_bytes).map_err(|e| Rejected {
-                    location: loc,
-                    reason: e.to_string(),
-                    payload: crate::pipeline::cut(&payload),
+                crate::transforms::prepare::prepare(d, loc.clone(), max_text_bytes).map_err(|e| {
+                    Rejected {
+                        location: loc,
+                        reason: e.to_string(),
+                        payload: crate::pipeline::cut(&payload),
+                    }
                 })
             })
             .collect()
@@ -107,13 +132,26 @@ pub async fn prepare_batch(docs: Vec<(yuqing_core::Document, String)>, max_text_
 }
 
 /// Polls one source forever (until `stop` turns true).
-pub async fn run_source<S: Store>(cfg: SourceConfig, store: Arc<S>, writer: WriterHandle, mut stop: watch::Receiver<bool>) {
+pub async fn run_source<S: Store>(
+    cfg: SourceConfig,
+    store: Arc<S>,
+    writer: WriterHandle,
+    mut stop: watch::Receiver<bool>,
+) {
     let name = cfg.name().to_owned();
     let source: Source = match cfg.build() {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(source = %name, error = %e, "source configuration is invalid");
-            let _ = store.record_poll(&name, &PollOutcome::Failure { at: Utc::now(), error: e.to_string() }).await;
+            let _ = store
+                .record_poll(
+                    &name,
+                    &PollOutcome::Failure {
+                        at: Utc::now(),
+                        error: e.to_string(),
+                    },
+                )
+                .await;
             return;
         }
     };
@@ -123,30 +161,48 @@ pub async fn run_source<S: Store>(cfg: SourceConfig, store: Arc<S>, writer: Writ
         let cursor = store.checkpoint(&name).await.ok().flatten();
         let outcome = match source.poll(cursor.as_ref()).await {
             Ok(poll) => {
-                let newest = poll.documents.iter().filter_map(|d| d.published_at).max().map(|t| t.with_timezone(&Utc));
+                let newest = poll
+                    .documents
+                    .iter()
+                    .filter_map(|d| d.published_at)
+                    .max()
+                    .map(|t| t.with_timezone(&Utc));
                 let n = poll.documents.len();
                 let docs = poll.documents.into_iter().enumerate().map(|(i, d)| {
                     let loc = d.url.clone().unwrap_or_else(|| format!("{name}#{i}"));
                     (d, loc)
                 });
                 let items = prepare_batch(docs.collect(), writer.settings().max_text_bytes).await;
-                let cp = Checkpoint { source: name.clone(), cursor: poll.cursor };
+                let cp = Checkpoint {
+                    source: name.clone(),
+                    cursor: poll.cursor,
+                };
                 match writer.submit(&name, items, Some(cp)).await {
                     Ok((report, _)) => {
                         tracing::info!(source = %name, fetched = n, stored = report.stored, "source polled");
                         failures = 0;
-                        PollOutcome::Success { at: Utc::now(), documents: report.stored, newest }
+                        PollOutcome::Success {
+                            at: Utc::now(),
+                            documents: report.stored,
+                            newest,
+                        }
                     }
                     Err(e) => {
                         failures += 1;
-                        PollOutcome::Failure { at: Utc::now(), error: e }
+                        PollOutcome::Failure {
+                            at: Utc::now(),
+                            error: e,
+                        }
                     }
                 }
             }
             Err(e) => {
                 failures += 1;
                 tracing::warn!(source = %name, error = %e, failures, "source poll failed");
-                PollOutcome::Failure { at: Utc::now(), error: e.to_string() }
+                PollOutcome::Failure {
+                    at: Utc::now(),
+                    error: e.to_string(),
+                }
             }
         };
         if let Err(e) = store.record_poll(&name, &outcome).await {
@@ -181,28 +237,56 @@ pub async fn run_import_dir<S: Store>(
                 let mut files: Vec<PathBuf> = entries
                     .filter_map(|e| e.ok())
                     .map(|e| e.path())
-                    .filter(|p| p.is_file() && !p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.')))
+                    .filter(|p| {
+                        p.is_file()
+                            && !p
+                                .file_name()
+                                .and_then(|n| n.to_str())
+                                .is_some_and(|n| n.starts_with('.'))
+                    })
                     .collect();
                 files.sort();
                 for path in files {
-                    let Ok(meta) = std::fs::metadata(&path) else { continue };
-                    let mtime = meta.modified().ok().and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_millis() as i64);
-                    let key = format!("dir:{}", path.file_name().and_then(|n| n.to_str()).unwrap_or(""));
+                    let Ok(meta) = std::fs::metadata(&path) else {
+                        continue;
+                    };
+                    let mtime = meta
+                        .modified()
+                        .ok()
+                        .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
+                        .map_or(0, |d| d.as_millis() as i64);
+                    let key = format!(
+                        "dir:{}",
+                        path.file_name().and_then(|n| n.to_str()).unwrap_or("")
+                    );
                     let cursor = serde_json::json!({"size": meta.len(), "mtime": mtime});
                     if store.checkpoint(&key).await.ok().flatten().as_ref() == Some(&cursor) {
                         continue;
                     }
                     let settings = writer.settings().clone();
-                    let rx = spawn_readers(vec![path.clone()], Format::Auto, &settings, Progress::default());
+                    let rx = spawn_readers(
+                        vec![path.clone()],
+                        Format::Auto,
+                        &settings,
+                        Progress::default(),
+                    );
                     let rx = Arc::new(std::sync::Mutex::new(rx));
                     let mut total = Report::default();
                     let mut pending: Option<Batch> = None;
                     loop {
                         let r = rx.clone();
-                        let next = tokio::task::spawn_blocking(move || r.lock().ok().and_then(|r| r.recv().ok())).await.ok().flatten();
+                        let next = tokio::task::spawn_blocking(move || {
+                            r.lock().ok().and_then(|r| r.recv().ok())
+                        })
+                        .await
+                        .ok()
+                        .flatten();
                         // Send the previous batch; the last one carries the checkpoint.
                         if let Some(b) = pending.take() {
-                            let cp = next.is_none().then(|| Checkpoint { source: key.clone(), cursor: cursor.clone() });
+                            let cp = next.is_none().then(|| Checkpoint {
+                                source: key.clone(),
+                                cursor: cursor.clone(),
+                            });
                             match writer.submit(&name, b, cp).await {
                                 Ok((r, _)) => total.add(&r),
                                 Err(e) => {
@@ -218,17 +302,39 @@ pub async fn run_import_dir<S: Store>(
                     }
                     if total.read == 0 {
                         // Empty file: still remember it.
-                        let _ = writer.submit(&name, Vec::new(), Some(Checkpoint { source: key.clone(), cursor: cursor.clone() })).await;
+                        let _ = writer
+                            .submit(
+                                &name,
+                                Vec::new(),
+                                Some(Checkpoint {
+                                    source: key.clone(),
+                                    cursor: cursor.clone(),
+                                }),
+                            )
+                            .await;
                     }
                     tracing::info!(file = %path.display(), read = total.read, stored = total.stored, rejected = total.rejected, "imported file");
                     let _ = store
-                        .record_poll(&name, &PollOutcome::Success { at: Utc::now(), documents: total.stored, newest: None })
+                        .record_poll(
+                            &name,
+                            &PollOutcome::Success {
+                                at: Utc::now(),
+                                documents: total.stored,
+                                newest: None,
+                            },
+                        )
                         .await;
                 }
             }
             Err(e) => {
                 let _ = store
-                    .record_poll(&name, &PollOutcome::Failure { at: Utc::now(), error: format!("{}: {e}", dir.display()) })
+                    .record_poll(
+                        &name,
+                        &PollOutcome::Failure {
+                            at: Utc::now(),
+                            error: format!("{}: {e}", dir.display()),
+                        },
+                    )
                     .await;
             }
         }

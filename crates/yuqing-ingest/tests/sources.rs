@@ -18,14 +18,18 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 use yuqing_core::{Code, Kind};
 use yuqing_ingest::sources::feed::parse_feed;
-use yuqing_ingest::sources::http::{FetchOutcome, FetchPolicy, Fetcher, decode_body, is_forbidden_ip};
+use yuqing_ingest::sources::http::{
+    FetchOutcome, FetchPolicy, Fetcher, decode_body, is_forbidden_ip,
+};
 use yuqing_ingest::sources::{Source, SourceConfig, SourceError};
 
 // ---------------------------------------------------------------------------------------
 // Helpers
 
 async fn serve(router: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("local addr");
     tokio::spawn(async move {
         let _ = axum::serve(listener, router).await;
@@ -39,7 +43,8 @@ struct ConfigFile {
 }
 
 fn config(toml_text: &str) -> SourceConfig {
-    let mut f: ConfigFile = toml::from_str(toml_text).unwrap_or_else(|e| panic!("bad test config: {e}\n{toml_text}"));
+    let mut f: ConfigFile =
+        toml::from_str(toml_text).unwrap_or_else(|e| panic!("bad test config: {e}\n{toml_text}"));
     f.sources.remove(0)
 }
 
@@ -71,7 +76,11 @@ fn local_policy(addr: SocketAddr) -> FetchPolicy {
 }
 
 fn xml(body: &'static str) -> Response {
-    ([(header::CONTENT_TYPE, "application/rss+xml; charset=utf-8")], body).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/rss+xml; charset=utf-8")],
+        body,
+    )
+        .into_response()
 }
 
 const RSS2: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
@@ -140,22 +149,38 @@ fn rss2_items_become_documents() {
     let docs = parse_feed(RSS2.as_bytes(), "news-society", "news").expect("parse rss");
     assert_eq!(docs.len(), 2);
     let d = &docs[0];
-    assert_eq!(d.id.as_deref(), Some("https://news.example.com/society/2024/0501/1.html"));
+    assert_eq!(
+        d.id.as_deref(),
+        Some("https://news.example.com/society/2024/0501/1.html")
+    );
     assert_eq!(d.platform, "news");
     assert_eq!(d.kind, Kind::Article);
     assert_eq!(d.source.as_deref(), Some("news-society"));
     assert_eq!(d.title.as_deref(), Some("某市通报学校食堂食品安全事件"));
-    assert_eq!(d.text, "5月1日，某市市场监管局发布情况通报。\n调查组已进驻。");
-    assert_eq!(d.published_at.map(|t| t.to_rfc3339()).as_deref(), Some("2024-05-01T08:00:00+08:00"));
-    assert_eq!(d.url.as_deref(), Some("https://news.example.com/society/2024/0501/1.html"));
+    assert_eq!(
+        d.text,
+        "5月1日，某市市场监管局发布情况通报。\n调查组已进驻。"
+    );
+    assert_eq!(
+        d.published_at.map(|t| t.to_rfc3339()).as_deref(),
+        Some("2024-05-01T08:00:00+08:00")
+    );
+    assert_eq!(
+        d.url.as_deref(),
+        Some("https://news.example.com/society/2024/0501/1.html")
+    );
     assert_eq!(d.extra.get("categories"), Some(&json!(["食品安全"])));
     // A short guid is scoped by the source; a Chinese-style date is read as +08:00.
     let d = &docs[1];
     assert_eq!(d.id.as_deref(), Some("news-society#20240501-2"));
     assert_eq!(d.title.as_deref(), Some("暴雨致道路积水 & 交通管制"));
-    assert_eq!(d.published_at.map(|t| t.to_rfc3339()).as_deref(), Some("2024-05-01T10:30:00+08:00"));
+    assert_eq!(
+        d.published_at.map(|t| t.to_rfc3339()).as_deref(),
+        Some("2024-05-01T10:30:00+08:00")
+    );
     for d in &docs {
-        d.validate(yuqing_core::document::DEFAULT_MAX_TEXT_BYTES).expect("valid document");
+        d.validate(yuqing_core::document::DEFAULT_MAX_TEXT_BYTES)
+            .expect("valid document");
     }
 }
 
@@ -168,7 +193,10 @@ fn atom_entries_become_documents() {
     assert_eq!(d.title.as_deref(), Some("关于校园安全的几点思考"));
     assert_eq!(d.text, "校园安全无小事。\n各方都应尽责。");
     assert_eq!(d.url.as_deref(), Some("https://blog.example.com/posts/42"));
-    assert_eq!(d.author.as_ref().and_then(|a| a.name.as_deref()), Some("李四"));
+    assert_eq!(
+        d.author.as_ref().and_then(|a| a.name.as_deref()),
+        Some("李四")
+    );
     assert_eq!(d.published_at.map(|t| t.timestamp()), Some(1_714_608_000));
 }
 
@@ -181,7 +209,10 @@ fn rdf_items_become_documents() {
     assert_eq!(d.text, "晚上出行很不方便，希望有关部门尽快处理。");
     assert_eq!(d.url.as_deref(), Some("https://forum.example.com/t/7"));
     assert_eq!(d.id.as_deref(), Some("https://forum.example.com/t/7"));
-    assert_eq!(d.published_at.map(|t| t.to_rfc3339()).as_deref(), Some("2024-05-03T20:15:00+08:00"));
+    assert_eq!(
+        d.published_at.map(|t| t.to_rfc3339()).as_deref(),
+        Some("2024-05-03T20:15:00+08:00")
+    );
 }
 
 #[test]
@@ -199,7 +230,11 @@ fn item_without_guid_or_link_has_a_stable_id() {
     let id = a[0].id.clone().expect("an id");
     assert!(id.starts_with("xxh3:"), "{id}");
     assert_eq!(b[0].id.as_deref(), Some(id.as_str()), "same item, same id");
-    assert_ne!(c[0].id.as_deref(), Some(id.as_str()), "different content, different id");
+    assert_ne!(
+        c[0].id.as_deref(),
+        Some(id.as_str()),
+        "different content, different id"
+    );
     assert_eq!(a[0].url, None);
 }
 
@@ -208,16 +243,29 @@ fn gbk_feed_file_is_decoded_from_its_xml_declaration() {
     let text = RSS2.replace("encoding=\"UTF-8\"", "encoding=\"GB2312\"");
     let (bytes, _, bad) = encoding_rs::GBK.encode(&text);
     assert!(!bad);
-    assert!(std::str::from_utf8(&bytes).is_err(), "the fixture really is GBK");
+    assert!(
+        std::str::from_utf8(&bytes).is_err(),
+        "the fixture really is GBK"
+    );
     let docs = parse_feed(&bytes, "gbk", "news").expect("parse gbk feed");
-    assert_eq!(docs[0].title.as_deref(), Some("某市通报学校食堂食品安全事件"));
+    assert_eq!(
+        docs[0].title.as_deref(),
+        Some("某市通报学校食堂食品安全事件")
+    );
 }
 
 #[test]
 fn html_file_is_not_a_feed() {
-    let e = parse_feed(b"<!DOCTYPE html><html><head><title>x</title></head><body>hi</body></html>", "f", "news")
-        .expect_err("html is not a feed");
-    assert!(e.to_string().contains("not a feed (looks like HTML)"), "{e}");
+    let e = parse_feed(
+        b"<!DOCTYPE html><html><head><title>x</title></head><body>hi</body></html>",
+        "f",
+        "news",
+    )
+    .expect_err("html is not a feed");
+    assert!(
+        e.to_string().contains("not a feed (looks like HTML)"),
+        "{e}"
+    );
     let e = parse_feed(b"just some text", "f", "news").expect_err("text is not a feed");
     assert!(matches!(e, SourceError::NotAFeed { .. }), "{e:?}");
     assert_eq!(e.code(), Code::InvalidInput);
@@ -233,29 +281,68 @@ const BIG5_PAGE: &str = r#"<html><head><meta charset="big5"><title>颱風應變<
 #[tokio::test]
 async fn gbk_and_big5_pages_decode_with_or_without_a_charset_header() {
     let article = include_str!("fixtures/news_article.html");
-    let gbk_meta = article.replace("<meta charset=\"utf-8\">", "<meta http-equiv=\"Content-Type\" content=\"text/html; charset=gbk\">");
+    let gbk_meta = article.replace(
+        "<meta charset=\"utf-8\">",
+        "<meta http-equiv=\"Content-Type\" content=\"text/html; charset=gbk\">",
+    );
     let gbk_plain = article.replace("<meta charset=\"utf-8\">", "");
     let (gbk_meta, _, e1) = encoding_rs::GBK.encode(&gbk_meta);
     let (gbk_plain, _, e2) = encoding_rs::GBK.encode(&gbk_plain);
     let (big5, _, e3) = encoding_rs::BIG5.encode(BIG5_PAGE);
     assert!(!e1 && !e2 && !e3, "fixtures encode without loss");
-    let (gbk_meta, gbk_plain, big5) = (gbk_meta.into_owned(), gbk_plain.into_owned(), big5.into_owned());
+    let (gbk_meta, gbk_plain, big5) = (
+        gbk_meta.into_owned(),
+        gbk_plain.into_owned(),
+        big5.into_owned(),
+    );
     let router = Router::new()
-        .route("/gbk-header.html", get(move || async move { ([(header::CONTENT_TYPE, "text/html; charset=GBK")], gbk_plain) }))
-        .route("/gbk-meta.html", get(move || async move { ([(header::CONTENT_TYPE, "text/html")], gbk_meta) }))
-        .route("/big5.html", get(move || async move { ([(header::CONTENT_TYPE, "text/html")], big5) }));
+        .route(
+            "/gbk-header.html",
+            get(move || async move {
+                (
+                    [(header::CONTENT_TYPE, "text/html; charset=GBK")],
+                    gbk_plain,
+                )
+            }),
+        )
+        .route(
+            "/gbk-meta.html",
+            get(move || async move { ([(header::CONTENT_TYPE, "text/html")], gbk_meta) }),
+        )
+        .route(
+            "/big5.html",
+            get(move || async move { ([(header::CONTENT_TYPE, "text/html")], big5) }),
+        );
     let addr = serve(router).await;
     let fetcher = Fetcher::new(local_policy(addr)).expect("fetcher");
     for path in ["/gbk-header.html", "/gbk-meta.html"] {
-        let FetchOutcome::Fetched(f) = fetcher.get(&format!("http://{addr}{path}"), None).await.expect("fetch") else {
+        let FetchOutcome::Fetched(f) = fetcher
+            .get(&format!("http://{addr}{path}"), None)
+            .await
+            .expect("fetch")
+        else {
             panic!("expected a body");
         };
-        assert!(std::str::from_utf8(&f.body).is_err(), "served bytes are GBK");
+        assert!(
+            std::str::from_utf8(&f.body).is_err(),
+            "served bytes are GBK"
+        );
         let text = f.text();
-        assert!(text.contains("某市通报一起学校食堂食品安全事件调查进展"), "{path}: {}", &text[..200.min(text.len())]);
-        assert!(!text.contains('\u{fffd}'), "{path}: no replacement characters");
+        assert!(
+            text.contains("某市通报一起学校食堂食品安全事件调查进展"),
+            "{path}: {}",
+            &text[..200.min(text.len())]
+        );
+        assert!(
+            !text.contains('\u{fffd}'),
+            "{path}: no replacement characters"
+        );
     }
-    let FetchOutcome::Fetched(f) = fetcher.get(&format!("http://{addr}/big5.html"), None).await.expect("fetch") else {
+    let FetchOutcome::Fetched(f) = fetcher
+        .get(&format!("http://{addr}/big5.html"), None)
+        .await
+        .expect("fetch")
+    else {
         panic!("expected a body");
     };
     let (text, enc) = decode_body(&f.body, f.content_type.as_deref());
@@ -290,18 +377,31 @@ async fn etag_and_last_modified_make_the_next_poll_conditional() {
         .route(
             "/etag.xml",
             get(move |h: HeaderMap| async move {
-                let inm = h.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).map(str::to_owned);
+                let inm = h
+                    .get(header::IF_NONE_MATCH)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
                 s1.lock().unwrap().if_none_match.push(inm.clone());
                 if inm.as_deref() == Some("\"v1\"") {
                     return StatusCode::NOT_MODIFIED.into_response();
                 }
-                ([(header::ETAG, "\"v1\""), (header::CONTENT_TYPE, "application/rss+xml")], RSS2).into_response()
+                (
+                    [
+                        (header::ETAG, "\"v1\""),
+                        (header::CONTENT_TYPE, "application/rss+xml"),
+                    ],
+                    RSS2,
+                )
+                    .into_response()
             }),
         )
         .route(
             "/lm.xml",
             get(move |h: HeaderMap| async move {
-                let ims = h.get(header::IF_MODIFIED_SINCE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+                let ims = h
+                    .get(header::IF_MODIFIED_SINCE)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
                 s2.lock().unwrap().if_modified_since.push(ims.clone());
                 if ims.as_deref() == Some(LM) {
                     return StatusCode::NOT_MODIFIED.into_response();
@@ -320,14 +420,20 @@ async fn etag_and_last_modified_make_the_next_poll_conditional() {
     assert!(second.not_modified);
     assert!(second.documents.is_empty());
     assert_eq!(second.cursor, first.cursor, "a 304 keeps the cursor");
-    assert_eq!(seen.lock().unwrap().if_none_match, vec![None, Some("\"v1\"".to_owned())]);
+    assert_eq!(
+        seen.lock().unwrap().if_none_match,
+        vec![None, Some("\"v1\"".to_owned())]
+    );
 
     let src = feed_source("lm-feed", addr, "/lm.xml", "");
     let first = src.poll(None).await.expect("first poll");
     assert_eq!(first.documents.len(), 2);
     let second = src.poll(Some(&first.cursor)).await.expect("second poll");
     assert!(second.not_modified && second.documents.is_empty());
-    assert_eq!(seen.lock().unwrap().if_modified_since, vec![None, Some(LM.to_owned())]);
+    assert_eq!(
+        seen.lock().unwrap().if_modified_since,
+        vec![None, Some(LM.to_owned())]
+    );
 }
 
 #[tokio::test]
@@ -358,7 +464,11 @@ async fn a_changed_feed_yields_only_unseen_items() {
     assert_eq!(first.documents.len(), 2);
     version.store(1, Ordering::SeqCst);
     let second = src.poll(Some(&first.cursor)).await.expect("second poll");
-    let titles: Vec<_> = second.documents.iter().filter_map(|d| d.title.as_deref()).collect();
+    let titles: Vec<_> = second
+        .documents
+        .iter()
+        .filter_map(|d| d.title.as_deref())
+        .collect();
     assert_eq!(titles, vec!["新条目"]);
 }
 
@@ -408,7 +518,11 @@ fn forbidden_ip_table() {
 
 #[tokio::test]
 async fn default_policy_refuses_private_literals_without_traffic() {
-    let fetcher = Fetcher::new(FetchPolicy { source: "guarded".into(), ..FetchPolicy::default() }).expect("fetcher");
+    let fetcher = Fetcher::new(FetchPolicy {
+        source: "guarded".into(),
+        ..FetchPolicy::default()
+    })
+    .expect("fetcher");
     let started = Instant::now();
     for url in [
         "http://127.0.0.1/",
@@ -425,9 +539,15 @@ async fn default_policy_refuses_private_literals_without_traffic() {
         assert!(matches!(e, SourceError::Forbidden { .. }), "{url}: {e:?}");
         assert_eq!(e.code(), Code::Forbidden);
         let msg = e.to_string();
-        assert!(msg.contains("guarded") && msg.contains("allow_hosts"), "{msg}");
+        assert!(
+            msg.contains("guarded") && msg.contains("allow_hosts"),
+            "{msg}"
+        );
     }
-    assert!(started.elapsed() < Duration::from_secs(2), "refused before any connection attempt");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "refused before any connection attempt"
+    );
 
     // Through a built source too, and with a name that resolves to loopback.
     let src = config(
@@ -459,25 +579,51 @@ async fn redirect_from_an_allowed_host_to_another_local_port_is_refused() {
     let a = serve(
         Router::new()
             .route("/feed.xml", get(|| async { xml(RSS2) }))
-            .route("/to-ip", get(move || async move { Redirect::temporary(&format!("http://127.0.0.1:{}/feed.xml", b.port())) }))
-            .route("/to-name", get(move || async move { Redirect::permanent(&format!("http://localhost:{}/feed.xml", b.port())) })),
+            .route(
+                "/to-ip",
+                get(move || async move {
+                    Redirect::temporary(&format!("http://127.0.0.1:{}/feed.xml", b.port()))
+                }),
+            )
+            .route(
+                "/to-name",
+                get(move || async move {
+                    Redirect::permanent(&format!("http://localhost:{}/feed.xml", b.port()))
+                }),
+            ),
     )
     .await;
 
     // The allow list works for A itself…
-    let ok = feed_source("allowed", a, "/feed.xml", "").poll(None).await.expect("A is allowed");
+    let ok = feed_source("allowed", a, "/feed.xml", "")
+        .poll(None)
+        .await
+        .expect("A is allowed");
     assert_eq!(ok.documents.len(), 2);
     // …but not for where A redirects.
     for path in ["/to-ip", "/to-name"] {
-        let e = feed_source("redirected", a, path, "").poll(None).await.expect_err(path);
+        let e = feed_source("redirected", a, path, "")
+            .poll(None)
+            .await
+            .expect_err(path);
         assert!(matches!(e, SourceError::Forbidden { .. }), "{path}: {e:?}");
         let msg = e.to_string();
-        assert!(msg.contains(&b.port().to_string()) && msg.contains("redirected"), "{msg}");
+        assert!(
+            msg.contains(&b.port().to_string()) && msg.contains("redirected"),
+            "{msg}"
+        );
     }
-    assert_eq!(b_hits.load(Ordering::SeqCst), 0, "B never received a request");
+    assert_eq!(
+        b_hits.load(Ordering::SeqCst),
+        0,
+        "B never received a request"
+    );
 
     // allow_private opens everything.
-    let open = feed_source("open", a, "/to-ip", "allow_private = true").poll(None).await.expect("allowed");
+    let open = feed_source("open", a, "/to-ip", "allow_private = true")
+        .poll(None)
+        .await
+        .expect("allowed");
     assert_eq!(open.documents.len(), 2);
     assert_eq!(b_hits.load(Ordering::SeqCst), 1);
 }
@@ -490,19 +636,33 @@ async fn redirect_loops_and_chains_are_reported() {
         .route("/self", get(|| async { Redirect::temporary("/self") }))
         .route(
             "/chain/{n}",
-            get(|axum::extract::Path(n): axum::extract::Path<u32>| async move {
-                Redirect::temporary(&format!("/chain/{}", n + 1))
-            }),
+            get(
+                |axum::extract::Path(n): axum::extract::Path<u32>| async move {
+                    Redirect::temporary(&format!("/chain/{}", n + 1))
+                },
+            ),
         );
     let addr = serve(router).await;
     let fetcher = Fetcher::new(local_policy(addr)).expect("fetcher");
     for path in ["/a", "/self"] {
-        let e = fetcher.get(&format!("http://{addr}{path}"), None).await.expect_err(path);
-        assert!(matches!(e, SourceError::RedirectLoop { .. }), "{path}: {e:?}");
+        let e = fetcher
+            .get(&format!("http://{addr}{path}"), None)
+            .await
+            .expect_err(path);
+        assert!(
+            matches!(e, SourceError::RedirectLoop { .. }),
+            "{path}: {e:?}"
+        );
         assert!(e.to_string().contains("redirect loop"), "{e}");
     }
-    let e = fetcher.get(&format!("http://{addr}/chain/0"), None).await.expect_err("chain");
-    assert!(matches!(e, SourceError::TooManyRedirects { max: 5, .. }), "{e:?}");
+    let e = fetcher
+        .get(&format!("http://{addr}/chain/0"), None)
+        .await
+        .expect_err("chain");
+    assert!(
+        matches!(e, SourceError::TooManyRedirects { max: 5, .. }),
+        "{e:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -521,33 +681,65 @@ async fn a_hanging_server_times_out_quickly() {
     let src = feed_source("slow", addr, "/slow.xml", "timeout = 1");
     let started = Instant::now();
     let e = src.poll(None).await.expect_err("times out");
-    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        started.elapsed()
+    );
     assert!(matches!(e, SourceError::Timeout { .. }), "{e:?}");
     assert_eq!(e.code(), Code::Unavailable);
     let msg = e.to_string();
-    assert!(msg.contains("slow") && msg.contains(&format!("http://{addr}/slow.xml")) && msg.contains("timeout"), "{msg}");
+    assert!(
+        msg.contains("slow")
+            && msg.contains(&format!("http://{addr}/slow.xml"))
+            && msg.contains("timeout"),
+        "{msg}"
+    );
 }
 
 #[tokio::test]
 async fn a_server_error_is_an_error() {
-    let router = Router::new().route("/feed.xml", get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "boom") }));
+    let router = Router::new().route(
+        "/feed.xml",
+        get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "boom") }),
+    );
     let addr = serve(router).await;
-    let e = feed_source("broken", addr, "/feed.xml", "").poll(None).await.expect_err("500");
-    assert!(matches!(e, SourceError::Status { status: 500, .. }), "{e:?}");
+    let e = feed_source("broken", addr, "/feed.xml", "")
+        .poll(None)
+        .await
+        .expect_err("500");
+    assert!(
+        matches!(e, SourceError::Status { status: 500, .. }),
+        "{e:?}"
+    );
     assert!(e.is_transient());
     let msg = e.to_string();
-    assert!(msg.contains("broken") && msg.contains("HTTP 500") && msg.contains("/feed.xml"), "{msg}");
+    assert!(
+        msg.contains("broken") && msg.contains("HTTP 500") && msg.contains("/feed.xml"),
+        "{msg}"
+    );
 }
 
 #[tokio::test]
 async fn html_served_as_a_feed_is_not_a_feed() {
     let article = include_str!("fixtures/news_article.html");
-    let router = Router::new().route("/feed", get(move || async move { ([(header::CONTENT_TYPE, "text/html")], article) }));
+    let router = Router::new().route(
+        "/feed",
+        get(move || async move { ([(header::CONTENT_TYPE, "text/html")], article) }),
+    );
     let addr = serve(router).await;
-    let e = feed_source("wrong-url", addr, "/feed", "").poll(None).await.expect_err("html");
+    let e = feed_source("wrong-url", addr, "/feed", "")
+        .poll(None)
+        .await
+        .expect_err("html");
     assert!(matches!(e, SourceError::NotAFeedHtml { .. }), "{e:?}");
     let msg = e.to_string();
-    assert!(msg.contains("not a feed (looks like HTML)") && msg.contains("wrong-url") && msg.contains("type = \"web\""), "{msg}");
+    assert!(
+        msg.contains("not a feed (looks like HTML)")
+            && msg.contains("wrong-url")
+            && msg.contains("type = \"web\""),
+        "{msg}"
+    );
 }
 
 #[tokio::test]
@@ -572,13 +764,29 @@ async fn a_body_over_the_limit_is_cut_off() {
         )
         .route("/declared", get(|| async { vec![b'y'; 2 * 1024 * 1024] }));
     let addr = serve(router).await;
-    let fetcher = Fetcher::new(FetchPolicy { max_body_bytes: 1024 * 1024, ..local_policy(addr) }).expect("fetcher");
-    let e = fetcher.get(&format!("http://{addr}/huge"), None).await.expect_err("too large");
+    let fetcher = Fetcher::new(FetchPolicy {
+        max_body_bytes: 1024 * 1024,
+        ..local_policy(addr)
+    })
+    .expect("fetcher");
+    let e = fetcher
+        .get(&format!("http://{addr}/huge"), None)
+        .await
+        .expect_err("too large");
     let produced = sent.load(Ordering::SeqCst);
-    assert!(matches!(e, SourceError::TooLarge { max: 1_048_576, .. }), "{e:?}");
+    assert!(
+        matches!(e, SourceError::TooLarge { max: 1_048_576, .. }),
+        "{e:?}"
+    );
     assert!(e.to_string().contains("body exceeds 1048576 bytes"), "{e}");
-    assert!(produced < TOTAL / 2, "the client stopped reading early; the server produced {produced} bytes");
-    let e = fetcher.get(&format!("http://{addr}/declared"), None).await.expect_err("declared too large");
+    assert!(
+        produced < TOTAL / 2,
+        "the client stopped reading early; the server produced {produced} bytes"
+    );
+    let e = fetcher
+        .get(&format!("http://{addr}/declared"), None)
+        .await
+        .expect_err("declared too large");
     assert!(matches!(e, SourceError::TooLarge { .. }), "{e:?}");
 }
 
@@ -588,20 +796,45 @@ async fn a_body_over_the_limit_is_cut_off() {
 #[tokio::test]
 async fn robots_txt_is_respected() {
     let router = Router::new()
-        .route("/robots.txt", get(|| async { "User-agent: *\nDisallow: /private/\n\nUser-agent: badbot\nDisallow: /\n" }))
+        .route(
+            "/robots.txt",
+            get(|| async {
+                "User-agent: *\nDisallow: /private/\n\nUser-agent: badbot\nDisallow: /\n"
+            }),
+        )
         .route("/private/feed.xml", get(|| async { xml(RSS2) }))
         .route("/public/feed.xml", get(|| async { xml(RSS2) }));
     let addr = serve(router).await;
-    let e = feed_source("polite", addr, "/private/feed.xml", "").poll(None).await.expect_err("disallowed");
+    let e = feed_source("polite", addr, "/private/feed.xml", "")
+        .poll(None)
+        .await
+        .expect_err("disallowed");
     assert!(matches!(e, SourceError::Robots { .. }), "{e:?}");
     assert!(e.to_string().contains("robots.txt"), "{e}");
-    let ok = feed_source("polite", addr, "/public/feed.xml", "").poll(None).await.expect("allowed");
+    let ok = feed_source("polite", addr, "/public/feed.xml", "")
+        .poll(None)
+        .await
+        .expect("allowed");
     assert_eq!(ok.documents.len(), 2);
     // The group for our product token applies.
-    let e = feed_source("named", addr, "/public/feed.xml", "user_agent = \"badbot/1.0\"").poll(None).await;
+    let e = feed_source(
+        "named",
+        addr,
+        "/public/feed.xml",
+        "user_agent = \"badbot/1.0\"",
+    )
+    .poll(None)
+    .await;
     assert!(matches!(e, Err(SourceError::Robots { .. })), "{e:?}");
     // Opting out (with the site's permission) fetches anyway.
-    let ok = feed_source("permitted", addr, "/private/feed.xml", "respect_robots = false").poll(None).await;
+    let ok = feed_source(
+        "permitted",
+        addr,
+        "/private/feed.xml",
+        "respect_robots = false",
+    )
+    .poll(None)
+    .await;
     assert_eq!(ok.expect("robots ignored").documents.len(), 2);
 }
 
@@ -628,12 +861,34 @@ fn article_page(title: &str, body: &str, time: &str) -> String {
 
 #[tokio::test]
 async fn web_source_with_selectors() {
-    let a1 = article_page("某市通报一起学校食堂食品安全事件调查进展", "5月1日，市场监管局发布通报。", "2024-05-01 08:00");
-    let a2 = article_page("暴雨致多条道路积水", "交警提醒市民注意出行安全。", "2024年5月2日 10:30");
+    let a1 = article_page(
+        "某市通报一起学校食堂食品安全事件调查进展",
+        "5月1日，市场监管局发布通报。",
+        "2024-05-01 08:00",
+    );
+    let a2 = article_page(
+        "暴雨致多条道路积水",
+        "交警提醒市民注意出行安全。",
+        "2024年5月2日 10:30",
+    );
     let router = Router::new()
-        .route("/list.html", get(|| async { ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], LIST_PAGE) }))
-        .route("/a/1.html", get(move || async move { ([(header::CONTENT_TYPE, "text/html")], a1) }))
-        .route("/a/2.html", get(move || async move { ([(header::CONTENT_TYPE, "text/html")], a2) }));
+        .route(
+            "/list.html",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                    LIST_PAGE,
+                )
+            }),
+        )
+        .route(
+            "/a/1.html",
+            get(move || async move { ([(header::CONTENT_TYPE, "text/html")], a1) }),
+        )
+        .route(
+            "/a/2.html",
+            get(move || async move { ([(header::CONTENT_TYPE, "text/html")], a2) }),
+        );
     let addr = serve(router).await;
     let src = config(&format!(
         r#"
@@ -654,16 +909,34 @@ async fn web_source_with_selectors() {
     let poll = src.poll(None).await.expect("poll");
     assert_eq!(poll.documents.len(), 2, "{:?}", poll.documents);
     let d = &poll.documents[0];
-    assert_eq!(d.title.as_deref(), Some("某市通报一起学校食堂食品安全事件调查进展"));
+    assert_eq!(
+        d.title.as_deref(),
+        Some("某市通报一起学校食堂食品安全事件调查进展")
+    );
     assert_eq!(d.text, "5月1日，市场监管局发布通报。\n第二段。");
-    assert_eq!(d.published_at.map(|t| t.to_rfc3339()).as_deref(), Some("2024-05-01T08:00:00+08:00"));
-    assert_eq!(d.url.as_deref(), Some(format!("http://{addr}/a/1.html").as_str()));
-    assert_eq!((d.platform.as_str(), &d.kind, d.source.as_deref()), ("news", &Kind::Article, Some("city-news")));
+    assert_eq!(
+        d.published_at.map(|t| t.to_rfc3339()).as_deref(),
+        Some("2024-05-01T08:00:00+08:00")
+    );
+    assert_eq!(
+        d.url.as_deref(),
+        Some(format!("http://{addr}/a/1.html").as_str())
+    );
+    assert_eq!(
+        (d.platform.as_str(), &d.kind, d.source.as_deref()),
+        ("news", &Kind::Article, Some("city-news"))
+    );
     let d = &poll.documents[1];
     assert_eq!(d.title.as_deref(), Some("暴雨致多条道路积水"));
-    assert_eq!(d.published_at.map(|t| t.to_rfc3339()).as_deref(), Some("2024-05-02T10:30:00+08:00"));
+    assert_eq!(
+        d.published_at.map(|t| t.to_rfc3339()).as_deref(),
+        Some("2024-05-02T10:30:00+08:00")
+    );
     // The tracking parameter is dropped from the id.
-    assert_eq!(d.id.as_deref(), Some(format!("http://{addr}/a/2.html").as_str()));
+    assert_eq!(
+        d.id.as_deref(),
+        Some(format!("http://{addr}/a/2.html").as_str())
+    );
 
     // Nothing new on the list: nothing returned.
     let again = src.poll(Some(&poll.cursor)).await.expect("second poll");
@@ -680,9 +953,23 @@ async fn web_source_extracts_a_chinese_news_page_automatically() {
     let list = r#"<html><body><div class="news"><a href="/society/2024/0501/1.html">食品安全事件</a>
         <a href="/society/2024/0501/gbk.html">GBK 版本</a></div></body></html>"#;
     let router = Router::new()
-        .route("/list.html", get(move || async move { ([(header::CONTENT_TYPE, "text/html")], list) }))
-        .route("/society/2024/0501/1.html", get(move || async move { ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], article) }))
-        .route("/society/2024/0501/gbk.html", get(move || async move { ([(header::CONTENT_TYPE, "text/html")], gbk_page) }));
+        .route(
+            "/list.html",
+            get(move || async move { ([(header::CONTENT_TYPE, "text/html")], list) }),
+        )
+        .route(
+            "/society/2024/0501/1.html",
+            get(move || async move {
+                (
+                    [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                    article,
+                )
+            }),
+        )
+        .route(
+            "/society/2024/0501/gbk.html",
+            get(move || async move { ([(header::CONTENT_TYPE, "text/html")], gbk_page) }),
+        );
     let addr = serve(router).await;
     let src = config(&format!(
         r#"
@@ -701,13 +988,35 @@ async fn web_source_extracts_a_chinese_news_page_automatically() {
     let poll = src.poll(None).await.expect("poll");
     assert_eq!(poll.documents.len(), 2);
     for d in &poll.documents {
-        assert_eq!(d.title.as_deref(), Some("某市通报一起学校食堂食品安全事件调查进展"), "{:?}", d.url);
-        assert_eq!(d.published_at.map(|t| t.to_rfc3339()).as_deref(), Some("2024-05-01T08:00:00+08:00"));
+        assert_eq!(
+            d.title.as_deref(),
+            Some("某市通报一起学校食堂食品安全事件调查进展"),
+            "{:?}",
+            d.url
+        );
+        assert_eq!(
+            d.published_at.map(|t| t.to_rfc3339()).as_deref(),
+            Some("2024-05-01T08:00:00+08:00")
+        );
         let text = &d.text;
-        for want in ["4月30日，有网民在微博发帖称", "联合调查组", "责令该食堂停业整顿", "调查结果将及时向社会公布"] {
+        for want in [
+            "4月30日，有网民在微博发帖称",
+            "联合调查组",
+            "责令该食堂停业整顿",
+            "调查结果将及时向社会公布",
+        ] {
             assert!(text.contains(want), "missing {want:?} in {text}");
         }
-        for noise in ["热点排行", "版权所有", "时政", "相关新闻", "网友评论", "分享到", "当前位置", "登录"] {
+        for noise in [
+            "热点排行",
+            "版权所有",
+            "时政",
+            "相关新闻",
+            "网友评论",
+            "分享到",
+            "当前位置",
+            "登录",
+        ] {
             assert!(!text.contains(noise), "noise {noise:?} in {text}");
         }
     }
@@ -737,7 +1046,12 @@ fn api_item(id: u64, title: &str) -> Value {
 #[tokio::test]
 async fn json_api_pages_until_an_empty_page_then_stops_at_the_last_seen_id() {
     let api = Arc::new(Mutex::new(Api {
-        items: vec![api_item(1004, "帖子四"), api_item(1003, "帖子三"), api_item(1002, "帖子二"), api_item(1001, "帖子一")],
+        items: vec![
+            api_item(1004, "帖子四"),
+            api_item(1003, "帖子三"),
+            api_item(1002, "帖子二"),
+            api_item(1001, "帖子一"),
+        ],
         pages_requested: Vec::new(),
     }));
     let state = api.clone();
@@ -787,18 +1101,39 @@ async fn json_api_pages_until_an_empty_page_then_stops_at_the_last_seen_id() {
     .expect("build");
 
     let first = src.poll(None).await.expect("first poll");
-    let ids: Vec<_> = first.documents.iter().filter_map(|d| d.id.as_deref()).collect();
+    let ids: Vec<_> = first
+        .documents
+        .iter()
+        .filter_map(|d| d.id.as_deref())
+        .collect();
     assert_eq!(ids, vec!["1004", "1003", "1002", "1001"]);
-    assert_eq!(api.lock().unwrap().pages_requested, vec![1, 2, 3], "two pages, then the empty third");
+    assert_eq!(
+        api.lock().unwrap().pages_requested,
+        vec![1, 2, 3],
+        "two pages, then the empty third"
+    );
     let d = &first.documents[0];
     assert_eq!(d.platform, "forum");
     assert_eq!(d.kind, Kind::Post);
     assert_eq!(d.title.as_deref(), Some("帖子四"));
     assert_eq!(d.text, "帖子四的内容");
-    assert_eq!(d.url.as_deref(), Some(format!("http://{addr}/post/1004").as_str()));
-    assert_eq!(d.published_at.map(|t| t.to_rfc3339()).as_deref(), Some("2024-05-01T08:00:00+08:00"));
+    assert_eq!(
+        d.url.as_deref(),
+        Some(format!("http://{addr}/post/1004").as_str())
+    );
+    assert_eq!(
+        d.published_at.map(|t| t.to_rfc3339()).as_deref(),
+        Some("2024-05-01T08:00:00+08:00")
+    );
     let author = d.author.as_ref().expect("author");
-    assert_eq!((author.name.as_deref(), author.id.as_deref(), author.followers), (Some("网友1004"), Some("10040"), Some(1234)));
+    assert_eq!(
+        (
+            author.name.as_deref(),
+            author.id.as_deref(),
+            author.followers
+        ),
+        (Some("网友1004"), Some("10040"), Some(1234))
+    );
     let metrics = d.metrics.as_ref().expect("metrics");
     assert_eq!((metrics.likes, metrics.comments), (Some(1004 % 7), Some(3)));
     assert_eq!(d.extra.get("board"), Some(&json!("民生")));
@@ -812,7 +1147,11 @@ async fn json_api_pages_until_an_empty_page_then_stops_at_the_last_seen_id() {
         s.pages_requested.clear();
     }
     let second = src.poll(Some(&first.cursor)).await.expect("second poll");
-    let ids: Vec<_> = second.documents.iter().filter_map(|d| d.id.as_deref()).collect();
+    let ids: Vec<_> = second
+        .documents
+        .iter()
+        .filter_map(|d| d.id.as_deref())
+        .collect();
     assert_eq!(ids, vec!["1005"]);
     assert_eq!(api.lock().unwrap().pages_requested, vec![1]);
     assert_eq!(second.cursor["last_id"], json!("1005"));
@@ -870,7 +1209,10 @@ fn config_refuses_unknown_and_foreign_keys() {
         "#,
     );
     let e = foreign.build().expect_err("web key on a feed");
-    assert!(e.to_string().contains("link_selector") && e.to_string().contains("web"), "{e}");
+    assert!(
+        e.to_string().contains("link_selector") && e.to_string().contains("web"),
+        "{e}"
+    );
 
     let bad_selector = config(
         r#"
@@ -894,7 +1236,13 @@ fn config_refuses_unknown_and_foreign_keys() {
         fields = { text = "/t" }
         "#,
     );
-    assert!(no_platform.build().expect_err("platform required").to_string().contains("platform"));
+    assert!(
+        no_platform
+            .build()
+            .expect_err("platform required")
+            .to_string()
+            .contains("platform")
+    );
 
     let bad_allow = config(
         r#"
@@ -905,7 +1253,13 @@ fn config_refuses_unknown_and_foreign_keys() {
         allow_hosts = ["http://10.0.0.1/"]
         "#,
     );
-    assert!(bad_allow.build().expect_err("bad allow_hosts").to_string().contains("allow_hosts"));
+    assert!(
+        bad_allow
+            .build()
+            .expect_err("bad allow_hosts")
+            .to_string()
+            .contains("allow_hosts")
+    );
 }
 
 #[test]
@@ -924,7 +1278,9 @@ fn config_durations_and_defaults() {
     assert!(c.enabled && c.respect_robots && !c.allow_private);
     let s = c.build().expect("build");
     assert_eq!(s.name(), "rsshub-weibo");
-    let c = config("[[sources]]\nname = \"n\"\ntype = \"feed\"\nurl = \"https://e.com/f\"\ninterval = 90\n");
+    let c = config(
+        "[[sources]]\nname = \"n\"\ntype = \"feed\"\nurl = \"https://e.com/f\"\ninterval = 90\n",
+    );
     assert_eq!(c.interval(), Duration::from_secs(90));
     assert!(toml::from_str::<ConfigFile>("[[sources]]\nname = \"n\"\ntype = \"feed\"\nurl = \"https://e.com/f\"\ninterval = \"soon\"\n").is_err());
 }
@@ -939,9 +1295,11 @@ fn documented_examples_build() {
         let after = &rest[start + 8..];
         let end = after.find("```").expect("closed block");
         let block = &after[..end];
-        let file: ConfigFile = toml::from_str(block).unwrap_or_else(|e| panic!("docs example does not parse: {e}\n{block}"));
+        let file: ConfigFile = toml::from_str(block)
+            .unwrap_or_else(|e| panic!("docs example does not parse: {e}\n{block}"));
         for s in &file.sources {
-            s.build().unwrap_or_else(|e| panic!("docs example {} does not build: {e}", s.name));
+            s.build()
+                .unwrap_or_else(|e| panic!("docs example {} does not build: {e}", s.name));
         }
         blocks += 1;
         rest = &after[end + 3..];
@@ -955,7 +1313,9 @@ fn sources_are_send_and_sync() {
     assert_send_sync::<Source>();
     assert_send_sync::<Fetcher>();
     fn assert_send<T: Send>(_: &T) {}
-    let src = config("[[sources]]\nname = \"n\"\ntype = \"feed\"\nurl = \"https://e.com/f\"\n").build().expect("build");
+    let src = config("[[sources]]\nname = \"n\"\ntype = \"feed\"\nurl = \"https://e.com/f\"\n")
+        .build()
+        .expect("build");
     let fut = src.poll(None);
     assert_send(&fut);
 }

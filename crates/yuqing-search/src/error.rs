@@ -8,11 +8,18 @@ pub enum SearchError {
     Tantivy(#[from] tantivy::TantivyError),
     #[error("无法打开全文索引 {path}：{reason} / cannot open the index at {path}: {reason}")]
     Open { path: String, reason: String },
-    #[error("全文索引 {path} 的版本与本程序不符，请运行 `yuqing reindex` 重建 / the index at {path} was built by another version: run `yuqing reindex`")]
+    #[error(
+        "全文索引 {path} 的版本与本程序不符，请运行 `yuqing reindex` 重建 / the index at {path} was built by another version: run `yuqing reindex`"
+    )]
     SchemaMismatch { path: String },
     #[error("读写 {path} 失败：{source} / cannot access {path}: {source}")]
-    Io { path: String, source: std::io::Error },
-    #[error("查询 {query:?} 不含文字或数字，无法检索；请加入至少一个字 / query {query:?} has no letters, digits or ideographs to search for")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "查询 {query:?} 不含文字或数字，无法检索；请加入至少一个字 / query {query:?} has no letters, digits or ideographs to search for"
+    )]
     Unsearchable { query: String },
     #[error("内部错误 / internal error: {0}")]
     Internal(String),

@@ -23,9 +23,13 @@ use schema::Fields;
 use std::ops::Bound;
 use std::path::Path;
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{AllQuery, BooleanQuery, Occur, PhraseQuery, Query, RangeQuery, RegexQuery, TermQuery};
+use tantivy::query::{
+    AllQuery, BooleanQuery, Occur, PhraseQuery, Query, RangeQuery, RegexQuery, TermQuery,
+};
 use tantivy::schema::IndexRecordOption;
-use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{
+    DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term,
+};
 use yuqing_text::ngram::{QueryPlan, plan_query};
 
 pub type Result<T, E = SearchError> = std::result::Result<T, E>;
@@ -100,22 +104,40 @@ impl SearchIndex {
     /// Opens the index in `dir`, creating it if missing. An index with another schema
     /// version is refused with a message asking for `yuqing reindex`.
     pub fn open(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|e| SearchError::Io { path: dir.display().to_string(), source: e })?;
+        std::fs::create_dir_all(dir).map_err(|e| SearchError::Io {
+            path: dir.display().to_string(),
+            source: e,
+        })?;
         let (schema, fields) = schema::build();
-        let mmap = tantivy::directory::MmapDirectory::open(dir)
-            .map_err(|e| SearchError::Open { path: dir.display().to_string(), reason: e.to_string() })?;
-        let index = Index::open_or_create(mmap, schema.clone())
-            .map_err(|e| SearchError::Open { path: dir.display().to_string(), reason: e.to_string() })?;
+        let mmap = tantivy::directory::MmapDirectory::open(dir).map_err(|e| SearchError::Open {
+            path: dir.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let index = Index::open_or_create(mmap, schema.clone()).map_err(|e| SearchError::Open {
+            path: dir.display().to_string(),
+            reason: e.to_string(),
+        })?;
         if index.schema() != schema {
-            return Err(SearchError::SchemaMismatch { path: dir.display().to_string() });
+            return Err(SearchError::SchemaMismatch {
+                path: dir.display().to_string(),
+            });
         }
         tokenizer::register(&index);
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        let me = Self { index, reader, fields };
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let me = Self {
+            index,
+            reader,
+            fields,
+        };
         if let Some(v) = me.payload()?.and_then(|p| p.version)
             && v != SCHEMA_VERSION
         {
-            return Err(SearchError::SchemaMismatch { path: dir.display().to_string() });
+            return Err(SearchError::SchemaMismatch {
+                path: dir.display().to_string(),
+            });
         }
         Ok(me)
     }
@@ -125,13 +147,23 @@ impl SearchIndex {
         let (schema, fields) = schema::build();
         let index = Index::create_in_ram(schema);
         tokenizer::register(&index);
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        Ok(Self { index, reader, fields })
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(Self {
+            index,
+            reader,
+            fields,
+        })
     }
 
     fn payload(&self) -> Result<Option<schema::Payload>> {
         let metas = self.index.load_metas()?;
-        Ok(metas.payload.as_deref().and_then(|p| serde_json::from_str(p).ok()))
+        Ok(metas
+            .payload
+            .as_deref()
+            .and_then(|p| serde_json::from_str(p).ok()))
     }
 
     /// Highest store seq committed to the index (0 when empty).
@@ -141,8 +173,14 @@ impl SearchIndex {
 
     /// A writer. Only one may exist at a time across processes (tantivy's lock file).
     pub fn writer(&self, heap_bytes: usize, threads: usize) -> Result<Writer> {
-        let w: IndexWriter<TantivyDocument> = self.index.writer_with_num_threads(threads.max(1), heap_bytes)?;
-        Ok(Writer { w, fields: self.fields.clone(), doc: TantivyDocument::default() })
+        let w: IndexWriter<TantivyDocument> = self
+            .index
+            .writer_with_num_threads(threads.max(1), heap_bytes)?;
+        Ok(Writer {
+            w,
+            fields: self.fields.clone(),
+            doc: TantivyDocument::default(),
+        })
     }
 
     /// Makes the latest commit visible to searches.
@@ -163,12 +201,25 @@ impl SearchIndex {
         let plan = plan_query(q);
         let per_field = |field| -> Result<Box<dyn Query>> {
             Ok(match &plan {
-                QueryPlan::Scan => return Err(SearchError::Unsearchable { query: q.to_owned() }),
+                QueryPlan::Scan => {
+                    return Err(SearchError::Unsearchable {
+                        query: q.to_owned(),
+                    });
+                }
                 QueryPlan::Char { c, .. } => {
                     let esc = regex_escape(c);
                     Box::new(BooleanQuery::new(vec![
-                        (Occur::Should, Box::new(TermQuery::new(Term::from_field_text(field, c), IndexRecordOption::Basic)) as Box<dyn Query>),
-                        (Occur::Should, Box::new(RegexQuery::from_pattern(&format!("{esc}.|.{esc}"), field)?)),
+                        (
+                            Occur::Should,
+                            Box::new(TermQuery::new(
+                                Term::from_field_text(field, c),
+                                IndexRecordOption::Basic,
+                            )) as Box<dyn Query>,
+                        ),
+                        (
+                            Occur::Should,
+                            Box::new(RegexQuery::from_pattern(&format!("{esc}.|.{esc}"), field)?),
+                        ),
                     ]))
                 }
                 QueryPlan::Phrase { grams, .. } if grams.len() == 1 => Box::new(TermQuery::new(
@@ -176,7 +227,10 @@ impl SearchIndex {
                     IndexRecordOption::WithFreqs,
                 )),
                 QueryPlan::Phrase { grams, .. } => Box::new(PhraseQuery::new_with_offset(
-                    grams.iter().map(|(o, g)| (*o as usize, Term::from_field_text(field, g))).collect(),
+                    grams
+                        .iter()
+                        .map(|(o, g)| (*o as usize, Term::from_field_text(field, g)))
+                        .collect(),
                 )),
             })
         };
@@ -197,7 +251,13 @@ impl SearchIndex {
                 values
                     .iter()
                     .map(|v| {
-                        (Occur::Should, Box::new(TermQuery::new(Term::from_field_text(field, v), IndexRecordOption::Basic)) as Box<dyn Query>)
+                        (
+                            Occur::Should,
+                            Box::new(TermQuery::new(
+                                Term::from_field_text(field, v),
+                                IndexRecordOption::Basic,
+                            )) as Box<dyn Query>,
+                        )
                     })
                     .collect(),
             ))
@@ -210,19 +270,29 @@ impl SearchIndex {
         }
         if req.since_ms.is_some() || req.until_ms.is_some() {
             let f = self.fields.published;
-            let lo = req.since_ms.map_or(Bound::Unbounded, |v| Bound::Included(Term::from_field_i64(f, v)));
-            let hi = req.until_ms.map_or(Bound::Unbounded, |v| Bound::Excluded(Term::from_field_i64(f, v)));
+            let lo = req.since_ms.map_or(Bound::Unbounded, |v| {
+                Bound::Included(Term::from_field_i64(f, v))
+            });
+            let hi = req.until_ms.map_or(Bound::Unbounded, |v| {
+                Bound::Excluded(Term::from_field_i64(f, v))
+            });
             must.push((Occur::Must, Box::new(RangeQuery::new(lo, hi))));
         }
         if let Some(v) = req.verified {
             must.push((
                 Occur::Must,
-                Box::new(TermQuery::new(Term::from_field_u64(self.fields.verified, u64::from(v)), IndexRecordOption::Basic)),
+                Box::new(TermQuery::new(
+                    Term::from_field_u64(self.fields.verified, u64::from(v)),
+                    IndexRecordOption::Basic,
+                )),
             ));
         }
         let q: Box<dyn Query> = match must.len() {
             0 => Box::new(AllQuery),
-            1 if matches!(must[0].0, Occur::Must) => must.pop().map(|m| m.1).unwrap_or_else(|| Box::new(AllQuery)),
+            1 if matches!(must[0].0, Occur::Must) => must
+                .pop()
+                .map(|m| m.1)
+                .unwrap_or_else(|| Box::new(AllQuery)),
             _ => Box::new(BooleanQuery::new(must)),
         };
         Ok((q, exact))
@@ -235,17 +305,38 @@ impl SearchIndex {
         let limit = req.limit.max(1);
         match req.sort {
             Sort::Relevance => {
-                let (total, top) =
-                    searcher.search(&q, &(Count, TopDocs::with_limit(limit).and_offset(req.offset).order_by_score()))?;
-                Ok(Hits { total, hits: self.to_hits(&searcher, top)?, exact })
-            }
-            Sort::Time | Sort::TimeAsc => {
-                let order = if req.sort == Sort::Time { Order::Desc } else { Order::Asc };
                 let (total, top) = searcher.search(
                     &q,
-                    &(Count, TopDocs::with_limit(limit).and_offset(req.offset).order_by_fast_field::<i64>("published", order)),
+                    &(
+                        Count,
+                        TopDocs::with_limit(limit)
+                            .and_offset(req.offset)
+                            .order_by_score(),
+                    ),
                 )?;
-                let hits = self.to_hits(&searcher, top.into_iter().map(|(_, a)| (0.0, a)).collect())?;
+                Ok(Hits {
+                    total,
+                    hits: self.to_hits(&searcher, top)?,
+                    exact,
+                })
+            }
+            Sort::Time | Sort::TimeAsc => {
+                let order = if req.sort == Sort::Time {
+                    Order::Desc
+                } else {
+                    Order::Asc
+                };
+                let (total, top) = searcher.search(
+                    &q,
+                    &(
+                        Count,
+                        TopDocs::with_limit(limit)
+                            .and_offset(req.offset)
+                            .order_by_fast_field::<i64>("published", order),
+                    ),
+                )?;
+                let hits =
+                    self.to_hits(&searcher, top.into_iter().map(|(_, a)| (0.0, a)).collect())?;
                 Ok(Hits { total, hits, exact })
             }
         }
@@ -256,7 +347,11 @@ impl SearchIndex {
         let (q, exact) = self.build_query(req)?;
         let searcher = self.reader.searcher();
         let top = searcher.search(&q, &TopDocs::with_limit(max.max(1)).order_by_score())?;
-        let mut seqs: Vec<i64> = self.to_hits(&searcher, top)?.into_iter().map(|h| h.seq).collect();
+        let mut seqs: Vec<i64> = self
+            .to_hits(&searcher, top)?
+            .into_iter()
+            .map(|h| h.seq)
+            .collect();
         seqs.sort_unstable();
         Ok((seqs, exact))
     }
@@ -267,16 +362,32 @@ impl SearchIndex {
         Ok((self.reader.searcher().search(&q, &Count)?, exact))
     }
 
-    fn to_hits(&self, searcher: &tantivy::Searcher, top: Vec<(f32, DocAddress)>) -> Result<Vec<Hit>> {
+    fn to_hits(
+        &self,
+        searcher: &tantivy::Searcher,
+        top: Vec<(f32, DocAddress)>,
+    ) -> Result<Vec<Hit>> {
         let mut out = Vec::with_capacity(top.len());
-        let mut cols: Vec<Option<tantivy::columnar::Column<u64>>> = vec![None; searcher.segment_readers().len()];
+        let mut cols: Vec<Option<tantivy::columnar::Column<u64>>> =
+            vec![None; searcher.segment_readers().len()];
         for (score, a) in top {
             let ord = a.segment_ord as usize;
             if cols[ord].is_none() {
-                cols[ord] = Some(searcher.segment_reader(a.segment_ord).fast_fields().u64("seq")?);
+                cols[ord] = Some(
+                    searcher
+                        .segment_reader(a.segment_ord)
+                        .fast_fields()
+                        .u64("seq")?,
+                );
             }
-            let seq = cols[ord].as_ref().and_then(|c| c.first(a.doc_id)).unwrap_or(0);
-            out.push(Hit { seq: seq as i64, score });
+            let seq = cols[ord]
+                .as_ref()
+                .and_then(|c| c.first(a.doc_id))
+                .unwrap_or(0);
+            out.push(Hit {
+                seq: seq as i64,
+                score,
+            });
         }
         Ok(out)
     }
@@ -330,8 +441,11 @@ impl Writer {
 
     /// Commits everything added, recording `seq` as the highest store seq indexed.
     pub fn commit(&mut self, seq: i64) -> Result<()> {
-        let payload = serde_json::to_string(&schema::Payload { seq, version: Some(SCHEMA_VERSION) })
-            .map_err(|e| SearchError::Internal(e.to_string()))?;
+        let payload = serde_json::to_string(&schema::Payload {
+            seq,
+            version: Some(SCHEMA_VERSION),
+        })
+        .map_err(|e| SearchError::Internal(e.to_string()))?;
         let mut p = self.w.prepare_commit()?;
         p.set_payload(&payload);
         p.commit()?;

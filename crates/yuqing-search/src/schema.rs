@@ -1,6 +1,8 @@
 //! The index schema and its commit payload.
 
-use tantivy::schema::{FAST, INDEXED, IndexRecordOption, STRING, Schema, TextFieldIndexing, TextOptions};
+use tantivy::schema::{
+    FAST, INDEXED, IndexRecordOption, STRING, Schema, TextFieldIndexing, TextOptions,
+};
 
 /// Bumped whenever the schema or the tokenizer changes; an index of another version must
 /// be rebuilt with `yuqing reindex`.

@@ -14,7 +14,12 @@ pub fn new_doc(id: &str, text: &str, t: i64) -> NewDocument {
     let mut d = Document::new("weibo", id);
     d.text = text.to_owned();
     d.kind = Kind::Post;
-    d.published_at = Some(yuqing_core::document::beijing().timestamp_opt(1_400_000_000 + t, 0).single().expect("time"));
+    d.published_at = Some(
+        yuqing_core::document::beijing()
+            .timestamp_opt(1_400_000_000 + t, 0)
+            .single()
+            .expect("time"),
+    );
     d.source = Some("test".into());
     NewDocument {
         id: id.to_owned(),
@@ -48,16 +53,39 @@ where
 }
 
 pub async fn insert_is_idempotent<S: Store>(s: S) {
-    let docs = vec![new_doc("a", "一", 1), new_doc("b", "二", 2), new_doc("a", "一again", 3)];
+    let docs = vec![
+        new_doc("a", "一", 1),
+        new_doc("b", "二", 2),
+        new_doc("a", "一again", 3),
+    ];
     let ins = s.insert(&docs, None).await.expect("insert");
-    assert_eq!(ins.len(), 2, "insert_is_idempotent: a repeated id inside one batch is stored once");
-    assert!(ins[0].seq < ins[1].seq, "insert_is_idempotent: seqs increase");
+    assert_eq!(
+        ins.len(),
+        2,
+        "insert_is_idempotent: a repeated id inside one batch is stored once"
+    );
+    assert!(
+        ins[0].seq < ins[1].seq,
+        "insert_is_idempotent: seqs increase"
+    );
     let again = s.insert(&docs, None).await.expect("insert again");
-    assert!(again.is_empty(), "insert_is_idempotent: re-inserting stores nothing");
+    assert!(
+        again.is_empty(),
+        "insert_is_idempotent: re-inserting stores nothing"
+    );
     assert_eq!(s.count().await.expect("count"), 2);
-    let existing = s.existing_ids("weibo", &["a", "b", "c"]).await.expect("existing");
+    let existing = s
+        .existing_ids("weibo", &["a", "b", "c"])
+        .await
+        .expect("existing");
     assert!(existing.contains("a") && existing.contains("b") && !existing.contains("c"));
-    assert!(s.existing_ids("wechat", &["a"]).await.expect("existing").is_empty(), "identity includes platform");
+    assert!(
+        s.existing_ids("wechat", &["a"])
+            .await
+            .expect("existing")
+            .is_empty(),
+        "identity includes platform"
+    );
 }
 
 pub async fn canonical_url_is_an_identity<S: Store>(s: S) {
@@ -66,20 +94,41 @@ pub async fn canonical_url_is_an_identity<S: Store>(s: S) {
     let mut b = new_doc("x2", "文章 again", 2);
     b.url_canonical = Some("https://news.example.com/a".into());
     assert_eq!(s.insert(&[a], None).await.expect("insert").len(), 1);
-    assert_eq!(s.insert(&[b], None).await.expect("insert").len(), 0, "same canonical URL is the same document");
-    let e = s.existing_urls(&["https://news.example.com/a", "https://news.example.com/b"]).await.expect("urls");
+    assert_eq!(
+        s.insert(&[b], None).await.expect("insert").len(),
+        0,
+        "same canonical URL is the same document"
+    );
+    let e = s
+        .existing_urls(&["https://news.example.com/a", "https://news.example.com/b"])
+        .await
+        .expect("urls");
     assert_eq!(e.len(), 1);
 }
 
 pub async fn checkpoint_commits_with_documents<S: Store>(s: S) {
     assert!(s.checkpoint("feed").await.expect("cp").is_none());
-    let cp = Checkpoint { source: "feed".into(), cursor: json!({"etag": "v1", "offset": 10}) };
-    s.insert(&[new_doc("c1", "x", 1)], Some(&cp)).await.expect("insert");
-    assert_eq!(s.checkpoint("feed").await.expect("cp"), Some(json!({"etag": "v1", "offset": 10})));
+    let cp = Checkpoint {
+        source: "feed".into(),
+        cursor: json!({"etag": "v1", "offset": 10}),
+    };
+    s.insert(&[new_doc("c1", "x", 1)], Some(&cp))
+        .await
+        .expect("insert");
+    assert_eq!(
+        s.checkpoint("feed").await.expect("cp"),
+        Some(json!({"etag": "v1", "offset": 10}))
+    );
     // A checkpoint with no documents still moves.
-    let cp2 = Checkpoint { source: "feed".into(), cursor: json!({"etag": "v2"}) };
+    let cp2 = Checkpoint {
+        source: "feed".into(),
+        cursor: json!({"etag": "v2"}),
+    };
     s.insert(&[], Some(&cp2)).await.expect("insert");
-    assert_eq!(s.checkpoint("feed").await.expect("cp"), Some(json!({"etag": "v2"})));
+    assert_eq!(
+        s.checkpoint("feed").await.expect("cp"),
+        Some(json!({"etag": "v2"}))
+    );
 }
 
 pub async fn documents_round_trip<S: Store>(s: S) {
@@ -88,17 +137,33 @@ pub async fn documents_round_trip<S: Store>(s: S) {
     let mut n = new_doc("yBmepBtUB", "", 0);
     n.doc = d.clone();
     s.insert(&[n], None).await.expect("insert");
-    let got = s.get("weibo", "yBmepBtUB").await.expect("get").expect("stored");
-    assert_eq!(got.doc, d, "documents_round_trip: every field, known or not, comes back");
-    assert_eq!(got.doc.published_at.expect("time").to_rfc3339(), "2012-09-11T11:34:22+08:00");
+    let got = s
+        .get("weibo", "yBmepBtUB")
+        .await
+        .expect("get")
+        .expect("stored");
+    assert_eq!(
+        got.doc, d,
+        "documents_round_trip: every field, known or not, comes back"
+    );
+    assert_eq!(
+        got.doc.published_at.expect("time").to_rfc3339(),
+        "2012-09-11T11:34:22+08:00"
+    );
 }
 
 pub async fn reads_by_seq_and_scan<S: Store>(s: S) {
-    let docs: Vec<_> = (0..25).map(|i| new_doc(&format!("d{i}"), &format!("文本{i}"), i)).collect();
+    let docs: Vec<_> = (0..25)
+        .map(|i| new_doc(&format!("d{i}"), &format!("文本{i}"), i))
+        .collect();
     let ins = s.insert(&docs, None).await.expect("insert");
     let seqs: Vec<i64> = ins.iter().map(|i| i.seq).rev().take(3).collect();
     let got = s.by_seqs(&seqs).await.expect("by_seqs");
-    assert_eq!(got.iter().map(|d| d.seq).collect::<Vec<_>>(), seqs, "by_seqs keeps the order asked");
+    assert_eq!(
+        got.iter().map(|d| d.seq).collect::<Vec<_>>(),
+        seqs,
+        "by_seqs keeps the order asked"
+    );
     let first = s.scan(0, 10).await.expect("scan");
     assert_eq!(first.len(), 10);
     let rest = s.scan(first[9].seq, 100).await.expect("scan");
@@ -122,20 +187,42 @@ pub async fn groups_and_fingerprints<S: Store>(s: S) {
     c.group_joined = true;
     c.site = Some("b.example".into());
     let ins = s.insert(&[a, b, c], None).await.expect("insert");
-    let st = s.group_stats(9).await.expect("stats").expect("group exists");
+    let st = s
+        .group_stats(9)
+        .await
+        .expect("stats")
+        .expect("group exists");
     assert_eq!(st.members, 3);
     assert_eq!(st.sites, 2);
-    assert_eq!(st.first_seq, ins[1].seq, "first publisher is the earliest published, not the first stored");
+    assert_eq!(
+        st.first_seq, ins[1].seq,
+        "first publisher is the earliest published, not the first stored"
+    );
     assert!(s.group_stats(10).await.expect("stats").is_none());
     let fp = s.fingerprints(0, 10).await.expect("fp");
     assert_eq!(fp.len(), 3);
-    assert_eq!((fp[0].content_key, fp[0].simhash, fp[0].group_id, fp[0].joined), (Some(42), Some(-7), Some(9), false));
+    assert_eq!(
+        (
+            fp[0].content_key,
+            fp[0].simhash,
+            fp[0].group_id,
+            fp[0].joined
+        ),
+        (Some(42), Some(-7), Some(9), false)
+    );
     assert!(fp[1].joined);
 }
 
 pub async fn dead_letters_are_kept<S: Store>(s: S) {
-    let l = DeadLetter { source: "import".into(), location: "a.jsonl:3".into(), reason: "bad json".into(), payload: "{".into() };
-    s.put_dead_letters(&[l.clone(), l]).await.expect("dead letters");
+    let l = DeadLetter {
+        source: "import".into(),
+        location: "a.jsonl:3".into(),
+        reason: "bad json".into(),
+        payload: "{".into(),
+    };
+    s.put_dead_letters(&[l.clone(), l])
+        .await
+        .expect("dead letters");
     let got = s.dead_letters(10).await.expect("list");
     assert_eq!(got.len(), 2);
     assert_eq!(got[0].letter.location, "a.jsonl:3");
@@ -143,14 +230,46 @@ pub async fn dead_letters_are_kept<S: Store>(s: S) {
 
 pub async fn source_health_is_tracked<S: Store>(s: S) {
     let t = Utc::now();
-    s.record_poll("feed", &PollOutcome::Failure { at: t, error: "timeout".into() }).await.expect("poll");
-    s.record_poll("feed", &PollOutcome::Failure { at: t, error: "500".into() }).await.expect("poll");
+    s.record_poll(
+        "feed",
+        &PollOutcome::Failure {
+            at: t,
+            error: "timeout".into(),
+        },
+    )
+    .await
+    .expect("poll");
+    s.record_poll(
+        "feed",
+        &PollOutcome::Failure {
+            at: t,
+            error: "500".into(),
+        },
+    )
+    .await
+    .expect("poll");
     let h = s.source_health().await.expect("health");
-    assert_eq!((h[0].consecutive_failures, h[0].failures, h[0].last_error.as_deref()), (2, 2, Some("500")));
+    assert_eq!(
+        (
+            h[0].consecutive_failures,
+            h[0].failures,
+            h[0].last_error.as_deref()
+        ),
+        (2, 2, Some("500"))
+    );
     let mut d = new_doc("h1", "x", 1);
     d.doc.source = Some("feed".into());
     s.insert(&[d], None).await.expect("insert");
-    s.record_poll("feed", &PollOutcome::Success { at: t, documents: 1, newest: None }).await.expect("poll");
+    s.record_poll(
+        "feed",
+        &PollOutcome::Success {
+            at: t,
+            documents: 1,
+            newest: None,
+        },
+    )
+    .await
+    .expect("poll");
     let h = s.source_health().await.expect("health");
     assert_eq!(h[0].consecutive_failures, 0);
     assert_eq!(h[0].documents, 1);

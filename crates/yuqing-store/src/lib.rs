@@ -28,11 +28,19 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// What every storage backend provides. Methods take slices so that callers batch.
 pub trait Store: Send + Sync + 'static {
     /// Of the given ids on `platform`, those already stored.
-    fn existing_ids(&self, platform: &str, ids: &[&str]) -> impl Future<Output = Result<HashSet<String>>> + Send;
+    fn existing_ids(
+        &self,
+        platform: &str,
+        ids: &[&str],
+    ) -> impl Future<Output = Result<HashSet<String>>> + Send;
     /// Of the given canonical URLs, those already stored.
     fn existing_urls(&self, urls: &[&str]) -> impl Future<Output = Result<HashSet<String>>> + Send;
     /// Root id of each stored document among `ids` (its own id when it has no root).
-    fn roots(&self, platform: &str, ids: &[&str]) -> impl Future<Output = Result<HashMap<String, String>>> + Send;
+    fn roots(
+        &self,
+        platform: &str,
+        ids: &[&str],
+    ) -> impl Future<Output = Result<HashMap<String, String>>> + Send;
     /// Stores the documents that are not stored yet, and the checkpoint, in one
     /// transaction. Returns the stored ones (conflicts are skipped, not errors).
     fn insert(
@@ -41,27 +49,50 @@ pub trait Store: Send + Sync + 'static {
         checkpoint: Option<&Checkpoint>,
     ) -> impl Future<Output = Result<Vec<Inserted>>> + Send;
     /// The committed cursor of a source.
-    fn checkpoint(&self, source: &str) -> impl Future<Output = Result<Option<serde_json::Value>>> + Send;
+    fn checkpoint(
+        &self,
+        source: &str,
+    ) -> impl Future<Output = Result<Option<serde_json::Value>>> + Send;
     /// Keeps documents that failed, with the reason.
     fn put_dead_letters(&self, letters: &[DeadLetter]) -> impl Future<Output = Result<()>> + Send;
     /// The most recent dead letters, newest first.
-    fn dead_letters(&self, limit: i64) -> impl Future<Output = Result<Vec<StoredDeadLetter>>> + Send;
+    fn dead_letters(
+        &self,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<StoredDeadLetter>>> + Send;
     /// Number of stored documents.
     fn count(&self) -> impl Future<Output = Result<i64>> + Send;
     /// Highest seq stored (0 when empty).
     fn max_seq(&self) -> impl Future<Output = Result<i64>> + Send;
     /// One document by identity.
-    fn get(&self, platform: &str, id: &str) -> impl Future<Output = Result<Option<StoredDocument>>> + Send;
+    fn get(
+        &self,
+        platform: &str,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<StoredDocument>>> + Send;
     /// Documents by seq, in the order asked (missing ones left out).
     fn by_seqs(&self, seqs: &[i64]) -> impl Future<Output = Result<Vec<StoredDocument>>> + Send;
     /// Documents with seq > `after`, in seq order, at most `limit`.
-    fn scan(&self, after: i64, limit: i64) -> impl Future<Output = Result<Vec<StoredDocument>>> + Send;
+    fn scan(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<StoredDocument>>> + Send;
     /// Grouping fingerprints with seq > `after`, in seq order, at most `limit`.
-    fn fingerprints(&self, after: i64, limit: i64) -> impl Future<Output = Result<Vec<Fingerprint>>> + Send;
+    fn fingerprints(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<Fingerprint>>> + Send;
     /// Members, sites and first publisher of a reprint group.
-    fn group_stats(&self, group_id: i64) -> impl Future<Output = Result<Option<GroupStats>>> + Send;
+    fn group_stats(&self, group_id: i64)
+    -> impl Future<Output = Result<Option<GroupStats>>> + Send;
     /// Records the outcome of one poll of a source.
-    fn record_poll(&self, source: &str, outcome: &PollOutcome) -> impl Future<Output = Result<()>> + Send;
+    fn record_poll(
+        &self,
+        source: &str,
+        outcome: &PollOutcome,
+    ) -> impl Future<Output = Result<()>> + Send;
     /// Health of every source that has polled.
     fn source_health(&self) -> impl Future<Output = Result<Vec<SourceHealth>>> + Send;
 }

@@ -80,8 +80,15 @@ pub struct GroupStats {
 /// One poll of a source.
 #[derive(Debug, Clone)]
 pub enum PollOutcome {
-    Success { at: DateTime<Utc>, documents: u64, newest: Option<DateTime<Utc>> },
-    Failure { at: DateTime<Utc>, error: String },
+    Success {
+        at: DateTime<Utc>,
+        documents: u64,
+        newest: Option<DateTime<Utc>>,
+    },
+    Failure {
+        at: DateTime<Utc>,
+        error: String,
+    },
 }
 
 /// Health of a source, as `yuqing sources` shows it.
@@ -105,6 +112,7 @@ pub struct SourceHealth {
 impl SourceHealth {
     /// Seconds from the newest published item to `now` (how far behind the source is).
     pub fn lag_seconds(&self, now: DateTime<Utc>) -> Option<i64> {
-        self.last_published_at.map(|t| (now - t).num_seconds().max(0))
+        self.last_published_at
+            .map(|t| (now - t).num_seconds().max(0))
     }
 }

@@ -5,13 +5,16 @@
 //! documents costs a handful of statements. Migrations are embedded in the binary.
 
 use crate::{
-    Checkpoint, DeadLetter, Fingerprint, GroupStats, Inserted, NewDocument, PollOutcome, Result, SourceHealth, Store,
-    StoreError, StoredDeadLetter,
+    Checkpoint, DeadLetter, Fingerprint, GroupStats, Inserted, NewDocument, PollOutcome, Result,
+    SourceHealth, Store, StoreError, StoredDeadLetter,
 };
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use serde_json::{Map, Value};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
 use sqlx::{AssertSqlSafe, QueryBuilder, Row, Sqlite};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -48,8 +51,10 @@ impl SqliteStore {
         if let Some(dir) = path.parent()
             && !dir.as_os_str().is_empty()
         {
-            std::fs::create_dir_all(dir)
-                .map_err(|source| StoreError::Open { path: dir.display().to_string(), source })?;
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Open {
+                path: dir.display().to_string(),
+                source,
+            })?;
         }
         let opts = SqliteConnectOptions::new()
             .filename(path)
@@ -62,16 +67,41 @@ impl SqliteStore {
         Self::connect(opts).await
     }
 
+    /// Opens an existing database read-only, without running migrations (for tools and
+    /// monitors that must not interfere with a running writer).
+    pub async fn open_read_only(path: &Path) -> Result<Self> {
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .read_only(true)
+            .busy_timeout(Duration::from_secs(30));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(opts)
+            .await?;
+        Ok(Self { pool })
+    }
+
     /// An in-memory database, for tests.
     pub async fn in_memory() -> Result<Self> {
-        let opts = SqliteConnectOptions::new().in_memory(true).shared_cache(false);
-        let pool = SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None).connect_with(opts).await?;
+        let opts = SqliteConnectOptions::new()
+            .in_memory(true)
+            .shared_cache(false);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(opts)
+            .await?;
         migrator().run(&pool).await?;
         Ok(Self { pool })
     }
 
     async fn connect(opts: SqliteConnectOptions) -> Result<Self> {
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await?;
         migrator().run(&pool).await?;
         Ok(Self { pool })
     }
@@ -83,7 +113,9 @@ impl SqliteStore {
 
     /// Runs `PRAGMA wal_checkpoint(TRUNCATE)`; used at the end of big imports.
     pub async fn checkpoint_wal(&self) -> Result<()> {
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await?;
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 }
@@ -98,16 +130,24 @@ fn json_obj(seq: i64, field: &'static str, s: Option<String>) -> Result<Map<Stri
         Some(s) => match serde_json::from_str::<Value>(&s) {
             Ok(Value::Object(m)) => Ok(m),
             Ok(_) => Ok(Map::new()),
-            Err(e) => Err(StoreError::Corrupt { seq, field, reason: e.to_string() }),
+            Err(e) => Err(StoreError::Corrupt {
+                seq,
+                field,
+                reason: e.to_string(),
+            }),
         },
     }
 }
 
 fn row_to_doc(r: &SqliteRow) -> Result<StoredDocument> {
     let seq: i64 = r.try_get("seq")?;
-    let published_at = match (r.try_get::<Option<i64>, _>("published_at")?, r.try_get::<Option<i64>, _>("published_off")?) {
+    let published_at = match (
+        r.try_get::<Option<i64>, _>("published_at")?,
+        r.try_get::<Option<i64>, _>("published_off")?,
+    ) {
         (Some(ms), off) => {
-            let off = FixedOffset::east_opt(off.unwrap_or(0) as i32).unwrap_or_else(|| FixedOffset::east_opt(0).expect("utc"));
+            let off = FixedOffset::east_opt(off.unwrap_or(0) as i32)
+                .unwrap_or_else(|| FixedOffset::east_opt(0).expect("utc"));
             Some(ms_to_utc(ms).with_timezone(&off))
         }
         _ => None,
@@ -116,21 +156,33 @@ fn row_to_doc(r: &SqliteRow) -> Result<StoredDocument> {
     let author = match author {
         None => None,
         Some(s) => Some(
-            serde_json::from_str::<Author>(&s).map_err(|e| StoreError::Corrupt { seq, field: "author", reason: e.to_string() })?,
+            serde_json::from_str::<Author>(&s).map_err(|e| StoreError::Corrupt {
+                seq,
+                field: "author",
+                reason: e.to_string(),
+            })?,
         ),
     };
     let metrics: Option<String> = r.try_get("metrics")?;
     let metrics = match metrics {
         None => None,
         Some(s) => Some(
-            serde_json::from_str::<Metrics>(&s).map_err(|e| StoreError::Corrupt { seq, field: "metrics", reason: e.to_string() })?,
+            serde_json::from_str::<Metrics>(&s).map_err(|e| StoreError::Corrupt {
+                seq,
+                field: "metrics",
+                reason: e.to_string(),
+            })?,
         ),
     };
     let id: String = r.try_get("id")?;
     let url: Option<String> = r.try_get("url")?;
     let doc = Document {
         // Ids derived from a URL are not the document's own id.
-        id: if url.is_some() && id.starts_with("url:") { None } else { Some(id) },
+        id: if url.is_some() && id.starts_with("url:") {
+            None
+        } else {
+            Some(id)
+        },
         platform: r.try_get("platform")?,
         kind: Kind::parse(r.try_get::<&str, _>("kind")?),
         url,
@@ -159,7 +211,11 @@ fn to_json(v: &impl serde::Serialize) -> Option<String> {
 }
 
 fn nonempty_json(m: &Map<String, Value>) -> Option<String> {
-    if m.is_empty() { None } else { serde_json::to_string(m).ok() }
+    if m.is_empty() {
+        None
+    } else {
+        serde_json::to_string(m).ok()
+    }
 }
 
 impl Store for SqliteStore {
@@ -183,7 +239,9 @@ impl Store for SqliteStore {
     async fn existing_urls(&self, urls: &[&str]) -> Result<HashSet<String>> {
         let mut out = HashSet::new();
         for chunk in urls.chunks(LOOKUP_CHUNK) {
-            let mut q = QueryBuilder::<Sqlite>::new("SELECT url_canonical FROM documents WHERE url_canonical IN (");
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "SELECT url_canonical FROM documents WHERE url_canonical IN (",
+            );
             let mut sep = q.separated(", ");
             for u in chunk {
                 sep.push_bind(*u);
@@ -199,7 +257,9 @@ impl Store for SqliteStore {
     async fn roots(&self, platform: &str, ids: &[&str]) -> Result<HashMap<String, String>> {
         let mut out = HashMap::new();
         for chunk in ids.chunks(LOOKUP_CHUNK) {
-            let mut q = QueryBuilder::<Sqlite>::new("SELECT id, COALESCE(root_id, id) FROM documents WHERE platform = ");
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "SELECT id, COALESCE(root_id, id) FROM documents WHERE platform = ",
+            );
             q.push_bind(platform).push(" AND id IN (");
             let mut sep = q.separated(", ");
             for id in chunk {
@@ -213,7 +273,11 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
-    async fn insert(&self, docs: &[NewDocument], checkpoint: Option<&Checkpoint>) -> Result<Vec<Inserted>> {
+    async fn insert(
+        &self,
+        docs: &[NewDocument],
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<Vec<Inserted>> {
         let mut tx = self.pool.begin().await?;
         let mut inserted = Vec::with_capacity(docs.len());
         let mut per_source: HashMap<&str, (i64, Option<i64>)> = HashMap::new();
@@ -235,7 +299,10 @@ impl Store for SqliteStore {
                     .push_bind(d.title.clone())
                     .push_bind(d.text.clone())
                     .push_bind(d.published_at.map(|t| t.timestamp_millis()))
-                    .push_bind(d.published_at.map(|t| i64::from(t.offset().local_minus_utc())))
+                    .push_bind(
+                        d.published_at
+                            .map(|t| i64::from(t.offset().local_minus_utc())),
+                    )
                     .push_bind(n.ingested_at.timestamp_millis())
                     .push_bind(author.and_then(|a| a.id.clone()))
                     .push_bind(author.and_then(|a| a.name.clone()))
@@ -256,7 +323,11 @@ impl Store for SqliteStore {
             let rows = q.build().fetch_all(&mut *tx).await?;
             let mut stored: HashSet<(String, String)> = HashSet::with_capacity(rows.len());
             for r in rows {
-                let ins = Inserted { seq: r.try_get(0)?, platform: r.try_get(1)?, id: r.try_get(2)? };
+                let ins = Inserted {
+                    seq: r.try_get(0)?,
+                    platform: r.try_get(1)?,
+                    id: r.try_get(2)?,
+                };
                 stored.insert((ins.platform.clone(), ins.id.clone()));
                 inserted.push(ins);
             }
@@ -313,12 +384,21 @@ impl Store for SqliteStore {
     }
 
     async fn checkpoint(&self, source: &str) -> Result<Option<Value>> {
-        let row = sqlx::query("SELECT cursor FROM checkpoints WHERE source = ?").bind(source).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT cursor FROM checkpoints WHERE source = ?")
+            .bind(source)
+            .fetch_optional(&self.pool)
+            .await?;
         match row {
             None => Ok(None),
             Some(r) => {
                 let s: String = r.try_get(0)?;
-                serde_json::from_str(&s).map(Some).map_err(|e| StoreError::Corrupt { seq: 0, field: "checkpoints.cursor", reason: e.to_string() })
+                serde_json::from_str(&s)
+                    .map(Some)
+                    .map_err(|e| StoreError::Corrupt {
+                        seq: 0,
+                        field: "checkpoints.cursor",
+                        reason: e.to_string(),
+                    })
             }
         }
     }
@@ -330,7 +410,9 @@ impl Store for SqliteStore {
         let now = Utc::now().timestamp_millis();
         let mut tx = self.pool.begin().await?;
         for chunk in letters.chunks(INSERT_CHUNK) {
-            let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO dead_letters (at, source, location, reason, payload) ");
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO dead_letters (at, source, location, reason, payload) ",
+            );
             q.push_values(chunk, |mut b, l| {
                 b.push_bind(now)
                     .push_bind(l.source.clone())
@@ -366,23 +448,35 @@ impl Store for SqliteStore {
     }
 
     async fn count(&self) -> Result<i64> {
-        Ok(sqlx::query("SELECT COUNT(*) FROM documents").fetch_one(&self.pool).await?.try_get(0)?)
+        Ok(sqlx::query("SELECT COUNT(*) FROM documents")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?)
     }
 
     async fn max_seq(&self) -> Result<i64> {
-        Ok(sqlx::query("SELECT COALESCE(MAX(seq), 0) FROM documents").fetch_one(&self.pool).await?.try_get(0)?)
+        Ok(sqlx::query("SELECT COALESCE(MAX(seq), 0) FROM documents")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?)
     }
 
     async fn get(&self, platform: &str, id: &str) -> Result<Option<StoredDocument>> {
         let sql = format!("SELECT {DOC_COLUMNS} FROM documents WHERE platform = ? AND id = ?");
-        let row = sqlx::query(AssertSqlSafe(sql)).bind(platform).bind(id).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(platform)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(row_to_doc).transpose()
     }
 
     async fn by_seqs(&self, seqs: &[i64]) -> Result<Vec<StoredDocument>> {
         let mut found: HashMap<i64, StoredDocument> = HashMap::with_capacity(seqs.len());
         for chunk in seqs.chunks(LOOKUP_CHUNK) {
-            let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {DOC_COLUMNS} FROM documents WHERE seq IN ("));
+            let mut q = QueryBuilder::<Sqlite>::new(format!(
+                "SELECT {DOC_COLUMNS} FROM documents WHERE seq IN ("
+            ));
             let mut sep = q.separated(", ");
             for s in chunk {
                 sep.push_bind(*s);
@@ -398,7 +492,11 @@ impl Store for SqliteStore {
 
     async fn scan(&self, after: i64, limit: i64) -> Result<Vec<StoredDocument>> {
         let sql = format!("SELECT {DOC_COLUMNS} FROM documents WHERE seq > ? ORDER BY seq LIMIT ?");
-        let rows = sqlx::query(AssertSqlSafe(sql)).bind(after).bind(limit).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(row_to_doc).collect()
     }
 
@@ -447,7 +545,11 @@ impl Store for SqliteStore {
 
     async fn record_poll(&self, source: &str, outcome: &PollOutcome) -> Result<()> {
         match outcome {
-            PollOutcome::Success { at, documents: _, newest } => {
+            PollOutcome::Success {
+                at,
+                documents: _,
+                newest,
+            } => {
                 sqlx::query(
                     "INSERT INTO source_health (name, last_poll_at, last_success_at, consecutive_failures, polls, last_published_at) \
                      VALUES (?1, ?2, ?2, 0, 1, ?3) ON CONFLICT (name) DO UPDATE SET last_poll_at = ?2, last_success_at = ?2, \
@@ -488,7 +590,9 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         let opt = |r: &SqliteRow, i: usize| -> Result<Option<DateTime<Utc>>> {
-            Ok(r.try_get::<Option<i64>, _>(i)?.filter(|&v| v > 0).map(ms_to_utc))
+            Ok(r.try_get::<Option<i64>, _>(i)?
+                .filter(|&v| v > 0)
+                .map(ms_to_utc))
         };
         rows.iter()
             .map(|r| {

@@ -18,6 +18,9 @@ async fn conformance_on_disk_and_reopen() {
     // Reopening runs migrations again (no-op) and keeps the data.
     let s = SqliteStore::open(&path).await.expect("reopen");
     assert_eq!(s.count().await.expect("count"), 2);
-    let again = s.insert(&[conformance::new_doc("a", "一", 1)], None).await.expect("insert");
+    let again = s
+        .insert(&[conformance::new_doc("a", "一", 1)], None)
+        .await
+        .expect("insert");
     assert!(again.is_empty());
 }

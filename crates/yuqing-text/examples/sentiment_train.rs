@@ -18,7 +18,10 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let mut data_dir = PathBuf::from("/work/shared/data/sentiment");
     let mut out: Option<PathBuf> = None;
-    let mut opts = TrainOptions { verbose: true, ..TrainOptions::default() };
+    let mut opts = TrainOptions {
+        verbose: true,
+        ..TrainOptions::default()
+    };
     while let Some(a) = args.next() {
         let mut val = || args.next().expect("missing value");
         match a.as_str() {
@@ -36,6 +39,9 @@ fn main() {
             "--no-contrast" => opts.features.contrast = false,
             "--no-last" => opts.features.last_clause = false,
             "--tag-weight" => opts.features.tag_weight = val().parse().unwrap(),
+            "--domain-bits" => opts.domain_bits = val().parse().unwrap(),
+            "--gate-bits" => opts.gate_bits = val().parse().unwrap(),
+            "--domain-l2" => opts.domain_l2 = val().parse().unwrap(),
             "--no-balance" => opts.balance_classes = false,
             "--no-norm" => opts.features.l2_normalize = false,
             "--eval" => {
@@ -82,10 +88,19 @@ fn report(model: &Model, data_dir: &std::path::Path) {
         if DUPLICATE_SETS.contains(&name.as_str()) {
             continue;
         }
-        println!("{name:32} dev {:5}  acc {:.4}", dev.len(), evaluate(model, dev));
+        println!(
+            "{name:32} dev {:5}  acc {:.4}",
+            dev.len(),
+            evaluate(model, dev)
+        );
         all.extend(dev.iter().cloned());
     }
-    println!("{:32} dev {:5}  acc {:.4}", "ALL", all.len(), evaluate(model, &all));
+    println!(
+        "{:32} dev {:5}  acc {:.4}",
+        "ALL",
+        all.len(),
+        evaluate(model, &all)
+    );
     for b in band_table(model, &all, &[0.0, 0.1, 0.2, 0.3, 0.4]) {
         println!(
             "margin {:.2}: coverage {:.3}  accuracy {:.4}",

@@ -44,7 +44,9 @@ pub fn simhash(norm: &str) -> u64 {
     if !any {
         return 0;
     }
-    acc.iter().enumerate().fold(0u64, |h, (i, &a)| if a > 0 { h | 1 << i } else { h })
+    acc.iter()
+        .enumerate()
+        .fold(0u64, |h, (i, &a)| if a > 0 { h | 1 << i } else { h })
 }
 
 /// Number of differing bits.
@@ -66,8 +68,16 @@ mod tests {
         let a = "今天下午约14点，宁波妇儿医院，一妇女携带一婴儿在住院楼跳楼，后抢救无效死亡。具体情况有关部门正在调查。";
         let b = "今天下午约14点，宁波妇儿医院，一妇女携带一婴儿在住院楼跳楼，后抢救无效死亡！具体情况有关部门正在调查";
         let c = "教育部发布通知，要求各地中小学严格落实课后服务制度，切实减轻学生课业负担，促进学生全面发展。";
-        assert!(hamming(simhash(a), simhash(b)) <= 3, "{}", hamming(simhash(a), simhash(b)));
-        assert!(hamming(simhash(a), simhash(c)) > 10, "{}", hamming(simhash(a), simhash(c)));
+        assert!(
+            hamming(simhash(a), simhash(b)) <= 3,
+            "{}",
+            hamming(simhash(a), simhash(b))
+        );
+        assert!(
+            hamming(simhash(a), simhash(c)) > 10,
+            "{}",
+            hamming(simhash(a), simhash(c))
+        );
     }
 
     #[test]

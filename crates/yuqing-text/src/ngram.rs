@@ -35,12 +35,22 @@ pub fn for_each_gram<'a>(norm: &'a str, mut f: impl FnMut(Gram<'a>)) {
     while let Some((i, c)) = iter.next() {
         if is_word_char(c) {
             if let Some((pi, ppos)) = prev {
-                f(Gram { text: &norm[pi..i + c.len_utf8()], pos: ppos, from: pi, to: i + c.len_utf8() });
+                f(Gram {
+                    text: &norm[pi..i + c.len_utf8()],
+                    pos: ppos,
+                    from: pi,
+                    to: i + c.len_utf8(),
+                });
             }
             run_len += 1;
             let next_is_word = iter.peek().is_some_and(|&(_, n)| is_word_char(n));
             if run_len == 1 && !next_is_word {
-                f(Gram { text: &norm[i..i + c.len_utf8()], pos, from: i, to: i + c.len_utf8() });
+                f(Gram {
+                    text: &norm[i..i + c.len_utf8()],
+                    pos,
+                    from: i,
+                    to: i + c.len_utf8(),
+                });
             }
             prev = Some((i, pos));
         } else {
@@ -69,7 +79,10 @@ pub enum QueryPlan {
     /// A phrase of (offset, gram) that matches exactly the texts containing the query,
     /// `exact == false` when the query has punctuation/space whose presence must be
     /// verified on the text afterwards.
-    Phrase { grams: Vec<(u32, String)>, exact: bool },
+    Phrase {
+        grams: Vec<(u32, String)>,
+        exact: bool,
+    },
 }
 
 /// Plans the index lookup of a normalised query.
@@ -80,7 +93,10 @@ pub fn plan_query(norm: &str) -> QueryPlan {
     }
     let exact = chars.iter().all(|c| is_word_char(*c));
     if exact && chars.len() == 1 {
-        return QueryPlan::Char { c: chars[0].to_string(), exact: true };
+        return QueryPlan::Char {
+            c: chars[0].to_string(),
+            exact: true,
+        };
     }
     let mut out = Vec::new();
     let mut i = 0;
@@ -110,8 +126,15 @@ pub fn plan_query(norm: &str) -> QueryPlan {
     }
     if out.is_empty() {
         // Only single characters separated by punctuation: look up the first one, verify.
-        let c = chars.iter().find(|c| is_word_char(**c)).copied().unwrap_or(' ');
-        return QueryPlan::Char { c: c.to_string(), exact: false };
+        let c = chars
+            .iter()
+            .find(|c| is_word_char(**c))
+            .copied()
+            .unwrap_or(' ');
+        return QueryPlan::Char {
+            c: c.to_string(),
+            exact: false,
+        };
     }
     let base = out[0].0;
     for g in &mut out {
@@ -123,7 +146,10 @@ pub fn plan_query(norm: &str) -> QueryPlan {
 impl QueryPlan {
     /// True when index hits need no verification against the text.
     pub fn is_exact(&self) -> bool {
-        matches!(self, QueryPlan::Char { exact: true, .. } | QueryPlan::Phrase { exact: true, .. })
+        matches!(
+            self,
+            QueryPlan::Char { exact: true, .. } | QueryPlan::Phrase { exact: true, .. }
+        )
     }
 }
 
@@ -132,14 +158,23 @@ mod tests {
     use super::*;
 
     fn texts(s: &str) -> Vec<(String, u32)> {
-        grams(s).into_iter().map(|g| (g.text.to_owned(), g.pos)).collect()
+        grams(s)
+            .into_iter()
+            .map(|g| (g.text.to_owned(), g.pos))
+            .collect()
     }
 
     #[test]
     fn bigrams_with_char_positions_and_unigrams_for_lone_chars() {
         assert_eq!(
             texts("北京大学,好 ab"),
-            vec![("北京".into(), 0), ("京大".into(), 1), ("大学".into(), 2), ("好".into(), 5), ("ab".into(), 7)]
+            vec![
+                ("北京".into(), 0),
+                ("京大".into(), 1),
+                ("大学".into(), 2),
+                ("好".into(), 5),
+                ("ab".into(), 7)
+            ]
         );
     }
 
@@ -147,15 +182,30 @@ mod tests {
     fn query_plan_covers_every_char() {
         assert_eq!(
             plan_query("北京大学"),
-            QueryPlan::Phrase { grams: vec![(0, "北京".into()), (2, "大学".into())], exact: true }
+            QueryPlan::Phrase {
+                grams: vec![(0, "北京".into()), (2, "大学".into())],
+                exact: true
+            }
         );
         assert_eq!(
             plan_query("北京大学出"),
-            QueryPlan::Phrase { grams: vec![(0, "北京".into()), (2, "大学".into()), (3, "学出".into())], exact: true }
+            QueryPlan::Phrase {
+                grams: vec![(0, "北京".into()), (2, "大学".into()), (3, "学出".into())],
+                exact: true
+            }
         );
-        assert_eq!(plan_query("北"), QueryPlan::Char { c: "北".into(), exact: true });
+        assert_eq!(
+            plan_query("北"),
+            QueryPlan::Char {
+                c: "北".into(),
+                exact: true
+            }
+        );
         assert_eq!(plan_query("!!"), QueryPlan::Scan);
         assert!(!plan_query("a b").is_exact());
-        assert!(matches!(plan_query("北京 大学"), QueryPlan::Phrase { exact: false, .. }));
+        assert!(matches!(
+            plan_query("北京 大学"),
+            QueryPlan::Phrase { exact: false, .. }
+        ));
     }
 }

@@ -66,7 +66,10 @@ fn fold_chars(text: &str, out: &mut String) {
             out.push(c.to_ascii_lowercase());
             continue;
         }
-        if matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}') {
+        if matches!(
+            c,
+            '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}'
+        ) {
             continue;
         }
         if pending_space {
@@ -110,7 +113,8 @@ fn is_cjk_unified(c: char) -> bool {
 /// True when `text` contains something that looks like a tag or an entity.
 pub fn looks_like_html(text: &str) -> bool {
     let b = text.as_bytes();
-    b.windows(2).any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || w[1] == b'/' || w[1] == b'!'))
+    b.windows(2)
+        .any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || w[1] == b'/' || w[1] == b'!'))
         || (text.contains('&') && text.contains(';'))
 }
 
@@ -157,7 +161,23 @@ pub fn html_to_text(html: &str) -> String {
         }
         if matches!(
             name.as_str(),
-            "p" | "br" | "div" | "li" | "tr" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "section" | "article" | "blockquote" | "pre" | "table" | "ul" | "ol"
+            "p" | "br"
+                | "div"
+                | "li"
+                | "tr"
+                | "h1"
+                | "h2"
+                | "h3"
+                | "h4"
+                | "h5"
+                | "h6"
+                | "section"
+                | "article"
+                | "blockquote"
+                | "pre"
+                | "table"
+                | "ul"
+                | "ol"
         ) {
             out.push('\n');
         }
@@ -190,14 +210,23 @@ mod tests {
 
     #[test]
     fn html_stripped_and_entities_decoded() {
-        assert_eq!(normalize("<p>北京&amp;上海</p><script>var x=1;</script><b>大学</b>"), "北京&上海 大学");
+        assert_eq!(
+            normalize("<p>北京&amp;上海</p><script>var x=1;</script><b>大学</b>"),
+            "北京&上海 大学"
+        );
         assert_eq!(html_to_text("a < b and c > d"), "a < b and c > d");
         assert_eq!(normalize("&lt;b&gt;"), "<b>");
     }
 
     #[test]
     fn matches_nfkc_lower_on_ordinary_text() {
-        for s in ["北京大学出版社", "iPhone 15 Pro", "转发微博//@张三:哈哈", "①②③", "㎡"] {
+        for s in [
+            "北京大学出版社",
+            "iPhone 15 Pro",
+            "转发微博//@张三:哈哈",
+            "①②③",
+            "㎡",
+        ] {
             let want: String = s.nfkc().collect::<String>().to_lowercase();
             assert_eq!(normalize(s), want, "{s}");
         }

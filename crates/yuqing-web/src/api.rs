@@ -44,7 +44,10 @@ pub fn router<S: Store>(state: Arc<AppState<S>>) -> Router {
         .route("/", get(index_page))
         .route("/healthz", get(health))
         .route("/metrics", get(metrics::<S>))
-        .route("/api/v1/documents", post(push::<S>).layer(DefaultBodyLimit::max(MAX_PUSH_BYTES)))
+        .route(
+            "/api/v1/documents",
+            post(push::<S>).layer(DefaultBodyLimit::max(MAX_PUSH_BYTES)),
+        )
         .route("/api/v1/documents/{platform}/{id}", get(get_document::<S>))
         .route("/api/v1/search", get(search::<S>))
         .route("/api/v1/count", get(count::<S>))
@@ -63,8 +66,13 @@ async fn health() -> Json<Value> {
 
 async fn metrics<S: Store>(State(st): State<Arc<AppState<S>>>) -> Response {
     match &st.metrics {
-        Some(h) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], h.render()).into_response(),
-        None => ApiError::new(Code::Unavailable, "未启用指标", "metrics are not enabled").into_response(),
+        Some(h) => (
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+            h.render(),
+        )
+            .into_response(),
+        None => ApiError::new(Code::Unavailable, "未启用指标", "metrics are not enabled")
+            .into_response(),
     }
 }
 
@@ -83,8 +91,18 @@ fn check_token(headers: &HeaderMap, tokens: &[String]) -> Result<(), ApiError> {
         .map(str::trim);
     match given {
         // Constant-time comparison so the token cannot be guessed byte by byte.
-        Some(g) if tokens.iter().any(|t| constant_eq(t.as_bytes(), g.as_bytes())) => Ok(()),
-        Some(_) => Err(ApiError::new(Code::Unauthenticated, "令牌无效", "invalid token")),
+        Some(g)
+            if tokens
+                .iter()
+                .any(|t| constant_eq(t.as_bytes(), g.as_bytes())) =>
+        {
+            Ok(())
+        }
+        Some(_) => Err(ApiError::new(
+            Code::Unauthenticated,
+            "令牌无效",
+            "invalid token",
+        )),
         None => Err(ApiError::new(
             Code::Unauthenticated,
             "缺少令牌：请加请求头 Authorization: Bearer <令牌>",
@@ -97,22 +115,41 @@ fn constant_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-async fn push<S: Store>(State(st): State<Arc<AppState<S>>>, headers: HeaderMap, body: Bytes) -> Result<Json<Value>, ApiError> {
+async fn push<S: Store>(
+    State(st): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
     check_token(&headers, &st.push_tokens)?;
     let Some(writer) = &st.writer else {
-        return Err(ApiError::new(Code::Unavailable, "此节点不接收数据（只读）", "this node does not accept documents (read-only)"));
+        return Err(ApiError::new(
+            Code::Unavailable,
+            "此节点不接收数据（只读）",
+            "this node does not accept documents (read-only)",
+        ));
     };
     let text = std::str::from_utf8(&body).map_err(|e| {
-        ApiError::invalid(format!("请求体不是有效的 UTF-8（第 {} 字节）", e.valid_up_to() + 1), format!("body is not valid UTF-8 at byte {}", e.valid_up_to() + 1))
+        ApiError::invalid(
+            format!("请求体不是有效的 UTF-8（第 {} 字节）", e.valid_up_to() + 1),
+            format!("body is not valid UTF-8 at byte {}", e.valid_up_to() + 1),
+        )
     })?;
     let trimmed = text.trim_start();
     // Parse each element separately so one bad document does not fail the others.
     let mut parsed: Vec<(String, Result<Document, String>)> = Vec::new();
     if trimmed.starts_with('[') {
-        let items: Vec<Value> = serde_json::from_str(trimmed)
-            .map_err(|e| ApiError::invalid(format!("JSON 数组无效：{e}"), format!("invalid JSON array: {e}")))?;
+        let items: Vec<Value> = serde_json::from_str(trimmed).map_err(|e| {
+            ApiError::invalid(
+                format!("JSON 数组无效：{e}"),
+                format!("invalid JSON array: {e}"),
+            )
+        })?;
         for (i, v) in items.into_iter().enumerate() {
-            parsed.push((format!("[{i}]"), serde_json::from_value::<Document>(v).map_err(|e| format!("文档无效 / invalid document: {e}"))));
+            parsed.push((
+                format!("[{i}]"),
+                serde_json::from_value::<Document>(v)
+                    .map_err(|e| format!("文档无效 / invalid document: {e}")),
+            ));
         }
     } else {
         for (i, line) in text.lines().enumerate() {
@@ -121,14 +158,21 @@ async fn push<S: Store>(State(st): State<Arc<AppState<S>>>, headers: HeaderMap, 
             }
             parsed.push((
                 format!("line {}", i + 1),
-                serde_json::from_str::<Document>(line).map_err(|e| format!("JSON 无效 / invalid JSON: {e}")),
+                serde_json::from_str::<Document>(line)
+                    .map_err(|e| format!("JSON 无效 / invalid JSON: {e}")),
             ));
         }
     }
     if parsed.len() > MAX_PUSH_DOCS {
         return Err(ApiError::invalid(
-            format!("一次最多推送 {MAX_PUSH_DOCS} 条，收到 {} 条；请分批", parsed.len()),
-            format!("at most {MAX_PUSH_DOCS} documents per request, got {}: split the batch", parsed.len()),
+            format!(
+                "一次最多推送 {MAX_PUSH_DOCS} 条，收到 {} 条；请分批",
+                parsed.len()
+            ),
+            format!(
+                "at most {MAX_PUSH_DOCS} documents per request, got {}: split the batch",
+                parsed.len()
+            ),
         ));
     }
     let max_text = writer.settings().max_text_bytes;
@@ -151,23 +195,31 @@ async fn push<S: Store>(State(st): State<Arc<AppState<S>>>, headers: HeaderMap, 
     }
     let mut batch = prepare_batch(docs, max_text).await;
     // Re-insert parse failures as rejected items at their positions.
-    let mut all: Vec<Result<yuqing_ingest::transforms::prepare::Prepared, yuqing_ingest::Rejected>> =
-        Vec::with_capacity(items.len());
+    let mut all: Vec<
+        Result<yuqing_ingest::transforms::prepare::Prepared, yuqing_ingest::Rejected>,
+    > = Vec::with_capacity(items.len());
     let mut it = batch.drain(..);
     let mut bad_it = bad.into_iter().peekable();
     for i in 0..items.len() {
         if bad_it.peek().is_some_and(|b| b.0 == i) {
             let (_, loc, reason) = bad_it.next().expect("peeked");
-            all.push(Err(yuqing_ingest::Rejected { location: loc, reason, payload: String::new() }));
+            all.push(Err(yuqing_ingest::Rejected {
+                location: loc,
+                reason,
+                payload: String::new(),
+            }));
         } else if let Some(p) = it.next() {
             all.push(p);
         }
     }
     drop(it);
-    let (report, outcomes) = writer
-        .submit("push", all, None)
-        .await
-        .map_err(|e| ApiError::new(Code::Unavailable, format!("存储失败：{e}"), format!("storing failed: {e}")))?;
+    let (report, outcomes) = writer.submit("push", all, None).await.map_err(|e| {
+        ApiError::new(
+            Code::Unavailable,
+            format!("存储失败：{e}"),
+            format!("storing failed: {e}"),
+        )
+    })?;
     let _ = positions;
     Ok(Json(json!({ "summary": report, "results": outcomes })))
 }
@@ -178,7 +230,11 @@ async fn get_document<S: Store>(
 ) -> Result<Json<Value>, ApiError> {
     match st.store.get(&platform, &id).await? {
         Some(d) => Ok(Json(serde_json::to_value(&d).unwrap_or(Value::Null))),
-        None => Err(ApiError::new(Code::NotFound, format!("没有文档 {platform}:{id}"), format!("no document {platform}:{id}"))),
+        None => Err(ApiError::new(
+            Code::NotFound,
+            format!("没有文档 {platform}:{id}"),
+            format!("no document {platform}:{id}"),
+        )),
     }
 }
 
@@ -203,11 +259,21 @@ fn to_request(p: SearchParams) -> Result<SearchRequest, ApiError> {
             .map(|s| {
                 yuqing_core::document::parse_time_str(s, yuqing_core::document::beijing())
                     .map(|t| t.timestamp_millis())
-                    .map_err(|e| ApiError::from_display(Code::InvalidInput, &format!("{name}: {e}")))
+                    .map_err(|e| {
+                        ApiError::from_display(Code::InvalidInput, &format!("{name}: {e}"))
+                    })
             })
             .transpose()
     };
-    let split = |v: Option<String>| v.map(|s| s.split(',').map(|x| x.trim().to_owned()).filter(|x| !x.is_empty()).collect()).unwrap_or_default();
+    let split = |v: Option<String>| {
+        v.map(|s| {
+            s.split(',')
+                .map(|x| x.trim().to_owned())
+                .filter(|x| !x.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+    };
     let mut r = SearchRequest {
         since_ms: time("since", &p.since)?,
         until_ms: time("until", &p.until)?,
@@ -223,13 +289,19 @@ fn to_request(p: SearchParams) -> Result<SearchRequest, ApiError> {
     Ok(r)
 }
 
-async fn search<S: Store>(State(st): State<Arc<AppState<S>>>, Query(p): Query<SearchParams>) -> Result<Json<Value>, ApiError> {
+async fn search<S: Store>(
+    State(st): State<Arc<AppState<S>>>,
+    Query(p): Query<SearchParams>,
+) -> Result<Json<Value>, ApiError> {
     let req = to_request(p)?;
     let page = query::search(&st.store, &st.index, &req).await?;
     Ok(Json(serde_json::to_value(&page).unwrap_or(Value::Null)))
 }
 
-async fn count<S: Store>(State(st): State<Arc<AppState<S>>>, Query(p): Query<SearchParams>) -> Result<Json<Value>, ApiError> {
+async fn count<S: Store>(
+    State(st): State<Arc<AppState<S>>>,
+    Query(p): Query<SearchParams>,
+) -> Result<Json<Value>, ApiError> {
     let req = to_request(p)?;
     let n = query::count(st.store.as_ref(), &st.index, &req).await?;
     Ok(Json(json!({ "count": n })))
@@ -238,10 +310,17 @@ async fn count<S: Store>(State(st): State<Arc<AppState<S>>>, Query(p): Query<Sea
 async fn sources<S: Store>(State(st): State<Arc<AppState<S>>>) -> Result<Json<Value>, ApiError> {
     let now = Utc::now();
     let h = st.store.source_health().await?;
-    let items: Vec<Value> = h.iter().map(|h| json!({"health": h, "lag_seconds": h.lag_seconds(now)})).collect();
+    let items: Vec<Value> = h
+        .iter()
+        .map(|h| json!({"health": h, "lag_seconds": h.lag_seconds(now)}))
+        .collect();
     Ok(Json(json!({ "sources": items })))
 }
 
-async fn dead_letters<S: Store>(State(st): State<Arc<AppState<S>>>) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!({ "dead_letters": st.store.dead_letters(100).await? })))
+async fn dead_letters<S: Store>(
+    State(st): State<Arc<AppState<S>>>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        json!({ "dead_letters": st.store.dead_letters(100).await? }),
+    ))
 }

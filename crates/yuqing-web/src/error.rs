@@ -17,7 +17,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: Code, zh: impl Into<String>, en: impl Into<String>) -> Self {
-        Self { code, zh: zh.into(), en: en.into() }
+        Self {
+            code,
+            zh: zh.into(),
+            en: en.into(),
+        }
     }
     pub fn invalid(zh: impl Into<String>, en: impl Into<String>) -> Self {
         Self::new(Code::InvalidInput, zh, en)
@@ -26,7 +30,11 @@ impl ApiError {
     pub fn from_display(code: Code, e: &dyn std::fmt::Display) -> Self {
         if code == Code::Internal {
             tracing::error!(error = %e, "internal error");
-            return Self::new(code, "服务器内部错误，详情已记录在日志中", "internal error; details are in the server log");
+            return Self::new(
+                code,
+                "服务器内部错误，详情已记录在日志中",
+                "internal error; details are in the server log",
+            );
         }
         let s = e.to_string();
         match s.split_once(" / ") {

@@ -37,7 +37,7 @@ pub struct Filters {
     pub verified: Option<bool>,
 }
 
-fn parse_time(s: &str) -> anyhow::Result<i64> {
+pub fn parse_time(s: &str) -> anyhow::Result<i64> {
     yuqing_core::document::parse_time_str(s, yuqing_core::document::beijing())
         .map(|t| t.timestamp_millis())
         .map_err(|e| anyhow::anyhow!(e))
@@ -49,8 +49,18 @@ impl Filters {
             query: query.to_owned(),
             platforms: self.platform.clone(),
             kinds: self.kind.clone(),
-            since_ms: self.since.as_deref().map(parse_time).transpose().context("--since")?,
-            until_ms: self.until.as_deref().map(parse_time).transpose().context("--until")?,
+            since_ms: self
+                .since
+                .as_deref()
+                .map(parse_time)
+                .transpose()
+                .context("--since")?,
+            until_ms: self
+                .until
+                .as_deref()
+                .map(parse_time)
+                .transpose()
+                .context("--until")?,
             verified: self.verified,
             ..Default::default()
         };
@@ -66,8 +76,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{EXAMPLE}");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Import { paths, format, json } => import(&cli.data, &cfg, paths, format, json).await,
-        Command::Search { query, filters, limit, offset, sort, json } => {
+        Command::Import {
+            paths,
+            format,
+            json,
+        } => import(&cli.data, &cfg, paths, format, json).await,
+        Command::Search {
+            query,
+            filters,
+            limit,
+            offset,
+            sort,
+            json,
+        } => {
             let dir = open_reader(&cli.data, &cfg).await?;
             let mut req = filters.request(&query)?;
             req.limit = limit.max(1);
@@ -76,7 +97,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "relevance" => Sort::Relevance,
                 "time" => Sort::Time,
                 "time_asc" => Sort::TimeAsc,
-                other => bail!("--sort {other:?} 无效，可选 relevance|time|time_asc / invalid --sort {other:?}: use relevance, time or time_asc"),
+                other => bail!(
+                    "--sort {other:?} 无效，可选 relevance|time|time_asc / invalid --sort {other:?}: use relevance, time or time_asc"
+                ),
             };
             let page = query::search(&dir.store, &dir.index, &req).await?;
             let mut out = std::io::stdout().lock();
@@ -101,9 +124,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 writeln!(out, "共 {} 条 / {} hits", page.total, page.total)?;
                 for h in &page.hits {
-                    let t = h.doc.doc.published_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "-".into());
+                    let t = h
+                        .doc
+                        .doc
+                        .published_at
+                        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                        .unwrap_or_else(|| "-".into());
                     let id = h.doc.doc.id.as_deref().unwrap_or("");
-                    writeln!(out, "{t}  {}:{id}  {}", h.doc.doc.platform, h.snippet.render("【", "】", |s| s.replace(['\n', '\r'], " ")))?;
+                    writeln!(
+                        out,
+                        "{t}  {}:{id}  {}",
+                        h.doc.doc.platform,
+                        h.snippet
+                            .render("【", "】", |s| s.replace(['\n', '\r'], " "))
+                    )?;
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -119,7 +153,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let dir = DataDir::open(&cli.data).await?;
             let mut out: Box<dyn Write> = match &output {
                 Some(p) => Box::new(std::io::BufWriter::new(
-                    std::fs::File::create(p).with_context(|| format!("无法创建 {} / cannot create {}", p.display(), p.display()))?,
+                    std::fs::File::create(p).with_context(|| {
+                        format!("无法创建 {} / cannot create {}", p.display(), p.display())
+                    })?,
                 )),
                 None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
             };
@@ -146,16 +182,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let configured: Vec<&str> = cfg.sources.iter().map(|s| s.name()).collect();
             if json {
                 for h in &health {
-                    println!("{}", json!({"health": h, "lag_seconds": h.lag_seconds(now)}));
+                    println!(
+                        "{}",
+                        json!({"health": h, "lag_seconds": h.lag_seconds(now)})
+                    );
                 }
                 return Ok(ExitCode::SUCCESS);
             }
-            println!("{:<24} {:>6} {:>8} {:>8} {:>6} {:<20} 最近错误 / last error", "数据源 / source", "状态", "文档", "时/h", "连败", "最近成功 / success");
+            println!(
+                "{:<24} {:>6} {:>8} {:>8} {:>6} {:<20} 最近错误 / last error",
+                "数据源 / source", "状态", "文档", "时/h", "连败", "最近成功 / success"
+            );
             let fmt = |t: Option<DateTime<Utc>>| {
-                t.map(|t| t.with_timezone(&yuqing_core::document::beijing()).format("%m-%d %H:%M:%S").to_string()).unwrap_or_else(|| "-".into())
+                t.map(|t| {
+                    t.with_timezone(&yuqing_core::document::beijing())
+                        .format("%m-%d %H:%M:%S")
+                        .to_string()
+                })
+                .unwrap_or_else(|| "-".into())
             };
             for h in &health {
-                let state = if h.consecutive_failures == 0 { "正常" } else if h.consecutive_failures < 3 { "异常" } else { "故障" };
+                let state = if h.consecutive_failures == 0 {
+                    "正常"
+                } else if h.consecutive_failures < 3 {
+                    "异常"
+                } else {
+                    "故障"
+                };
                 println!(
                     "{:<24} {:>6} {:>8} {:>8} {:>6} {:<20} {}",
                     h.name,
@@ -164,7 +217,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     h.documents_last_hour,
                     h.consecutive_failures,
                     fmt(h.last_success_at),
-                    h.last_error.as_deref().unwrap_or("").chars().take(80).collect::<String>()
+                    h.last_error
+                        .as_deref()
+                        .unwrap_or("")
+                        .chars()
+                        .take(80)
+                        .collect::<String>()
                 );
             }
             for name in configured {
@@ -180,7 +238,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 if json {
                     println!("{}", serde_json::to_string(&l)?);
                 } else {
-                    println!("{}  {}  {}  {}", l.at.format("%Y-%m-%d %H:%M:%S"), l.letter.source, l.letter.location, l.letter.reason);
+                    println!(
+                        "{}  {}  {}  {}",
+                        l.at.format("%Y-%m-%d %H:%M:%S"),
+                        l.letter.source,
+                        l.letter.location,
+                        l.letter.reason
+                    );
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -189,15 +253,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let dir = DataDir::open_writer(&cli.data).await?;
             let total = dir.store.count().await?;
             let bar = ProgressBar::new(total as u64);
-            bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} {per_sec} {eta}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+            bar.set_style(
+                ProgressStyle::with_template("{bar:40} {pos}/{len} {per_sec} {eta}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
             let started = Instant::now();
-            let mut p = Pipeline::open(dir.store.clone(), dir.index.clone(), cfg.ingest.clone()).await?;
+            let mut p =
+                Pipeline::open(dir.store.clone(), dir.index.clone(), cfg.ingest.clone()).await?;
             let n = p.reindex(|n| bar.set_position(n)).await?;
             p.finish()?;
             bar.finish_and_clear();
-            eprintln!("已重建索引：{n} 条，{:.1} 秒 / reindexed {n} documents in {:.1} s", started.elapsed().as_secs_f64(), started.elapsed().as_secs_f64());
+            eprintln!(
+                "已重建索引：{n} 条，{:.1} 秒 / reindexed {n} documents in {:.1} s",
+                started.elapsed().as_secs_f64(),
+                started.elapsed().as_secs_f64()
+            );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Plan { command } => crate::plans::run(&cli.data, command).await,
         Command::Serve { bind } => crate::serve::serve(&cli.data, cfg, bind).await,
     }
 }
@@ -226,13 +299,19 @@ async fn import(
 ) -> anyhow::Result<ExitCode> {
     let dir = DataDir::open_writer(root).await?;
     let started = Instant::now();
-    let total_bytes: u64 = paths.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
+    let total_bytes: u64 = paths
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
     let progress = Progress::default();
     let bar = ProgressBar::new(total_bytes);
     bar.set_style(
-        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let mut pipeline = Pipeline::open(dir.store.clone(), dir.index.clone(), cfg.ingest.clone()).await?;
+    let mut pipeline =
+        Pipeline::open(dir.store.clone(), dir.index.clone(), cfg.ingest.clone()).await?;
     let rx = spawn_readers(paths, format, &cfg.ingest, progress.clone());
     let mut total = Report::default();
     let mut rejections: Vec<(String, String)> = Vec::new();
@@ -255,12 +334,28 @@ async fn import(
     pipeline.finish()?;
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
-    let rate = if secs > 0.0 { total.read as f64 / secs } else { 0.0 };
+    let rate = if secs > 0.0 {
+        total.read as f64 / secs
+    } else {
+        0.0
+    };
     let summary = format!(
         "导入完成：读取 {} 条，存储 {}，重复 {}，并入相似组 {}，拒绝 {}；{:.1} 秒，{:.0} 条/秒\n\
          import finished: read {}, stored {}, duplicates {}, near-duplicates {}, rejected {}; {:.1} s, {:.0} docs/s",
-        total.read, total.stored, total.duplicates, total.near_duplicates, total.rejected, secs, rate,
-        total.read, total.stored, total.duplicates, total.near_duplicates, total.rejected, secs, rate
+        total.read,
+        total.stored,
+        total.duplicates,
+        total.near_duplicates,
+        total.rejected,
+        secs,
+        rate,
+        total.read,
+        total.stored,
+        total.duplicates,
+        total.near_duplicates,
+        total.rejected,
+        secs,
+        rate
     );
     let shown = 20;
     let mut lines = Vec::new();

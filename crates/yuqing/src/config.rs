@@ -33,7 +33,10 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self { bind: "127.0.0.1:8080".into(), push_tokens: vec![] }
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            push_tokens: vec![],
+        }
     }
 }
 
@@ -58,10 +61,23 @@ impl Default for ImportDirConfig {
 impl Config {
     /// Reads a config file; `None` gives the defaults.
     pub fn load(path: Option<&Path>) -> anyhow::Result<Self> {
-        let Some(path) = path else { return Ok(Self::default()) };
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("无法读取配置文件 {} / cannot read config file {}", path.display(), path.display()))?;
-        Self::parse(&text).with_context(|| format!("配置文件 {} 有误 / config file {} is invalid", path.display(), path.display()))
+        let Some(path) = path else {
+            return Ok(Self::default());
+        };
+        let text = std::fs::read_to_string(path).with_context(|| {
+            format!(
+                "无法读取配置文件 {} / cannot read config file {}",
+                path.display(),
+                path.display()
+            )
+        })?;
+        Self::parse(&text).with_context(|| {
+            format!(
+                "配置文件 {} 有误 / config file {} is invalid",
+                path.display(),
+                path.display()
+            )
+        })
     }
 
     pub fn parse(text: &str) -> anyhow::Result<Self> {
@@ -94,7 +110,8 @@ mod tests {
         assert_eq!(cfg.import_dir.interval.0, d.import_dir.interval.0);
         assert_eq!(cfg.sources.len(), 3);
         for s in &cfg.sources {
-            s.build().unwrap_or_else(|e| panic!("example source {} is invalid: {e}", s.name()));
+            s.build()
+                .unwrap_or_else(|e| panic!("example source {} is invalid: {e}", s.name()));
         }
     }
 

@@ -19,17 +19,32 @@ pub struct DataDir {
 impl DataDir {
     /// Opens the data directory for reading (creating it if missing).
     pub async fn open(root: &Path) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(root)
-            .with_context(|| format!("无法创建数据目录 {} / cannot create data directory {}", root.display(), root.display()))?;
+        std::fs::create_dir_all(root).with_context(|| {
+            format!(
+                "无法创建数据目录 {} / cannot create data directory {}",
+                root.display(),
+                root.display()
+            )
+        })?;
         let store = SqliteStore::open(&root.join("yuqing.db")).await?;
         let index = SearchIndex::open(&root.join("index"))?;
-        Ok(Self { root: root.to_owned(), store: Arc::new(store), index: Arc::new(index), _lock: None })
+        Ok(Self {
+            root: root.to_owned(),
+            store: Arc::new(store),
+            index: Arc::new(index),
+            _lock: None,
+        })
     }
 
     /// Opens it for writing: takes the writer lock or explains who holds it.
     pub async fn open_writer(root: &Path) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(root)
-            .with_context(|| format!("无法创建数据目录 {} / cannot create data directory {}", root.display(), root.display()))?;
+        std::fs::create_dir_all(root).with_context(|| {
+            format!(
+                "无法创建数据目录 {} / cannot create data directory {}",
+                root.display(),
+                root.display()
+            )
+        })?;
         let lock_path = root.join("writer.lock");
         let lock = File::options()
             .create(true)
@@ -37,7 +52,13 @@ impl DataDir {
             .write(true)
             .read(true)
             .open(&lock_path)
-            .with_context(|| format!("无法打开锁文件 {} / cannot open lock file {}", lock_path.display(), lock_path.display()))?;
+            .with_context(|| {
+                format!(
+                    "无法打开锁文件 {} / cannot open lock file {}",
+                    lock_path.display(),
+                    lock_path.display()
+                )
+            })?;
         match lock.try_lock() {
             Ok(()) => {}
             Err(_) => bail!(
@@ -54,7 +75,13 @@ impl DataDir {
 
     /// True when another process holds the writer lock.
     pub fn writer_busy(root: &Path) -> bool {
-        let Ok(f) = File::options().read(true).write(true).open(root.join("writer.lock")) else { return false };
+        let Ok(f) = File::options()
+            .read(true)
+            .write(true)
+            .open(root.join("writer.lock"))
+        else {
+            return false;
+        };
         match f.try_lock() {
             Ok(()) => {
                 let _ = f.unlock();

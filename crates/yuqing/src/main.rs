@@ -5,6 +5,7 @@
 mod commands;
 mod config;
 mod data;
+mod plans;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -15,7 +16,12 @@ use std::path::PathBuf;
 #[command(name = "yuqing", version, about, long_about = None)]
 pub struct Cli {
     /// Data directory (database, index, inbox).
-    #[arg(long, global = true, env = "YUQING_DATA", default_value = "./yuqing-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "YUQING_DATA",
+        default_value = "./yuqing-data"
+    )]
     pub data: PathBuf,
     /// Configuration file (TOML). See `yuqing default-config`.
     #[arg(long, global = true, env = "YUQING_CONFIG")]
@@ -87,6 +93,11 @@ pub enum Command {
     },
     /// Rebuild the full-text index from the store.
     Reindex,
+    /// Monitoring plans (监测方案): test an expression against history, or lint it.
+    Plan {
+        #[command(subcommand)]
+        command: PlanCommand,
+    },
     /// Run the system: sources, pipeline and web server.
     Serve {
         /// Address to listen on (default from config: 127.0.0.1:8080).
@@ -95,12 +106,40 @@ pub enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum PlanCommand {
+    /// Backtest an expression against the stored documents; prints the number of matching
+    /// documents on the first line.
+    Test {
+        expr: String,
+        /// Published at or after (RFC 3339, `YYYY-MM-DD` or `YYYY-MM-DD HH:MM:SS`).
+        #[arg(long)]
+        since: Option<String>,
+        /// Published before.
+        #[arg(long)]
+        until: Option<String>,
+        /// One JSON object: count, daily counts and sample ids.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Report errors and suspicious constructs in an expression.
+    Lint { expr: String },
+}
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("错误 / error: cannot start the runtime: {e}");

@@ -12,19 +12,42 @@ use yuqing_ingest::runner::{run_import_dir, run_source, spawn_writer};
 use yuqing_web::AppState;
 
 pub async fn serve(root: &Path, cfg: Config, bind: Option<String>) -> anyhow::Result<ExitCode> {
-    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().ok();
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .ok();
     let dir = DataDir::open_writer(root).await?;
     let pipeline = Pipeline::open(dir.store.clone(), dir.index.clone(), cfg.ingest.clone()).await?;
     let (writer, writer_thread) = spawn_writer(pipeline, tokio::runtime::Handle::current());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut tasks = Vec::new();
     for s in cfg.sources.iter().filter(|s| s.enabled) {
-        tasks.push(tokio::spawn(run_source(s.clone(), dir.store.clone(), writer.clone(), stop_rx.clone())));
+        tasks.push(tokio::spawn(run_source(
+            s.clone(),
+            dir.store.clone(),
+            writer.clone(),
+            stop_rx.clone(),
+        )));
     }
     if cfg.import_dir.enabled {
-        let inbox = if cfg.import_dir.path.is_absolute() { cfg.import_dir.path.clone() } else { root.join(&cfg.import_dir.path) };
-        std::fs::create_dir_all(&inbox).with_context(|| format!("无法创建导入目录 {} / cannot create import directory {}", inbox.display(), inbox.display()))?;
-        tasks.push(tokio::spawn(run_import_dir(inbox, cfg.import_dir.interval.0, dir.store.clone(), writer.clone(), stop_rx.clone())));
+        let inbox = if cfg.import_dir.path.is_absolute() {
+            cfg.import_dir.path.clone()
+        } else {
+            root.join(&cfg.import_dir.path)
+        };
+        std::fs::create_dir_all(&inbox).with_context(|| {
+            format!(
+                "无法创建导入目录 {} / cannot create import directory {}",
+                inbox.display(),
+                inbox.display()
+            )
+        })?;
+        tasks.push(tokio::spawn(run_import_dir(
+            inbox,
+            cfg.import_dir.interval.0,
+            dir.store.clone(),
+            writer.clone(),
+            stop_rx.clone(),
+        )));
     }
     let bind = bind.unwrap_or_else(|| cfg.server.bind.clone());
     let listener = tokio::net::TcpListener::bind(&bind)
@@ -39,16 +62,21 @@ pub async fn serve(root: &Path, cfg: Config, bind: Option<String>) -> anyhow::Re
         metrics,
     });
     drop(writer);
-    eprintln!("yuqing 已启动：http://{addr}  数据目录 {} / yuqing is running at http://{addr}, data in {}", root.display(), root.display());
+    eprintln!(
+        "yuqing 已启动：http://{addr}  数据目录 {} / yuqing is running at http://{addr}, data in {}",
+        root.display(),
+        root.display()
+    );
     println!("listening on http://{addr}");
     let shutdown = async {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         {
-            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(t) => t,
-                Err(_) => return,
-            };
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(t) => t,
+                    Err(_) => return,
+                };
             tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
         }
         #[cfg(not(unix))]

@@ -16,12 +16,19 @@ use yuqing_core::document::beijing;
 use yuqing_core::{Author, Document, Kind};
 
 use super::http::{FetchOutcome, decode_body};
-use super::{Poll, Seen, Source, SourceError, blocking, content_id, cursor_validators, parse_loose_time, tidy_text};
+use super::{
+    Poll, Seen, Source, SourceError, blocking, content_id, cursor_validators, parse_loose_time,
+    tidy_text,
+};
 
 /// Parses a feed file or body into documents (newest first, as the feed lists them).
 /// `source_name` goes into `document.source` and error messages; `platform` into
 /// `document.platform`.
-pub fn parse_feed(bytes: &[u8], source_name: &str, platform: &str) -> Result<Vec<Document>, SourceError> {
+pub fn parse_feed(
+    bytes: &[u8],
+    source_name: &str,
+    platform: &str,
+) -> Result<Vec<Document>, SourceError> {
     parse_feed_at(bytes, None, source_name, platform, None)
 }
 
@@ -38,7 +45,10 @@ pub(crate) fn parse_feed_at(
     let (text, _enc) = decode_body(bytes, content_type);
     let text = rewrite_xml_declaration(text.trim_start_matches('\u{feff}'));
     if looks_like_html(&text) {
-        return Err(SourceError::NotAFeedHtml { source_name: source_name.to_owned(), url: shown_url.to_owned() });
+        return Err(SourceError::NotAFeedHtml {
+            source_name: source_name.to_owned(),
+            url: shown_url.to_owned(),
+        });
     }
     let parser = feed_rs::parser::Builder::new()
         .base_uri(url)
@@ -49,12 +59,23 @@ pub(crate) fn parse_feed_at(
         .build();
     let feed = parser.parse(text.as_bytes()).map_err(|e| {
         if text.to_ascii_lowercase().contains("<html") {
-            SourceError::NotAFeedHtml { source_name: source_name.to_owned(), url: shown_url.to_owned() }
+            SourceError::NotAFeedHtml {
+                source_name: source_name.to_owned(),
+                url: shown_url.to_owned(),
+            }
         } else {
-            SourceError::NotAFeed { source_name: source_name.to_owned(), url: shown_url.to_owned(), reason: e.to_string() }
+            SourceError::NotAFeed {
+                source_name: source_name.to_owned(),
+                url: shown_url.to_owned(),
+                reason: e.to_string(),
+            }
         }
     })?;
-    Ok(feed.entries.into_iter().map(|e| entry_to_document(e, source_name, platform)).collect())
+    Ok(feed
+        .entries
+        .into_iter()
+        .map(|e| entry_to_document(e, source_name, platform))
+        .collect())
 }
 
 /// We hand feed-rs UTF-8; make the declaration say so.
@@ -73,17 +94,24 @@ fn rewrite_xml_declaration(text: &str) -> String {
 
 /// True when the body is an HTML page rather than a feed.
 fn looks_like_html(text: &str) -> bool {
-    let head: String = text.trim_start().chars().take(1024).collect::<String>().to_ascii_lowercase();
+    let head: String = text
+        .trim_start()
+        .chars()
+        .take(1024)
+        .collect::<String>()
+        .to_ascii_lowercase();
     let mut rest = head.as_str();
     // Skip comments before the first element.
     while let Some(r) = rest.strip_prefix("<!--") {
         rest = r.find("-->").map_or("", |e| r[e + 3..].trim_start());
     }
-    if rest.starts_with("<!doctype html") || rest.starts_with("<html") || rest.starts_with("<head") {
+    if rest.starts_with("<!doctype html") || rest.starts_with("<html") || rest.starts_with("<head")
+    {
         return true;
     }
     // A body that is neither XML nor JSON but mentions <html> or <body>.
-    !(rest.starts_with('<') || rest.starts_with('{')) && (head.contains("<html") || head.contains("<body"))
+    !(rest.starts_with('<') || rest.starts_with('{'))
+        && (head.contains("<html") || head.contains("<body"))
 }
 
 fn is_global_id(id: &str) -> bool {
@@ -98,7 +126,11 @@ fn entry_to_document(entry: feed_rs::model::Entry, source_name: &str, platform: 
         .or(entry.links.first())
         .map(|l| l.href.trim().to_owned())
         .filter(|h| !h.is_empty());
-    let title = entry.title.as_ref().map(|t| tidy_text(&yuqing_text::html_to_text(&t.content))).filter(|t| !t.is_empty());
+    let title = entry
+        .title
+        .as_ref()
+        .map(|t| tidy_text(&yuqing_text::html_to_text(&t.content)))
+        .filter(|t| !t.is_empty());
     let body_html = entry
         .content
         .as_ref()
@@ -107,10 +139,17 @@ fn entry_to_document(entry: feed_rs::model::Entry, source_name: &str, platform: 
         .or_else(|| entry.summary.as_ref().map(|s| s.content.clone()))
         .unwrap_or_default();
     let text = tidy_text(&yuqing_text::html_to_text(&body_html));
-    let published_at = entry.published.or(entry.updated).map(|t| t.with_timezone(&beijing()));
+    let published_at = entry
+        .published
+        .or(entry.updated)
+        .map(|t| t.with_timezone(&beijing()));
     let guid = entry.id.trim();
     let id = if !guid.is_empty() {
-        if is_global_id(guid) { guid.to_owned() } else { format!("{source_name}#{guid}") }
+        if is_global_id(guid) {
+            guid.to_owned()
+        } else {
+            format!("{source_name}#{guid}")
+        }
     } else if let Some(l) = &link {
         l.clone()
     } else {
@@ -122,9 +161,16 @@ fn entry_to_document(entry: feed_rs::model::Entry, source_name: &str, platform: 
         .iter()
         .filter_map(|p| p.name.as_deref().map(str::trim))
         .find(|n| !n.is_empty())
-        .map(|n| Author { name: Some(n.to_owned()), ..Default::default() });
+        .map(|n| Author {
+            name: Some(n.to_owned()),
+            ..Default::default()
+        });
     let mut extra = serde_json::Map::new();
-    let categories: Vec<Value> = entry.categories.iter().map(|c| Value::from(c.term.clone())).collect();
+    let categories: Vec<Value> = entry
+        .categories
+        .iter()
+        .map(|c| Value::from(c.term.clone()))
+        .collect();
     if !categories.is_empty() {
         extra.insert("categories".into(), Value::from(categories));
     }
@@ -160,12 +206,16 @@ pub(super) async fn poll(src: &Source, cursor: Option<&Value>) -> Result<Poll, S
     let final_url = fetched.url.to_string();
     let body = fetched.body.clone();
     let ct = fetched.content_type.clone();
-    let docs =
-        blocking(&src.name, move || parse_feed_at(&body, ct.as_deref(), &name, &platform, Some(&final_url))).await??;
+    let docs = blocking(&src.name, move || {
+        parse_feed_at(&body, ct.as_deref(), &name, &platform, Some(&final_url))
+    })
+    .await??;
     let seen = Seen::from_cursor(cursor);
     let all_ids: Vec<String> = docs.iter().filter_map(|d| d.id.clone()).collect();
-    let documents: Vec<Document> =
-        docs.into_iter().filter(|d| d.id.as_deref().is_none_or(|id| !seen.contains(id))).collect();
+    let documents: Vec<Document> = docs
+        .into_iter()
+        .filter(|d| d.id.as_deref().is_none_or(|id| !seen.contains(id)))
+        .collect();
     let mut next = json!({"v": 1, "seen": seen.updated(all_ids)});
     if let Some(e) = fetched.validators.etag {
         next["etag"] = Value::from(e);
@@ -173,7 +223,11 @@ pub(super) async fn poll(src: &Source, cursor: Option<&Value>) -> Result<Poll, S
     if let Some(l) = fetched.validators.last_modified {
         next["last_modified"] = Value::from(l);
     }
-    Ok(Poll { documents, cursor: next, not_modified: false })
+    Ok(Poll {
+        documents,
+        cursor: next,
+        not_modified: false,
+    })
 }
 
 #[cfg(test)]
@@ -182,10 +236,16 @@ mod tests {
 
     #[test]
     fn html_is_recognised() {
-        assert!(looks_like_html("<!DOCTYPE html><html><body>x</body></html>"));
+        assert!(looks_like_html(
+            "<!DOCTYPE html><html><body>x</body></html>"
+        ));
         assert!(looks_like_html("  <!-- hi --><html lang=zh>"));
-        assert!(!looks_like_html("<?xml version=\"1.0\"?><rss version=\"2.0\"></rss>"));
-        assert!(!looks_like_html("<rss><channel><description>&lt;html&gt;</description></channel></rss>"));
+        assert!(!looks_like_html(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"></rss>"
+        ));
+        assert!(!looks_like_html(
+            "<rss><channel><description>&lt;html&gt;</description></channel></rss>"
+        ));
     }
 
     #[test]

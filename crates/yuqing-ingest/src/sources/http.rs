@@ -40,7 +40,8 @@ use url::{Host, Url};
 use super::SourceError;
 
 /// The User-Agent sent when a source does not set one.
-pub const DEFAULT_USER_AGENT: &str = "yuqing/0.1 (public-opinion monitor; +https://example.invalid/yuqing)";
+pub const DEFAULT_USER_AGENT: &str =
+    "yuqing/0.1 (public-opinion monitor; +https://example.invalid/yuqing)";
 
 /// Largest robots.txt read; the rest is ignored (Google reads 500 KiB).
 const MAX_ROBOTS_BYTES: u64 = 512 * 1024;
@@ -169,7 +170,12 @@ fn parse_allow_host(raw: &str) -> Result<AllowEntry, String> {
         let (h, after) = rest.split_once(']').ok_or_else(bad)?;
         let port = match after {
             "" => None,
-            p => Some(p.strip_prefix(':').ok_or_else(bad)?.parse::<u16>().map_err(|_| bad())?),
+            p => Some(
+                p.strip_prefix(':')
+                    .ok_or_else(bad)?
+                    .parse::<u16>()
+                    .map_err(|_| bad())?,
+            ),
         };
         (h.to_owned(), port)
     } else if s.matches(':').count() == 1 {
@@ -271,7 +277,11 @@ struct RefusedAddress(String);
 
 impl fmt::Display for RefusedAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "every address of {} is private, local or reserved", self.0)
+        write!(
+            f,
+            "every address of {} is private, local or reserved",
+            self.0
+        )
     }
 }
 
@@ -282,10 +292,16 @@ impl reqwest::dns::Resolve for GuardedResolver {
         let host = name.as_str().to_ascii_lowercase();
         let permissive = self.allow_private || self.allowed_names.contains(&host);
         Box::pin(async move {
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let kept: Vec<SocketAddr> = addrs.into_iter().filter(|a| permissive || !is_forbidden_ip(a.ip())).collect();
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let kept: Vec<SocketAddr> = addrs
+                .into_iter()
+                .filter(|a| permissive || !is_forbidden_ip(a.ip()))
+                .collect();
             if kept.is_empty() {
-                return Err(Box::new(RefusedAddress(host)) as Box<dyn std::error::Error + Send + Sync>);
+                return Err(
+                    Box::new(RefusedAddress(host)) as Box<dyn std::error::Error + Send + Sync>
+                );
             }
             Ok(Box::new(kept.into_iter()) as reqwest::dns::Addrs)
         })
@@ -316,7 +332,9 @@ pub struct Fetcher {
 
 impl fmt::Debug for Fetcher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Fetcher").field("policy", &self.policy).finish_non_exhaustive()
+        f.debug_struct("Fetcher")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
     }
 }
 
@@ -334,7 +352,10 @@ struct Redirects {
 impl Redirects {
     fn visit(&mut self, f: &Fetcher, url: &Url) -> Result<(), SourceError> {
         if !self.visited.insert(url.as_str().to_owned()) {
-            return Err(SourceError::RedirectLoop { source_name: f.policy.source.clone(), url: url.to_string() });
+            return Err(SourceError::RedirectLoop {
+                source_name: f.policy.source.clone(),
+                url: url.to_string(),
+            });
         }
         // The first URL is not a redirect hop.
         if self.visited.len() > f.policy.max_redirects + 1 {
@@ -368,7 +389,9 @@ impl Fetcher {
                 SourceError::config(
                     &src,
                     format!("allow_hosts 中的 {h:?} 不是 host:port 形式，例如 \"10.0.0.5:8080\""),
-                    format!("allow_hosts entry {e}; write it as \"host:port\", e.g. \"10.0.0.5:8080\""),
+                    format!(
+                        "allow_hosts entry {e}; write it as \"host:port\", e.g. \"10.0.0.5:8080\""
+                    ),
                 )
             })?);
         }
@@ -392,7 +415,10 @@ impl Fetcher {
             headers.insert(name, value);
         }
         let allowed_names: HashSet<String> = allow.iter().map(|a| a.host.clone()).collect();
-        let resolver = GuardedResolver { allow_private: policy.allow_private, allowed_names: Arc::new(allowed_names) };
+        let resolver = GuardedResolver {
+            allow_private: policy.allow_private,
+            allowed_names: Arc::new(allowed_names),
+        };
         let ua = HeaderValue::from_str(&policy.user_agent).map_err(|_| {
             SourceError::config(
                 &src,
@@ -410,11 +436,26 @@ impl Fetcher {
             .gzip(true)
             .pool_max_idle_per_host(2)
             .build()
-            .map_err(|e| SourceError::Internal { source_name: src.clone(), reason: error_chain(&e) })?;
+            .map_err(|e| SourceError::Internal {
+                source_name: src.clone(),
+                reason: error_chain(&e),
+            })?;
         // robots.txt groups are matched on the product token ("yuqing" in "yuqing/0.1 (...)").
-        let robots_agent =
-            policy.user_agent.split(['/', ' ']).next().filter(|s| !s.is_empty()).unwrap_or("yuqing").to_owned();
-        Ok(Self { client, policy, allow, headers, robots_agent, robots: Mutex::new(HashMap::new()) })
+        let robots_agent = policy
+            .user_agent
+            .split(['/', ' '])
+            .next()
+            .filter(|s| !s.is_empty())
+            .unwrap_or("yuqing")
+            .to_owned();
+        Ok(Self {
+            client,
+            policy,
+            allow,
+            headers,
+            robots_agent,
+            robots: Mutex::new(HashMap::new()),
+        })
     }
 
     pub fn policy(&self) -> &FetchPolicy {
@@ -423,7 +464,11 @@ impl Fetcher {
 
     /// GETs `url` under the policy. `validators` makes the request conditional; a 304 answer
     /// gives [`FetchOutcome::NotModified`]. Any non-2xx final status is an error.
-    pub async fn get(&self, url: &str, validators: Option<&Validators>) -> Result<FetchOutcome, SourceError> {
+    pub async fn get(
+        &self,
+        url: &str,
+        validators: Option<&Validators>,
+    ) -> Result<FetchOutcome, SourceError> {
         let started = Instant::now();
         let result = self.get_inner(url, validators).await;
         let outcome = match &result {
@@ -433,7 +478,8 @@ impl Fetcher {
         };
         let source = self.policy.source.clone();
         metrics::counter!("yuqing_source_fetches_total", "source" => source.clone(), "outcome" => outcome).increment(1);
-        metrics::histogram!("yuqing_source_fetch_seconds", "source" => source).record(started.elapsed().as_secs_f64());
+        metrics::histogram!("yuqing_source_fetch_seconds", "source" => source)
+            .record(started.elapsed().as_secs_f64());
         match &result {
             Ok(FetchOutcome::Fetched(f)) => {
                 tracing::debug!(source = %self.policy.source, url = %f.url, status = f.status, bytes = f.body.len(), "fetched");
@@ -441,14 +487,27 @@ impl Fetcher {
             Ok(FetchOutcome::NotModified) => {
                 tracing::debug!(source = %self.policy.source, url, "not modified");
             }
-            Err(e) => tracing::debug!(source = %self.policy.source, url, error = %e, "fetch failed"),
+            Err(e) => {
+                tracing::debug!(source = %self.policy.source, url, error = %e, "fetch failed")
+            }
         }
         result
     }
 
-    async fn get_inner(&self, url: &str, validators: Option<&Validators>) -> Result<FetchOutcome, SourceError> {
+    async fn get_inner(
+        &self,
+        url: &str,
+        validators: Option<&Validators>,
+    ) -> Result<FetchOutcome, SourceError> {
         let parsed = self.parse_url(url)?;
-        let raw = self.request(parsed, validators, self.policy.respect_robots, self.policy.max_body_bytes).await?;
+        let raw = self
+            .request(
+                parsed,
+                validators,
+                self.policy.respect_robots,
+                self.policy.max_body_bytes,
+            )
+            .await?;
         if raw.status == StatusCode::NOT_MODIFIED && validators.is_some_and(|v| !v.is_empty()) {
             return Ok(FetchOutcome::NotModified);
         }
@@ -459,10 +518,18 @@ impl Fetcher {
                 status: raw.status.as_u16(),
             });
         }
-        let header_str = |name: HeaderName| raw.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let header_str = |name: HeaderName| {
+            raw.headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
         Ok(FetchOutcome::Fetched(Fetched {
             content_type: header_str(header::CONTENT_TYPE),
-            validators: Validators { etag: header_str(header::ETAG), last_modified: header_str(header::LAST_MODIFIED) },
+            validators: Validators {
+                etag: header_str(header::ETAG),
+                last_modified: header_str(header::LAST_MODIFIED),
+            },
             status: raw.status.as_u16(),
             url: raw.url,
             body: raw.body,
@@ -481,7 +548,9 @@ impl Fetcher {
             return Err(SourceError::config(
                 &self.policy.source,
                 format!("URL {url:?} 不是 http(s) 地址；只支持 http:// 和 https://"),
-                format!("URL {url:?} is not an http(s) address; only http:// and https:// are supported"),
+                format!(
+                    "URL {url:?} is not an http(s) address; only http:// and https:// are supported"
+                ),
             ));
         }
         Ok(u)
@@ -553,7 +622,10 @@ impl Fetcher {
         let mut resp = req.send().await.map_err(|e| self.map_reqwest(url, &e))?;
         let status = resp.status();
         if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
-            let location = resp.headers().get(header::LOCATION).map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned());
+            let location = resp
+                .headers()
+                .get(header::LOCATION)
+                .map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned());
             let next = location
                 .as_deref()
                 .and_then(|l| url.join(l.trim()).ok())
@@ -569,13 +641,30 @@ impl Fetcher {
             return Ok(Hop::Redirect(next));
         }
         let headers = std::mem::take(resp.headers_mut());
-        let body = if status.is_success() { self.read_body(url, &mut resp, max_body).await? } else { Bytes::new() };
-        Ok(Hop::Done(Raw { url: url.clone(), status, headers, body }))
+        let body = if status.is_success() {
+            self.read_body(url, &mut resp, max_body).await?
+        } else {
+            Bytes::new()
+        };
+        Ok(Hop::Done(Raw {
+            url: url.clone(),
+            status,
+            headers,
+            body,
+        }))
     }
 
-    async fn read_body(&self, url: &Url, resp: &mut reqwest::Response, max: u64) -> Result<Bytes, SourceError> {
-        let too_large =
-            || SourceError::TooLarge { source_name: self.policy.source.clone(), url: url.to_string(), max };
+    async fn read_body(
+        &self,
+        url: &Url,
+        resp: &mut reqwest::Response,
+        max: u64,
+    ) -> Result<Bytes, SourceError> {
+        let too_large = || SourceError::TooLarge {
+            source_name: self.policy.source.clone(),
+            url: url.to_string(),
+            max,
+        };
         if resp.content_length().is_some_and(|n| n > max) {
             return Err(too_large());
         }
@@ -594,7 +683,9 @@ impl Fetcher {
             return false;
         };
         let key = host_key(&host);
-        self.allow.iter().any(|a| a.host == key && a.port.is_none_or(|p| p == port))
+        self.allow
+            .iter()
+            .any(|a| a.host == key && a.port.is_none_or(|p| p == port))
     }
 
     /// Refuses forbidden destinations before any traffic is sent to them.
@@ -620,7 +711,9 @@ impl Fetcher {
             Some(Host::Ipv6(ip)) if is_forbidden_v6(ip) => Err(forbidden(ip.to_string())),
             Some(Host::Ipv4(_) | Host::Ipv6(_)) => Ok(()),
             Some(Host::Domain(d)) => {
-                let lookup = tokio::time::timeout(self.policy.timeout, tokio::net::lookup_host((d, port))).await;
+                let lookup =
+                    tokio::time::timeout(self.policy.timeout, tokio::net::lookup_host((d, port)))
+                        .await;
                 let addrs: Vec<SocketAddr> = match lookup {
                     Err(_) => {
                         return Err(SourceError::Timeout {
@@ -649,7 +742,11 @@ impl Fetcher {
 
     /// Waits for this host's next free slot.
     async fn pace(&self, url: &Url) {
-        let key = format!("{}:{}", url.host_str().unwrap_or(""), url.port_or_known_default().unwrap_or(0));
+        let key = format!(
+            "{}:{}",
+            url.host_str().unwrap_or(""),
+            url.port_or_known_default().unwrap_or(0)
+        );
         let mut interval = self.policy.min_host_interval;
         if let Some(delay) = self.crawl_delay(url) {
             interval = interval.max(delay);
@@ -681,21 +778,31 @@ impl Fetcher {
         let origin = url.origin().ascii_serialization();
         let cached = {
             let robots = self.robots.lock().unwrap_or_else(|p| p.into_inner());
-            robots.get(&origin).filter(|e| e.fetched.elapsed() < ROBOTS_TTL).map(|e| e.robot.clone())
+            robots
+                .get(&origin)
+                .filter(|e| e.fetched.elapsed() < ROBOTS_TTL)
+                .map(|e| e.robot.clone())
         };
         let robot = match cached {
             Some(r) => r,
             None => {
                 let r = self.fetch_robots(url).await?;
                 let mut robots = self.robots.lock().unwrap_or_else(|p| p.into_inner());
-                robots.insert(origin, RobotsEntry { fetched: Instant::now(), robot: r.clone() });
+                robots.insert(
+                    origin,
+                    RobotsEntry {
+                        fetched: Instant::now(),
+                        robot: r.clone(),
+                    },
+                );
                 r
             }
         };
         match robot {
-            Some(r) if !r.allowed(url.as_str()) => {
-                Err(SourceError::Robots { source_name: self.policy.source.clone(), url: url.to_string() })
-            }
+            Some(r) if !r.allowed(url.as_str()) => Err(SourceError::Robots {
+                source_name: self.policy.source.clone(),
+                url: url.to_string(),
+            }),
             _ => Ok(()),
         }
     }
@@ -705,7 +812,9 @@ impl Fetcher {
         robots_url.set_path("/robots.txt");
         robots_url.set_query(None);
         robots_url.set_fragment(None);
-        let raw = self.request_plain(robots_url.clone(), MAX_ROBOTS_BYTES).await;
+        let raw = self
+            .request_plain(robots_url.clone(), MAX_ROBOTS_BYTES)
+            .await;
         let raw = match raw {
             Ok(raw) => raw,
             // A robots.txt larger than we read: treat as absent rather than half-parsed.
@@ -735,16 +844,28 @@ impl Fetcher {
         let source_name = self.policy.source.clone();
         let url_s = url.to_string();
         if e.is_timeout() {
-            return SourceError::Timeout { source_name, url: url_s, secs: self.policy.timeout.as_secs_f64() };
+            return SourceError::Timeout {
+                source_name,
+                url: url_s,
+                secs: self.policy.timeout.as_secs_f64(),
+            };
         }
         let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
         while let Some(err) = cur {
             if let Some(r) = err.downcast_ref::<RefusedAddress>() {
-                return SourceError::Forbidden { source_name, url: url_s, addr: r.0.clone() };
+                return SourceError::Forbidden {
+                    source_name,
+                    url: url_s,
+                    addr: r.0.clone(),
+                };
             }
             cur = err.source();
         }
-        SourceError::Network { source_name, url: url_s, reason: error_chain(e) }
+        SourceError::Network {
+            source_name,
+            url: url_s,
+            reason: error_chain(e),
+        }
     }
 }
 
@@ -805,7 +926,9 @@ pub fn detect_encoding(bytes: &[u8], content_type: Option<&str>) -> &'static Enc
 fn charset_param(ct: &str) -> Option<String> {
     ct.split(';').skip(1).find_map(|p| {
         let (k, v) = p.split_once('=')?;
-        k.trim().eq_ignore_ascii_case("charset").then(|| v.trim().trim_matches(['"', '\'']).trim().to_owned())
+        k.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| v.trim().trim_matches(['"', '\'']).trim().to_owned())
     })
 }
 
@@ -825,14 +948,19 @@ fn xml_declared_encoding(bytes: &[u8]) -> Option<&'static Encoding> {
 /// The value after `name=` in `s` (quoted or not).
 fn attr_value_after<'a>(s: &'a str, name: &str) -> Option<&'a str> {
     let i = s.find(name)?;
-    let rest = s[i + name.len()..].trim_start().strip_prefix('=')?.trim_start();
+    let rest = s[i + name.len()..]
+        .trim_start()
+        .strip_prefix('=')?
+        .trim_start();
     let (quote, rest) = match rest.chars().next()? {
         q @ ('"' | '\'') => (Some(q), &rest[1..]),
         _ => (None, rest),
     };
     let end = match quote {
         Some(q) => rest.find(q)?,
-        None => rest.find(|c: char| c.is_whitespace() || matches!(c, ';' | '>' | '/' | '"' | '\'')).unwrap_or(rest.len()),
+        None => rest
+            .find(|c: char| c.is_whitespace() || matches!(c, ';' | '>' | '/' | '"' | '\''))
+            .unwrap_or(rest.len()),
     };
     let v = rest[..end].trim();
     (!v.is_empty()).then_some(v)
@@ -843,14 +971,26 @@ fn attr_value_after<'a>(s: &'a str, name: &str) -> Option<&'a str> {
 fn meta_charset(bytes: &[u8]) -> Option<&'static Encoding> {
     let head = &bytes[..bytes.len().min(4096)];
     // Only ASCII matters here; other bytes become '?' so the text stays aligned with bytes.
-    let lower: String =
-        head.iter().map(|&b| if b.is_ascii() { b.to_ascii_lowercase() as char } else { '?' }).collect();
+    let lower: String = head
+        .iter()
+        .map(|&b| {
+            if b.is_ascii() {
+                b.to_ascii_lowercase() as char
+            } else {
+                '?'
+            }
+        })
+        .collect();
     let mut from = 0;
     while let Some(i) = lower[from..].find("<meta") {
         let tag_start = from + i;
-        let tag_end = lower[tag_start..].find('>').map_or(lower.len(), |e| tag_start + e);
+        let tag_end = lower[tag_start..]
+            .find('>')
+            .map_or(lower.len(), |e| tag_start + e);
         let tag = &lower[tag_start..tag_end];
-        if let Some(enc) = attr_value_after(tag, "charset").and_then(|v| Encoding::for_label(v.as_bytes())) {
+        if let Some(enc) =
+            attr_value_after(tag, "charset").and_then(|v| Encoding::for_label(v.as_bytes()))
+        {
             return Some(enc);
         }
         from = tag_end;
@@ -864,10 +1004,34 @@ mod tests {
 
     #[test]
     fn allow_host_forms() {
-        assert_eq!(parse_allow_host("127.0.0.1:8080").unwrap(), AllowEntry { host: "127.0.0.1".into(), port: Some(8080) });
-        assert_eq!(parse_allow_host("[::1]:81").unwrap(), AllowEntry { host: "::1".into(), port: Some(81) });
-        assert_eq!(parse_allow_host("Intranet.Local").unwrap(), AllowEntry { host: "intranet.local".into(), port: None });
-        assert_eq!(parse_allow_host("fd00::1").unwrap(), AllowEntry { host: "fd00::1".into(), port: None });
+        assert_eq!(
+            parse_allow_host("127.0.0.1:8080").unwrap(),
+            AllowEntry {
+                host: "127.0.0.1".into(),
+                port: Some(8080)
+            }
+        );
+        assert_eq!(
+            parse_allow_host("[::1]:81").unwrap(),
+            AllowEntry {
+                host: "::1".into(),
+                port: Some(81)
+            }
+        );
+        assert_eq!(
+            parse_allow_host("Intranet.Local").unwrap(),
+            AllowEntry {
+                host: "intranet.local".into(),
+                port: None
+            }
+        );
+        assert_eq!(
+            parse_allow_host("fd00::1").unwrap(),
+            AllowEntry {
+                host: "fd00::1".into(),
+                port: None
+            }
+        );
         assert!(parse_allow_host("http://x/").is_err());
         assert!(parse_allow_host("host:notaport").is_err());
         assert!(parse_allow_host("").is_err());
@@ -875,13 +1039,27 @@ mod tests {
 
     #[test]
     fn charset_sources() {
-        assert_eq!(charset_param("text/html; charset=\"GBK\"").as_deref(), Some("GBK"));
-        assert_eq!(xml_declared_encoding(b"<?xml version=\"1.0\" encoding=\"gb2312\"?><rss/>"), Some(encoding_rs::GBK));
-        assert_eq!(meta_charset(b"<html><head><meta charset=big5></head>"), Some(encoding_rs::BIG5));
         assert_eq!(
-            meta_charset(b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=gb18030\">"),
+            charset_param("text/html; charset=\"GBK\"").as_deref(),
+            Some("GBK")
+        );
+        assert_eq!(
+            xml_declared_encoding(b"<?xml version=\"1.0\" encoding=\"gb2312\"?><rss/>"),
+            Some(encoding_rs::GBK)
+        );
+        assert_eq!(
+            meta_charset(b"<html><head><meta charset=big5></head>"),
+            Some(encoding_rs::BIG5)
+        );
+        assert_eq!(
+            meta_charset(
+                b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=gb18030\">"
+            ),
             Some(encoding_rs::GB18030)
         );
-        assert_eq!(detect_encoding("纯 UTF-8 文本".as_bytes(), None), encoding_rs::UTF_8);
+        assert_eq!(
+            detect_encoding("纯 UTF-8 文本".as_bytes(), None),
+            encoding_rs::UTF_8
+        );
     }
 }

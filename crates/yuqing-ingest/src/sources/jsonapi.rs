@@ -20,7 +20,10 @@ use yuqing_core::document::{beijing, parse_time};
 use yuqing_core::{Author, Document, Kind, Metrics};
 
 use super::http::FetchOutcome;
-use super::{Poll, Seen, Source, SourceConfig, SourceError, blocking, content_id, parse_loose_time, tidy_text};
+use super::{
+    Poll, Seen, Source, SourceConfig, SourceError, blocking, content_id, parse_loose_time,
+    tidy_text,
+};
 
 /// Default most pages per poll when paging is configured.
 const DEFAULT_MAX_PAGES: u32 = 5;
@@ -103,8 +106,12 @@ impl JsonSpec {
         let items = cfg.items.clone().unwrap_or_default();
         if !(items.is_empty() || items.starts_with('/')) {
             return Err(err(
-                format!("items = {items:?} 不是 JSON 指针；应以 / 开头，例如 \"/data/list\"（留空表示根就是数组）"),
-                format!("items = {items:?} is not a JSON pointer: start it with /, e.g. \"/data/list\" (leave it out when the root is the array)"),
+                format!(
+                    "items = {items:?} 不是 JSON 指针；应以 / 开头，例如 \"/data/list\"（留空表示根就是数组）"
+                ),
+                format!(
+                    "items = {items:?} is not a JSON pointer: start it with /, e.g. \"/data/list\" (leave it out when the root is the array)"
+                ),
             ));
         }
         if cfg.fields.is_empty() {
@@ -117,19 +124,30 @@ impl JsonSpec {
         for (key, ptr) in &cfg.fields {
             let Some(target) = Target::parse(key) else {
                 return Err(err(
-                    format!("fields 中的 {key:?} 不是可映射的字段；可用 id、title、text、url、published_at、kind、parent_id、root_id、author.*、metrics.*、extra.<名称>"),
-                    format!("{key:?} in fields is not a mappable field; use id, title, text, url, published_at, kind, parent_id, root_id, author.*, metrics.* or extra.<name>"),
+                    format!(
+                        "fields 中的 {key:?} 不是可映射的字段；可用 id、title、text、url、published_at、kind、parent_id、root_id、author.*、metrics.*、extra.<名称>"
+                    ),
+                    format!(
+                        "{key:?} in fields is not a mappable field; use id, title, text, url, published_at, kind, parent_id, root_id, author.*, metrics.* or extra.<name>"
+                    ),
                 ));
             };
             if !(ptr.is_empty() || ptr.starts_with('/')) {
                 return Err(err(
-                    format!("fields.{key} = {ptr:?} 不是 JSON 指针；应以 / 开头，例如 \"/user/name\""),
-                    format!("fields.{key} = {ptr:?} is not a JSON pointer: start it with /, e.g. \"/user/name\""),
+                    format!(
+                        "fields.{key} = {ptr:?} 不是 JSON 指针；应以 / 开头，例如 \"/user/name\""
+                    ),
+                    format!(
+                        "fields.{key} = {ptr:?} is not a JSON pointer: start it with /, e.g. \"/user/name\""
+                    ),
                 ));
             }
             fields.push((target, ptr.clone()));
         }
-        if !fields.iter().any(|(t, _)| matches!(t, Target::Text | Target::Title)) {
+        if !fields
+            .iter()
+            .any(|(t, _)| matches!(t, Target::Text | Target::Title))
+        {
             return Err(err(
                 "fields 至少要映射 text 或 title".into(),
                 "fields must map at least text or title".into(),
@@ -144,7 +162,10 @@ impl JsonSpec {
                 ));
             }
             (Some(p), false) if p.trim().is_empty() => {
-                return Err(err("page_param 不能为空".into(), "page_param must not be empty".into()));
+                return Err(err(
+                    "page_param 不能为空".into(),
+                    "page_param must not be empty".into(),
+                ));
             }
             (Some(p), false) => Paging::Param(p.trim().to_owned()),
             (None, true) => Paging::Placeholder,
@@ -157,7 +178,12 @@ impl JsonSpec {
                     "max_pages > 1 needs page_param or {page} in the url".into(),
                 ));
             }
-            (_, Some(0)) => return Err(err("max_pages 必须大于 0".into(), "max_pages must be greater than 0".into())),
+            (_, Some(0)) => {
+                return Err(err(
+                    "max_pages 必须大于 0".into(),
+                    "max_pages must be greater than 0".into(),
+                ));
+            }
             (Paging::Single, _) => 1,
             (_, Some(n)) => n,
             (_, None) => DEFAULT_MAX_PAGES,
@@ -165,7 +191,11 @@ impl JsonSpec {
         Ok(JsonSpec {
             items,
             fields,
-            kind: cfg.doc_kind.as_deref().map(Kind::parse).unwrap_or(Kind::Post),
+            kind: cfg
+                .doc_kind
+                .as_deref()
+                .map(Kind::parse)
+                .unwrap_or(Kind::Post),
             paging,
             first_page: cfg.first_page.unwrap_or(1),
             max_pages,
@@ -178,9 +208,15 @@ impl JsonSpec {
             Paging::Placeholder => base.replace("{page}", &page.to_string()),
             Paging::Param(p) => match Url::parse(base) {
                 Ok(mut u) => {
-                    let kept: Vec<(String, String)> =
-                        u.query_pairs().filter(|(k, _)| k != p).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
-                    u.query_pairs_mut().clear().extend_pairs(kept).append_pair(p, &page.to_string());
+                    let kept: Vec<(String, String)> = u
+                        .query_pairs()
+                        .filter(|(k, _)| k != p)
+                        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                        .collect();
+                    u.query_pairs_mut()
+                        .clear()
+                        .extend_pairs(kept)
+                        .append_pair(p, &page.to_string());
                     u.to_string()
                 }
                 Err(_) => base.to_owned(),
@@ -220,7 +256,13 @@ fn as_bool(v: &Value) -> Option<bool> {
 }
 
 /// Maps one item to a document. Values of the wrong type are left out, never fatal.
-fn map_item(spec: &JsonSpec, item: &Value, page_url: &Url, source: &str, platform: &str) -> Document {
+fn map_item(
+    spec: &JsonSpec,
+    item: &Value,
+    page_url: &Url,
+    source: &str,
+    platform: &str,
+) -> Document {
     let mut doc = Document {
         platform: platform.to_owned(),
         kind: spec.kind.clone(),
@@ -235,7 +277,9 @@ fn map_item(spec: &JsonSpec, item: &Value, page_url: &Url, source: &str, platfor
         };
         match target {
             Target::Id => doc.id = as_string(v),
-            Target::Title => doc.title = as_string(v).map(|t| tidy_text(&yuqing_text::html_to_text(&t))),
+            Target::Title => {
+                doc.title = as_string(v).map(|t| tidy_text(&yuqing_text::html_to_text(&t)))
+            }
             Target::Text => {
                 let t = as_string(v).unwrap_or_default();
                 doc.text = if yuqing_text::normalize::looks_like_html(&t) {
@@ -245,7 +289,9 @@ fn map_item(spec: &JsonSpec, item: &Value, page_url: &Url, source: &str, platfor
                 };
             }
             Target::Url => {
-                doc.url = as_string(v).and_then(|u| page_url.join(&u).ok()).map(|u| u.to_string());
+                doc.url = as_string(v)
+                    .and_then(|u| page_url.join(&u).ok())
+                    .map(|u| u.to_string());
             }
             Target::PublishedAt => {
                 doc.published_at = parse_time(v, beijing())
@@ -323,8 +369,14 @@ fn read_page(
             return Err(SourceError::parse(
                 source,
                 url.as_str(),
-                format!("响应中找不到 items = {:?} 指向的数组；请对照接口返回修改 items", spec.items),
-                format!("items = {:?} points at nothing in the answer; compare it with the API's response and fix items", spec.items),
+                format!(
+                    "响应中找不到 items = {:?} 指向的数组；请对照接口返回修改 items",
+                    spec.items
+                ),
+                format!(
+                    "items = {:?} points at nothing in the answer; compare it with the API's response and fix items",
+                    spec.items
+                ),
             ));
         }
         Some(other) => {
@@ -337,21 +389,39 @@ fn read_page(
             return Err(SourceError::parse(
                 source,
                 url.as_str(),
-                format!("items = {:?} 指向的是 {what} 而不是数组；请修改 items", spec.items),
-                format!("items = {:?} points at a {what}, not an array; fix items", spec.items),
+                format!(
+                    "items = {:?} 指向的是 {what} 而不是数组；请修改 items",
+                    spec.items
+                ),
+                format!(
+                    "items = {:?} points at a {what}, not an array; fix items",
+                    spec.items
+                ),
             ));
         }
     };
     if items.is_empty() {
         return Ok(Page::End);
     }
-    Ok(Page::Items(items.iter().map(|it| map_item(spec, it, url, source, platform)).collect()))
+    Ok(Page::Items(
+        items
+            .iter()
+            .map(|it| map_item(spec, it, url, source, platform))
+            .collect(),
+    ))
 }
 
 /// One poll of a JSON API source.
-pub(super) async fn poll(src: &Source, spec: &JsonSpec, cursor: Option<&Value>) -> Result<Poll, SourceError> {
+pub(super) async fn poll(
+    src: &Source,
+    spec: &JsonSpec,
+    cursor: Option<&Value>,
+) -> Result<Poll, SourceError> {
     let seen = Seen::from_cursor(cursor);
-    let last_id = cursor.and_then(|c| c.get("last_id")).and_then(Value::as_str).map(str::to_owned);
+    let last_id = cursor
+        .and_then(|c| c.get("last_id"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     let mut newest: Option<String> = None;
     let mut documents = Vec::new();
     let mut fresh_ids = Vec::new();
@@ -393,7 +463,11 @@ pub(super) async fn poll(src: &Source, spec: &JsonSpec, cursor: Option<&Value>) 
     if let Some(l) = newest.or(last_id) {
         next["last_id"] = Value::from(l);
     }
-    Ok(Poll { documents, cursor: next, not_modified: false })
+    Ok(Poll {
+        documents,
+        cursor: next,
+        not_modified: false,
+    })
 }
 
 #[cfg(test)]
@@ -414,9 +488,15 @@ mod tests {
     #[test]
     fn page_urls() {
         let s = spec(Paging::Param("page".into()));
-        assert_eq!(s.page_url("https://x.test/api?page=9&q=a", 2), "https://x.test/api?q=a&page=2");
+        assert_eq!(
+            s.page_url("https://x.test/api?page=9&q=a", 2),
+            "https://x.test/api?q=a&page=2"
+        );
         let s = spec(Paging::Placeholder);
-        assert_eq!(s.page_url("https://x.test/api/{page}.json", 3), "https://x.test/api/3.json");
+        assert_eq!(
+            s.page_url("https://x.test/api/{page}.json", 3),
+            "https://x.test/api/3.json"
+        );
     }
 
     #[test]

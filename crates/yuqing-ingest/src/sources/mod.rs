@@ -46,11 +46,19 @@ const SEEN_CAPACITY: usize = 2000;
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     #[error("源 {source_name} 配置无效：{zh} / source {source_name} is misconfigured: {en}")]
-    Config { source_name: String, zh: String, en: String },
+    Config {
+        source_name: String,
+        zh: String,
+        en: String,
+    },
     #[error(
         "源 {source_name} 拒绝访问 {url}：地址 {addr} 属于本机、内网或保留地址；如确需采集内网站点，请在该源加上 allow_hosts = [\"主机:端口\"] 或 allow_private = true / source {source_name}: refused to fetch {url}: address {addr} is loopback, private or reserved; if this internal site is intended, add allow_hosts = [\"host:port\"] or allow_private = true to the source"
     )]
-    Forbidden { source_name: String, url: String, addr: String },
+    Forbidden {
+        source_name: String,
+        url: String,
+        addr: String,
+    },
     #[error(
         "源 {source_name}：网站的 robots.txt 不允许抓取 {url}；请删除该源，或在取得网站许可后设置 respect_robots = false / source {source_name}: the site's robots.txt disallows {url}; remove the source, or set respect_robots = false only with the site's permission"
     )]
@@ -58,19 +66,35 @@ pub enum SourceError {
     #[error(
         "源 {source_name} 请求 {url} 超时（{secs} 秒）；请确认网站可以访问，或调大 timeout / source {source_name}: request to {url} timed out after {secs} s; check that the site is reachable or raise `timeout`"
     )]
-    Timeout { source_name: String, url: String, secs: f64 },
+    Timeout {
+        source_name: String,
+        url: String,
+        secs: f64,
+    },
     #[error(
         "源 {source_name} 请求 {url} 失败：HTTP {status}；请检查 url 是否正确、网站是否正常 / source {source_name}: {url} answered HTTP {status}; check the url and that the site is up"
     )]
-    Status { source_name: String, url: String, status: u16 },
+    Status {
+        source_name: String,
+        url: String,
+        status: u16,
+    },
     #[error(
         "源 {source_name} 无法连接 {url}：{reason}；请检查网络、DNS 和 url / source {source_name}: cannot fetch {url}: {reason}; check the network, DNS and the url"
     )]
-    Network { source_name: String, url: String, reason: String },
+    Network {
+        source_name: String,
+        url: String,
+        reason: String,
+    },
     #[error(
         "源 {source_name}：{url} 的响应体超过 {max} 字节；请确认 url 指向订阅或页面本身，或调大 max_body_bytes / source {source_name}: body exceeds {max} bytes at {url}; check the url points at the feed or page itself, or raise max_body_bytes"
     )]
-    TooLarge { source_name: String, url: String, max: u64 },
+    TooLarge {
+        source_name: String,
+        url: String,
+        max: u64,
+    },
     #[error(
         "源 {source_name}：{url} 出现重定向循环；请在浏览器中打开该地址，把最终地址写进配置 / source {source_name}: redirect loop at {url}; open it in a browser and configure the final address"
     )]
@@ -78,11 +102,19 @@ pub enum SourceError {
     #[error(
         "源 {source_name}：{url} 重定向超过 {max} 次；请把最终地址写进配置 / source {source_name}: more than {max} redirects from {url}; configure the final address"
     )]
-    TooManyRedirects { source_name: String, url: String, max: usize },
+    TooManyRedirects {
+        source_name: String,
+        url: String,
+        max: usize,
+    },
     #[error(
         "源 {source_name}：{url} 返回了无效的重定向地址 {location:?}；请把最终地址写进配置 / source {source_name}: {url} redirected to an invalid location {location:?}; configure the final address"
     )]
-    BadRedirect { source_name: String, url: String, location: String },
+    BadRedirect {
+        source_name: String,
+        url: String,
+        location: String,
+    },
     #[error(
         "源 {source_name}：{url} 返回的是 HTML 网页而不是 RSS/Atom 订阅；请填写订阅本身的地址，或把该源改为 type = \"web\" / source {source_name}: {url} is not a feed (looks like HTML); use the feed's own address, or change the source to type = \"web\""
     )]
@@ -90,20 +122,45 @@ pub enum SourceError {
     #[error(
         "源 {source_name}：{url} 不是可识别的订阅（RSS/Atom/JSON Feed）：{reason}；请检查 url / source {source_name}: {url} is not a feed (RSS, Atom or JSON Feed): {reason}; check the url"
     )]
-    NotAFeed { source_name: String, url: String, reason: String },
-    #[error("源 {source_name}：无法解析 {url}：{zh} / source {source_name}: cannot read {url}: {en}")]
-    Parse { source_name: String, url: String, zh: String, en: String },
+    NotAFeed {
+        source_name: String,
+        url: String,
+        reason: String,
+    },
+    #[error(
+        "源 {source_name}：无法解析 {url}：{zh} / source {source_name}: cannot read {url}: {en}"
+    )]
+    Parse {
+        source_name: String,
+        url: String,
+        zh: String,
+        en: String,
+    },
     #[error("源 {source_name} 内部错误：{reason} / source {source_name}: internal error: {reason}")]
     Internal { source_name: String, reason: String },
 }
 
 impl SourceError {
     pub(crate) fn config(source: &str, zh: impl Into<String>, en: impl Into<String>) -> Self {
-        SourceError::Config { source_name: source.to_owned(), zh: zh.into(), en: en.into() }
+        SourceError::Config {
+            source_name: source.to_owned(),
+            zh: zh.into(),
+            en: en.into(),
+        }
     }
 
-    pub(crate) fn parse(source: &str, url: &str, zh: impl Into<String>, en: impl Into<String>) -> Self {
-        SourceError::Parse { source_name: source.to_owned(), url: url.to_owned(), zh: zh.into(), en: en.into() }
+    pub(crate) fn parse(
+        source: &str,
+        url: &str,
+        zh: impl Into<String>,
+        en: impl Into<String>,
+    ) -> Self {
+        SourceError::Parse {
+            source_name: source.to_owned(),
+            url: url.to_owned(),
+            zh: zh.into(),
+            en: en.into(),
+        }
     }
 
     /// The stable error code.
@@ -115,7 +172,9 @@ impl SourceError {
             | SourceError::NotAFeed { .. }
             | SourceError::Parse { .. } => Code::InvalidInput,
             SourceError::Forbidden { .. } | SourceError::Robots { .. } => Code::Forbidden,
-            SourceError::Status { status, .. } if (400..500).contains(status) && !matches!(status, 408 | 429) => {
+            SourceError::Status { status, .. }
+                if (400..500).contains(status) && !matches!(status, 408 | 429) =>
+            {
                 Code::InvalidInput
             }
             SourceError::Timeout { .. }
@@ -131,7 +190,9 @@ impl SourceError {
     /// True when retrying later may succeed (timeouts, network errors, 5xx, 408, 429).
     pub fn is_transient(&self) -> bool {
         match self {
-            SourceError::Timeout { .. } | SourceError::Network { .. } | SourceError::Internal { .. } => true,
+            SourceError::Timeout { .. }
+            | SourceError::Network { .. }
+            | SourceError::Internal { .. } => true,
             SourceError::Status { status, .. } => *status >= 500 || matches!(status, 408 | 429),
             _ => false,
         }
@@ -147,9 +208,9 @@ impl SourceError {
             SourceError::Status { .. } => "http_status",
             SourceError::Network { .. } => "network",
             SourceError::TooLarge { .. } => "too_large",
-            SourceError::RedirectLoop { .. } | SourceError::TooManyRedirects { .. } | SourceError::BadRedirect { .. } => {
-                "redirect"
-            }
+            SourceError::RedirectLoop { .. }
+            | SourceError::TooManyRedirects { .. }
+            | SourceError::BadRedirect { .. } => "redirect",
             SourceError::NotAFeedHtml { .. } | SourceError::NotAFeed { .. } => "not_a_feed",
             SourceError::Parse { .. } => "parse",
             SourceError::Internal { .. } => "internal",
@@ -203,7 +264,11 @@ impl From<Duration> for HumanDuration {
 /// Parses `"90s"`, `"5m"`, `"1h30m"`, `"500ms"`, `"2d"` or a plain number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
-    let bad = || format!("无法识别的时长 {s:?}，请写成 30s、5m、1h 或秒数 / cannot read duration {s:?}: write 30s, 5m, 1h or a number of seconds");
+    let bad = || {
+        format!(
+            "无法识别的时长 {s:?}，请写成 30s、5m、1h 或秒数 / cannot read duration {s:?}: write 30s, 5m, 1h or a number of seconds"
+        )
+    };
     if t.is_empty() {
         return Err(bad());
     }
@@ -213,13 +278,17 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let mut total = Duration::ZERO;
     let mut rest = t;
     while !rest.is_empty() {
-        let num_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(bad)?;
+        let num_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
         if num_end == 0 {
             return Err(bad());
         }
         let n: f64 = rest[..num_end].parse().map_err(|_| bad())?;
         rest = rest[num_end..].trim_start();
-        let unit_end = rest.find(|c: char| c.is_ascii_digit() || c.is_whitespace()).unwrap_or(rest.len());
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c.is_whitespace())
+            .unwrap_or(rest.len());
         let unit = &rest[..unit_end];
         let secs = match unit {
             "ms" => n / 1000.0,
@@ -237,11 +306,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 1000 != 0 {
+    if !ms.is_multiple_of(1000) {
         format!("{ms}ms")
-    } else if ms % 3_600_000 == 0 && ms > 0 {
+    } else if ms.is_multiple_of(3_600_000) && ms > 0 {
         format!("{}h", ms / 3_600_000)
-    } else if ms % 60_000 == 0 && ms > 0 {
+    } else if ms.is_multiple_of(60_000) && ms > 0 {
         format!("{}m", ms / 60_000)
     } else {
         format!("{}s", ms / 1000)
@@ -268,7 +337,11 @@ impl<'de> Deserialize<'de> for HumanDuration {
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<HumanDuration, E> {
                 u64::try_from(v)
                     .map(|v| HumanDuration(Duration::from_secs(v)))
-                    .map_err(|_| E::custom(format_args!("时长不能为负：{v} / a duration cannot be negative: {v}")))
+                    .map_err(|_| {
+                        E::custom(format_args!(
+                            "时长不能为负：{v} / a duration cannot be negative: {v}"
+                        ))
+                    })
             }
             fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<HumanDuration, E> {
                 Duration::try_from_secs_f64(v)
@@ -345,10 +418,16 @@ pub struct SourceConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
     /// Time between two polls. Default 5 minutes.
-    #[serde(default = "default_interval", skip_serializing_if = "is_default_interval")]
+    #[serde(
+        default = "default_interval",
+        skip_serializing_if = "is_default_interval"
+    )]
     pub interval: HumanDuration,
     /// Total time for one HTTP request (connect, headers, body). Default 30 s.
-    #[serde(default = "default_timeout", skip_serializing_if = "is_default_timeout")]
+    #[serde(
+        default = "default_timeout",
+        skip_serializing_if = "is_default_timeout"
+    )]
     pub timeout: HumanDuration,
     /// Largest HTTP body accepted, in bytes (after decompression). Default 10 MiB.
     #[serde(default = "default_max_body_bytes")]
@@ -357,7 +436,10 @@ pub struct SourceConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
     /// Minimum time between two requests to the same host:port. Default 1 s.
-    #[serde(default = "default_min_host_interval", skip_serializing_if = "is_default_min_host_interval")]
+    #[serde(
+        default = "default_min_host_interval",
+        skip_serializing_if = "is_default_min_host_interval"
+    )]
     pub min_host_interval: HumanDuration,
     /// Obey the site's robots.txt. Default true.
     #[serde(default = "default_true", skip_serializing_if = "is_true")]
@@ -416,7 +498,8 @@ pub struct SourceConfig {
 fn valid_platform(p: &str) -> bool {
     !p.is_empty()
         && p.len() <= 64
-        && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        && p.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
 impl SourceConfig {
@@ -444,12 +527,19 @@ impl SourceConfig {
             source: self.name.clone(),
             timeout: self.timeout.0,
             max_body_bytes: self.max_body_bytes,
-            user_agent: self.user_agent.clone().unwrap_or_else(|| http::DEFAULT_USER_AGENT.to_owned()),
+            user_agent: self
+                .user_agent
+                .clone()
+                .unwrap_or_else(|| http::DEFAULT_USER_AGENT.to_owned()),
             allow_private: self.allow_private,
             allow_hosts: self.allow_hosts.clone(),
             min_host_interval: self.min_host_interval.0,
             respect_robots: self.respect_robots,
-            headers: self.headers.iter().map(|(k, v)| (k.clone(), v.0.clone())).collect(),
+            headers: self
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.0.clone()))
+                .collect(),
             max_redirects: 5,
         }
     }
@@ -484,19 +574,34 @@ impl SourceConfig {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
             _ => {
                 return Err(err(
-                    format!("url {:?} 无效：请写完整的 http:// 或 https:// 地址", self.url),
-                    format!("url {:?} is invalid: write a full http:// or https:// address", self.url),
+                    format!(
+                        "url {:?} 无效：请写完整的 http:// 或 https:// 地址",
+                        self.url
+                    ),
+                    format!(
+                        "url {:?} is invalid: write a full http:// or https:// address",
+                        self.url
+                    ),
                 ));
             }
         }
         if self.interval.0 < Duration::from_secs(1) {
-            return Err(err("interval 至少为 1 秒".into(), "interval must be at least 1 s".into()));
+            return Err(err(
+                "interval 至少为 1 秒".into(),
+                "interval must be at least 1 s".into(),
+            ));
         }
         if self.timeout.0.is_zero() {
-            return Err(err("timeout 必须大于 0".into(), "timeout must be greater than 0".into()));
+            return Err(err(
+                "timeout 必须大于 0".into(),
+                "timeout must be greater than 0".into(),
+            ));
         }
         if self.max_body_bytes == 0 {
-            return Err(err("max_body_bytes 必须大于 0".into(), "max_body_bytes must be greater than 0".into()));
+            return Err(err(
+                "max_body_bytes 必须大于 0".into(),
+                "max_body_bytes must be greater than 0".into(),
+            ));
         }
         self.check_fields_belong()?;
         let kind = match self.source_type {
@@ -532,15 +637,25 @@ impl SourceConfig {
             ("max_pages", self.max_pages.is_some()),
         ];
         let foreign = match self.source_type {
-            SourceType::Feed => web_keys.iter().chain(json_keys.iter()).find(|(_, set)| *set),
+            SourceType::Feed => web_keys
+                .iter()
+                .chain(json_keys.iter())
+                .find(|(_, set)| *set),
             SourceType::Web => json_keys.iter().find(|(_, set)| *set),
             SourceType::JsonApi => web_keys.iter().find(|(_, set)| *set),
         };
         if let Some((key, _)) = foreign {
-            let owner = if web_keys.iter().any(|(k, _)| k == key) { "web" } else { "json_api" };
+            let owner = if web_keys.iter().any(|(k, _)| k == key) {
+                "web"
+            } else {
+                "json_api"
+            };
             return Err(SourceError::config(
                 &self.name,
-                format!("{key} 只适用于 type = \"{owner}\"，本源的 type 是 \"{}\"；请删除该项", self.source_type.as_str()),
+                format!(
+                    "{key} 只适用于 type = \"{owner}\"，本源的 type 是 \"{}\"；请删除该项",
+                    self.source_type.as_str()
+                ),
                 format!(
                     "{key} only applies to type = \"{owner}\", this source is type = \"{}\"; remove it",
                     self.source_type.as_str()
@@ -576,7 +691,11 @@ impl fmt::Debug for Source {
             SourceImpl::Web(_) => "web",
             SourceImpl::JsonApi(_) => "json_api",
         };
-        f.debug_struct("Source").field("name", &self.name).field("type", &kind).field("url", &self.url).finish()
+        f.debug_struct("Source")
+            .field("name", &self.name)
+            .field("type", &kind)
+            .field("url", &self.url)
+            .finish()
     }
 }
 
@@ -652,7 +771,11 @@ impl Seen {
         let order: Vec<String> = cursor
             .and_then(|c| c.get("seen"))
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default();
         let set = order.iter().cloned().collect();
         Seen { order, set }
@@ -680,8 +803,16 @@ impl Seen {
 
 /// Validators stored in a cursor.
 pub(crate) fn cursor_validators(cursor: Option<&Value>) -> Validators {
-    let get = |k: &str| cursor.and_then(|c| c.get(k)).and_then(Value::as_str).map(str::to_owned);
-    Validators { etag: get("etag"), last_modified: get("last_modified") }
+    let get = |k: &str| {
+        cursor
+            .and_then(|c| c.get(k))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    Validators {
+        etag: get("etag"),
+        last_modified: get("last_modified"),
+    }
 }
 
 /// Runs CPU-bound parsing off the async threads.
@@ -691,7 +822,10 @@ pub(crate) async fn blocking<T: Send + 'static>(
 ) -> Result<T, SourceError> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| SourceError::Internal { source_name: source.to_owned(), reason: format!("parser task failed: {e}") })
+        .map_err(|e| SourceError::Internal {
+            source_name: source.to_owned(),
+            reason: format!("parser task failed: {e}"),
+        })
 }
 
 /// Trims every line, folds runs of spaces, drops empty lines.
@@ -741,24 +875,29 @@ pub fn parse_loose_time(s: &str) -> Option<DateTime<FixedOffset>> {
     if t.is_empty() {
         return None;
     }
-    if let Ok(v) = parse_time_str(t, beijing()) {
-        return Some(v);
-    }
-    if t.len() >= 9 && t.len() <= 13 && t.bytes().all(|b| b.is_ascii_digit()) {
-        let n: i64 = t.parse().ok()?;
-        return yuqing_core::document::parse_time(&Value::from(n), beijing()).ok().flatten();
-    }
-    // RFC 2822 variants: "CST" meaning China, a wrong weekday.
+    // "CST" in Chinese sources means China Standard Time, not US Central.
     let mut r = t.to_owned();
-    for (zone, off) in [(" CST", " +0800"), (" GMT+8", " +0800"), (" GMT+08:00", " +0800"), (" UTC+8", " +0800")] {
+    for (zone, off) in [
+        (" CST", " +0800"),
+        (" GMT+8", " +0800"),
+        (" GMT+08:00", " +0800"),
+        (" UTC+8", " +0800"),
+    ] {
         if r.ends_with(zone) {
             r.truncate(r.len() - zone.len());
             r.push_str(off);
         }
     }
-    if let Ok(v) = DateTime::parse_from_rfc2822(&r) {
+    if let Ok(v) = parse_time_str(&r, beijing()) {
         return Some(v);
     }
+    if t.len() >= 9 && t.len() <= 13 && t.bytes().all(|b| b.is_ascii_digit()) {
+        let n: i64 = t.parse().ok()?;
+        return yuqing_core::document::parse_time(&Value::from(n), beijing())
+            .ok()
+            .flatten();
+    }
+    // RFC 2822 with a wrong weekday.
     if let Some((_, rest)) = r.split_once(", ")
         && let Ok(v) = DateTime::parse_from_rfc2822(rest)
     {
@@ -823,7 +962,12 @@ pub fn find_date_in_text(text: &str) -> Option<DateTime<FixedOffset>> {
         }
         // Optional time: spaces / 'T' then HH:MM[:SS] (':' or '：').
         let mut k = j;
-        while k < n && (chars[k] == ' ' || chars[k] == '\u{a0}' || chars[k] == '\u{3000}' || chars[k] == 'T') {
+        while k < n
+            && (chars[k] == ' '
+                || chars[k] == '\u{a0}'
+                || chars[k] == '\u{3000}'
+                || chars[k] == 'T')
+        {
             k += 1;
         }
         let mut time = chrono::NaiveTime::MIN;
@@ -868,13 +1012,34 @@ mod tests {
     #[test]
     fn loose_times() {
         let t = |s: &str| parse_loose_time(s).map(|t| t.to_rfc3339());
-        assert_eq!(t("2024年5月1日 08:00").as_deref(), Some("2024-05-01T08:00:00+08:00"));
-        assert_eq!(t("2024-05-01 08:00").as_deref(), Some("2024-05-01T08:00:00+08:00"));
-        assert_eq!(t("来源：新华社　2024/05/01 08:30:15 编辑：张三").as_deref(), Some("2024-05-01T08:30:15+08:00"));
-        assert_eq!(t("Wed, 01 May 2024 08:00:00 CST").as_deref(), Some("2024-05-01T08:00:00+08:00"));
-        assert_eq!(t("Mon, 01 May 2024 00:00:00 GMT").as_deref(), Some("2024-05-01T00:00:00+00:00"));
-        assert_eq!(t("2024年5月1日").as_deref(), Some("2024-05-01T00:00:00+08:00"));
-        assert_eq!(t("1714521600").as_deref(), Some("2024-05-01T08:00:00+08:00"));
+        assert_eq!(
+            t("2024年5月1日 08:00").as_deref(),
+            Some("2024-05-01T08:00:00+08:00")
+        );
+        assert_eq!(
+            t("2024-05-01 08:00").as_deref(),
+            Some("2024-05-01T08:00:00+08:00")
+        );
+        assert_eq!(
+            t("来源：新华社　2024/05/01 08:30:15 编辑：张三").as_deref(),
+            Some("2024-05-01T08:30:15+08:00")
+        );
+        assert_eq!(
+            t("Wed, 01 May 2024 08:00:00 CST").as_deref(),
+            Some("2024-05-01T08:00:00+08:00")
+        );
+        assert_eq!(
+            t("Mon, 01 May 2024 00:00:00 GMT").as_deref(),
+            Some("2024-05-01T00:00:00+00:00")
+        );
+        assert_eq!(
+            t("2024年5月1日").as_deref(),
+            Some("2024-05-01T00:00:00+08:00")
+        );
+        assert_eq!(
+            t("1714521600").as_deref(),
+            Some("2024-05-01T08:00:00+08:00")
+        );
         assert_eq!(t("电话 12345-678"), None);
         assert_eq!(t("2024-13-45"), None);
     }

@@ -25,8 +25,8 @@ use yuqing_core::{Author, Document, Kind};
 
 use super::http::{FetchOutcome, decode_body};
 use super::{
-    Poll, Seen, Source, SourceConfig, SourceError, blocking, cursor_validators, find_date_in_text, parse_loose_time,
-    tidy_text,
+    Poll, Seen, Source, SourceConfig, SourceError, blocking, cursor_validators, find_date_in_text,
+    parse_loose_time, tidy_text,
 };
 
 /// Default most articles fetched per poll.
@@ -77,16 +77,22 @@ impl WebSpec {
             ));
         };
         parse_selector(&cfg.name, "link_selector", &link_selector)?;
-        for (key, v) in
-            [("title_selector", &cfg.title_selector), ("text_selector", &cfg.text_selector), ("time_selector", &cfg.time_selector)]
-        {
+        for (key, v) in [
+            ("title_selector", &cfg.title_selector),
+            ("text_selector", &cfg.text_selector),
+            ("time_selector", &cfg.time_selector),
+        ] {
             if let Some(s) = v {
                 parse_selector(&cfg.name, key, s)?;
             }
         }
         let max_articles = cfg.max_articles.unwrap_or(DEFAULT_MAX_ARTICLES);
         if max_articles == 0 {
-            return Err(SourceError::config(&cfg.name, "max_articles 必须大于 0", "max_articles must be greater than 0"));
+            return Err(SourceError::config(
+                &cfg.name,
+                "max_articles 必须大于 0",
+                "max_articles must be greater than 0",
+            ));
         }
         Ok(WebSpec {
             link_selector,
@@ -119,7 +125,10 @@ pub fn extract_links(html: &str, base: &Url, link_selector: &str) -> Result<Vec<
         let href = if el.value().name() == "a" {
             el.value().attr("href")
         } else {
-            a_sel.as_ref().and_then(|s| el.select(s).next()).and_then(|a| a.value().attr("href"))
+            a_sel
+                .as_ref()
+                .and_then(|s| el.select(s).next())
+                .and_then(|a| a.value().attr("href"))
         };
         let Some(href) = href.map(str::trim).filter(|h| !h.is_empty()) else {
             continue;
@@ -152,8 +161,10 @@ pub fn extract_article(html: &str, selectors: &ArticleSelectors) -> Article {
         .or_else(|| auto_title(&doc));
     let text = match selectors.text.as_deref().and_then(sel) {
         Some(s) => {
-            let parts: Vec<String> =
-                doc.select(&s).map(|e| tidy_text(&yuqing_text::html_to_text(&e.inner_html()))).collect();
+            let parts: Vec<String> = doc
+                .select(&s)
+                .map(|e| tidy_text(&yuqing_text::html_to_text(&e.inner_html())))
+                .collect();
             tidy_text(&parts.join("\n"))
         }
         None => main_text(&doc),
@@ -164,8 +175,14 @@ pub fn extract_article(html: &str, selectors: &ArticleSelectors) -> Article {
         .and_then(sel)
         .and_then(|s| doc.select(&s).find_map(|e| element_time(&e)))
         .or_else(|| auto_time(&doc));
-    let author = meta_content(&doc, &["author", "article:author"]).filter(|a| !a.is_empty() && !a.contains("://"));
-    Article { title, text, published_at, author }
+    let author = meta_content(&doc, &["author", "article:author"])
+        .filter(|a| !a.is_empty() && !a.contains("://"));
+    Article {
+        title,
+        text,
+        published_at,
+        author,
+    }
 }
 
 /// The main text of an HTML page, found automatically (see the module docs).
@@ -182,7 +199,10 @@ fn meta_content(doc: &Html, names: &[&str]) -> Option<String> {
     for want in names {
         for m in doc.select(&meta) {
             let v = m.value();
-            let key = v.attr("property").or_else(|| v.attr("name")).or_else(|| v.attr("itemprop"));
+            let key = v
+                .attr("property")
+                .or_else(|| v.attr("name"))
+                .or_else(|| v.attr("itemprop"));
             if key.is_some_and(|k| k.trim().eq_ignore_ascii_case(want))
                 && let Some(c) = v.attr("content")
             {
@@ -197,7 +217,11 @@ fn auto_title(doc: &Html) -> Option<String> {
     if let Some(t) = meta_content(doc, &["og:title"]).filter(|t| !t.is_empty()) {
         return Some(t);
     }
-    if let Some(t) = sel("h1").and_then(|s| doc.select(&s).map(|e| element_text(&e)).find(|t| !t.is_empty())) {
+    if let Some(t) = sel("h1").and_then(|s| {
+        doc.select(&s)
+            .map(|e| element_text(&e))
+            .find(|t| !t.is_empty())
+    }) {
         return Some(t);
     }
     let t = sel("title").and_then(|s| doc.select(&s).next().map(|e| element_text(&e)))?;
@@ -255,8 +279,17 @@ fn auto_time(doc: &Html) -> Option<DateTime<FixedOffset>> {
     let all = sel("body *")?;
     for e in doc.select(&all) {
         let v = e.value();
-        let marker = format!("{} {}", v.attr("class").unwrap_or(""), v.attr("id").unwrap_or("")).to_ascii_lowercase();
-        if !["time", "date", "info", "source", "pub"].iter().any(|w| marker.contains(w)) || in_chrome(&e) {
+        let marker = format!(
+            "{} {}",
+            v.attr("class").unwrap_or(""),
+            v.attr("id").unwrap_or("")
+        )
+        .to_ascii_lowercase();
+        if !["time", "date", "info", "source", "pub"]
+            .iter()
+            .any(|w| marker.contains(w))
+            || in_chrome(&e)
+        {
             continue;
         }
         let text = element_text(&e);
@@ -271,33 +304,66 @@ fn auto_time(doc: &Html) -> Option<DateTime<FixedOffset>> {
 }
 
 const NEGATIVE: &[&str] = &[
-    "comment", "footer", "nav", "sidebar", "share", "related", "recommend", "copyright", "menu", "breadcrumb", "banner",
-    "login", "toolbar",
+    "comment",
+    "footer",
+    "nav",
+    "sidebar",
+    "share",
+    "related",
+    "recommend",
+    "copyright",
+    "menu",
+    "breadcrumb",
+    "banner",
+    "login",
+    "toolbar",
 ];
-const POSITIVE: &[&str] = &["article", "content", "text", "main", "body", "post", "detail", "zhengwen", "news_txt"];
+const POSITIVE: &[&str] = &[
+    "article", "content", "text", "main", "body", "post", "detail", "zhengwen", "news_txt",
+];
 
 fn class_id(e: &ElementRef) -> String {
     let v = e.value();
-    format!("{} {}", v.attr("class").unwrap_or(""), v.attr("id").unwrap_or("")).to_ascii_lowercase()
+    format!(
+        "{} {}",
+        v.attr("class").unwrap_or(""),
+        v.attr("id").unwrap_or("")
+    )
+    .to_ascii_lowercase()
 }
 
 /// True when `e` or an ancestor is page chrome: navigation, header, footer, aside, form,
 /// script, or has a negative class/id.
 fn in_chrome(e: &ElementRef) -> bool {
-    std::iter::once(**e).chain(e.ancestors()).filter_map(ElementRef::wrap).any(|a| {
-        matches!(
-            a.value().name(),
-            "nav" | "header" | "footer" | "aside" | "form" | "script" | "style" | "noscript" | "select" | "button"
-        ) || {
-            let ci = class_id(&a);
-            NEGATIVE.iter().any(|w| ci.contains(w))
-        }
-    })
+    std::iter::once(**e)
+        .chain(e.ancestors())
+        .filter_map(ElementRef::wrap)
+        .any(|a| {
+            matches!(
+                a.value().name(),
+                "nav"
+                    | "header"
+                    | "footer"
+                    | "aside"
+                    | "form"
+                    | "script"
+                    | "style"
+                    | "noscript"
+                    | "select"
+                    | "button"
+            ) || {
+                let ci = class_id(&a);
+                NEGATIVE.iter().any(|w| ci.contains(w))
+            }
+        })
 }
 
 fn paragraph_score(text: &str) -> f64 {
     let len = text.chars().count();
-    let commas = text.chars().filter(|c| matches!(c, '，' | ',' | '。' | '、' | '；')).count();
+    let commas = text
+        .chars()
+        .filter(|c| matches!(c, '，' | ',' | '。' | '、' | '；'))
+        .count();
     1.0 + commas as f64 + (len as f64 / 50.0).min(5.0)
 }
 
@@ -307,7 +373,11 @@ fn link_density(e: &ElementRef) -> f64 {
         return 1.0;
     }
     let links: usize = sel("a")
-        .map(|s| e.select(&s).map(|a| a.text().map(|t| t.trim().chars().count()).sum::<usize>()).sum())
+        .map(|s| {
+            e.select(&s)
+                .map(|a| a.text().map(|t| t.trim().chars().count()).sum::<usize>())
+                .sum()
+        })
         .unwrap_or(0);
     links as f64 / total as f64
 }
@@ -334,7 +404,10 @@ fn main_text(doc: &Html) -> String {
     // Text written straight into a div or td, separated by <br>.
     if let Some(div_sel) = sel("div, td, section, article") {
         for d in doc.select(&div_sel) {
-            let own: String = d.children().filter_map(|c| c.value().as_text().map(|t| t.to_string())).collect();
+            let own: String = d
+                .children()
+                .filter_map(|c| c.value().as_text().map(|t| t.to_string()))
+                .collect();
             let own = tidy_text(&own);
             if own.chars().count() < 20 || in_chrome(&d) {
                 continue;
@@ -372,9 +445,20 @@ fn main_text(doc: &Html) -> String {
 
 /// One poll of a web source: list page (conditional when nothing was left over), then new
 /// articles, at most `max_articles`.
-pub(super) async fn poll(src: &Source, spec: &WebSpec, cursor: Option<&Value>) -> Result<Poll, SourceError> {
-    let backlog_before = cursor.and_then(|c| c.get("backlog")).and_then(Value::as_bool).unwrap_or(false);
-    let validators = if backlog_before { Default::default() } else { cursor_validators(cursor) };
+pub(super) async fn poll(
+    src: &Source,
+    spec: &WebSpec,
+    cursor: Option<&Value>,
+) -> Result<Poll, SourceError> {
+    let backlog_before = cursor
+        .and_then(|c| c.get("backlog"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let validators = if backlog_before {
+        Default::default()
+    } else {
+        cursor_validators(cursor)
+    };
     let list = match src.fetcher.get(&src.url, Some(&validators)).await? {
         FetchOutcome::NotModified => {
             return Ok(Poll {
@@ -394,12 +478,21 @@ pub(super) async fn poll(src: &Source, spec: &WebSpec, cursor: Option<&Value>) -
         extract_links(&html, &list_url, &link_selector)
     })
     .await?
-    .map_err(|e| SourceError::config(&src.name, format!("link_selector 无效：{e}"), format!("link_selector is invalid: {e}")))?;
+    .map_err(|e| {
+        SourceError::config(
+            &src.name,
+            format!("link_selector 无效：{e}"),
+            format!("link_selector is invalid: {e}"),
+        )
+    })?;
     if links.is_empty() {
         return Err(SourceError::parse(
             &src.name,
             list.url.as_str(),
-            format!("列表页中没有匹配 link_selector = {:?} 的链接；请在浏览器中检查页面结构并修改选择器", spec.link_selector),
+            format!(
+                "列表页中没有匹配 link_selector = {:?} 的链接；请在浏览器中检查页面结构并修改选择器",
+                spec.link_selector
+            ),
             format!(
                 "no links on the list page match link_selector = {:?}; inspect the page in a browser and fix the selector",
                 spec.link_selector
@@ -408,7 +501,10 @@ pub(super) async fn poll(src: &Source, spec: &WebSpec, cursor: Option<&Value>) -
     }
     let seen = Seen::from_cursor(cursor);
     let key = |l: &str| yuqing_text::url::canonicalize(l).unwrap_or_else(|| l.to_owned());
-    let fresh: Vec<String> = links.into_iter().filter(|l| !seen.contains(&key(l))).collect();
+    let fresh: Vec<String> = links
+        .into_iter()
+        .filter(|l| !seen.contains(&key(l)))
+        .collect();
     let mut backlog = fresh.len() > spec.max_articles;
     let mut done: Vec<String> = Vec::new();
     let mut documents = Vec::new();
@@ -444,7 +540,10 @@ pub(super) async fn poll(src: &Source, spec: &WebSpec, cursor: Option<&Value>) -
             title: article.title,
             text: article.text,
             published_at: article.published_at,
-            author: article.author.map(|n| Author { name: Some(n), ..Default::default() }),
+            author: article.author.map(|n| Author {
+                name: Some(n),
+                ..Default::default()
+            }),
             source: Some(src.name.clone()),
             ..Default::default()
         });
@@ -456,7 +555,11 @@ pub(super) async fn poll(src: &Source, spec: &WebSpec, cursor: Option<&Value>) -
     if let Some(l) = list.validators.last_modified {
         next["last_modified"] = Value::from(l);
     }
-    Ok(Poll { documents, cursor: next, not_modified: false })
+    Ok(Poll {
+        documents,
+        cursor: next,
+        not_modified: false,
+    })
 }
 
 #[cfg(test)]
@@ -469,12 +572,21 @@ mod tests {
             <li><a href="/a/1.html">again</a></li><li><a href="javascript:void(0)">x</a></li></ul>"#;
         let base = Url::parse("https://example.com/a/list.html").unwrap();
         let links = extract_links(html, &base, "ul.news a").unwrap();
-        assert_eq!(links, vec!["https://example.com/a/1.html", "https://example.com/a/2.html"]);
+        assert_eq!(
+            links,
+            vec![
+                "https://example.com/a/1.html",
+                "https://example.com/a/2.html"
+            ]
+        );
     }
 
     #[test]
     fn title_suffix_dropped() {
-        let a = extract_article("<html><head><title>某地发布新规定_新华网</title></head><body></body></html>", &Default::default());
+        let a = extract_article(
+            "<html><head><title>某地发布新规定_新华网</title></head><body></body></html>",
+            &Default::default(),
+        );
         assert_eq!(a.title.as_deref(), Some("某地发布新规定"));
     }
 }

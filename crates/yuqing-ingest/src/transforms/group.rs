@@ -27,7 +27,10 @@ pub struct GroupingSettings {
 
 impl Default for GroupingSettings {
     fn default() -> Self {
-        Self { min_chars: 20, max_distance: 3 }
+        Self {
+            min_chars: 20,
+            max_distance: 3,
+        }
     }
 }
 
@@ -57,7 +60,11 @@ const MAX_BUCKET_SCAN: usize = 256;
 
 impl Grouper {
     pub fn new(settings: GroupingSettings) -> Self {
-        Self { settings, next_group: 1, ..Default::default() }
+        Self {
+            settings,
+            next_group: 1,
+            ..Default::default()
+        }
     }
 
     /// Adds one stored document's fingerprint (used when loading from the store).
@@ -89,7 +96,9 @@ impl Grouper {
             if let Some(v) = band.get(&b) {
                 for &(other, g) in v.iter().take(MAX_BUCKET_SCAN) {
                     let d = hamming(h, other);
-                    if d <= self.settings.max_distance && best.is_none_or(|(bd, bg)| (d, g) < (bd, bg)) {
+                    if d <= self.settings.max_distance
+                        && best.is_none_or(|(bd, bg)| (d, g) < (bd, bg))
+                    {
                         best = Some((d, g));
                     }
                 }
@@ -100,24 +109,45 @@ impl Grouper {
 
     /// Decides the group of a document (tentatively; see [`Grouper::commit`]).
     /// `root` is the id of the thread's root item, if the document spreads one.
-    pub fn assign(&mut self, group_text: &str, significant: usize, simhash: u64, root: Option<&str>) -> Assignment {
+    pub fn assign(
+        &mut self,
+        group_text: &str,
+        significant: usize,
+        simhash: u64,
+        root: Option<&str>,
+    ) -> Assignment {
         let long = significant >= self.settings.min_chars;
         let key = if long {
             content_key("", group_text)
         } else if let Some(r) = root {
             content_key(r, group_text)
         } else {
-            let a = Assignment { group_id: None, joined: false, content_key: None, simhash: None };
+            let a = Assignment {
+                group_id: None,
+                joined: false,
+                content_key: None,
+                simhash: None,
+            };
             self.pending.push((a, false));
             return a;
         };
         if let Some(&g) = self.exact.get(&key) {
-            let a = Assignment { group_id: Some(g), joined: true, content_key: Some(key), simhash: None };
+            let a = Assignment {
+                group_id: Some(g),
+                joined: true,
+                content_key: Some(key),
+                simhash: None,
+            };
             self.pending.push((a, false));
             return a;
         }
         if long && let Some(g) = self.near(simhash) {
-            let a = Assignment { group_id: Some(g), joined: true, content_key: Some(key), simhash: None };
+            let a = Assignment {
+                group_id: Some(g),
+                joined: true,
+                content_key: Some(key),
+                simhash: None,
+            };
             self.exact.insert(key, g);
             self.pending.push((a, true));
             return a;
@@ -125,7 +155,12 @@ impl Grouper {
         let g = self.next_group;
         self.next_group += 1;
         self.exact.insert(key, g);
-        let a = Assignment { group_id: Some(g), joined: false, content_key: Some(key), simhash: long.then_some(simhash) };
+        let a = Assignment {
+            group_id: Some(g),
+            joined: false,
+            content_key: Some(key),
+            simhash: long.then_some(simhash),
+        };
         if long {
             self.add_bands(simhash, g);
         }
@@ -175,7 +210,12 @@ mod tests {
 
     fn assign(g: &mut Grouper, text: &str, root: Option<&str>) -> Assignment {
         let n = normalize(text);
-        let a = g.assign(&n, fingerprint::significant_chars(&n), fingerprint::simhash(&n), root);
+        let a = g.assign(
+            &n,
+            fingerprint::significant_chars(&n),
+            fingerprint::simhash(&n),
+            root,
+        );
         g.commit(&[true]);
         a
     }
@@ -191,7 +231,11 @@ mod tests {
         assert_eq!((b.group_id, b.joined), (a.group_id, true));
         let c = assign(&mut g, &A.replace('。', "！"), None);
         assert_eq!((c.group_id, c.joined), (a.group_id, true));
-        let d = assign(&mut g, "教育部发布通知，要求各地中小学严格落实课后服务制度，切实减轻学生课业负担。", None);
+        let d = assign(
+            &mut g,
+            "教育部发布通知，要求各地中小学严格落实课后服务制度，切实减轻学生课业负担。",
+            None,
+        );
         assert_ne!(d.group_id, a.group_id);
     }
 
@@ -205,17 +249,28 @@ mod tests {
         assert_ne!(c.group_id, a.group_id);
         assert!(!c.joined);
         let e = assign(&mut g, "", None);
-        assert_eq!(e.group_id, None, "an empty post without a root is not grouped");
+        assert_eq!(
+            e.group_id, None,
+            "an empty post without a root is not grouped"
+        );
     }
 
     #[test]
     fn uncommitted_duplicates_leave_no_trace() {
         let mut g = Grouper::new(GroupingSettings::default());
         let n = normalize(A);
-        let a = g.assign(&n, fingerprint::significant_chars(&n), fingerprint::simhash(&n), None);
+        let a = g.assign(
+            &n,
+            fingerprint::significant_chars(&n),
+            fingerprint::simhash(&n),
+            None,
+        );
         g.commit(&[false]);
         let b = assign(&mut g, A, None);
-        assert!(!b.joined, "the first copy was never stored, so the second founds the group");
+        assert!(
+            !b.joined,
+            "the first copy was never stored, so the second founds the group"
+        );
         assert_ne!(a.group_id, None);
     }
 
@@ -224,10 +279,18 @@ mod tests {
         let mut g = Grouper::new(GroupingSettings::default());
         let a = assign(&mut g, A, None);
         let mut h = Grouper::new(GroupingSettings::default());
-        h.learn(a.content_key.map(|k| k as i64), a.simhash.map(|s| s as i64), a.group_id);
+        h.learn(
+            a.content_key.map(|k| k as i64),
+            a.simhash.map(|s| s as i64),
+            a.group_id,
+        );
         let b = assign(&mut h, &A.replace('。', "！"), None);
         assert_eq!((b.group_id, b.joined), (a.group_id, true));
-        let c = assign(&mut h, "别的内容别的内容别的内容别的内容别的内容别的内容", None);
+        let c = assign(
+            &mut h,
+            "别的内容别的内容别的内容别的内容别的内容别的内容",
+            None,
+        );
         assert!(c.group_id > a.group_id);
     }
 }

@@ -25,12 +25,20 @@ pub struct Prepared {
 impl Prepared {
     /// The normalised text grouping compares: the text, or the title when there is none.
     pub fn group_text(&self) -> &str {
-        if self.norm_text.is_empty() { &self.norm_title } else { &self.norm_text }
+        if self.norm_text.is_empty() {
+            &self.norm_title
+        } else {
+            &self.norm_text
+        }
     }
 }
 
 /// Validates and prepares one document.
-pub fn prepare(doc: Document, location: String, max_text_bytes: usize) -> Result<Prepared, DocumentError> {
+pub fn prepare(
+    doc: Document,
+    location: String,
+    max_text_bytes: usize,
+) -> Result<Prepared, DocumentError> {
     doc.validate(max_text_bytes)?;
     let url_canonical = doc.url.as_deref().and_then(canonicalize);
     let id = match (&doc.id, &url_canonical) {
@@ -41,7 +49,10 @@ pub fn prepare(doc: Document, location: String, max_text_bytes: usize) -> Result
     let site = url_canonical
         .as_deref()
         .and_then(|u| url::Url::parse(u).ok())
-        .and_then(|u| u.host_str().map(|h| h.trim_start_matches("www.").to_owned()));
+        .and_then(|u| {
+            u.host_str()
+                .map(|h| h.trim_start_matches("www.").to_owned())
+        });
     let norm_title = doc.title.as_deref().map(normalize).unwrap_or_default();
     let norm_text = normalize(&doc.text);
     let mut p = Prepared {
@@ -57,7 +68,11 @@ pub fn prepare(doc: Document, location: String, max_text_bytes: usize) -> Result
     };
     let g = p.group_text();
     let significant = fingerprint::significant_chars(g);
-    let simhash = if significant > 0 { fingerprint::simhash(g) } else { 0 };
+    let simhash = if significant > 0 {
+        fingerprint::simhash(g)
+    } else {
+        0
+    };
     p.significant = significant;
     p.simhash = simhash;
     Ok(p)
@@ -69,7 +84,10 @@ mod tests {
 
     #[test]
     fn url_only_documents_get_a_stable_id() {
-        let mut d = Document { platform: "news".into(), ..Default::default() };
+        let mut d = Document {
+            platform: "news".into(),
+            ..Default::default()
+        };
         d.url = Some("https://Example.com/a?utm_source=x".into());
         let a = prepare(d.clone(), "t".into(), 1 << 20).unwrap();
         d.url = Some("https://example.com/a#frag".into());

@@ -20,7 +20,10 @@ pub const DUPLICATE_SETS: &[&str] = &["covid19_weibo_emotion7"];
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
     #[error("sentiment data: cannot read {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("sentiment data: {path}: bad CSV: {source}")]
     Csv { path: PathBuf, source: csv::Error },
     #[error("sentiment data: {path}: {msg}")]
@@ -38,15 +41,26 @@ pub fn map_label(cell: &str) -> Option<u8> {
 
 /// Reads one `label,text[,...]` CSV file, gzip-compressed when its name ends in `.gz`.
 pub fn read_csv(path: &Path) -> Result<Vec<Row>, DataError> {
-    let f = File::open(path).map_err(|source| DataError::Io { path: path.into(), source })?;
+    let f = File::open(path).map_err(|source| DataError::Io {
+        path: path.into(),
+        source,
+    })?;
     let reader: Box<dyn std::io::Read> = if path.extension().is_some_and(|e| e == "gz") {
         Box::new(flate2::read::GzDecoder::new(std::io::BufReader::new(f)))
     } else {
         Box::new(std::io::BufReader::new(f))
     };
-    let mut rdr = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(reader);
-    let headers =
-        rdr.headers().map_err(|source| DataError::Csv { path: path.into(), source })?.clone();
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(reader);
+    let headers = rdr
+        .headers()
+        .map_err(|source| DataError::Csv {
+            path: path.into(),
+            source,
+        })?
+        .clone();
     if headers.get(0) != Some("label") || headers.get(1) != Some("text") {
         return Err(DataError::Format {
             path: path.into(),
@@ -55,8 +69,13 @@ pub fn read_csv(path: &Path) -> Result<Vec<Row>, DataError> {
     }
     let mut rows = Vec::new();
     for rec in rdr.records() {
-        let rec = rec.map_err(|source| DataError::Csv { path: path.into(), source })?;
-        let (Some(label), Some(text)) = (rec.get(0), rec.get(1)) else { continue };
+        let rec = rec.map_err(|source| DataError::Csv {
+            path: path.into(),
+            source,
+        })?;
+        let (Some(label), Some(text)) = (rec.get(0), rec.get(1)) else {
+            continue;
+        };
         if let Some(l) = map_label(label) {
             rows.push((l, text.to_string()));
         }
@@ -67,11 +86,16 @@ pub fn read_csv(path: &Path) -> Result<Vec<Row>, DataError> {
 /// Loads every `<root>/<name>/` folder holding `train.csv.gz` (and `dev.csv.gz`, which may
 /// be missing), sorted by name: `(name, train rows, dev rows)`.
 pub fn load_dir(root: &Path) -> Result<Vec<(String, Vec<Row>, Vec<Row>)>, DataError> {
-    let entries =
-        std::fs::read_dir(root).map_err(|source| DataError::Io { path: root.into(), source })?;
+    let entries = std::fs::read_dir(root).map_err(|source| DataError::Io {
+        path: root.into(),
+        source,
+    })?;
     let mut names = Vec::new();
     for e in entries {
-        let e = e.map_err(|source| DataError::Io { path: root.into(), source })?;
+        let e = e.map_err(|source| DataError::Io {
+            path: root.into(),
+            source,
+        })?;
         let p = e.path();
         if p.join("train.csv.gz").is_file() {
             names.push(e.file_name().to_string_lossy().into_owned());
@@ -89,7 +113,11 @@ pub fn load_dir(root: &Path) -> Result<Vec<(String, Vec<Row>, Vec<Row>)>, DataEr
         let dir = root.join(&name);
         let train = read_csv(&dir.join("train.csv.gz"))?;
         let dev_path = dir.join("dev.csv.gz");
-        let dev = if dev_path.is_file() { read_csv(&dev_path)? } else { Vec::new() };
+        let dev = if dev_path.is_file() {
+            read_csv(&dev_path)?
+        } else {
+            Vec::new()
+        };
         out.push((name, train, dev));
     }
     Ok(out)

@@ -126,23 +126,91 @@ pub struct Scratch {
     out: Vec<(u32, f32)>,
 }
 
-const NEGATORS: &[char] = &['不', '没', '无', '非', '别', '未', '莫', '勿', '甭', '毋', '否'];
+const NEGATORS: &[char] = &[
+    '不', '没', '无', '非', '别', '未', '莫', '勿', '甭', '毋', '否',
+];
 
 /// Words starting with a negator character that are not negations.
 const NOT_NEGATIONS: &[&str] = &[
-    "不错", "不过", "不仅", "不但", "不管", "不论", "不少", "不断", "不停", "不久", "不愧",
-    "不禁", "不由", "不得不", "不然", "不只", "不光", "不一会", "无论", "无比", "无敌", "无限",
-    "无疑", "无数", "无微不至", "非常", "非得", "非要", "别人", "别的", "别处", "别家",
-    "别墅", "未来", "莫名", "没想到", "否则", "无线", "无奈", "不客气",
+    "不错",
+    "不过",
+    "不仅",
+    "不但",
+    "不管",
+    "不论",
+    "不少",
+    "不断",
+    "不停",
+    "不久",
+    "不愧",
+    "不禁",
+    "不由",
+    "不得不",
+    "不然",
+    "不只",
+    "不光",
+    "不一会",
+    "无论",
+    "无比",
+    "无敌",
+    "无限",
+    "无疑",
+    "无数",
+    "无微不至",
+    "非常",
+    "非得",
+    "非要",
+    "别人",
+    "别的",
+    "别处",
+    "别家",
+    "别墅",
+    "未来",
+    "莫名",
+    "没想到",
+    "否则",
+    "无线",
+    "无奈",
+    "不客气",
 ];
 
 const DEG_STRONG: &[&str] = &[
-    "非常", "很", "太", "特别", "十分", "极其", "极度", "极", "超级", "超", "巨", "贼", "最",
-    "相当", "真", "挺", "蛮", "格外", "异常", "实在", "越来越", "如此", "这么", "那么", "好不",
-    "简直", "完全", "绝对", "确实", "真的", "尤其", "更",
+    "非常",
+    "很",
+    "太",
+    "特别",
+    "十分",
+    "极其",
+    "极度",
+    "极",
+    "超级",
+    "超",
+    "巨",
+    "贼",
+    "最",
+    "相当",
+    "真",
+    "挺",
+    "蛮",
+    "格外",
+    "异常",
+    "实在",
+    "越来越",
+    "如此",
+    "这么",
+    "那么",
+    "好不",
+    "简直",
+    "完全",
+    "绝对",
+    "确实",
+    "真的",
+    "尤其",
+    "更",
 ];
-const CONTRAST: &[&str] =
-    &["但是", "但", "可是", "不过", "然而", "就是", "只是", "可惜", "却", "而是", "无奈"];
+const CONTRAST: &[&str] = &[
+    "但是", "但", "可是", "不过", "然而", "就是", "只是", "可惜", "却", "而是", "无奈",
+];
 
 /// Units that end a sentence (contrast scopes stop there).
 #[inline]
@@ -154,8 +222,20 @@ fn is_sentence_end(u: u64) -> bool {
         || u == U_TAG
 }
 
-const DEG_WEAK: &[&str] =
-    &["有点", "有些", "有一点", "稍微", "稍", "略微", "略", "比较", "还算", "还", "一点", "偏"];
+const DEG_WEAK: &[&str] = &[
+    "有点",
+    "有些",
+    "有一点",
+    "稍微",
+    "稍",
+    "略微",
+    "略",
+    "比较",
+    "还算",
+    "还",
+    "一点",
+    "偏",
+];
 
 /// True when `s` is a Weibo own-comment with no content of its own.
 fn is_empty_comment(s: &str) -> bool {
@@ -229,8 +309,33 @@ fn finish<'s>(cfg: &FeatureConfig, scratch: &'s mut Scratch) -> &'s [(u32, f32)]
 fn is_clause_break(c: char) -> bool {
     matches!(
         c,
-        ',' | '.' | '!' | '?' | ';' | ':' | '，' | '。' | '！' | '？' | '；' | '：' | '、' | '~' | '～'
-            | '…' | '\n' | '(' | ')' | '（' | '）' | '"' | '“' | '”' | '「' | '」' | '【' | '】'
+        ',' | '.'
+            | '!'
+            | '?'
+            | ';'
+            | ':'
+            | '，'
+            | '。'
+            | '！'
+            | '？'
+            | '；'
+            | '：'
+            | '、'
+            | '~'
+            | '～'
+            | '…'
+            | '\n'
+            | '('
+            | ')'
+            | '（'
+            | '）'
+            | '"'
+            | '“'
+            | '”'
+            | '「'
+            | '」'
+            | '【'
+            | '】'
     )
 }
 
@@ -283,15 +388,18 @@ fn units_of(seg: &str, units: &mut Vec<u64>, breaks: &mut Vec<bool>, tags: &mut 
             continue;
         }
         if c.is_ascii_alphabetic() {
-            let end = rest.find(|d: char| !d.is_ascii_alphanumeric()).unwrap_or(rest.len());
+            let end = rest
+                .find(|d: char| !d.is_ascii_alphanumeric())
+                .unwrap_or(rest.len());
             units.push(U_WORD | (hash_str(U_WORD, &rest[..end]) & 0xffff_ffff));
             breaks.push(false);
             i += end;
             continue;
         }
         if c.is_ascii_digit() {
-            let end =
-                rest.find(|d: char| !(d.is_ascii_digit() || d == '.')).unwrap_or(rest.len());
+            let end = rest
+                .find(|d: char| !(d.is_ascii_digit() || d == '.'))
+                .unwrap_or(rest.len());
             units.push(U_DIGITS);
             breaks.push(false);
             i += end;
@@ -490,7 +598,10 @@ mod tests {
 
     #[test]
     fn repost_split() {
-        assert_eq!(split_repost("好开心//@a:哈哈//@b:嗯"), ("好开心", "//@a:哈哈//@b:嗯"));
+        assert_eq!(
+            split_repost("好开心//@a:哈哈//@b:嗯"),
+            ("好开心", "//@a:哈哈//@b:嗯")
+        );
         assert_eq!(split_repost("没有转发"), ("没有转发", ""));
         assert!(is_empty_comment("转发微博"));
         assert!(is_empty_comment(" "));

@@ -39,7 +39,10 @@ static BUILTIN_BYTES: &[u8] = include_bytes!("../../../../models/sentiment-v1.bi
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     #[error("sentiment model: I/O error on {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("sentiment model: not a yuqing sentiment model file (bad magic bytes)")]
     BadMagic,
     #[error(
@@ -133,7 +136,11 @@ impl Model {
     /// Builds a model from trained weights (used by training).
     pub(crate) fn from_parts(header: Header, weights: Vec<f32>) -> Model {
         let neutral_margin = header.neutral_margin;
-        Model { header, weights, neutral_margin }
+        Model {
+            header,
+            weights,
+            neutral_margin,
+        }
     }
 
     /// The model shipped in the repository (`models/sentiment-v1.bin`), embedded in the
@@ -157,15 +164,20 @@ impl Model {
     /// Reads a model file.
     pub fn load(path: impl AsRef<Path>) -> Result<Model, ModelError> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path)
-            .map_err(|source| ModelError::Io { path: path.display().to_string(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| ModelError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
         Model::from_bytes(&bytes)
     }
 
     /// Writes the model file (see the module docs for the format).
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), ModelError> {
         let path = path.as_ref();
-        let io = |source| ModelError::Io { path: path.display().to_string(), source };
+        let io = |source| ModelError::Io {
+            path: path.display().to_string(),
+            source,
+        };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
@@ -214,10 +226,14 @@ impl Model {
         }
         let hlen = u32_at(12, "header length")? as usize;
         let hstart = 16usize;
-        let hend = hstart.checked_add(hlen).ok_or(ModelError::Truncated("header"))?;
+        let hend = hstart
+            .checked_add(hlen)
+            .ok_or(ModelError::Truncated("header"))?;
         let plen = u32_at(hend, "payload length")? as usize;
         let pstart = hend + 4;
-        let pend = pstart.checked_add(plen).ok_or(ModelError::Truncated("payload"))?;
+        let pend = pstart
+            .checked_add(plen)
+            .ok_or(ModelError::Truncated("payload"))?;
         let crc_stored = u32_at(pend, "checksum")?;
         if bytes.len() != pend + 4 {
             return Err(ModelError::Header(format!(
@@ -240,10 +256,14 @@ impl Model {
         }
         let bits = header.features.bits;
         if !(8..=26).contains(&bits) {
-            return Err(ModelError::Header(format!("bits = {bits} out of range 8..=26")));
+            return Err(ModelError::Header(format!(
+                "bits = {bits} out of range 8..=26"
+            )));
         }
         if header.domains.len() > MAX_DOMAINS {
-            return Err(ModelError::Header(format!("more than {MAX_DOMAINS} domains")));
+            return Err(ModelError::Header(format!(
+                "more than {MAX_DOMAINS} domains"
+            )));
         }
         if !header.domains.is_empty()
             && !(header.domain_bits <= bits
@@ -251,17 +271,23 @@ impl Model {
                 && header.domain_bits >= 4
                 && header.gate_bits >= 4)
         {
-            return Err(ModelError::Header("domain_bits / gate_bits out of range".into()));
+            return Err(ModelError::Header(
+                "domain_bits / gate_bits out of range".into(),
+            ));
         }
         let positive = |v: f32| v.is_finite() && v > 0.0;
         if !positive(header.expert_scale) || !positive(header.gate_scale) {
-            return Err(ModelError::Header("expert or gate scale not a positive number".into()));
+            return Err(ModelError::Header(
+                "expert or gate scale not a positive number".into(),
+            ));
         }
         if !(header.scale.is_finite() && header.scale > 0.0)
             || !(header.temperature.is_finite() && header.temperature > 0.0)
             || !header.bias.is_finite()
         {
-            return Err(ModelError::Header("scale, temperature or bias not a positive number".into()));
+            return Err(ModelError::Header(
+                "scale, temperature or bias not a positive number".into(),
+            ));
         }
         let sizes = block_sizes(&header);
         let n: usize = sizes.iter().sum();
@@ -404,7 +430,14 @@ impl Model {
     /// P(positive).
     pub fn classify_binary(&self, text: &str) -> (Label, f32) {
         let score = self.score(text);
-        (if score >= 0.5 { Label::Positive } else { Label::Negative }, score)
+        (
+            if score >= 0.5 {
+                Label::Positive
+            } else {
+                Label::Negative
+            },
+            score,
+        )
     }
 }
 

@@ -1,0 +1,120 @@
+//! `yuqing plan test` and `yuqing plan lint`: monitoring plans from the command line.
+
+use crate::PlanCommand;
+use crate::commands::parse_time;
+use crate::data::DataDir;
+use anyhow::bail;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::ExitCode;
+use yuqing_store::Store;
+use yuqing_text::normalize;
+use yuqing_text::plan::{Level, MatchInput, Plan, lint};
+
+pub async fn run(root: &Path, cmd: PlanCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        PlanCommand::Lint { expr } => {
+            let msgs = lint(&expr);
+            if msgs.is_empty() {
+                println!("没有发现问题 / no problems found");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let mut errors = false;
+            for m in &msgs {
+                errors |= m.level == Level::Error;
+                println!("{m}");
+            }
+            Ok(if errors {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        PlanCommand::Test {
+            expr,
+            since,
+            until,
+            json,
+        } => {
+            let plan = match Plan::parse(&expr) {
+                Ok(p) => p,
+                Err(e) => bail!("{e}"),
+            };
+            let since = since.as_deref().map(parse_time).transpose()?;
+            let until = until.as_deref().map(parse_time).transpose()?;
+            let dir = DataDir::open(root).await?;
+            let mut count = 0u64;
+            let mut daily: BTreeMap<String, u64> = BTreeMap::new();
+            let mut samples: Vec<String> = Vec::new();
+            let mut after = 0;
+            loop {
+                let docs = dir.store.scan(after, 5000).await?;
+                let Some(last) = docs.last() else { break };
+                after = last.seq;
+                let hits: Vec<usize> = tokio::task::block_in_place(|| {
+                    docs.iter()
+                        .enumerate()
+                        .filter(|(_, d)| {
+                            let t = d.doc.published_at.map(|t| t.timestamp_millis());
+                            since.is_none_or(|s| t.is_some_and(|t| t >= s))
+                                && until.is_none_or(|u| t.is_some_and(|t| t < u))
+                        })
+                        .filter(|(_, d)| {
+                            let title = d.doc.title.as_deref().map(normalize).unwrap_or_default();
+                            let text = normalize(&d.doc.text);
+                            let author = d
+                                .doc
+                                .author
+                                .as_ref()
+                                .and_then(|a| a.name.as_deref())
+                                .map(normalize)
+                                .unwrap_or_default();
+                            plan.matches(&MatchInput {
+                                title: &title,
+                                text: &text,
+                                author: &author,
+                                platform: &d.doc.platform,
+                            })
+                        })
+                        .map(|(i, _)| i)
+                        .collect()
+                });
+                for i in hits {
+                    let d = &docs[i];
+                    count += 1;
+                    let day = d
+                        .doc
+                        .published_at
+                        .map(|t| t.format("%Y-%m-%d").to_string())
+                        .unwrap_or_else(|| "unknown".into());
+                    *daily.entry(day).or_default() += 1;
+                    if samples.len() < 10 {
+                        samples.push(
+                            d.doc
+                                .id
+                                .clone()
+                                .unwrap_or_else(|| d.doc.url.clone().unwrap_or_default()),
+                        );
+                    }
+                }
+            }
+            if json {
+                println!(
+                    "{}",
+                    json!({"count": count, "expression": plan.expression(), "daily": daily, "samples": samples})
+                );
+            } else {
+                println!("{count}");
+                println!("方案 / plan: {}", plan.expression());
+                for (day, n) in daily.iter().rev().take(14) {
+                    println!("  {day}  {n}");
+                }
+                if !samples.is_empty() {
+                    println!("示例 / samples: {}", samples.join(" "));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
