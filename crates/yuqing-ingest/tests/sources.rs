@@ -331,7 +331,7 @@ async fn gbk_and_big5_pages_decode_with_or_without_a_charset_header() {
         assert!(
             text.contains("某市通报一起学校食堂食品安全事件调查进展"),
             "{path}: {}",
-            &text[..200.min(text.len())]
+            text.chars().take(100).collect::<String>()
         );
         assert!(
             !text.contains('\u{fffd}'),
@@ -562,6 +562,10 @@ async fn default_policy_refuses_private_literals_without_traffic() {
     .expect("build");
     let e = src.poll(None).await.expect_err("localhost is refused");
     assert!(matches!(e, SourceError::Forbidden { .. }), "{e:?}");
+    assert!(
+        e.to_string().contains("http://localhost:9/feed.xml"),
+        "names the feed, not its robots.txt: {e}"
+    );
 }
 
 #[tokio::test]

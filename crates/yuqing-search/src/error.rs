@@ -12,6 +12,10 @@ pub enum SearchError {
         "全文索引 {path} 的版本与本程序不符，请运行 `yuqing reindex` 重建 / the index at {path} was built by another version: run `yuqing reindex`"
     )]
     SchemaMismatch { path: String },
+    #[error(
+        "全文索引 {path} 建立时的繁简转换设置（[text] fold_traditional）与当前配置不同，请运行 `yuqing reindex` / the index at {path} was built with another [text] fold_traditional setting: run `yuqing reindex`"
+    )]
+    NormalisationMismatch { path: String },
     #[error("读写 {path} 失败：{source} / cannot access {path}: {source}")]
     Io {
         path: String,
@@ -30,7 +34,9 @@ impl SearchError {
         match self {
             SearchError::Unsearchable { .. } => Code::InvalidInput,
             SearchError::Io { .. } | SearchError::Open { .. } => Code::Unavailable,
-            SearchError::SchemaMismatch { .. } => Code::Conflict,
+            SearchError::SchemaMismatch { .. } | SearchError::NormalisationMismatch { .. } => {
+                Code::Conflict
+            }
             _ => Code::Internal,
         }
     }

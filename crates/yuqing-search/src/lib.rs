@@ -132,12 +132,20 @@ impl SearchIndex {
             reader,
             fields,
         };
-        if let Some(v) = me.payload()?.and_then(|p| p.version)
-            && v != SCHEMA_VERSION
-        {
-            return Err(SearchError::SchemaMismatch {
-                path: dir.display().to_string(),
-            });
+        if let Some(p) = me.payload()? {
+            if p.version.is_some_and(|v| v != SCHEMA_VERSION) {
+                return Err(SearchError::SchemaMismatch {
+                    path: dir.display().to_string(),
+                });
+            }
+            if p.seq > 0
+                && p.fold_traditional
+                    .is_some_and(|f| f != yuqing_text::fold_traditional())
+            {
+                return Err(SearchError::NormalisationMismatch {
+                    path: dir.display().to_string(),
+                });
+            }
         }
         Ok(me)
     }
@@ -444,6 +452,7 @@ impl Writer {
         let payload = serde_json::to_string(&schema::Payload {
             seq,
             version: Some(SCHEMA_VERSION),
+            fold_traditional: Some(yuqing_text::fold_traditional()),
         })
         .map_err(|e| SearchError::Internal(e.to_string()))?;
         let mut p = self.w.prepare_commit()?;

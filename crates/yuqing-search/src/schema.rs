@@ -26,6 +26,9 @@ pub(crate) struct Payload {
     pub seq: i64,
     #[serde(default)]
     pub version: Option<u32>,
+    /// Whether the indexed text was folded traditional → simplified.
+    #[serde(default)]
+    pub fold_traditional: Option<bool>,
 }
 
 pub(crate) fn build() -> (Schema, Fields) {

@@ -39,9 +39,6 @@ fn main() {
             "--no-contrast" => opts.features.contrast = false,
             "--no-last" => opts.features.last_clause = false,
             "--tag-weight" => opts.features.tag_weight = val().parse().unwrap(),
-            "--domain-bits" => opts.domain_bits = val().parse().unwrap(),
-            "--gate-bits" => opts.gate_bits = val().parse().unwrap(),
-            "--domain-l2" => opts.domain_l2 = val().parse().unwrap(),
             "--no-balance" => opts.balance_classes = false,
             "--no-norm" => opts.features.l2_normalize = false,
             "--eval" => {

@@ -16,4 +16,6 @@ pub mod plan;
 pub mod sentiment;
 pub mod url;
 
-pub use normalize::{html_to_text, normalize, normalize_into};
+pub use normalize::{
+    fold_traditional, html_to_text, normalize, normalize_into, set_fold_traditional,
+};

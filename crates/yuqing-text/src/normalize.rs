@@ -7,6 +7,21 @@
 //! The fast path (ASCII and common CJK) avoids the NFKC machinery entirely.
 
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static FOLD_TRADITIONAL: AtomicBool = AtomicBool::new(true);
+
+/// Turns traditional → simplified folding on or off for this process (config
+/// `[text] fold_traditional`, default on). Everything that matches text (index, count,
+/// plans) must run with the same setting; the index records it and refuses a mismatch.
+pub fn set_fold_traditional(on: bool) {
+    FOLD_TRADITIONAL.store(on, Ordering::Relaxed);
+}
+
+/// Whether traditional → simplified folding is on.
+pub fn fold_traditional() -> bool {
+    FOLD_TRADITIONAL.load(Ordering::Relaxed)
+}
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 use zhconv::{Variant, ZhConverter, get_builtin_converter};
@@ -35,7 +50,7 @@ pub fn normalize_into(text: &str, out: &mut String) {
     };
     let mut folded = String::with_capacity(text.len());
     fold_chars(text, &mut folded);
-    if needs_zhconv(&folded) {
+    if fold_traditional() && needs_zhconv(&folded) {
         hans().convert_to(&folded, out);
     } else {
         std::mem::swap(out, &mut folded);

@@ -71,6 +71,7 @@ impl Filters {
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let cfg = Config::load(cli.config.as_deref())?;
+    yuqing_text::set_fold_traditional(cfg.text.fold_traditional);
     match cli.command {
         Command::DefaultConfig => {
             print!("{EXAMPLE}");
@@ -250,7 +251,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Reindex => {
-            let dir = DataDir::open_writer(&cli.data).await?;
+            let dir = DataDir::open_writer_fresh_index(&cli.data).await?;
             let total = dir.store.count().await?;
             let bar = ProgressBar::new(total as u64);
             bar.set_style(

@@ -18,10 +18,27 @@ pub const EXAMPLE: &str = include_str!("../../../config/yuqing.example.toml");
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub lang: Lang,
+    pub text: TextConfig,
     pub server: ServerConfig,
     pub ingest: IngestSettings,
     pub import_dir: ImportDirConfig,
     pub sources: Vec<SourceConfig>,
+}
+
+/// How text is normalised for matching (`[text]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TextConfig {
+    /// Fold traditional Chinese to simplified (with mainland vocabulary) for matching.
+    pub fold_traditional: bool,
+}
+
+impl Default for TextConfig {
+    fn default() -> Self {
+        Self {
+            fold_traditional: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -104,6 +121,7 @@ mod tests {
         let cfg = Config::parse(EXAMPLE).expect("example parses");
         let d = Config::default();
         assert_eq!(cfg.server.bind, d.server.bind);
+        assert_eq!(cfg.text.fold_traditional, d.text.fold_traditional);
         assert_eq!(cfg.ingest.batch_size, d.ingest.batch_size);
         assert_eq!(cfg.ingest.max_text_bytes, d.ingest.max_text_bytes);
         assert_eq!(cfg.ingest.grouping.min_chars, d.ingest.grouping.min_chars);

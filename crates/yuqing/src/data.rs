@@ -36,8 +36,34 @@ impl DataDir {
         })
     }
 
+    /// Opens it for writing with an empty index (for `reindex`, which rebuilds it whatever
+    /// version or settings the old index had).
+    pub async fn open_writer_fresh_index(root: &Path) -> anyhow::Result<Self> {
+        let lock = Self::lock(root)?;
+        let index_dir = root.join("index");
+        if index_dir.exists() {
+            std::fs::remove_dir_all(&index_dir).with_context(|| {
+                format!(
+                    "无法删除旧索引 {} / cannot remove the old index {}",
+                    index_dir.display(),
+                    index_dir.display()
+                )
+            })?;
+        }
+        let mut me = Self::open(root).await?;
+        me._lock = Some(lock);
+        Ok(me)
+    }
+
     /// Opens it for writing: takes the writer lock or explains who holds it.
     pub async fn open_writer(root: &Path) -> anyhow::Result<Self> {
+        let lock = Self::lock(root)?;
+        let mut me = Self::open(root).await?;
+        me._lock = Some(lock);
+        Ok(me)
+    }
+
+    fn lock(root: &Path) -> anyhow::Result<File> {
         std::fs::create_dir_all(root).with_context(|| {
             format!(
                 "无法创建数据目录 {} / cannot create data directory {}",
@@ -68,9 +94,7 @@ impl DataDir {
                 root.display()
             ),
         }
-        let mut me = Self::open(root).await?;
-        me._lock = Some(lock);
-        Ok(me)
+        Ok(lock)
     }
 
     /// True when another process holds the writer lock.

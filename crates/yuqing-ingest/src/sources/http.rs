@@ -570,6 +570,8 @@ impl Fetcher {
         let mut url = first;
         loop {
             tracker.visit(self, &url)?;
+            // The destination first, so a refused URL is named as such (not its robots.txt).
+            self.check_destination(&url).await?;
             if check_robots {
                 self.check_robots(&url).await?;
             }
@@ -588,6 +590,7 @@ impl Fetcher {
         let mut url = first;
         loop {
             tracker.visit(self, &url)?;
+            self.check_destination(&url).await?;
             match self.hop(&url, None, false, max_body).await? {
                 Hop::Redirect(next) => url = next,
                 Hop::Done(raw) => return Ok(raw),
@@ -595,7 +598,7 @@ impl Fetcher {
         }
     }
 
-    /// One request: destination check, pacing, send; a redirect gives the next URL.
+    /// One request (its destination already checked): pacing, send; a redirect gives the next URL.
     async fn hop(
         &self,
         url: &Url,
@@ -603,7 +606,6 @@ impl Fetcher {
         send_headers: bool,
         max_body: u64,
     ) -> Result<Hop, SourceError> {
-        self.check_destination(url).await?;
         self.pace(url).await;
         let mut req = self.client.get(url.clone());
         if send_headers {
@@ -761,7 +763,7 @@ impl Fetcher {
                 slots.retain(|_, t| *t > now);
             }
             let slot = slots.get(&key).copied().filter(|t| *t > now).unwrap_or(now);
-            slots.insert(key, slot + interval);
+            slots.insert(key, slot.checked_add(interval).unwrap_or(slot));
             slot
         };
         tokio::time::sleep_until(slot.into()).await;
@@ -771,7 +773,10 @@ impl Fetcher {
         let robots = self.robots.lock().unwrap_or_else(|p| p.into_inner());
         let entry = robots.get(&url.origin().ascii_serialization())?;
         let secs = entry.robot.as_ref()?.delay?;
-        (secs.is_finite() && secs > 0.0).then(|| Duration::from_secs_f32(secs).min(MAX_CRAWL_DELAY))
+        Duration::try_from_secs_f32(secs)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .map(|d| d.min(MAX_CRAWL_DELAY))
     }
 
     async fn check_robots(&self, url: &Url) -> Result<(), SourceError> {

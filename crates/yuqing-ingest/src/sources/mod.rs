@@ -585,16 +585,23 @@ impl SourceConfig {
                 ));
             }
         }
-        if self.interval.0 < Duration::from_secs(1) {
+        const HOUR: Duration = Duration::from_secs(3600);
+        if self.interval.0 < Duration::from_secs(1) || self.interval.0 > 30 * 24 * HOUR {
             return Err(err(
-                "interval 至少为 1 秒".into(),
-                "interval must be at least 1 s".into(),
+                "interval 应在 1 秒到 30 天之间".into(),
+                "interval must be between 1 s and 30 days".into(),
             ));
         }
-        if self.timeout.0.is_zero() {
+        if self.timeout.0.is_zero() || self.timeout.0 > HOUR {
             return Err(err(
-                "timeout 必须大于 0".into(),
-                "timeout must be greater than 0".into(),
+                "timeout 应大于 0 且不超过 1 小时".into(),
+                "timeout must be greater than 0 and at most 1 h".into(),
+            ));
+        }
+        if self.min_host_interval.0 > HOUR {
+            return Err(err(
+                "min_host_interval 不能超过 1 小时".into(),
+                "min_host_interval must be at most 1 h".into(),
             ));
         }
         if self.max_body_bytes == 0 {

@@ -23,10 +23,7 @@ use serde::{Deserialize, Serialize};
 
 pub use data::{DUPLICATE_SETS, DataError, Row, load_dir, map_label, read_csv};
 pub use features::{FEATURE_VERSION, FeatureConfig, split_repost};
-pub use model::{
-    DEFAULT_NEUTRAL_MARGIN, DomainInfo, FORMAT_VERSION, Header, MAGIC, MAX_DOMAINS, Model,
-    ModelError,
-};
+pub use model::{DEFAULT_NEUTRAL_MARGIN, FORMAT_VERSION, Header, MAGIC, Model, ModelError};
 pub use train::{
     BandStats, DevReport, TrainOptions, TrainSet, band_table, calibrate, evaluate, train,
     train_from_dir,

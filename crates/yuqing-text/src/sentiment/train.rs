@@ -10,7 +10,7 @@
 use super::Label;
 use super::data::{DUPLICATE_SETS, DataError, Row, load_dir};
 use super::features::{FEATURE_VERSION, FeatureConfig, Scratch, extract};
-use super::model::{DEFAULT_NEUTRAL_MARGIN, DomainInfo, Header, MAX_DOMAINS, Model};
+use super::model::{DEFAULT_NEUTRAL_MARGIN, Header, Model};
 use std::path::Path;
 use std::time::Instant;
 
@@ -53,15 +53,6 @@ pub struct TrainOptions {
     pub nb_scale: f32,
     /// Smoothing count of the log-count ratios.
     pub nb_alpha: f64,
-    /// Domain experts: log2 of each expert's buckets (0 = no experts, one general model).
-    /// With experts, every training set is a domain; a multinomial naive-Bayes gate over
-    /// the same features gives P(domain | text), and the margin is the general one plus
-    /// the gate-weighted experts' margins.
-    pub domain_bits: u8,
-    /// log2 of the buckets of each gate table.
-    pub gate_bits: u8,
-    /// L2 penalty of the experts relative to [`TrainOptions::l2`].
-    pub domain_l2: f64,
     /// Progress on stderr.
     pub verbose: bool,
 }
@@ -77,9 +68,6 @@ impl Default for TrainOptions {
             neutral_margin: DEFAULT_NEUTRAL_MARGIN,
             nb_scale: 0.0,
             nb_alpha: 1.0,
-            domain_bits: 0,
-            gate_bits: 16,
-            domain_l2: 1.0,
             verbose: false,
         }
     }
@@ -125,16 +113,8 @@ impl Matrix {
     }
 }
 
-/// L2 penalty: `l2` on the first `split` weights, `l2_rest` on the others (not the bias).
-#[derive(Clone, Copy)]
-struct Reg {
-    l2: f64,
-    split: usize,
-    l2_rest: f64,
-}
-
 /// Logistic-loss objective: returns f and writes the gradient (last entry = bias).
-fn objective(x: &Matrix, y: &[f64], c: &[f64], reg: Reg, w: &[f64], grad: &mut [f64]) -> f64 {
+fn objective(x: &Matrix, y: &[f64], c: &[f64], l2: f64, w: &[f64], grad: &mut [f64]) -> f64 {
     let d = w.len() - 1;
     let bias = w[d];
     grad.iter_mut().for_each(|g| *g = 0.0);
@@ -159,11 +139,10 @@ fn objective(x: &Matrix, y: &[f64], c: &[f64], reg: Reg, w: &[f64], grad: &mut [
     }
     let mut penalty = 0.0;
     for j in 0..d {
-        let l2 = if j < reg.split { reg.l2 } else { reg.l2_rest };
-        penalty += l2 * w[j] * w[j];
+        penalty += w[j] * w[j];
         grad[j] += l2 * w[j];
     }
-    f + 0.5 * penalty
+    f + 0.5 * l2 * penalty
 }
 
 fn dotv(a: &[f64], b: &[f64]) -> f64 {
@@ -175,7 +154,7 @@ fn lbfgs(
     x: &Matrix,
     y: &[f64],
     c: &[f64],
-    reg: Reg,
+    l2: f64,
     dim: usize,
     iterations: usize,
     verbose: bool,
@@ -184,7 +163,7 @@ fn lbfgs(
     let n = dim + 1;
     let mut w = vec![0.0; n];
     let mut g = vec![0.0; n];
-    let mut f = objective(x, y, c, reg, &w, &mut g);
+    let mut f = objective(x, y, c, l2, &w, &mut g);
     let mut s_hist: Vec<Vec<f64>> = Vec::new();
     let mut y_hist: Vec<Vec<f64>> = Vec::new();
     let mut rho: Vec<f64> = Vec::new();
@@ -235,7 +214,7 @@ fn lbfgs(
             for j in 0..n {
                 w_new[j] = w[j] + step * dir[j];
             }
-            f_new = objective(x, y, c, reg, &w_new, &mut g_new);
+            f_new = objective(x, y, c, l2, &w_new, &mut g_new);
             if f_new <= f + 1e-4 * step * gd || tries >= 20 {
                 break;
             }
@@ -311,99 +290,16 @@ pub fn train(sets: &[TrainSet], opts: &TrainOptions) -> Model {
             .flat_map(|s| s.rows.iter().map(|r| r.1.as_str())),
     );
     let dim = 1usize << cfg.bits;
-    let names: Vec<&str> = sets
-        .iter()
-        .filter(|s| !s.rows.is_empty())
-        .map(|s| s.name.as_str())
-        .collect();
-    let domain_of: Vec<usize> = sets
-        .iter()
-        .filter(|s| !s.rows.is_empty())
-        .enumerate()
-        .flat_map(|(d, s)| std::iter::repeat_n(d, s.rows.len()))
-        .collect();
-    let k = if opts.domain_bits > 0 && names.len() > 1 {
-        names.len()
-    } else {
-        0
-    };
-    let dbits = opts.domain_bits.min(cfg.bits);
-    let gbits = opts.gate_bits.clamp(4, cfg.bits);
-    let dsize = 1usize << dbits;
-    let dshift = cfg.bits - dbits;
-    // Gate (before NB scaling: it reads the plain magnitudes).
-    let (gate, log_prior) = if k > 0 {
-        nb_gate(&x, &domain_of, k, &cfg, gbits)
-    } else {
-        (vec![], vec![])
-    };
-    let post: Vec<[f32; MAX_DOMAINS]> = if k > 0 {
-        (0..x.rows())
-            .map(|r| gate_posterior(&x, r, &gate, &log_prior, cfg.bits, gbits))
-            .collect()
-    } else {
-        vec![]
-    };
-    let scale = |bits_shift: u32| {
-        (opts.nb_scale > 0.0)
-            .then(|| nb_factors(&x, &y, cfg.bits, bits_shift, opts.nb_alpha, opts.nb_scale))
-    };
-    let nb = scale(0);
-    let nb_d = if k > 0 { scale(dshift as u32) } else { None };
-    if k > 0 {
-        // Expand: general entries, then each domain's entries scaled by P(domain | text),
-        // then the domain bias indicators.
-        let mut e = Matrix {
-            offsets: vec![0],
-            idx: Vec::new(),
-            val: Vec::new(),
-        };
-        for r in 0..x.rows() {
-            let (a, b) = (x.offsets[r], x.offsets[r + 1]);
-            for j in a..b {
-                let i = x.idx[j] as usize;
-                e.idx.push(i as u32);
-                e.val.push(x.val[j] * nb.as_ref().map_or(1.0, |f| f[i]));
-            }
-            for d in 0..k {
-                let p = post[r][d];
-                if p < 1e-3 {
-                    continue;
-                }
-                let base = dim + d * dsize;
-                let mut ents: Vec<(u32, f32)> = (a..b)
-                    .map(|j| {
-                        let i = (x.idx[j] as usize) >> dshift;
-                        (
-                            (base + i) as u32,
-                            p * x.val[j] * nb_d.as_ref().map_or(1.0, |f| f[i]),
-                        )
-                    })
-                    .collect();
-                ents.sort_unstable_by_key(|e| e.0);
-                for (i, v) in ents {
-                    if e.idx.len() > e.offsets[r] && *e.idx.last().unwrap() == i {
-                        *e.val.last_mut().unwrap() += v;
-                    } else {
-                        e.idx.push(i);
-                        e.val.push(v);
-                    }
-                }
-                e.idx.push((dim + k * dsize + d) as u32);
-                e.val.push(p);
-            }
-            e.offsets.push(e.idx.len());
-        }
-        x = e;
-    } else if let Some(f) = &nb {
+    let nb =
+        (opts.nb_scale > 0.0).then(|| nb_factors(&x, &y, cfg.bits, opts.nb_alpha, opts.nb_scale));
+    if let Some(f) = &nb {
         for j in 0..x.idx.len() {
             x.val[j] *= f[x.idx[j] as usize];
         }
     }
-    let params = dim + k * dsize + k;
     if opts.verbose {
         eprintln!(
-            "sentiment: {} texts, {} entries ({:.1}/text), 2^{} buckets, {k} domains, features in {:.1}s",
+            "sentiment: {} texts, {} features ({:.1}/text), 2^{} buckets, features in {:.1}s",
             x.rows(),
             x.idx.len(),
             x.idx.len() as f64 / x.rows().max(1) as f64,
@@ -411,52 +307,34 @@ pub fn train(sets: &[TrainSet], opts: &TrainOptions) -> Model {
             t0.elapsed().as_secs_f64()
         );
     }
-    let reg = Reg {
-        l2: opts.l2,
-        split: dim,
-        l2_rest: opts.l2 * opts.domain_l2,
-    };
-    let w = lbfgs(&x, &y, &c, reg, params, opts.iterations, opts.verbose);
+    let w = lbfgs(&x, &y, &c, opts.l2, dim, opts.iterations, opts.verbose);
     if opts.verbose {
         eprintln!("sentiment: trained in {:.1}s", t0.elapsed().as_secs_f64());
     }
-    let domains = (0..k)
-        .map(|d| DomainInfo {
-            name: names[d].to_string(),
-            bias: w[dim + k * dsize + d] as f32,
-            log_prior: log_prior[d],
-        })
-        .collect();
     let header = Header {
         feature_version: FEATURE_VERSION,
         features: cfg,
-        bias: w[params] as f32,
+        bias: w[dim] as f32,
         temperature: 1.0,
         neutral_margin: opts.neutral_margin,
         scale: 1.0,
-        domains,
-        domain_bits: if k > 0 { dbits } else { 0 },
-        gate_bits: if k > 0 { gbits } else { 0 },
-        expert_scale: 1.0,
-        gate_scale: 1.0,
         trained_on: sets
             .iter()
             .map(|s| format!("{} ({} texts)", s.name, s.rows.len()))
             .collect(),
         notes: format!(
             "L2 logistic regression, l2={}, iterations<={}, balance_classes={}, set_balance={}, \
-             nb_scale={}, nb_alpha={}, domain_l2={}",
+             nb_scale={}, nb_alpha={}",
             opts.l2,
             opts.iterations,
             opts.balance_classes,
             opts.set_balance,
             opts.nb_scale,
-            opts.nb_alpha,
-            opts.domain_l2
+            opts.nb_alpha
         ),
     };
     // Fold the NB factors into the weights.
-    let mut weights: Vec<f32> = match &nb {
+    let weights = match &nb {
         Some(f) => w[..dim]
             .iter()
             .zip(f)
@@ -464,92 +342,19 @@ pub fn train(sets: &[TrainSet], opts: &TrainOptions) -> Model {
             .collect(),
         None => w[..dim].iter().map(|&v| v as f32).collect(),
     };
-    for d in 0..k {
-        let block = &w[dim + d * dsize..dim + (d + 1) * dsize];
-        match &nb_d {
-            Some(f) => weights.extend(block.iter().zip(f).map(|(&v, &s)| (v * s as f64) as f32)),
-            None => weights.extend(block.iter().map(|&v| v as f32)),
-        }
-    }
-    weights.extend_from_slice(&gate);
     Model::from_parts(header, weights)
-}
-
-/// Multinomial naive-Bayes gate over the feature magnitudes at `2^gbits` resolution:
-/// (K tables of log P(bucket | domain), log priors).
-fn nb_gate(
-    x: &Matrix,
-    domain_of: &[usize],
-    k: usize,
-    cfg: &FeatureConfig,
-    gbits: u8,
-) -> (Vec<f32>, Vec<f32>) {
-    let gsize = 1usize << gbits;
-    let shift = cfg.bits - gbits;
-    let mut counts = vec![0f64; k * gsize];
-    let mut docs = vec![0f64; k];
-    for r in 0..x.rows() {
-        let d = domain_of[r];
-        docs[d] += 1.0;
-        for j in x.offsets[r]..x.offsets[r + 1] {
-            counts[d * gsize + (x.idx[j] as usize >> shift)] += x.val[j].abs() as f64;
-        }
-    }
-    let alpha = 0.1;
-    let mut table = Vec::with_capacity(k * gsize);
-    for d in 0..k {
-        let row = &counts[d * gsize..(d + 1) * gsize];
-        let total: f64 = row.iter().sum::<f64>() + alpha * gsize as f64;
-        table.extend(row.iter().map(|&c| ((c + alpha) / total).ln() as f32));
-    }
-    let n: f64 = docs.iter().sum();
-    let prior = docs.iter().map(|&c| (c / n).ln() as f32).collect();
-    (table, prior)
-}
-
-/// P(domain | row r) under the gate (same computation as the model's).
-fn gate_posterior(
-    x: &Matrix,
-    r: usize,
-    table: &[f32],
-    log_prior: &[f32],
-    bits: u8,
-    gbits: u8,
-) -> [f32; MAX_DOMAINS] {
-    let k = log_prior.len();
-    let gsize = 1usize << gbits;
-    let shift = bits - gbits;
-    let mut post = [0f32; MAX_DOMAINS];
-    for d in 0..k {
-        let mut s = log_prior[d];
-        for j in x.offsets[r]..x.offsets[r + 1] {
-            s += table[d * gsize + (x.idx[j] as usize >> shift)] * x.val[j].abs();
-        }
-        post[d] = s;
-    }
-    let max = post[..k].iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
-    let mut z = 0.0;
-    for p in &mut post[..k] {
-        *p = (*p - max).exp();
-        z += *p;
-    }
-    for p in &mut post[..k] {
-        *p /= z;
-    }
-    post
 }
 
 /// NBSVM-style scale factors: |log-count ratio|^power per bucket (document counts,
 /// smoothed by `alpha`), divided by their mean over the buckets in use.
-/// `shift` lowers the resolution (bucket >> shift).
-fn nb_factors(x: &Matrix, y: &[f64], bits: u8, shift: u32, alpha: f64, power: f32) -> Vec<f32> {
-    let dim = 1usize << (bits as u32 - shift);
+fn nb_factors(x: &Matrix, y: &[f64], bits: u8, alpha: f64, power: f32) -> Vec<f32> {
+    let dim = 1usize << bits;
     let mut p = vec![0.0f64; dim];
     let mut q = vec![0.0f64; dim];
     for r in 0..x.rows() {
         let t = if y[r] > 0.5 { &mut p } else { &mut q };
         for k in x.offsets[r]..x.offsets[r + 1] {
-            t[(x.idx[k] >> shift) as usize] += 1.0;
+            t[x.idx[k] as usize] += 1.0;
         }
     }
     let ps: f64 = p.iter().sum::<f64>() + alpha * dim as f64;
