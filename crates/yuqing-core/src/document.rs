@@ -44,7 +44,9 @@ impl Kind {
         }
     }
     pub fn parse(s: &str) -> Kind {
-        match s {
+        let s = s.trim().to_ascii_lowercase();
+        match s.as_str() {
+            "" => Kind::Post,
             "post" => Kind::Post,
             "repost" => Kind::Repost,
             "comment" => Kind::Comment,
@@ -52,7 +54,7 @@ impl Kind {
             "message" => Kind::Message,
             "reply" => Kind::Reply,
             "video" => Kind::Video,
-            other => Kind::Other(other.to_ascii_lowercase()),
+            _ => Kind::Other(s),
         }
     }
     /// True for items that spread another item (reposts, comments, replies).

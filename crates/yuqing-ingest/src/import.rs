@@ -242,8 +242,39 @@ pub fn parse_json_line(line: &[u8]) -> Result<Document, String> {
     serde_json::from_str::<Document>(s).map_err(|e| format!("JSON 无效 / invalid JSON: {e}"))
 }
 
-/// Work sent from the reader to the preparers.
-type Lines = Vec<(String, Result<Document, String>, Option<Vec<u8>>)>;
+/// One input item as read: a raw JSON line (parsed by a preparer, in parallel), a
+/// document parsed by the reader (CSV, feeds, JSON arrays), or a failure.
+enum Item {
+    Json(Vec<u8>),
+    Doc(Document),
+    Bad(String, Option<Vec<u8>>),
+}
+
+/// Work sent from the reader to the preparers: (location, item).
+type Lines = Vec<(String, Item)>;
+
+fn prepare_item(loc: String, item: Item, max_text: usize) -> Result<Prepared, Rejected> {
+    let reject = |loc: String, reason: String, raw: Option<&[u8]>| Rejected {
+        location: loc,
+        reason,
+        payload: raw
+            .map(|r| cut(&String::from_utf8_lossy(r)))
+            .unwrap_or_default(),
+    };
+    match item {
+        Item::Json(raw) => match parse_json_line(&raw) {
+            Ok(d) => prepare(d, loc.clone(), max_text)
+                .map_err(|e| reject(loc, e.to_string(), Some(&raw))),
+            Err(reason) => Err(reject(loc, reason, Some(&raw))),
+        },
+        Item::Doc(d) => {
+            let raw = serde_json::to_vec(&d).ok();
+            prepare(d, loc.clone(), max_text)
+                .map_err(|e| reject(loc, e.to_string(), raw.as_deref()))
+        }
+        Item::Bad(reason, raw) => Err(reject(loc, reason, raw.as_deref())),
+    }
+}
 
 /// Reads `paths` and sends prepared batches, in order, to the returned receiver. Runs on
 /// background threads; file-level errors are sent as rejected items naming the file.
@@ -277,24 +308,7 @@ pub fn spawn_readers(
                         for lines in rx {
                             let b: Batch = lines
                                 .into_iter()
-                                .map(|(loc, parsed, raw)| match parsed {
-                                    Ok(d) => {
-                                        prepare(d, loc.clone(), max_text).map_err(|e| Rejected {
-                                            location: loc,
-                                            reason: e.to_string(),
-                                            payload: raw
-                                                .map(|r| cut(&String::from_utf8_lossy(&r)))
-                                                .unwrap_or_default(),
-                                        })
-                                    }
-                                    Err(reason) => Err(Rejected {
-                                        location: loc,
-                                        reason,
-                                        payload: raw
-                                            .map(|r| cut(&String::from_utf8_lossy(&r)))
-                                            .unwrap_or_default(),
-                                    }),
-                                })
+                                .map(|(loc, item)| prepare_item(loc, item, max_text))
                                 .collect();
                             if btx.send(b).is_err() {
                                 break;
@@ -327,7 +341,7 @@ pub fn spawn_readers(
             'files: for path in paths {
                 let name = path.display().to_string();
                 let emit_file_error = |reason: String, send: &mut dyn FnMut(Lines) -> bool| {
-                    send(vec![(name.clone(), Err(reason), None)])
+                    send(vec![(name.clone(), Item::Bad(reason, None))])
                 };
                 let opened = match open(&path, &progress) {
                     Ok(o) => o,
@@ -361,10 +375,13 @@ pub fn spawn_readers(
                     },
                     f => f,
                 };
-                let first_non_ws = reader
-                    .fill_buf()
-                    .ok()
-                    .and_then(|b| b.iter().copied().find(|c| !c.is_ascii_whitespace()));
+                let first_non_ws = reader.fill_buf().ok().and_then(|b| {
+                    b.strip_prefix(b"\xef\xbb\xbf")
+                        .unwrap_or(b)
+                        .iter()
+                        .copied()
+                        .find(|c| !c.is_ascii_whitespace())
+                });
                 let result = match fmt {
                     Format::Jsonl if first_non_ws == Some(b'[') => {
                         read_json_array(&name, reader.as_mut(), &mut send)
@@ -444,15 +461,17 @@ fn read_jsonl(
             let reason = format!(
                 "行过长：{len} 字节，上限 {max_line} 字节（ingest.max_line_bytes）/ line is {len} bytes, the limit is {max_line} (ingest.max_line_bytes)"
             );
-            lines.push((loc, Err(reason), Some(buf[..buf.len().min(1024)].to_vec())));
+            lines.push((
+                loc,
+                Item::Bad(reason, Some(buf[..buf.len().min(1024)].to_vec())),
+            ));
         } else {
-            let parsed = parse_json_line(&buf);
-            let raw = if parsed.is_err() {
-                Some(buf.clone())
+            let line = if no == 1 {
+                buf.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&buf)
             } else {
-                None
+                &buf[..]
             };
-            lines.push((loc, parsed, raw));
+            lines.push((loc, Item::Json(line.to_vec())));
         }
         if lines.len() >= batch && !send(std::mem::replace(&mut lines, Vec::with_capacity(batch))) {
             return Ok(false);
@@ -487,13 +506,13 @@ fn read_json_array(
     send: &mut dyn FnMut(Lines) -> bool,
 ) -> Result<bool, ImportError> {
     let all = read_whole(name, r)?;
-    let items: Vec<serde_json::Value> = match serde_json::from_slice(&all) {
+    let body = all.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&all);
+    let items: Vec<serde_json::Value> = match serde_json::from_slice(body) {
         Ok(v) => v,
         Err(e) => {
             return Ok(send(vec![(
                 name.to_owned(),
-                Err(format!("JSON 数组无效 / invalid JSON array: {e}")),
-                None,
+                Item::Bad(format!("JSON 数组无效 / invalid JSON array: {e}"), None),
             )]));
         }
     };
@@ -504,11 +523,10 @@ fn read_json_array(
             let loc = format!("{name}[{i}]");
             let raw = v.to_string().into_bytes();
             match serde_json::from_value::<Document>(v) {
-                Ok(d) => (loc, Ok(d), None),
+                Ok(d) => (loc, Item::Doc(d)),
                 Err(e) => (
                     loc,
-                    Err(format!("文档无效 / invalid document: {e}")),
-                    Some(raw),
+                    Item::Bad(format!("文档无效 / invalid document: {e}"), Some(raw)),
                 ),
             }
         })
@@ -532,11 +550,14 @@ fn read_feed(
             let lines: Lines = docs
                 .into_iter()
                 .enumerate()
-                .map(|(i, d)| (format!("{name}#{}", i + 1), Ok(d), None))
+                .map(|(i, d)| (format!("{name}#{}", i + 1), Item::Doc(d)))
                 .collect();
             Ok(lines.is_empty() || send(lines))
         }
-        Err(e) => Ok(send(vec![(name.to_owned(), Err(e.to_string()), None)])),
+        Err(e) => Ok(send(vec![(
+            name.to_owned(),
+            Item::Bad(e.to_string(), None),
+        )])),
     }
 }
 
@@ -564,19 +585,22 @@ fn read_csv(
         Err(e) => {
             return Ok(send(vec![(
                 name.to_owned(),
-                Err(format!("CSV 表头无效 / invalid CSV header: {e}")),
-                None,
+                Item::Bad(format!("CSV 表头无效 / invalid CSV header: {e}"), None),
             )]));
         }
     };
     let mut lines: Lines = Vec::with_capacity(batch);
     let mut rec = csv::ByteRecord::new();
     loop {
-        let line = rdr.position().line() + 1;
-        let loc = format!("{name}:{line}");
+        let before = rdr.position().line();
+        let mut loc = format!("{name}:{before}");
         match rdr.read_byte_record(&mut rec) {
             Ok(false) => break,
             Ok(true) => {
+                // The record's own first line (the reader's position is where it stopped).
+                if let Some(p) = rec.position() {
+                    loc = format!("{name}:{}", p.line());
+                }
                 let mut obj = serde_json::Map::new();
                 let mut author = serde_json::Map::new();
                 let mut metrics = serde_json::Map::new();
@@ -623,14 +647,13 @@ fn read_csv(
                 }
                 let raw = rec.as_slice().to_vec();
                 match bad {
-                    Some(reason) => lines.push((loc, Err(reason), Some(raw))),
+                    Some(reason) => lines.push((loc, Item::Bad(reason, Some(raw)))),
                     None => {
                         match serde_json::from_value::<Document>(serde_json::Value::Object(obj)) {
-                            Ok(d) => lines.push((loc, Ok(d), None)),
+                            Ok(d) => lines.push((loc, Item::Doc(d))),
                             Err(e) => lines.push((
                                 loc,
-                                Err(format!("CSV 行无效 / invalid CSV row: {e}")),
-                                Some(raw),
+                                Item::Bad(format!("CSV 行无效 / invalid CSV row: {e}"), Some(raw)),
                             )),
                         }
                     }
@@ -638,7 +661,10 @@ fn read_csv(
             }
             Err(e) => {
                 let fatal = matches!(e.kind(), csv::ErrorKind::Io(_));
-                lines.push((loc, Err(format!("CSV 行无效 / invalid CSV row: {e}")), None));
+                lines.push((
+                    loc,
+                    Item::Bad(format!("CSV 行无效 / invalid CSV row: {e}"), None),
+                ));
                 if fatal {
                     break;
                 }

@@ -201,27 +201,6 @@ impl<S: Store> Pipeline<S> {
         Ok(n)
     }
 
-    /// Rebuilds the index from the store.
-    pub async fn reindex(&mut self, progress: impl Fn(u64)) -> Result<u64, PipelineError> {
-        self.writer.delete_all()?;
-        self.writer.commit(0)?;
-        let mut after = 0;
-        let mut n = 0;
-        loop {
-            let docs = self.store.scan(after, 5000).await?;
-            let Some(last) = docs.last() else { break };
-            after = last.seq;
-            for d in &docs {
-                self.index_stored(d)?;
-                n += 1;
-            }
-            progress(n);
-        }
-        self.last_seq = after;
-        self.commit()?;
-        Ok(n)
-    }
-
     fn index_stored(&mut self, d: &StoredDocument) -> Result<(), PipelineError> {
         let title = d.doc.title.as_deref().map(normalize).unwrap_or_default();
         let text = normalize(&d.doc.text);

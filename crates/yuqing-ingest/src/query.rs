@@ -14,9 +14,6 @@ use yuqing_search::{Hit, SearchError, SearchIndex, SearchRequest, Sort};
 use yuqing_store::Store;
 use yuqing_text::normalize;
 
-/// Largest number of candidates verified one by one for a non-exact query.
-const MAX_VERIFY: usize = 200_000;
-
 /// A search hit with its document and snippet.
 #[derive(Debug, Clone, Serialize)]
 pub struct SearchHit {
@@ -73,15 +70,19 @@ async fn verified_seqs<S: Store>(
     index: &SearchIndex,
     req: &SearchRequest,
 ) -> Result<Vec<i64>, QueryError> {
-    match index.all_seqs(req, MAX_VERIFY) {
+    // Every candidate is checked (no cap: a count must be exact); the CPU part runs
+    // outside the async workers.
+    match index.all_seqs(req, (index.num_docs() as usize).max(1)) {
         Ok((seqs, _)) => {
             let mut out = Vec::new();
             for chunk in seqs.chunks(2000) {
-                for d in store.by_seqs(chunk).await? {
-                    if matches(&d, &req.query) {
-                        out.push(d.seq);
-                    }
-                }
+                let docs = store.by_seqs(chunk).await?;
+                out.extend(tokio::task::block_in_place(|| {
+                    docs.iter()
+                        .filter(|d| matches(d, &req.query))
+                        .map(|d| d.seq)
+                        .collect::<Vec<_>>()
+                }));
             }
             Ok(out)
         }
@@ -92,11 +93,12 @@ async fn verified_seqs<S: Store>(
                 let docs = store.scan(after, 5000).await?;
                 let Some(last) = docs.last() else { break };
                 after = last.seq;
-                out.extend(
+                out.extend(tokio::task::block_in_place(|| {
                     docs.iter()
                         .filter(|d| in_filters(d, req) && matches(d, &req.query))
-                        .map(|d| d.seq),
-                );
+                        .map(|d| d.seq)
+                        .collect::<Vec<_>>()
+                }));
             }
             Ok(out)
         }

@@ -6,7 +6,9 @@
 //!     --data-dir /work/shared/data/sentiment -o models/sentiment-v1.bin
 //! ```
 //! Options (defaults = the shipped model): `--bits N --l2 X --iters N --ngram N
-//! --neg-scope N --chain-weight X --set-balance X --no-balance --no-norm`.
+//! --neg-scope N --chain-weight X --set-balance X --tag-weight X --nb X --last --no-contrast
+//! --no-balance --no-norm`; `--eval FILE` scores a saved model; `--classify TEXT…` prints
+//! labels (built-in model, or the file in `$MODEL`).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -37,10 +39,22 @@ fn main() {
             "--nb" => opts.nb_scale = val().parse().unwrap(),
             "--nb-alpha" => opts.nb_alpha = val().parse().unwrap(),
             "--no-contrast" => opts.features.contrast = false,
-            "--no-last" => opts.features.last_clause = false,
+            "--last" => opts.features.last_clause = true,
             "--tag-weight" => opts.features.tag_weight = val().parse().unwrap(),
             "--no-balance" => opts.balance_classes = false,
             "--no-norm" => opts.features.l2_normalize = false,
+            "--classify" => {
+                // Print label and score of the remaining arguments with the built-in model.
+                let m = match std::env::var("MODEL") {
+                    Ok(p) => Model::load(p).unwrap_or_else(|e| panic!("{e}")),
+                    Err(_) => Model::builtin().clone(),
+                };
+                for t in std::iter::once(val()).chain(args.by_ref()) {
+                    let s = m.classify(&t);
+                    println!("{:8} {:.3}  {t}", s.label.as_str(), s.score);
+                }
+                return;
+            }
             "--eval" => {
                 // Evaluate an existing model file only.
                 let m = Model::load(val()).unwrap_or_else(|e| panic!("{e}"));

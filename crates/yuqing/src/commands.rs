@@ -151,7 +151,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Export { output } => {
-            let dir = DataDir::open(&cli.data).await?;
+            let dir = DataDir::open_existing(&cli.data).await?;
             let mut out: Box<dyn Write> = match &output {
                 Some(p) => Box::new(std::io::BufWriter::new(
                     std::fs::File::create(p).with_context(|| {
@@ -177,7 +177,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Sources { json } => {
-            let dir = DataDir::open(&cli.data).await?;
+            let dir = DataDir::open_existing(&cli.data).await?;
             let health = dir.store.source_health().await?;
             let now = Utc::now();
             let configured: Vec<&str> = cfg.sources.iter().map(|s| s.name()).collect();
@@ -234,7 +234,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::DeadLetters { limit, json } => {
-            let dir = DataDir::open(&cli.data).await?;
+            let dir = DataDir::open_existing(&cli.data).await?;
             for l in dir.store.dead_letters(limit).await? {
                 if json {
                     println!("{}", serde_json::to_string(&l)?);
@@ -251,24 +251,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Reindex => {
+            // A fresh index: opening the pipeline catches it up from the whole store.
             let dir = DataDir::open_writer_fresh_index(&cli.data).await?;
-            let total = dir.store.count().await?;
-            let bar = ProgressBar::new(total as u64);
-            bar.set_style(
-                ProgressStyle::with_template("{bar:40} {pos}/{len} {per_sec} {eta}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
             let started = Instant::now();
-            let mut p =
+            let p =
                 Pipeline::open(dir.store.clone(), dir.index.clone(), cfg.ingest.clone()).await?;
-            let n = p.reindex(|n| bar.set_position(n)).await?;
             p.finish()?;
-            bar.finish_and_clear();
-            eprintln!(
-                "已重建索引：{n} 条，{:.1} 秒 / reindexed {n} documents in {:.1} s",
-                started.elapsed().as_secs_f64(),
-                started.elapsed().as_secs_f64()
-            );
+            let n = dir.index.num_docs();
+            let secs = started.elapsed().as_secs_f64();
+            eprintln!("已重建索引：{n} 条，{secs:.1} 秒 / reindexed {n} documents in {secs:.1} s");
             Ok(ExitCode::SUCCESS)
         }
         Command::Plan { command } => crate::plans::run(&cli.data, command).await,
@@ -279,7 +270,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// Opens the data directory for reading; if the index is behind the store (a crash
 /// between the two commits) and no writer is running, catches it up first.
 async fn open_reader(root: &std::path::Path, cfg: &Config) -> anyhow::Result<DataDir> {
-    let dir = DataDir::open(root).await?;
+    let dir = DataDir::open_existing(root).await?;
     if dir.index.indexed_seq()? < dir.store.max_seq().await? && !DataDir::writer_busy(root) {
         drop(dir);
         let dir = DataDir::open_writer(root).await?;

@@ -99,6 +99,13 @@ impl Config {
 
     pub fn parse(text: &str) -> anyhow::Result<Self> {
         let cfg: Config = toml::from_str(text)?;
+        anyhow::ensure!(
+            cfg.ingest.grouping.max_distance <= 3,
+            "ingest.grouping.max_distance = {} 过大：最多为 3（四段 16 位分桶只保证找全 3 位以内的相似）/ \
+             ingest.grouping.max_distance = {} is too large: at most 3 (the 4×16-bit bands only guarantee finding near-duplicates within 3 bits)",
+            cfg.ingest.grouping.max_distance,
+            cfg.ingest.grouping.max_distance
+        );
         let mut names = std::collections::HashSet::new();
         for s in &cfg.sources {
             anyhow::ensure!(

@@ -17,7 +17,21 @@ pub struct DataDir {
 }
 
 impl DataDir {
-    /// Opens the data directory for reading (creating it if missing).
+    /// Opens an existing data directory for reading; a directory without a database is an
+    /// error (most likely a mistyped `--data`), not an empty result.
+    pub async fn open_existing(root: &Path) -> anyhow::Result<Self> {
+        if !root.join("yuqing.db").exists() {
+            bail!(
+                "数据目录 {} 中没有数据库：请检查 --data，或先运行 yuqing import / yuqing serve / \
+                 no database in data directory {}: check --data, or run yuqing import or yuqing serve first",
+                root.display(),
+                root.display()
+            );
+        }
+        Self::open(root).await
+    }
+
+    /// Opens the data directory (creating it if missing).
     pub async fn open(root: &Path) -> anyhow::Result<Self> {
         std::fs::create_dir_all(root).with_context(|| {
             format!(

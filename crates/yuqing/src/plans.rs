@@ -43,7 +43,7 @@ pub async fn run(root: &Path, cmd: PlanCommand) -> anyhow::Result<ExitCode> {
             };
             let since = since.as_deref().map(parse_time).transpose()?;
             let until = until.as_deref().map(parse_time).transpose()?;
-            let dir = DataDir::open(root).await?;
+            let dir = DataDir::open_existing(root).await?;
             let mut count = 0u64;
             let mut daily: BTreeMap<String, u64> = BTreeMap::new();
             let mut samples: Vec<String> = Vec::new();

@@ -750,14 +750,14 @@ impl Source {
             Ok(p) => {
                 metrics::counter!("yuqing_source_documents_total", "source" => self.name.clone())
                     .increment(p.documents.len() as u64);
-                tracing::info!(
+                tracing::debug!(
                     source = %self.name,
                     documents = p.documents.len(),
                     not_modified = p.not_modified,
                     "source polled"
                 );
             }
-            Err(e) => tracing::warn!(source = %self.name, error = %e, "source poll failed"),
+            Err(e) => tracing::debug!(source = %self.name, error = %e, "source poll failed"),
         }
         result
     }

@@ -57,14 +57,14 @@ pub struct FeatureConfig {
 impl Default for FeatureConfig {
     fn default() -> Self {
         Self {
-            bits: 20,
+            bits: 21,
             max_ngram: 3,
             neg_scope: 4,
             chain_weight: 0.5,
             l2_normalize: true,
             contrast: true,
-            last_clause: true,
-            tag_weight: 1.0,
+            last_clause: false,
+            tag_weight: 2.0,
         }
     }
 }
@@ -422,6 +422,20 @@ fn units_of(seg: &str, units: &mut Vec<u64>, breaks: &mut Vec<bool>, tags: &mut 
     }
 }
 
+/// True for units that carry meaning on their own: ideographs, letters, words, digits,
+/// emoji and symbols (not punctuation, not URLs).
+fn is_content(u: u64) -> bool {
+    if u == U_DIGITS || u & U_WORD != 0 && u & (1 << 41) == 0 {
+        return true;
+    }
+    match char::from_u32(u as u32) {
+        Some(c) if u < 0x11_0000 => {
+            c.is_alphanumeric() || matches!(c, '\u{2600}'..='\u{27BF}' | '\u{1F000}'..)
+        }
+        _ => false,
+    }
+}
+
 #[inline]
 fn unit_is(units: &[u64], at: usize, word: &str) -> bool {
     let mut k = at;
@@ -456,6 +470,12 @@ fn segment_features(cfg: &FeatureConfig, seg: &str, weight: f32, scratch: &mut S
     let mut breaks = std::mem::take(&mut scratch.breaks);
     let mut tags = Vec::new();
     units_of(seg, &mut units, &mut breaks, &mut tags);
+    if tags.is_empty() && !units.iter().any(|&u| is_content(u)) {
+        // Only punctuation (or mentions, URLs): nothing to go on.
+        scratch.units = units;
+        scratch.breaks = breaks;
+        return;
+    }
     let raw = &mut scratch.raw;
     for t in tags {
         raw.push((t, weight * cfg.tag_weight));

@@ -11,7 +11,7 @@
 //! | 4 | `u32` header length `h` |
 //! | h | header, UTF-8 JSON ([`Header`]: feature settings and version, bias, calibration, quantisation scale, training notes) |
 //! | 4 | `u32` payload length `p` |
-//! | p | payload: gzip of the weight blocks as `i16` (weight = q × the block's scale): `2^bits` general weights (`scale`), then `K × 2^domain_bits` domain-expert weights (`expert_scale`), then `K × 2^gate_bits` gate log-probabilities (`gate_scale`), for the `K` entries of `domains` |
+//! | p | payload: gzip of `2^bits` weights as `i16` (weight = q × `scale`) |
 //! | 4 | `u32` CRC-32 of every byte before it |
 //!
 //! Loading checks the magic, the version, the lengths, the CRC, the header and the payload
@@ -70,23 +70,8 @@ pub struct Header {
     pub temperature: f32,
     /// Default neutral band half-width: neutral when |P - 0.5| < margin.
     pub neutral_margin: f32,
-    /// Quantisation step of the general weights.
+    /// Quantisation step of the weights.
     pub scale: f32,
-    /// Domain experts and the gate that mixes them (empty = general weights only).
-    #[serde(default)]
-    pub domains: Vec<DomainInfo>,
-    /// log2 of the buckets of each domain expert.
-    #[serde(default)]
-    pub domain_bits: u8,
-    /// log2 of the buckets of each gate table.
-    #[serde(default)]
-    pub gate_bits: u8,
-    /// Quantisation step of the expert weights.
-    #[serde(default = "one")]
-    pub expert_scale: f32,
-    /// Quantisation step of the gate log-probabilities.
-    #[serde(default = "one")]
-    pub gate_scale: f32,
     /// Names of the training sets, and free-form notes.
     #[serde(default)]
     pub trained_on: Vec<String>,
@@ -94,38 +79,12 @@ pub struct Header {
     pub notes: String,
 }
 
-fn one() -> f32 {
-    1.0
-}
-
-/// One domain (training set) of a mixture model.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DomainInfo {
-    pub name: String,
-    /// Bias of this domain's expert.
-    pub bias: f32,
-    /// Log prior of the domain in the gate.
-    pub log_prior: f32,
-}
-
 /// A trained sentiment model. Cheap to share (`&Model` is `Sync`); classification is pure.
 #[derive(Debug, Clone)]
 pub struct Model {
     pub(crate) header: Header,
-    /// General weights, then the expert blocks, then the gate blocks.
     pub(crate) weights: Vec<f32>,
     neutral_margin: f32,
-}
-
-/// Quantises `w` to i16 little-endian into `out`; returns the scale.
-fn quantise(w: &[f32], out: &mut Vec<u8>) -> f32 {
-    let max = w.iter().fold(0f32, |m, v| m.max(v.abs()));
-    let scale = if max > 0.0 { max / 32767.0 } else { 1.0 };
-    for v in w {
-        let q = (v / scale).round().clamp(-32767.0, 32767.0) as i16;
-        out.extend_from_slice(&q.to_le_bytes());
-    }
-    scale
 }
 
 thread_local! {
@@ -186,12 +145,15 @@ impl Model {
 
     /// Serialises the model (quantising the weights to `i16`).
     pub fn to_bytes(&self) -> Vec<u8> {
+        let max = self.weights.iter().fold(0f32, |m, w| m.max(w.abs()));
+        let scale = if max > 0.0 { max / 32767.0 } else { 1.0 };
         let mut header = self.header.clone();
-        let [g, e, _] = self.block_sizes();
+        header.scale = scale;
         let mut raw = Vec::with_capacity(self.weights.len() * 2);
-        header.scale = quantise(&self.weights[..g], &mut raw);
-        header.expert_scale = quantise(&self.weights[g..g + e], &mut raw);
-        header.gate_scale = quantise(&self.weights[g + e..], &mut raw);
+        for w in &self.weights {
+            let q = (w / scale).round().clamp(-32767.0, 32767.0) as i16;
+            raw.extend_from_slice(&q.to_le_bytes());
+        }
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         gz.write_all(&raw).expect("write to Vec");
         let payload = gz.finish().expect("write to Vec");
@@ -260,27 +222,6 @@ impl Model {
                 "bits = {bits} out of range 8..=26"
             )));
         }
-        if header.domains.len() > MAX_DOMAINS {
-            return Err(ModelError::Header(format!(
-                "more than {MAX_DOMAINS} domains"
-            )));
-        }
-        if !header.domains.is_empty()
-            && !(header.domain_bits <= bits
-                && header.gate_bits <= bits
-                && header.domain_bits >= 4
-                && header.gate_bits >= 4)
-        {
-            return Err(ModelError::Header(
-                "domain_bits / gate_bits out of range".into(),
-            ));
-        }
-        let positive = |v: f32| v.is_finite() && v > 0.0;
-        if !positive(header.expert_scale) || !positive(header.gate_scale) {
-            return Err(ModelError::Header(
-                "expert or gate scale not a positive number".into(),
-            ));
-        }
         if !(header.scale.is_finite() && header.scale > 0.0)
             || !(header.temperature.is_finite() && header.temperature > 0.0)
             || !header.bias.is_finite()
@@ -289,8 +230,7 @@ impl Model {
                 "scale, temperature or bias not a positive number".into(),
             ));
         }
-        let sizes = block_sizes(&header);
-        let n: usize = sizes.iter().sum();
+        let n = 1usize << bits;
         let mut raw = Vec::with_capacity(n * 2);
         flate2::read::GzDecoder::new(&bytes[pstart..pend])
             .take(n as u64 * 2 + 1)
@@ -298,32 +238,17 @@ impl Model {
             .map_err(|e| ModelError::Payload(e.to_string()))?;
         if raw.len() != n * 2 {
             return Err(ModelError::Payload(format!(
-                "{} bytes of weights, expected {} for 2^{bits} buckets and {} domains",
+                "{} bytes of weights, expected {} for 2^{bits} buckets",
                 raw.len(),
-                n * 2,
-                header.domains.len()
+                n * 2
             )));
         }
+        let scale = header.scale;
         let weights = raw
             .chunks_exact(2)
-            .enumerate()
-            .map(|(k, c)| {
-                let scale = if k < sizes[0] {
-                    header.scale
-                } else if k < sizes[0] + sizes[1] {
-                    header.expert_scale
-                } else {
-                    header.gate_scale
-                };
-                i16::from_le_bytes([c[0], c[1]]) as f32 * scale
-            })
+            .map(|c| i16::from_le_bytes([c[0], c[1]]) as f32 * scale)
             .collect();
         Ok(Model::from_parts(header, weights))
-    }
-
-    /// Sizes of the general, expert and gate blocks.
-    fn block_sizes(&self) -> [usize; 3] {
-        block_sizes(&self.header)
     }
 
     /// The file header (feature settings, calibration, training notes).
@@ -357,47 +282,9 @@ impl Model {
             if feats.is_empty() {
                 return None;
             }
-            let h = &self.header;
-            let mut m = h.bias;
+            let mut m = self.header.bias;
             for &(i, v) in feats {
                 m += self.weights[i as usize] * v;
-            }
-            let k = h.domains.len();
-            if k == 0 {
-                return Some(m);
-            }
-            // Gate: multinomial naive Bayes over the feature magnitudes, then softmax.
-            let [g, e, _] = self.block_sizes();
-            let gsize = 1usize << h.gate_bits;
-            let gshift = h.features.bits - h.gate_bits;
-            let dsize = 1usize << h.domain_bits;
-            let dshift = h.features.bits - h.domain_bits;
-            let mut post = [0f32; MAX_DOMAINS];
-            for (d, info) in h.domains.iter().enumerate() {
-                let table = &self.weights[g + e + d * gsize..g + e + (d + 1) * gsize];
-                let mut s = info.log_prior;
-                for &(i, v) in feats {
-                    s += table[(i >> gshift) as usize] * v.abs();
-                }
-                post[d] = s;
-            }
-            let max = post[..k].iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
-            let mut z = 0.0;
-            for p in &mut post[..k] {
-                *p = (*p - max).exp();
-                z += *p;
-            }
-            for (d, info) in h.domains.iter().enumerate() {
-                let p = post[d] / z;
-                if p < 1e-3 {
-                    continue;
-                }
-                let expert = &self.weights[g + d * dsize..g + (d + 1) * dsize];
-                let mut s = info.bias;
-                for &(i, v) in feats {
-                    s += expert[(i >> dshift) as usize] * v;
-                }
-                m += p * s;
             }
             Some(m)
         })
@@ -439,17 +326,6 @@ impl Model {
             score,
         )
     }
-}
-
-/// Most domains a model file may have.
-pub const MAX_DOMAINS: usize = 32;
-
-fn block_sizes(h: &Header) -> [usize; 3] {
-    let k = h.domains.len();
-    if k == 0 {
-        return [1 << h.features.bits, 0, 0];
-    }
-    [1 << h.features.bits, k << h.domain_bits, k << h.gate_bits]
 }
 
 #[inline]

@@ -61,12 +61,12 @@ impl Default for TrainOptions {
     fn default() -> Self {
         TrainOptions {
             features: FeatureConfig::default(),
-            l2: 1e-5,
+            l2: 1e-6,
             iterations: 150,
             balance_classes: true,
-            set_balance: 0.5,
+            set_balance: 0.75,
             neutral_margin: DEFAULT_NEUTRAL_MARGIN,
-            nb_scale: 0.0,
+            nb_scale: 0.5,
             nb_alpha: 1.0,
             verbose: false,
         }
