@@ -112,7 +112,11 @@ fn report(model: &Model, data_dir: &std::path::Path) {
         all.len(),
         evaluate(model, &all)
     );
-    for b in band_table(model, &all, &[0.0, 0.1, 0.2, 0.3, 0.4]) {
+    for b in band_table(
+        model,
+        &all,
+        &[0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45],
+    ) {
         println!(
             "margin {:.2}: coverage {:.3}  accuracy {:.4}",
             b.margin, b.coverage, b.accuracy

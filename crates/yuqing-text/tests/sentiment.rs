@@ -168,6 +168,7 @@ fn dev_accuracy_floors() {
         ("waimai_10k", 0.89),
         ("chnsenticorp_htl_all", 0.89),
         ("covid19_weibo_binary", 0.87),
+        ("online_shopping_10_cats", 0.92),
     ] {
         let (_, _, dev) = data.iter().find(|d| d.0 == name).expect(name);
         let acc = evaluate(m, dev);

@@ -30,7 +30,7 @@ pub const MAGIC: &[u8; 8] = b"YQSENTI\x1a";
 /// The model file format version this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
 /// Default half-width of the neutral band around P(positive) = 0.5.
-pub const DEFAULT_NEUTRAL_MARGIN: f32 = 0.2;
+pub const DEFAULT_NEUTRAL_MARGIN: f32 = 0.25;
 
 /// The shipped model file, embedded at build time.
 static BUILTIN_BYTES: &[u8] = include_bytes!("../../../../models/sentiment-v1.bin");

@@ -1,0 +1,120 @@
+//! Benchmark helpers run by `bench/run`:
+//! - `search DATA_DIR`: 200 queries of frequent words with a time filter against an
+//!   imported data directory; prints p50/p95/max latency as JSON.
+//! - `reference FILE`: the raw rate of jieba + tantivy indexing of the same texts on one
+//!   thread (no store, no normalisation, no grouping), the yardstick for the import rate.
+
+use anyhow::Context;
+use std::collections::HashMap;
+use std::io::BufRead;
+use std::time::Instant;
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some("search") => search(args.get(2).context("usage: yuqing-bench search DATA_DIR")?),
+        Some("reference") => reference(
+            args.get(2)
+                .context("usage: yuqing-bench reference FILE.jsonl.gz")?,
+        ),
+        _ => anyhow::bail!("usage: yuqing-bench search DATA_DIR | reference FILE.jsonl.gz"),
+    }
+}
+
+fn texts(path: &str, mut f: impl FnMut(&str)) -> anyhow::Result<()> {
+    let r = std::io::BufReader::with_capacity(
+        1 << 20,
+        flate2::read::MultiGzDecoder::new(std::fs::File::open(path)?),
+    );
+    for line in r.lines() {
+        let v: serde_json::Value = serde_json::from_str(&line?)?;
+        f(v["text"].as_str().unwrap_or(""));
+    }
+    Ok(())
+}
+
+fn reference(path: &str) -> anyhow::Result<()> {
+    use tantivy::schema::{IndexRecordOption, Schema, TextFieldIndexing, TextOptions};
+    let mut b = Schema::builder();
+    let opts = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer("jieba")
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    let text = b.add_text_field("text", opts);
+    let dir = std::env::temp_dir().join(format!("yuqing-bench-ref-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let index = tantivy::Index::create_in_dir(&dir, b.build())?;
+    index
+        .tokenizers()
+        .register("jieba", tantivy_jieba::JiebaTokenizer::new());
+    let mut w: tantivy::IndexWriter = index.writer_with_num_threads(1, 256 << 20)?;
+    let mut all = Vec::new();
+    texts(path, |t| all.push(t.to_owned()))?;
+    let started = Instant::now();
+    for t in &all {
+        let mut d = tantivy::TantivyDocument::default();
+        d.add_text(text, t);
+        w.add_document(d)?;
+    }
+    w.commit()?;
+    w.wait_merging_threads()?;
+    let secs = started.elapsed().as_secs_f64();
+    let _ = std::fs::remove_dir_all(&dir);
+    println!(
+        "{}",
+        serde_json::json!({"documents": all.len(), "seconds": secs, "docs_per_second": all.len() as f64 / secs})
+    );
+    Ok(())
+}
+
+fn search(data: &str) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let root = std::path::Path::new(data);
+        let store = std::sync::Arc::new(yuqing_store::SqliteStore::open_read_only(&root.join("yuqing.db")).await?);
+        let index = yuqing_search::SearchIndex::open(&root.join("index"))?;
+        // The 200 most frequent bigrams of a sample of stored texts are the queries.
+        let mut freq: HashMap<String, usize> = HashMap::new();
+        use yuqing_store::Store;
+        for d in store.scan(0, 50_000).await? {
+            let n: Vec<char> = yuqing_text::normalize(&d.doc.text).chars().collect();
+            for w in n.windows(2) {
+                if w.iter().all(|c| ('\u{4e00}'..='\u{9fff}').contains(c)) {
+                    *freq.entry(w.iter().collect()).or_default() += 1;
+                }
+            }
+        }
+        let mut words: Vec<(String, usize)> = freq.into_iter().collect();
+        words.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let words: Vec<String> = words.into_iter().take(200).map(|w| w.0).collect();
+        // Time filter: 2012-01-01 .. 2013-07-01 (Beijing).
+        let since = 1_325_347_200_000i64;
+        let until = 1_372_608_000_000i64;
+        let mut lat = Vec::new();
+        let mut total_hits = 0usize;
+        for w in &words {
+            let req = yuqing_search::SearchRequest {
+                query: w.clone(),
+                since_ms: Some(since),
+                until_ms: Some(until),
+                limit: 10,
+                ..Default::default()
+            };
+            let t = Instant::now();
+            let page = yuqing_ingest::query::search(&store, &index, &req).await?;
+            lat.push(t.elapsed().as_secs_f64() * 1000.0);
+            total_hits += page.total;
+        }
+        lat.sort_by(|a, b| a.total_cmp(b));
+        let pct = |p: f64| lat[((lat.len() as f64 * p).ceil() as usize).saturating_sub(1).min(lat.len() - 1)];
+        println!(
+            "{}",
+            serde_json::json!({"queries": lat.len(), "p50_ms": pct(0.5), "p95_ms": pct(0.95), "max_ms": pct(1.0), "mean_hits": total_hits / lat.len().max(1)})
+        );
+        anyhow::Ok(())
+    })
+}

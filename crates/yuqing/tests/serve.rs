@@ -1,0 +1,173 @@
+//! `yuqing serve` as a real child process: a feed source polled from a local HTTP server,
+//! the watched import directory, the push endpoint, source health, and a clean stop on
+//! SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const FEED: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>县融媒体中心</title>
+<item><title>县医院开通夜间门诊</title><link>http://news.local/a/1?utm_source=feed</link><guid>a1</guid>
+<pubDate>Wed, 01 May 2024 08:00:00 +0800</pubDate><description>&lt;p&gt;县医院今起开通夜间门诊，方便群众就医。&lt;/p&gt;</description></item>
+<item><title>城区道路施工公告</title><link>http://news.local/a/2</link><guid>a2</guid><description>城区部分道路施工</description></item>
+</channel></rss>"#;
+
+async fn get_json(c: &reqwest::Client, url: &str) -> serde_json::Value {
+    c.get(url)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json")
+}
+
+/// Polls `f` until it returns true or 60 s pass.
+async fn eventually(what: &str, mut f: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_collects_from_feed_inbox_and_push() {
+    // A local feed server.
+    let app = axum::Router::new().route(
+        "/feed.xml",
+        axum::routing::get(|| async { ([("content-type", "application/rss+xml")], FEED) }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let feed_addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("feed server") });
+
+    let tmp = tempfile::tempdir().expect("tmp");
+    let cfg = tmp.path().join("yuqing.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"[server]
+push_tokens = ["t0ken"]
+[ingest]
+index_commit_secs = 1
+[import_dir]
+interval = "1s"
+[[sources]]
+name = "县融媒"
+type = "feed"
+url = "http://{feed_addr}/feed.xml"
+interval = "1s"
+allow_hosts = ["{feed_addr}"]
+respect_robots = false
+[[sources]]
+name = "坏源"
+type = "feed"
+url = "http://127.0.0.1:9/nothing.xml"
+interval = "1s"
+"#
+        ),
+    )
+    .expect("config");
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(data.join("inbox")).expect("inbox");
+    std::fs::write(
+        data.join("inbox/drop.jsonl"),
+        "{\"id\":\"i1\",\"platform\":\"forum\",\"text\":\"网友反映县医院夜间门诊排队\"}\n{\"id\":\"i2\",\"platform\":\"forum\",\"text\":\"第二条\"}\n",
+    )
+    .expect("inbox file");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_yuqing"))
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--data",
+            data.to_str().expect("u"),
+            "--config",
+            cfg.to_str().expect("u"),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read");
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("listening line")
+        .to_owned();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let c = reqwest::Client::new();
+
+    // Feed items and the inbox file arrive by themselves.
+    eventually("feed and inbox documents", async || {
+        get_json(&c, &format!("{base}/api/v1/count?q=%E5%8C%BB%E9%99%A2")).await["count"] == 2
+    })
+    .await;
+    // Pushed documents too.
+    let r = c
+        .post(format!("{base}/api/v1/documents"))
+        .bearer_auth("t0ken")
+        .body("{\"id\":\"p1\",\"platform\":\"weibo\",\"text\":\"县医院夜间门诊真方便\"}\n")
+        .send()
+        .await
+        .expect("push");
+    assert_eq!(r.status(), 200);
+    eventually("pushed document", async || {
+        get_json(&c, &format!("{base}/api/v1/count?q=%E5%8C%BB%E9%99%A2")).await["count"] == 3
+    })
+    .await;
+
+    // Health: the good source polled, the unreachable one counts failures; others unaffected.
+    eventually("source health", async || {
+        let v = get_json(&c, &format!("{base}/api/v1/sources")).await;
+        let by = |n: &str| v["sources"].as_array().and_then(|a| a.iter().find(|s| s["health"]["name"] == n).cloned());
+        matches!((by("县融媒"), by("坏源")), (Some(g), Some(b))
+            if g["health"]["documents"] == 2 && g["health"]["consecutive_failures"] == 0
+            && b["health"]["consecutive_failures"].as_i64().unwrap_or(0) >= 1 && b["health"]["last_error"].is_string())
+    })
+    .await;
+    let m = c
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(m.contains("yuqing_pipeline_stored_total"), "{m}");
+
+    // SIGTERM: a clean stop.
+    let pid = child.id().to_string();
+    Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status}");
+    // Everything is still there after the stop, and the feed's canonical URL dropped utm_source.
+    let out = Command::new(env!("CARGO_BIN_EXE_yuqing"))
+        .args(["export", "--data", data.to_str().expect("u")])
+        .output()
+        .expect("export");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().count(), 5, "{text}");
+}
