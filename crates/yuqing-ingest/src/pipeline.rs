@@ -117,6 +117,31 @@ impl PipelineError {
     }
 }
 
+/// A batch after de-duplication and grouping, waiting to be stored.
+struct Staged {
+    report: Report,
+    outcomes: Vec<Option<Outcome>>,
+    letters: Vec<DeadLetter>,
+    checkpoint: Option<Checkpoint>,
+    new_docs: Vec<NewDocument>,
+    /// Input position of each new document.
+    positions: Vec<usize>,
+    /// Normalised (title, text) of each new document, for the index.
+    norms: Vec<(String, String)>,
+    assignments: Vec<crate::transforms::group::Assignment>,
+}
+
+/// Writes a staged batch: dead letters, then documents and checkpoint in one transaction.
+async fn store_staged<S: Store>(
+    store: &S,
+    st: &Staged,
+) -> Result<Vec<yuqing_store::Inserted>, PipelineError> {
+    if !st.letters.is_empty() {
+        store.put_dead_letters(&st.letters).await?;
+    }
+    Ok(store.insert(&st.new_docs, st.checkpoint.as_ref()).await?)
+}
+
 /// Cap on remembered id → root entries (older entries are looked up in the store).
 const ROOT_CACHE_MAX: usize = 2_000_000;
 
@@ -265,15 +290,65 @@ impl<S: Store> Pipeline<S> {
         checkpoint: Option<Checkpoint>,
         source: &str,
     ) -> Result<(Report, Vec<Outcome>), PipelineError> {
+        let staged = self.stage(items, checkpoint, source).await?;
+        let inserted = store_staged(self.store.as_ref(), &staged).await?;
+        self.apply(staged, inserted)
+    }
+
+    /// Stores a stream of batches (an import), overlapping the store transaction of one
+    /// batch with the de-duplication and grouping of the next. `next` returns the next
+    /// batch (it may block); `each` sees every batch's report.
+    pub async fn ingest_stream(
+        &mut self,
+        mut next: impl FnMut() -> Option<Vec<Result<Prepared, Rejected>>>,
+        source: &str,
+        mut each: impl FnMut(&Report, &[Outcome]),
+    ) -> Result<Report, PipelineError> {
+        let mut total = Report::default();
+        let mut in_flight: Option<Staged> = None;
+        loop {
+            let batch = tokio::task::block_in_place(&mut next);
+            match (in_flight.take(), batch) {
+                (Some(st), Some(batch)) => {
+                    let store = self.store.clone();
+                    let (inserted, staged) = tokio::join!(
+                        async { store_staged(store.as_ref(), &st).await },
+                        self.stage(batch, None, source)
+                    );
+                    let (r, o) = self.apply(st, inserted?)?;
+                    total.add(&r);
+                    each(&r, &o);
+                    in_flight = Some(staged?);
+                }
+                (Some(st), None) => {
+                    let inserted = store_staged(self.store.as_ref(), &st).await?;
+                    let (r, o) = self.apply(st, inserted)?;
+                    total.add(&r);
+                    each(&r, &o);
+                    break;
+                }
+                (None, Some(batch)) => in_flight = Some(self.stage(batch, None, source).await?),
+                (None, None) => break,
+            }
+        }
+        Ok(total)
+    }
+
+    /// De-duplicates a batch against itself and the store, resolves roots and assigns
+    /// reprint groups (tentatively: [`Pipeline::apply`] undoes what was not stored).
+    async fn stage(
+        &mut self,
+        items: Vec<Result<Prepared, Rejected>>,
+        checkpoint: Option<Checkpoint>,
+        source: &str,
+    ) -> Result<Staged, PipelineError> {
         let mut report = Report {
             read: items.len() as u64,
             ..Default::default()
         };
         let mut outcomes: Vec<Option<Outcome>> = vec![None; items.len()];
         let mut letters = Vec::new();
-        let mut candidates: Vec<(usize, Prepared)> = Vec::with_capacity(items.len());
-        let mut seen_ids: HashSet<(String, String)> = HashSet::new();
-        let mut seen_urls: HashSet<String> = HashSet::new();
+        let mut ok: Vec<(usize, Prepared)> = Vec::with_capacity(items.len());
         for (i, item) in items.into_iter().enumerate() {
             match item {
                 Err(r) => {
@@ -289,102 +364,128 @@ impl<S: Store> Pipeline<S> {
                         payload: r.payload,
                     });
                 }
-                Ok(p) => {
-                    let fresh_id = seen_ids.insert((p.doc.platform.clone(), p.id.clone()));
-                    let fresh_url = p
-                        .url_canonical
-                        .as_ref()
-                        .is_none_or(|u| seen_urls.insert(u.clone()));
-                    if fresh_id && fresh_url {
-                        candidates.push((i, p));
-                    } else {
-                        report.duplicates += 1;
-                        outcomes[i] = Some(Outcome::Duplicate { id: p.id });
+                Ok(p) => ok.push((i, p)),
+            }
+        }
+        // Duplicates inside the batch, then against the store.
+        let mut keep = vec![true; ok.len()];
+        {
+            let mut seen_ids: HashSet<(&str, &str)> = HashSet::with_capacity(ok.len());
+            let mut seen_urls: HashSet<&str> = HashSet::new();
+            for (k, (_, p)) in ok.iter().enumerate() {
+                let fresh_id = seen_ids.insert((p.doc.platform.as_str(), p.id.as_str()));
+                let fresh_url = p
+                    .url_canonical
+                    .as_deref()
+                    .is_none_or(|u| seen_urls.insert(u));
+                keep[k] = fresh_id && fresh_url;
+            }
+            let mut by_platform: HashMap<&str, Vec<&str>> = HashMap::new();
+            for (k, (_, p)) in ok.iter().enumerate() {
+                if keep[k] {
+                    by_platform
+                        .entry(p.doc.platform.as_str())
+                        .or_default()
+                        .push(p.id.as_str());
+                }
+            }
+            let mut existing: HashSet<(String, String)> = HashSet::new();
+            for (platform, ids) in &by_platform {
+                for id in self.store.existing_ids(platform, ids).await? {
+                    existing.insert(((*platform).to_owned(), id));
+                }
+            }
+            let urls: Vec<&str> = ok
+                .iter()
+                .filter_map(|(_, p)| p.url_canonical.as_deref())
+                .collect();
+            let existing_urls = if urls.is_empty() {
+                HashSet::new()
+            } else {
+                self.store.existing_urls(&urls).await?
+            };
+            if !existing.is_empty() || !existing_urls.is_empty() {
+                for (k, (_, p)) in ok.iter().enumerate() {
+                    if keep[k]
+                        && (existing.contains(&(p.doc.platform.clone(), p.id.clone()))
+                            || p.url_canonical
+                                .as_ref()
+                                .is_some_and(|u| existing_urls.contains(u)))
+                    {
+                        keep[k] = false;
                     }
                 }
             }
         }
-        if !letters.is_empty() {
-            self.store.put_dead_letters(&letters).await?;
-            metrics::counter!("yuqing_pipeline_dropped_total", "reason" => "rejected")
-                .increment(letters.len() as u64);
-        }
-
-        // Already stored?
-        let mut by_platform: HashMap<&str, Vec<&str>> = HashMap::new();
-        for (_, p) in &candidates {
-            by_platform
-                .entry(p.doc.platform.as_str())
-                .or_default()
-                .push(p.id.as_str());
-        }
-        let mut existing: HashSet<(String, String)> = HashSet::new();
-        for (platform, ids) in &by_platform {
-            for id in self.store.existing_ids(platform, ids).await? {
-                existing.insert(((*platform).to_owned(), id));
-            }
-        }
-        let urls: Vec<&str> = candidates
-            .iter()
-            .filter_map(|(_, p)| p.url_canonical.as_deref())
-            .collect();
-        let existing_urls = if urls.is_empty() {
-            HashSet::new()
-        } else {
-            self.store.existing_urls(&urls).await?
-        };
-        let mut fresh: Vec<(usize, Prepared)> = Vec::with_capacity(candidates.len());
-        for (i, p) in candidates {
-            let dup = existing.contains(&(p.doc.platform.clone(), p.id.clone()))
-                || p.url_canonical
-                    .as_ref()
-                    .is_some_and(|u| existing_urls.contains(u));
-            if dup {
+        let mut fresh: Vec<(usize, Prepared)> = Vec::with_capacity(ok.len());
+        for ((i, p), k) in ok.into_iter().zip(keep) {
+            if k {
+                fresh.push((i, p));
+            } else {
                 report.duplicates += 1;
                 outcomes[i] = Some(Outcome::Duplicate { id: p.id });
-            } else {
-                fresh.push((i, p));
             }
         }
 
         // Roots: given, or the parent's root (batch, cache, then store), or the parent.
-        let mut missing: HashMap<&str, Vec<&str>> = HashMap::new();
-        let batch_ids: HashSet<(&str, &str)> = fresh
-            .iter()
-            .map(|(_, p)| (p.doc.platform.as_str(), p.id.as_str()))
-            .collect();
-        for (_, p) in &fresh {
-            if p.doc.root_id.is_none()
-                && let Some(parent) = p.doc.parent_id.as_deref()
-                && !batch_ids.contains(&(p.doc.platform.as_str(), parent))
-                && !self
-                    .roots
-                    .contains_key(&(p.doc.platform.clone(), parent.to_owned()))
-            {
-                missing
-                    .entry(p.doc.platform.as_str())
-                    .or_default()
-                    .push(parent);
-            }
-        }
         let mut looked_up: HashMap<(String, String), String> = HashMap::new();
-        for (platform, ids) in missing {
-            for (id, root) in self.store.roots(platform, &ids).await? {
-                looked_up.insert((platform.to_owned(), id), root);
+        {
+            let batch_ids: HashSet<(&str, &str)> = fresh
+                .iter()
+                .map(|(_, p)| (p.doc.platform.as_str(), p.id.as_str()))
+                .collect();
+            let mut missing: HashMap<&str, Vec<&str>> = HashMap::new();
+            for (_, p) in &fresh {
+                if p.doc.root_id.is_none()
+                    && let Some(parent) = p.doc.parent_id.as_deref()
+                    && !batch_ids.contains(&(p.doc.platform.as_str(), parent))
+                    && !self
+                        .roots
+                        .contains_key(&(p.doc.platform.clone(), parent.to_owned()))
+                {
+                    missing
+                        .entry(p.doc.platform.as_str())
+                        .or_default()
+                        .push(parent);
+                }
+            }
+            for (platform, ids) in missing {
+                for (id, root) in self.store.roots(platform, &ids).await? {
+                    looked_up.insert((platform.to_owned(), id), root);
+                }
             }
         }
         if self.roots.len() > ROOT_CACHE_MAX {
             self.roots.clear();
         }
         let now = Utc::now();
-        let mut new_docs: Vec<NewDocument> = Vec::with_capacity(fresh.len());
-        let mut joined_flags = Vec::with_capacity(fresh.len());
-        for (_, p) in &fresh {
-            let platform = p.doc.platform.clone();
-            let root: Option<String> = match (&p.doc.root_id, &p.doc.parent_id) {
+        let n = fresh.len();
+        let mut staged = Staged {
+            report,
+            outcomes,
+            letters,
+            checkpoint,
+            new_docs: Vec::with_capacity(n),
+            positions: Vec::with_capacity(n),
+            norms: Vec::with_capacity(n),
+            assignments: Vec::with_capacity(n),
+        };
+        for (i, p) in fresh {
+            let Prepared {
+                mut doc,
+                id,
+                url_canonical,
+                site,
+                norm_title,
+                norm_text,
+                significant,
+                simhash,
+                ..
+            } = p;
+            let root: Option<String> = match (&doc.root_id, &doc.parent_id) {
                 (Some(r), _) => Some(r.clone()),
                 (None, Some(parent)) => {
-                    let k = (platform.clone(), parent.clone());
+                    let k = (doc.platform.clone(), parent.clone());
                     Some(
                         self.roots
                             .get(&k)
@@ -396,51 +497,74 @@ impl<S: Store> Pipeline<S> {
                 (None, None) => None,
             };
             self.roots.insert(
-                (platform, p.id.clone()),
-                root.clone().unwrap_or_else(|| p.id.clone()),
+                (doc.platform.clone(), id.clone()),
+                root.clone().unwrap_or_else(|| id.clone()),
             );
+            let group_text = if norm_text.is_empty() {
+                &norm_title
+            } else {
+                &norm_text
+            };
             let a = self
                 .grouper
-                .assign(p.group_text(), p.significant, p.simhash, root.as_deref());
-            let mut doc = p.doc.clone();
+                .assign(group_text, significant, simhash, root.as_deref());
             if doc.root_id.is_none() && doc.parent_id.is_some() {
                 doc.root_id = root;
             }
-            joined_flags.push(a.joined);
-            new_docs.push(NewDocument {
+            staged.new_docs.push(NewDocument {
                 doc,
-                id: p.id.clone(),
-                url_canonical: p.url_canonical.clone(),
-                site: p.site.clone(),
+                id,
+                url_canonical,
+                site,
                 content_key: a.content_key.map(|k| k as i64),
                 simhash: a.simhash.map(|h| h as i64),
                 group_id: a.group_id,
                 group_joined: a.joined,
                 ingested_at: now,
             });
+            staged.positions.push(i);
+            staged.norms.push((norm_title, norm_text));
+            staged.assignments.push(a);
         }
-        let inserted = self.store.insert(&new_docs, checkpoint.as_ref()).await?;
+        Ok(staged)
+    }
+
+    /// Finishes a stored batch: undoes grouping of what was not stored, feeds the index,
+    /// and builds the report and outcomes.
+    fn apply(
+        &mut self,
+        staged: Staged,
+        inserted: Vec<yuqing_store::Inserted>,
+    ) -> Result<(Report, Vec<Outcome>), PipelineError> {
+        let Staged {
+            mut report,
+            mut outcomes,
+            new_docs,
+            positions,
+            norms,
+            assignments,
+            ..
+        } = staged;
         let seq_of: HashMap<(&str, &str), i64> = inserted
             .iter()
             .map(|i| ((i.platform.as_str(), i.id.as_str()), i.seq))
             .collect();
-        let stored_flags: Vec<bool> = new_docs
+        for (((n, &i), (title, text)), a) in new_docs
             .iter()
-            .map(|n| seq_of.contains_key(&(n.doc.platform.as_str(), n.id.as_str())))
-            .collect();
-        self.grouper.commit(&stored_flags);
-
-        for (((i, p), n), &joined) in fresh.iter().zip(&new_docs).zip(&joined_flags) {
+            .zip(&positions)
+            .zip(&norms)
+            .zip(&assignments)
+        {
             match seq_of.get(&(n.doc.platform.as_str(), n.id.as_str())) {
                 Some(&seq) => {
                     report.stored += 1;
-                    if joined {
+                    if a.joined {
                         report.near_duplicates += 1;
                     }
                     self.writer.add(&IndexDoc {
                         seq,
-                        title: &p.norm_title,
-                        text: &p.norm_text,
+                        title,
+                        text,
                         platform: &n.doc.platform,
                         kind: n.doc.kind.as_str(),
                         source: n.doc.source.as_deref().unwrap_or(""),
@@ -450,17 +574,19 @@ impl<S: Store> Pipeline<S> {
                     })?;
                     self.uncommitted += 1;
                     self.last_seq = self.last_seq.max(seq);
-                    outcomes[*i] = Some(Outcome::Stored {
+                    outcomes[i] = Some(Outcome::Stored {
                         id: n.id.clone(),
                         seq,
                         group_id: n.group_id,
-                        joined_group: joined,
+                        joined_group: a.joined,
                     });
                 }
                 None => {
-                    // Lost a race with another writer: it is stored, just not by us.
+                    // Stored meanwhile (a copy in an earlier batch still in flight, or
+                    // another writer): a duplicate, and its grouping is undone.
+                    self.grouper.rollback(a);
                     report.duplicates += 1;
-                    outcomes[*i] = Some(Outcome::Duplicate { id: n.id.clone() });
+                    outcomes[i] = Some(Outcome::Duplicate { id: n.id.clone() });
                 }
             }
         }
@@ -468,6 +594,8 @@ impl<S: Store> Pipeline<S> {
         metrics::counter!("yuqing_pipeline_stored_total").increment(report.stored);
         metrics::counter!("yuqing_pipeline_dropped_total", "reason" => "duplicate")
             .increment(report.duplicates);
+        metrics::counter!("yuqing_pipeline_dropped_total", "reason" => "rejected")
+            .increment(report.rejected);
         metrics::counter!("yuqing_pipeline_near_duplicates_total")
             .increment(report.near_duplicates);
         let outcomes = outcomes

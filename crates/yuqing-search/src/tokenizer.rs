@@ -1,4 +1,5 @@
 //! The tantivy tokenizer over [`yuqing_text::ngram`]: bigrams with character positions.
+//! Grams are computed up front as byte ranges; one token buffer is reused for all of them.
 
 use tantivy::Index;
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
@@ -6,47 +7,55 @@ use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 pub(crate) const NAME: &str = "yuqing_ngram";
 
 pub(crate) fn register(index: &Index) {
-    index.tokenizers().register(NAME, NgramTokenizer);
+    index.tokenizers().register(NAME, NgramTokenizer::default());
 }
 
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct NgramTokenizer;
+#[derive(Clone, Debug, Default)]
+pub(crate) struct NgramTokenizer {
+    grams: Vec<(usize, usize, usize)>,
+}
 
-pub(crate) struct NgramStream {
-    tokens: Vec<Token>,
+pub(crate) struct NgramStream<'a> {
+    text: &'a str,
+    grams: &'a [(usize, usize, usize)],
     next: usize,
+    token: Token,
 }
 
 impl Tokenizer for NgramTokenizer {
-    type TokenStream<'a> = NgramStream;
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> NgramStream {
-        let mut tokens = Vec::with_capacity(text.len() / 2);
+    type TokenStream<'a> = NgramStream<'a>;
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> NgramStream<'a> {
+        self.grams.clear();
         yuqing_text::ngram::for_each_gram(text, |g| {
-            tokens.push(Token {
-                offset_from: g.from,
-                offset_to: g.to,
-                position: g.pos as usize,
-                text: g.text.to_owned(),
-                position_length: 1,
-            });
+            self.grams.push((g.from, g.to, g.pos as usize))
         });
-        NgramStream { tokens, next: 0 }
+        NgramStream {
+            text,
+            grams: &self.grams,
+            next: 0,
+            token: Token::default(),
+        }
     }
 }
 
-impl TokenStream for NgramStream {
+impl TokenStream for NgramStream<'_> {
     fn advance(&mut self) -> bool {
-        if self.next < self.tokens.len() {
-            self.next += 1;
-            true
-        } else {
-            false
-        }
+        let Some(&(from, to, pos)) = self.grams.get(self.next) else {
+            return false;
+        };
+        self.next += 1;
+        self.token.offset_from = from;
+        self.token.offset_to = to;
+        self.token.position = pos;
+        self.token.position_length = 1;
+        self.token.text.clear();
+        self.token.text.push_str(&self.text[from..to]);
+        true
     }
     fn token(&self) -> &Token {
-        &self.tokens[self.next - 1]
+        &self.token
     }
     fn token_mut(&mut self) -> &mut Token {
-        &mut self.tokens[self.next - 1]
+        &mut self.token
     }
 }

@@ -11,9 +11,9 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
+use yuqing_ingest::Pipeline;
 use yuqing_ingest::import::{Progress, spawn_readers};
 use yuqing_ingest::query;
-use yuqing_ingest::{Pipeline, Report};
 use yuqing_search::{SearchRequest, Sort};
 use yuqing_store::Store;
 
@@ -305,24 +305,27 @@ async fn import(
     let mut pipeline =
         Pipeline::open(dir.store.clone(), dir.index.clone(), cfg.ingest.clone()).await?;
     let rx = spawn_readers(paths, format, &cfg.ingest, progress.clone());
-    let mut total = Report::default();
     let mut rejections: Vec<(String, String)> = Vec::new();
     let bytes = progress.bytes.clone();
-    loop {
-        let batch = tokio::task::block_in_place(|| rx.recv());
-        let Ok(batch) = batch else { break };
-        for item in &batch {
-            if let Err(r) = item
-                && rejections.len() < 1000
-            {
-                rejections.push((r.location.clone(), r.reason.clone()));
-            }
-        }
-        let (report, _) = pipeline.ingest(batch, None, "import").await?;
-        total.add(&report);
-        bar.set_position(bytes.load(Ordering::Relaxed));
-        bar.set_message(format!("{} 条 / docs", total.read));
-    }
+    let mut read = 0u64;
+    let total = pipeline
+        .ingest_stream(
+            || rx.recv().ok(),
+            "import",
+            |report, outcomes| {
+                for o in outcomes {
+                    if let yuqing_ingest::Outcome::Rejected { location, reason } = o
+                        && rejections.len() < 1000
+                    {
+                        rejections.push((location.clone(), reason.clone()));
+                    }
+                }
+                read += report.read;
+                bar.set_position(bytes.load(Ordering::Relaxed));
+                bar.set_message(format!("{read} 条 / docs"));
+            },
+        )
+        .await?;
     pipeline.finish()?;
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();

@@ -9,8 +9,8 @@
 //!
 //! The grouper is state rebuilt from the store on start ([`Grouper::load`]), and decisions
 //! are made in document order by the single writer, so group ids are deterministic.
-//! [`Grouper::assign`] is tentative until [`Grouper::commit`], so that a document that turns
-//! out to be a duplicate leaves no trace.
+//! A document that turns out not to be stored (a duplicate found at insert time) is undone
+//! with [`Grouper::rollback`], so it leaves no trace.
 
 use std::collections::HashMap;
 use yuqing_text::fingerprint::{content_key, hamming};
@@ -52,7 +52,6 @@ pub struct Grouper {
     exact: HashMap<u64, i64>,
     bands: [HashMap<u16, Vec<(u64, i64)>>; 4],
     next_group: i64,
-    pending: Vec<(Assignment, bool)>,
 }
 
 /// Scan cap per band bucket, so pathological buckets cannot stall ingestion.
@@ -107,7 +106,7 @@ impl Grouper {
         best.map(|(_, g)| g)
     }
 
-    /// Decides the group of a document (tentatively; see [`Grouper::commit`]).
+    /// Decides the group of a document (undo with [`Grouper::rollback`] if it is not stored).
     /// `root` is the id of the thread's root item, if the document spreads one.
     pub fn assign(
         &mut self,
@@ -128,7 +127,6 @@ impl Grouper {
                 content_key: None,
                 simhash: None,
             };
-            self.pending.push((a, false));
             return a;
         };
         if let Some(&g) = self.exact.get(&key) {
@@ -138,7 +136,6 @@ impl Grouper {
                 content_key: Some(key),
                 simhash: None,
             };
-            self.pending.push((a, false));
             return a;
         }
         if long && let Some(g) = self.near(simhash) {
@@ -149,7 +146,6 @@ impl Grouper {
                 simhash: None,
             };
             self.exact.insert(key, g);
-            self.pending.push((a, true));
             return a;
         }
         let g = self.next_group;
@@ -164,29 +160,21 @@ impl Grouper {
         if long {
             self.add_bands(simhash, g);
         }
-        self.pending.push((a, true));
         a
     }
 
-    /// Makes the tentative assignments final, except those whose documents were not
-    /// stored (`stored[i]` is false), which are forgotten.
-    pub fn commit(&mut self, stored: &[bool]) {
-        let pending = std::mem::take(&mut self.pending);
-        for ((a, _), &kept) in pending.iter().zip(stored) {
-            if kept {
-                continue;
-            }
-            // Forget keys this document introduced (only if they still point at its group).
-            if let (Some(k), Some(g)) = (a.content_key, a.group_id)
-                && !a.joined
-                && self.exact.get(&k) == Some(&g)
-            {
-                self.exact.remove(&k);
-                if let Some(h) = a.simhash {
-                    for (i, band) in self.bands.iter_mut().enumerate() {
-                        if let Some(v) = band.get_mut(&((h >> (i * 16)) as u16)) {
-                            v.retain(|&(_, gg)| gg != g);
-                        }
+    /// Forgets an assignment whose document was not stored after all (it turned out to
+    /// be a duplicate), so that it leaves no trace in the grouping state.
+    pub fn rollback(&mut self, a: &Assignment) {
+        if let (Some(k), Some(g)) = (a.content_key, a.group_id)
+            && !a.joined
+            && self.exact.get(&k) == Some(&g)
+        {
+            self.exact.remove(&k);
+            if let Some(h) = a.simhash {
+                for (i, band) in self.bands.iter_mut().enumerate() {
+                    if let Some(v) = band.get_mut(&((h >> (i * 16)) as u16)) {
+                        v.retain(|&(_, gg)| gg != g);
                     }
                 }
             }
@@ -210,14 +198,12 @@ mod tests {
 
     fn assign(g: &mut Grouper, text: &str, root: Option<&str>) -> Assignment {
         let n = normalize(text);
-        let a = g.assign(
+        g.assign(
             &n,
             fingerprint::significant_chars(&n),
             fingerprint::simhash(&n),
             root,
-        );
-        g.commit(&[true]);
-        a
+        )
     }
 
     const A: &str = "今天下午约14点，宁波妇儿医院，一妇女携带一婴儿在住院楼跳楼，后抢救无效死亡。具体情况有关部门正在调查。";
@@ -265,7 +251,7 @@ mod tests {
             fingerprint::simhash(&n),
             None,
         );
-        g.commit(&[false]);
+        g.rollback(&a);
         let b = assign(&mut g, A, None);
         assert!(
             !b.joined,

@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 /// One labelled text: (1 = positive / 0 = negative, text).
 pub type Row = (u8, String);
 
+/// One data set of [`load_dir`]: (name, train rows, dev rows).
+pub type DataSet = (String, Vec<Row>, Vec<Row>);
+
 /// Sets whose texts duplicate another set (same texts, same split): loaded by
 /// [`load_dir`] but left out of training by default.
 pub const DUPLICATE_SETS: &[&str] = &["covid19_weibo_emotion7"];
@@ -85,7 +88,7 @@ pub fn read_csv(path: &Path) -> Result<Vec<Row>, DataError> {
 
 /// Loads every `<root>/<name>/` folder holding `train.csv.gz` (and `dev.csv.gz`, which may
 /// be missing), sorted by name: `(name, train rows, dev rows)`.
-pub fn load_dir(root: &Path) -> Result<Vec<(String, Vec<Row>, Vec<Row>)>, DataError> {
+pub fn load_dir(root: &Path) -> Result<Vec<DataSet>, DataError> {
     let entries = std::fs::read_dir(root).map_err(|source| DataError::Io {
         path: root.into(),
         source,

@@ -17,8 +17,11 @@
 //!    negator (不, 没, 无, 非, 别, 未, 莫, 勿 …, except fixed words such as 不错, 不过, 非常)
 //!    up to [`FeatureConfig::neg_scope`] units or the end of the clause; degree markers
 //!    (非常/很/太… strong, 有点/稍微… weak) joined to the next unit and bigram, flagged
-//!    separately when inside a negation scope (不太好); emoticon tags; and, optionally,
-//!    word unigrams/bigrams from a small built-in lexicon-free cut (none in v1).
+//!    separately when inside a negation scope (不太好); emoticon tags (value ×
+//!    [`FeatureConfig::tag_weight`]); with [`FeatureConfig::contrast`], `BUT_` unigrams and
+//!    bigrams for the rest of the sentence after 但是, 可是, 不过, 就是, 只是 …; with
+//!    [`FeatureConfig::last_clause`], `LAST_` unigrams and bigrams of the last clause.
+//!    A segment with no content unit (only punctuation, mentions or URLs) gives nothing.
 //! 4. **Hashing.** Each 64-bit feature hash picks a bucket (`2^bits`) and a sign (the
 //!    hashing trick with signs, so collisions cancel on average). Values are the segment
 //!    weight; the vector is optionally scaled to unit L2 norm.
@@ -438,14 +441,8 @@ fn is_content(u: u64) -> bool {
 
 #[inline]
 fn unit_is(units: &[u64], at: usize, word: &str) -> bool {
-    let mut k = at;
-    for c in word.chars() {
-        if k >= units.len() || units[k] != c as u64 {
-            return false;
-        }
-        k += 1;
-    }
-    true
+    let mut rest = units.get(at..).unwrap_or(&[]).iter();
+    word.chars().all(|c| rest.next() == Some(&(c as u64)))
 }
 
 fn match_list(units: &[u64], at: usize, list: &[&str]) -> Option<usize> {

@@ -21,7 +21,7 @@ mod train;
 
 use serde::{Deserialize, Serialize};
 
-pub use data::{DUPLICATE_SETS, DataError, Row, load_dir, map_label, read_csv};
+pub use data::{DUPLICATE_SETS, DataError, DataSet, Row, load_dir, map_label, read_csv};
 pub use features::{FEATURE_VERSION, FeatureConfig, split_repost};
 pub use model::{DEFAULT_NEUTRAL_MARGIN, FORMAT_VERSION, Header, MAGIC, Model, ModelError};
 pub use train::{

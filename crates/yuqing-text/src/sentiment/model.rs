@@ -222,13 +222,15 @@ impl Model {
                 "bits = {bits} out of range 8..=26"
             )));
         }
-        if !(header.scale.is_finite() && header.scale > 0.0)
-            || !(header.temperature.is_finite() && header.temperature > 0.0)
-            || !header.bias.is_finite()
-        {
+        let positive = |v: f32| v.is_finite() && v > 0.0;
+        let f = &header.features;
+        if !positive(header.scale) || !positive(header.temperature) || !header.bias.is_finite() {
             return Err(ModelError::Header(
                 "scale, temperature or bias not a positive number".into(),
             ));
+        }
+        if !f.chain_weight.is_finite() || !f.tag_weight.is_finite() || f.max_ngram > 8 {
+            return Err(ModelError::Header("feature settings out of range".into()));
         }
         let n = 1usize << bits;
         let mut raw = Vec::with_capacity(n * 2);

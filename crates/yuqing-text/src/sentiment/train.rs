@@ -351,8 +351,8 @@ fn nb_factors(x: &Matrix, y: &[f64], bits: u8, alpha: f64, power: f32) -> Vec<f3
     let dim = 1usize << bits;
     let mut p = vec![0.0f64; dim];
     let mut q = vec![0.0f64; dim];
-    for r in 0..x.rows() {
-        let t = if y[r] > 0.5 { &mut p } else { &mut q };
+    for (r, &label) in y.iter().enumerate().take(x.rows()) {
+        let t = if label > 0.5 { &mut p } else { &mut q };
         for k in x.offsets[r]..x.offsets[r + 1] {
             t[x.idx[k] as usize] += 1.0;
         }
