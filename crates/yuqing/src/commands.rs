@@ -262,6 +262,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eprintln!("已重建索引：{n} 条，{secs:.1} 秒 / reindexed {n} documents in {secs:.1} s");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Sentiment { binary, model } => sentiment(binary, model.as_deref()),
+        Command::Train {
+            what: crate::TrainCommand::Sentiment { data_dir, output },
+        } => {
+            use yuqing_text::sentiment::{TrainOptions, train_from_dir};
+            let started = Instant::now();
+            let opts = TrainOptions {
+                verbose: true,
+                ..Default::default()
+            };
+            let (model, reports) =
+                tokio::task::block_in_place(|| train_from_dir(&data_dir, &opts))?;
+            model.save(&output)?;
+            for r in &reports {
+                println!(
+                    "{:<32} dev {:>6}  accuracy {:.4}",
+                    r.name, r.dev_rows, r.accuracy
+                );
+            }
+            eprintln!(
+                "模型已保存到 {} / model saved to {} ({:.0} s)",
+                output.display(),
+                output.display(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Plan { command } => crate::plans::run(&cli.data, command).await,
         Command::Serve { bind } => crate::serve::serve(&cli.data, cfg, bind).await,
     }
@@ -386,5 +413,35 @@ async fn import(
             println!("{l}");
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `yuqing sentiment`: one line out per line in, nothing else on stdout.
+fn sentiment(binary: bool, model: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+    use std::io::BufRead;
+    use yuqing_text::sentiment::Model;
+    let loaded;
+    let model: &Model = match model {
+        Some(p) => {
+            loaded = Model::load(p)?;
+            &loaded
+        }
+        None => Model::try_builtin()?,
+    };
+    let stdin = std::io::stdin().lock();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for line in stdin.split(b'\n') {
+        let line = line?;
+        let text = String::from_utf8_lossy(&line);
+        let text = text.trim_end_matches('\r');
+        if binary {
+            let (label, score) = model.classify_binary(text);
+            writeln!(out, "{}\t{score:.4}", label.as_str())?;
+        } else {
+            let s = model.classify(text);
+            writeln!(out, "{}\t{:.4}", s.label.as_str(), s.score)?;
+        }
+    }
+    out.flush()?;
     Ok(ExitCode::SUCCESS)
 }

@@ -93,6 +93,20 @@ pub enum Command {
     },
     /// Rebuild the full-text index from the store.
     Reindex,
+    /// Sentiment of each line of standard input: `LABEL<TAB>SCORE` per line, LABEL one of
+    /// positive|neutral|negative (with --binary only positive|negative); SCORE is P(positive).
+    Sentiment {
+        #[arg(long)]
+        binary: bool,
+        /// A model file instead of the built-in one.
+        #[arg(long)]
+        model: Option<PathBuf>,
+    },
+    /// Train a model: `yuqing train sentiment`.
+    Train {
+        #[command(subcommand)]
+        what: TrainCommand,
+    },
     /// Monitoring plans (监测方案): test an expression against history, or lint it.
     Plan {
         #[command(subcommand)]
@@ -103,6 +117,20 @@ pub enum Command {
         /// Address to listen on (default from config: 127.0.0.1:8080).
         #[arg(long, env = "YUQING_BIND")]
         bind: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TrainCommand {
+    /// Train the sentiment classifier from labelled CSV sets (`<set>/train.csv.gz`,
+    /// `<set>/dev.csv.gz`, columns label,text) and report dev accuracy per set.
+    Sentiment {
+        /// Directory of the labelled sets.
+        #[arg(long, default_value = "../shared/data/sentiment")]
+        data_dir: PathBuf,
+        /// Where to write the model.
+        #[arg(short, long, default_value = "models/sentiment-v1.bin")]
+        output: PathBuf,
     },
 }
 
