@@ -280,6 +280,12 @@ impl Store for SqliteStore {
     ) -> Result<Vec<Inserted>> {
         let mut tx = self.pool.begin().await?;
         let mut inserted = Vec::with_capacity(docs.len());
+        let mut stored_all;
+        // Highest seq before this transaction: rows above it are ours.
+        let mut before: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) FROM documents")
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
         let mut per_source: HashMap<&str, (i64, Option<i64>)> = HashMap::new();
         for chunk in docs.chunks(INSERT_CHUNK) {
             let mut q = QueryBuilder::<Sqlite>::new(
@@ -319,21 +325,51 @@ impl Store for SqliteStore {
                     .push_bind(n.group_id)
                     .push_bind(i64::from(n.group_joined));
             });
-            q.push(" ON CONFLICT DO NOTHING RETURNING seq, platform, id");
-            let rows = q.build().fetch_all(&mut *tx).await?;
-            let mut stored: HashSet<(String, String)> = HashSet::with_capacity(rows.len());
-            for r in rows {
-                let ins = Inserted {
-                    seq: r.try_get(0)?,
-                    platform: r.try_get(1)?,
-                    id: r.try_get(2)?,
-                };
-                stored.insert((ins.platform.clone(), ins.id.clone()));
-                inserted.push(ins);
+            q.push(" ON CONFLICT DO NOTHING");
+            let res = q.build().execute(&mut *tx).await?;
+            let mut stored: HashSet<(String, String)> = HashSet::new();
+            if res.rows_affected() as usize == chunk.len() {
+                // No conflict: inside our write transaction the rows got consecutive rowids,
+                // the last one being last_insert_rowid (no round trip per row).
+                let first = res.last_insert_rowid() - chunk.len() as i64 + 1;
+                for (k, n) in chunk.iter().enumerate() {
+                    inserted.push(Inserted {
+                        seq: first + k as i64,
+                        platform: n.doc.platform.clone(),
+                        id: n.id.clone(),
+                    });
+                }
+                stored_all = true;
+            } else {
+                // Some rows conflicted: ask which of this chunk are ours (seq > before).
+                stored_all = false;
+                let mut sel = QueryBuilder::<Sqlite>::new(
+                    "SELECT seq, platform, id FROM documents WHERE seq > ",
+                );
+                sel.push_bind(before).push(" AND (");
+                let mut sep = sel.separated(" OR ");
+                for n in chunk {
+                    sep.push("(platform = ")
+                        .push_bind_unseparated(n.doc.platform.as_str())
+                        .push_unseparated(" AND id = ")
+                        .push_bind_unseparated(n.id.as_str())
+                        .push_unseparated(")");
+                }
+                sel.push(")");
+                for r in sel.build().fetch_all(&mut *tx).await? {
+                    let ins = Inserted {
+                        seq: r.try_get(0)?,
+                        platform: r.try_get(1)?,
+                        id: r.try_get(2)?,
+                    };
+                    stored.insert((ins.platform.clone(), ins.id.clone()));
+                    inserted.push(ins);
+                }
             }
+            before = inserted.last().map_or(before, |i| i.seq.max(before));
             for n in chunk {
                 if let Some(src) = n.doc.source.as_deref()
-                    && stored.contains(&(n.doc.platform.clone(), n.id.clone()))
+                    && (stored_all || stored.contains(&(n.doc.platform.clone(), n.id.clone())))
                 {
                     let e = per_source.entry(src).or_insert((0, None));
                     e.0 += 1;

@@ -353,7 +353,13 @@ async fn import(
             },
         )
         .await?;
+    let ingest_secs = started.elapsed().as_secs_f64();
     pipeline.finish()?;
+    tracing::info!(
+        ingest_secs,
+        finish_secs = started.elapsed().as_secs_f64() - ingest_secs,
+        "import timings"
+    );
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     let rate = if secs > 0.0 {
