@@ -29,7 +29,8 @@ CREATE TABLE documents (
     UNIQUE (platform, id)
 );
 CREATE UNIQUE INDEX documents_url ON documents (url_canonical) WHERE url_canonical IS NOT NULL;
-CREATE INDEX documents_published ON documents (published_at);
+-- No index on published_at yet: time filters are answered by the full-text index. Add one
+-- with the first store query that filters or orders by time (reports, statistics).
 CREATE INDEX documents_group ON documents (group_id) WHERE group_id IS NOT NULL;
 
 -- A source's position, committed in the same transaction as the documents it produced.
