@@ -3,7 +3,8 @@
 //! - `POST /api/v1/documents`: push documents (JSON array or NDJSON, bearer token);
 //!   returns one result per document, in order.
 //! - `GET /api/v1/search`, `GET /api/v1/count`: the plan-free search of the CLI.
-//! - `GET /api/v1/documents/{platform}/{id}`, `GET /api/v1/sources`,
+//! - `GET /api/v1/documents/{platform}/{id}`, `GET /api/v1/groups/{id}` (a reprint
+//!   group: members, distinct sites, first publisher), `GET /api/v1/sources`,
 //!   `GET /api/v1/dead-letters`, `GET /healthz`, `GET /metrics`.
 
 use crate::error::ApiError;
@@ -49,6 +50,7 @@ pub fn router<S: Store>(state: Arc<AppState<S>>) -> Router {
             post(push::<S>).layer(DefaultBodyLimit::max(MAX_PUSH_BYTES)),
         )
         .route("/api/v1/documents/{platform}/{id}", get(get_document::<S>))
+        .route("/api/v1/groups/{id}", get(get_group::<S>))
         .route("/api/v1/search", get(search::<S>))
         .route("/api/v1/count", get(count::<S>))
         .route("/api/v1/sources", get(sources::<S>))
@@ -236,6 +238,22 @@ async fn get_document<S: Store>(
             format!("no document {platform}:{id}"),
         )),
     }
+}
+
+/// A reprint group (相似文章合并): members, distinct sites and the first publisher.
+async fn get_group<S: Store>(
+    State(st): State<Arc<AppState<S>>>,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    let Some(g) = st.store.group_stats(id).await? else {
+        return Err(ApiError::new(
+            Code::NotFound,
+            format!("没有相似组 {id}"),
+            format!("no reprint group {id}"),
+        ));
+    };
+    let first = st.store.by_seqs(&[g.first_seq]).await?.into_iter().next();
+    Ok(Json(json!({ "group": g, "first_publisher": first })))
 }
 
 /// Query parameters of search and count.

@@ -163,6 +163,31 @@ async fn push_returns_one_result_per_document_and_documents_become_searchable() 
     assert_eq!(status, 200);
     assert_eq!(doc["root_id"], "p1");
 
+    // A reprint by another site (punctuation changed, so not an exact copy) joins the
+    // group by SimHash; the group names the first publisher (earliest published_at), not
+    // the first stored.
+    let article = "本报讯 记者从县卫生健康局获悉，县人民医院将于下月起开通夜间门诊，方便上班族就医，挂号可通过微信公众号预约。";
+    let reprint = json!([
+        {"id": "a1", "platform": "news", "url": "https://a.example.com/1", "text": article, "published_at": "2024-05-02T08:00:00+08:00"},
+        {"id": "r1", "platform": "news", "url": "https://other.example.com/x", "text": article.replace('，', "、").replace('。', "！"), "published_at": "2024-04-30T08:00:00+08:00"}
+    ])
+    .to_string();
+    let (_, v) = s.push(&reprint, Some("s3cret")).await;
+    let r = &v["results"][1];
+    assert_eq!(
+        (r["status"].as_str(), r["joined_group"].as_bool()),
+        (Some("stored"), Some(true)),
+        "{v}"
+    );
+    assert_eq!(r["group_id"], v["results"][0]["group_id"]);
+    let (status, g) = s.get(&format!("/api/v1/groups/{}", r["group_id"])).await;
+    assert_eq!(status, 200, "{g}");
+    assert_eq!(g["group"]["members"], 2);
+    assert_eq!(g["group"]["sites"], 2);
+    assert_eq!(g["first_publisher"]["id"], "r1");
+    let (status, _) = s.get("/api/v1/groups/999999").await;
+    assert_eq!(status, 404);
+
     // NDJSON works too, and the same document again is a duplicate.
     let nd = "{\"id\":\"n1\",\"platform\":\"news\",\"text\":\"第一条\"}\n\n{\"id\":\"n1\",\"platform\":\"news\",\"text\":\"第一条\"}\n{broken\n";
     let (status, v) = s.push(nd, Some("s3cret")).await;
