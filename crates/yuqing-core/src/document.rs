@@ -168,6 +168,10 @@ pub enum DocumentError {
     #[error("字段 id 为空 / field id is empty: remove it or give the platform's id")]
     EmptyId,
     #[error(
+        "字段 id 不能以 url: 开头（yuqing 为只有网址的文档保留此前缀）/ field id must not start with url: (reserved for documents identified by their URL)"
+    )]
+    ReservedId,
+    #[error(
         "字段 platform 无效：{0:?}，应为小写字母、数字、-、_ / field platform {0:?} is invalid: use lower-case letters, digits, - or _"
     )]
     BadPlatform(String),
@@ -187,6 +191,7 @@ impl Document {
     pub fn validate(&self, max_text_bytes: usize) -> Result<(), DocumentError> {
         match &self.id {
             Some(id) if id.trim().is_empty() => return Err(DocumentError::EmptyId),
+            Some(id) if id.starts_with("url:") => return Err(DocumentError::ReservedId),
             Some(id) if id.len() > 512 => {
                 return Err(DocumentError::TooLong {
                     field: "id",
@@ -361,8 +366,22 @@ pub fn parse_time_str(
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t);
     }
-    if let Ok(t) = DateTime::parse_from_rfc2822(s) {
+    // In Chinese feeds "CST" is China Standard Time (+08:00), not US Central.
+    let rfc2822 = match s.strip_suffix(" CST") {
+        Some(head) => std::borrow::Cow::Owned(format!("{head} +0800")),
+        None => std::borrow::Cow::Borrowed(s),
+    };
+    if let Ok(t) = DateTime::parse_from_rfc2822(&rfc2822) {
         return Ok(t);
+    }
+    // A Unix timestamp written as a string (seconds or milliseconds).
+    if !s.is_empty()
+        && s.len() <= 16
+        && s.bytes().all(|b| b.is_ascii_digit())
+        && let Ok(n) = s.parse::<i64>()
+    {
+        return parse_time(&Value::from(n), default_offset)?
+            .ok_or_else(|| format!("published_at 超出范围：{s} / published_at out of range: {s}"));
     }
     for fmt in [
         "%Y-%m-%d %H:%M:%S",
@@ -562,6 +581,15 @@ mod tests {
     }
 
     #[test]
+    fn the_url_id_prefix_is_reserved() {
+        let d = Document::new("news", "url:0123456789abcdef");
+        assert_eq!(
+            d.validate(DEFAULT_MAX_TEXT_BYTES),
+            Err(DocumentError::ReservedId)
+        );
+    }
+
+    #[test]
     fn too_long_text_is_refused() {
         let mut d = Document::new("weibo", "1");
         d.text = "字".repeat(1000);
@@ -602,5 +630,15 @@ mod tests {
             1_357_066_800_123
         );
         assert!(parse_time_str("Sat Jun 29 12:40:09 +0800 2013", off).is_err());
+        assert_eq!(
+            parse_time_str("Wed, 01 May 2024 08:00:00 CST", off)
+                .unwrap()
+                .to_rfc3339(),
+            "2024-05-01T08:00:00+08:00"
+        );
+        assert_eq!(
+            parse_time_str("1357066800", off).unwrap().timestamp(),
+            1_357_066_800
+        );
     }
 }

@@ -89,7 +89,11 @@ fn check_token(headers: &HeaderMap, tokens: &[String]) -> Result<(), ApiError> {
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|v| {
+            v.get(..7)
+                .filter(|p| p.eq_ignore_ascii_case("bearer "))
+                .map(|_| &v[7..])
+        })
         .map(str::trim);
     match given {
         // Constant-time comparison so the token cannot be guessed byte by byte.
