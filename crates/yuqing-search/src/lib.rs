@@ -24,13 +24,17 @@ use std::ops::Bound;
 use std::path::Path;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
-    AllQuery, BooleanQuery, Occur, PhraseQuery, Query, RangeQuery, RegexQuery, TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, Occur, PhraseQuery, Query, RangeQuery, RegexQuery,
+    TermQuery,
 };
 use tantivy::schema::IndexRecordOption;
 use tantivy::{
     DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term,
 };
 use yuqing_text::ngram::{QueryPlan, plan_query};
+
+/// Weight of whole-word (jieba) matches relative to the n-gram match.
+const WORD_BOOST: f32 = 3.0;
 
 pub type Result<T, E = SearchError> = std::result::Result<T, E>;
 
@@ -181,6 +185,17 @@ impl SearchIndex {
 
     /// A writer. Only one may exist at a time across processes (tantivy's lock file).
     pub fn writer(&self, heap_bytes: usize, threads: usize) -> Result<Writer> {
+        self.writer_with_words(heap_bytes, threads, false)
+    }
+
+    /// A writer that also fills the jieba `words` field (whole-word ranking). It costs
+    /// about a quarter of the import throughput; recall is the same either way.
+    pub fn writer_with_words(
+        &self,
+        heap_bytes: usize,
+        threads: usize,
+        words: bool,
+    ) -> Result<Writer> {
         let w: IndexWriter<TantivyDocument> = self
             .index
             .writer_with_num_threads(threads.max(1), heap_bytes)?;
@@ -188,6 +203,7 @@ impl SearchIndex {
             w,
             fields: self.fields.clone(),
             doc: TantivyDocument::default(),
+            words,
         })
     }
 
@@ -313,6 +329,7 @@ impl SearchIndex {
         let limit = req.limit.max(1);
         match req.sort {
             Sort::Relevance => {
+                let q = self.with_word_boost(q, &req.query)?;
                 let (total, top) = searcher.search(
                     &q,
                     &(
@@ -348,6 +365,38 @@ impl SearchIndex {
                 Ok(Hits { total, hits, exact })
             }
         }
+    }
+
+    /// Adds an optional clause on the jieba `words` field: documents where the query's
+    /// words occur as whole words rank higher. It never changes which documents match.
+    fn with_word_boost(&self, q: Box<dyn Query>, query: &str) -> Result<Box<dyn Query>> {
+        if query.is_empty() {
+            return Ok(q);
+        }
+        let mut analyzer = self.index.tokenizer_for_field(self.fields.words)?;
+        let mut stream = analyzer.token_stream(query);
+        let mut words: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        while let Some(t) = stream.next() {
+            if t.text.chars().any(yuqing_text::ngram::is_word_char) {
+                let term = Term::from_field_text(self.fields.words, &t.text);
+                words.push((
+                    Occur::Should,
+                    Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)),
+                ));
+            }
+        }
+        if words.is_empty() {
+            return Ok(q);
+        }
+        // Weighted so that a whole-word match outweighs BM25's preference for short texts.
+        let words: Box<dyn Query> = Box::new(BoostQuery::new(
+            Box::new(BooleanQuery::new(words)),
+            WORD_BOOST,
+        ));
+        Ok(Box::new(BooleanQuery::new(vec![
+            (Occur::Must, q),
+            (Occur::Should, words),
+        ])))
     }
 
     /// Every matching seq (for verification, backtests and exports), up to `max`.
@@ -417,6 +466,7 @@ pub struct Writer {
     w: IndexWriter<TantivyDocument>,
     fields: Fields,
     doc: TantivyDocument,
+    words: bool,
 }
 
 impl Writer {
@@ -430,6 +480,14 @@ impl Writer {
         }
         if !d.text.is_empty() {
             doc.add_text(f.text, d.text);
+        }
+        if self.words {
+            if !d.title.is_empty() {
+                doc.add_text(f.words, d.title);
+            }
+            if !d.text.is_empty() {
+                doc.add_text(f.words, d.text);
+            }
         }
         doc.add_text(f.platform, d.platform);
         doc.add_text(f.kind, d.kind);

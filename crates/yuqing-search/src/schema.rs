@@ -6,13 +6,15 @@ use tantivy::schema::{
 
 /// Bumped whenever the schema or the tokenizer changes; an index of another version must
 /// be rebuilt with `yuqing reindex`.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Fields {
     pub seq: tantivy::schema::Field,
     pub title: tantivy::schema::Field,
     pub text: tantivy::schema::Field,
+    /// jieba words of title and text: only for ranking (whole-word matches score higher).
+    pub words: tantivy::schema::Field,
     pub platform: tantivy::schema::Field,
     pub kind: tantivy::schema::Field,
     pub source: tantivy::schema::Field,
@@ -42,6 +44,14 @@ pub(crate) fn build() -> (Schema, Fields) {
         seq: b.add_u64_field("seq", INDEXED | FAST),
         title: b.add_text_field("title", ngram.clone()),
         text: b.add_text_field("text", ngram),
+        words: b.add_text_field(
+            "words",
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer(crate::tokenizer::WORDS)
+                    .set_index_option(IndexRecordOption::WithFreqs),
+            ),
+        ),
         platform: b.add_text_field("platform", STRING | FAST),
         kind: b.add_text_field("kind", STRING),
         source: b.add_text_field("source", STRING),

@@ -1,13 +1,22 @@
 //! The tantivy tokenizer over [`yuqing_text::ngram`]: bigrams with character positions.
 //! Grams are computed up front as byte ranges; one token buffer is reused for all of them.
+//! Also registers jieba (`tantivy-jieba`) for the ranking-only `words` field.
 
 use tantivy::Index;
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
 pub(crate) const NAME: &str = "yuqing_ngram";
+/// jieba words, for ranking only (recall comes from the n-grams).
+pub(crate) const WORDS: &str = "yuqing_words";
 
 pub(crate) fn register(index: &Index) {
     index.tokenizers().register(NAME, NgramTokenizer::default());
+    // Precise mode, not search mode: 北京大学出版社 stays one word, so only texts where the
+    // query is a whole word get the boost.
+    index.tokenizers().register(
+        WORDS,
+        tantivy_jieba::JiebaTokenizer::with_search_mode(false),
+    );
 }
 
 #[derive(Clone, Debug, Default)]

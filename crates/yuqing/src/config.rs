@@ -130,6 +130,7 @@ mod tests {
         assert_eq!(cfg.server.bind, d.server.bind);
         assert_eq!(cfg.text.fold_traditional, d.text.fold_traditional);
         assert_eq!(cfg.ingest.batch_size, d.ingest.batch_size);
+        assert_eq!(cfg.ingest.word_ranking, d.ingest.word_ranking);
         assert_eq!(cfg.ingest.max_text_bytes, d.ingest.max_text_bytes);
         assert_eq!(cfg.ingest.grouping.min_chars, d.ingest.grouping.min_chars);
         assert_eq!(cfg.import_dir.interval.0, d.import_dir.interval.0);
