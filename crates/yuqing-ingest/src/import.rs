@@ -246,7 +246,7 @@ pub fn parse_json_line(line: &[u8]) -> Result<Document, String> {
 /// document parsed by the reader (CSV, feeds, JSON arrays), or a failure.
 enum Item {
     Json(Vec<u8>),
-    Doc(Document),
+    Doc(Box<Document>),
     Bad(String, Option<Vec<u8>>),
 }
 
@@ -269,7 +269,7 @@ fn prepare_item(loc: String, item: Item, max_text: usize) -> Result<Prepared, Re
         },
         Item::Doc(d) => {
             let raw = serde_json::to_vec(&d).ok();
-            prepare(d, loc.clone(), max_text)
+            prepare(*d, loc.clone(), max_text)
                 .map_err(|e| reject(loc, e.to_string(), raw.as_deref()))
         }
         Item::Bad(reason, raw) => Err(reject(loc, reason, raw.as_deref())),
@@ -523,7 +523,7 @@ fn read_json_array(
             let loc = format!("{name}[{i}]");
             let raw = v.to_string().into_bytes();
             match serde_json::from_value::<Document>(v) {
-                Ok(d) => (loc, Item::Doc(d)),
+                Ok(d) => (loc, Item::Doc(Box::new(d))),
                 Err(e) => (
                     loc,
                     Item::Bad(format!("文档无效 / invalid document: {e}"), Some(raw)),
@@ -550,7 +550,7 @@ fn read_feed(
             let lines: Lines = docs
                 .into_iter()
                 .enumerate()
-                .map(|(i, d)| (format!("{name}#{}", i + 1), Item::Doc(d)))
+                .map(|(i, d)| (format!("{name}#{}", i + 1), Item::Doc(Box::new(d))))
                 .collect();
             Ok(lines.is_empty() || send(lines))
         }
@@ -650,7 +650,7 @@ fn read_csv(
                     Some(reason) => lines.push((loc, Item::Bad(reason, Some(raw)))),
                     None => {
                         match serde_json::from_value::<Document>(serde_json::Value::Object(obj)) {
-                            Ok(d) => lines.push((loc, Item::Doc(d))),
+                            Ok(d) => lines.push((loc, Item::Doc(Box::new(d)))),
                             Err(e) => lines.push((
                                 loc,
                                 Item::Bad(format!("CSV 行无效 / invalid CSV row: {e}"), Some(raw)),

@@ -8,7 +8,7 @@
 //! holds, so [`Pipeline::open`] catches it up from the store after a crash.
 
 use crate::transforms::group::{Grouper, GroupingSettings};
-use crate::transforms::prepare::{Prepared, prepare};
+use crate::transforms::prepare::Prepared;
 use chrono::Utc;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -266,25 +266,6 @@ impl<S: Store> Pipeline<S> {
             self.commit()?;
         }
         Ok(())
-    }
-
-    /// Prepares raw documents (convenience for small batches; big imports prepare in
-    /// parallel themselves and call [`Pipeline::ingest`]).
-    pub fn prepare_all(
-        &self,
-        docs: impl IntoIterator<Item = (yuqing_core::Document, String)>,
-    ) -> Vec<Result<Prepared, Rejected>> {
-        let max = self.settings.max_text_bytes;
-        docs.into_iter()
-            .map(|(d, loc)| {
-                let payload = serde_json::to_string(&d).unwrap_or_default();
-                prepare(d, loc.clone(), max).map_err(|e| Rejected {
-                    location: loc,
-                    reason: e.to_string(),
-                    payload: cut(&payload),
-                })
-            })
-            .collect()
     }
 
     /// Stores one batch of prepared items (in input order) and the source's checkpoint.

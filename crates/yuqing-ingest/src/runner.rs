@@ -108,27 +108,61 @@ pub fn spawn_writer<S: Store>(
     (WriterHandle { tx, settings }, join)
 }
 
-/// Prepares documents on a blocking thread.
+/// An item as parsed by a producer: its location and the document, or why it could not be
+/// parsed together with its raw text.
+pub type Parsed = (String, Result<yuqing_core::Document, (String, String)>);
+
+/// Prepares documents on a blocking thread, in order.
 pub async fn prepare_batch(
     docs: Vec<(yuqing_core::Document, String)>,
     max_text_bytes: usize,
 ) -> Batch {
-    tokio::task::spawn_blocking(move || {
-        docs.into_iter()
-            .map(|(d, loc)| {
-                let payload = serde_json::to_string(&d).unwrap_or_default();
-                crate::transforms::prepare::prepare(d, loc.clone(), max_text_bytes).map_err(|e| {
-                    Rejected {
-                        location: loc,
-                        reason: e.to_string(),
-                        payload: crate::pipeline::cut(&payload),
-                    }
+    prepare_items(
+        docs.into_iter().map(|(d, loc)| (loc, Ok(d))).collect(),
+        max_text_bytes,
+    )
+    .await
+}
+
+/// Prepares parsed items on a blocking thread, in order; items that failed to parse
+/// (reason, raw text) become rejections.
+pub async fn prepare_items(items: Vec<Parsed>, max_text_bytes: usize) -> Batch {
+    let n = items.len();
+    let prepared = tokio::task::spawn_blocking(move || {
+        items
+            .into_iter()
+            .map(|(loc, item)| match item {
+                Ok(d) => {
+                    let payload = serde_json::to_string(&d).unwrap_or_default();
+                    crate::transforms::prepare::prepare(d, loc.clone(), max_text_bytes).map_err(
+                        |e| Rejected {
+                            location: loc,
+                            reason: e.to_string(),
+                            payload: crate::pipeline::cut(&payload),
+                        },
+                    )
+                }
+                Err((reason, raw)) => Err(Rejected {
+                    location: loc,
+                    reason,
+                    payload: crate::pipeline::cut(&raw),
+                }),
+            })
+            .collect::<Batch>()
+    })
+    .await;
+    prepared.unwrap_or_else(|e| {
+        // A panic while preparing is a bug; every item is reported rather than lost.
+        (0..n)
+            .map(|i| {
+                Err(Rejected {
+                    location: format!("#{i}"),
+                    reason: format!("internal error: {e}"),
+                    payload: String::new(),
                 })
             })
             .collect()
     })
-    .await
-    .unwrap_or_default()
 }
 
 /// Polls one source forever (until `stop` turns true).

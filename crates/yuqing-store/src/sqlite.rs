@@ -110,14 +110,6 @@ impl SqliteStore {
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
-
-    /// Runs `PRAGMA wal_checkpoint(TRUNCATE)`; used at the end of big imports.
-    pub async fn checkpoint_wal(&self) -> Result<()> {
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
 }
 
 fn ms_to_utc(ms: i64) -> DateTime<Utc> {

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use yuqing_core::{Code, Document};
 use yuqing_ingest::query;
-use yuqing_ingest::runner::{WriterHandle, prepare_batch};
+use yuqing_ingest::runner::{Parsed, WriterHandle, prepare_items};
 use yuqing_search::{SearchIndex, SearchRequest, Sort};
 use yuqing_store::Store;
 
@@ -142,7 +142,8 @@ async fn push<S: Store>(
     })?;
     let trimmed = text.trim_start();
     // Parse each element separately so one bad document does not fail the others.
-    let mut parsed: Vec<(String, Result<Document, String>)> = Vec::new();
+    // Each element separately, keeping the raw text of the bad ones for the dead letters.
+    let mut parsed: Vec<Parsed> = Vec::new();
     if trimmed.starts_with('[') {
         let items: Vec<Value> = serde_json::from_str(trimmed).map_err(|e| {
             ApiError::invalid(
@@ -151,10 +152,11 @@ async fn push<S: Store>(
             )
         })?;
         for (i, v) in items.into_iter().enumerate() {
+            let raw = v.to_string();
             parsed.push((
                 format!("[{i}]"),
                 serde_json::from_value::<Document>(v)
-                    .map_err(|e| format!("文档无效 / invalid document: {e}")),
+                    .map_err(|e| (format!("文档无效 / invalid document: {e}"), raw)),
             ));
         }
     } else {
@@ -165,7 +167,7 @@ async fn push<S: Store>(
             parsed.push((
                 format!("line {}", i + 1),
                 serde_json::from_str::<Document>(line)
-                    .map_err(|e| format!("JSON 无效 / invalid JSON: {e}")),
+                    .map_err(|e| (format!("JSON 无效 / invalid JSON: {e}"), line.to_owned())),
             ));
         }
     }
@@ -181,44 +183,19 @@ async fn push<S: Store>(
             ),
         ));
     }
-    let max_text = writer.settings().max_text_bytes;
-    let mut docs = Vec::new();
-    let mut positions = Vec::new();
-    let mut items: Vec<Option<yuqing_ingest::runner::JobResult>> = Vec::new();
-    let mut bad: Vec<(usize, String, String)> = Vec::new();
-    for (i, (loc, r)) in parsed.into_iter().enumerate() {
-        match r {
-            Ok(mut d) => {
+    let parsed = parsed
+        .into_iter()
+        .map(|(loc, r)| {
+            let r = r.map(|mut d| {
                 if d.source.is_none() {
                     d.source = Some("push".into());
                 }
-                positions.push(i);
-                docs.push((d, loc));
-            }
-            Err(reason) => bad.push((i, loc, reason)),
-        }
-        items.push(None);
-    }
-    let mut batch = prepare_batch(docs, max_text).await;
-    // Re-insert parse failures as rejected items at their positions.
-    let mut all: Vec<
-        Result<yuqing_ingest::transforms::prepare::Prepared, yuqing_ingest::Rejected>,
-    > = Vec::with_capacity(items.len());
-    let mut it = batch.drain(..);
-    let mut bad_it = bad.into_iter().peekable();
-    for i in 0..items.len() {
-        if bad_it.peek().is_some_and(|b| b.0 == i) {
-            let (_, loc, reason) = bad_it.next().expect("peeked");
-            all.push(Err(yuqing_ingest::Rejected {
-                location: loc,
-                reason,
-                payload: String::new(),
-            }));
-        } else if let Some(p) = it.next() {
-            all.push(p);
-        }
-    }
-    drop(it);
+                d
+            });
+            (loc, r)
+        })
+        .collect();
+    let all = prepare_items(parsed, writer.settings().max_text_bytes).await;
     let (report, outcomes) = writer.submit("push", all, None).await.map_err(|e| {
         ApiError::new(
             Code::Unavailable,
@@ -226,7 +203,6 @@ async fn push<S: Store>(
             format!("storing failed: {e}"),
         )
     })?;
-    let _ = positions;
     Ok(Json(json!({ "summary": report, "results": outcomes })))
 }
 
