@@ -84,6 +84,33 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
+/// Stops a decompression bomb: once more than [`BOMB_MIN`] bytes have come out of the
+/// decoder and that is over [`BOMB_RATIO`] times what was read from disk, every further
+/// read fails with an error naming the file. Sits under every format's reader.
+struct BombGuard<R> {
+    inner: R,
+    path: String,
+    compressed: Arc<AtomicU64>,
+    inflated: u64,
+}
+
+impl<R: Read> Read for BombGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.inflated > BOMB_MIN
+            && self.inflated > BOMB_RATIO * self.compressed.load(Ordering::Relaxed).max(1)
+        {
+            let e = ImportError::Bomb {
+                path: self.path.clone(),
+                inflated: self.inflated,
+            };
+            return Err(std::io::Error::other(e.to_string()));
+        }
+        let k = self.inner.read(buf)?;
+        self.inflated += k as u64;
+        Ok(k)
+    }
+}
+
 /// Bytes read from disk so far across all files (for progress bars).
 #[derive(Debug, Clone, Default)]
 pub struct Progress {
@@ -92,9 +119,6 @@ pub struct Progress {
 
 struct Opened {
     reader: Box<dyn BufRead + Send>,
-    compressed: Arc<AtomicU64>,
-    inflated: Arc<AtomicU64>,
-    gzip: bool,
 }
 
 fn open(path: &Path, progress: &Progress) -> Result<Opened, ImportError> {
@@ -108,7 +132,6 @@ fn open(path: &Path, progress: &Progress) -> Result<Opened, ImportError> {
     drop(f);
     let f = std::fs::File::open(path).map_err(io)?;
     let compressed = Arc::new(AtomicU64::new(0));
-    let inflated = Arc::new(AtomicU64::new(0));
     let raw = Counting {
         inner: f,
         n: compressed.clone(),
@@ -123,31 +146,23 @@ fn open(path: &Path, progress: &Progress) -> Result<Opened, ImportError> {
                 progress,
             },
         ));
-        Box::new(BufReader::with_capacity(
-            1 << 18,
-            Counting {
-                inner: dec,
-                n: inflated.clone(),
-            },
-        ))
+        let guard = BombGuard {
+            inner: dec,
+            path: path.display().to_string(),
+            compressed,
+            inflated: 0,
+        };
+        Box::new(BufReader::with_capacity(1 << 18, guard))
     } else {
         Box::new(BufReader::with_capacity(
             1 << 18,
-            Counting {
-                inner: ProgressReader {
-                    inner: raw,
-                    progress,
-                },
-                n: inflated.clone(),
+            ProgressReader {
+                inner: raw,
+                progress,
             },
         ))
     };
-    Ok(Opened {
-        reader,
-        compressed,
-        inflated,
-        gzip,
-    })
+    Ok(Opened { reader })
 }
 
 struct ProgressReader<R> {
@@ -352,12 +367,7 @@ pub fn spawn_readers(
                         continue;
                     }
                 };
-                let Opened {
-                    mut reader,
-                    compressed,
-                    inflated,
-                    gzip,
-                } = opened;
+                let Opened { mut reader } = opened;
                 let fmt = match format {
                     Format::Auto => match reader.fill_buf() {
                         Ok(b) => detect(&path, b),
@@ -386,16 +396,7 @@ pub fn spawn_readers(
                     Format::Jsonl if first_non_ws == Some(b'[') => {
                         read_json_array(&name, reader.as_mut(), &mut send)
                     }
-                    Format::Jsonl => read_jsonl(
-                        &name,
-                        reader.as_mut(),
-                        max_line,
-                        batch,
-                        gzip,
-                        &compressed,
-                        &inflated,
-                        &mut send,
-                    ),
+                    Format::Jsonl => read_jsonl(&name, reader.as_mut(), max_line, batch, &mut send),
                     Format::Csv => read_csv(&name, reader.as_mut(), batch, &mut send),
                     Format::Rss => read_feed(&name, reader.as_mut(), &mut send),
                     Format::Auto => unreachable!("format resolved above"),
@@ -420,39 +421,32 @@ pub fn spawn_readers(
     out_rx
 }
 
-#[allow(clippy::too_many_arguments)]
 fn read_jsonl(
     name: &str,
     r: &mut dyn BufRead,
     max_line: usize,
     batch: usize,
-    gzip: bool,
-    compressed: &AtomicU64,
-    inflated: &AtomicU64,
     send: &mut dyn FnMut(Lines) -> bool,
 ) -> Result<bool, ImportError> {
     let mut buf = Vec::with_capacity(4096);
     let mut lines: Lines = Vec::with_capacity(batch);
     let mut no = 0u64;
     loop {
-        let len = read_capped_line(r, &mut buf, max_line).map_err(|source| ImportError::Io {
-            path: name.to_owned(),
-            source,
-        })?;
-        let Some(len) = len else { break };
-        no += 1;
-        if gzip {
-            let inf = inflated.load(Ordering::Relaxed);
-            if inf > BOMB_MIN && inf > BOMB_RATIO * compressed.load(Ordering::Relaxed).max(1) {
+        let len = match read_capped_line(r, &mut buf, max_line) {
+            Ok(len) => len,
+            Err(source) => {
+                // Keep what was read before the failure (e.g. a decompression bomb).
                 if !lines.is_empty() && !send(std::mem::take(&mut lines)) {
                     return Ok(false);
                 }
-                return Err(ImportError::Bomb {
+                return Err(ImportError::Io {
                     path: name.to_owned(),
-                    inflated: inf,
+                    source,
                 });
             }
-        }
+        };
+        let Some(len) = len else { break };
+        no += 1;
         if buf.iter().all(u8::is_ascii_whitespace) && len <= max_line {
             continue;
         }

@@ -255,6 +255,36 @@ fn a_gzip_bomb_is_stopped_and_named() {
 }
 
 #[test]
+fn a_csv_gzip_bomb_is_stopped_too() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let path = tmp.path().join("bomb.csv.gz");
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&path).expect("create"),
+        flate2::Compression::best(),
+    );
+    writeln!(enc, "id,platform,text\n1,forum,炸弹之前的一行").expect("w");
+    let newlines = vec![b'\n'; 1 << 20];
+    for _ in 0..1100 {
+        enc.write_all(&newlines).expect("w");
+    }
+    enc.finish().expect("finish");
+    let data = tmp.path().join("data");
+    let s = summary(&run(&[
+        "import",
+        path.to_str().expect("utf8"),
+        "--data",
+        data.to_str().expect("utf8"),
+        "--json",
+    ]));
+    assert_eq!(s["stored"], 1, "the row before the bomb is kept: {s}");
+    let reasons = s["rejections"].to_string();
+    assert!(
+        reasons.contains("bomb") && reasons.contains("bomb.csv.gz"),
+        "{reasons}"
+    );
+}
+
+#[test]
 fn html_imported_as_a_feed_is_refused_clearly() {
     let tmp = tempfile::tempdir().expect("tmp");
     let p = tmp.path().join("page.html");
