@@ -23,8 +23,8 @@ async fn get_json(c: &reqwest::Client, url: &str) -> serde_json::Value {
         .expect("json")
 }
 
-/// Polls `f` until it returns true or 60 s pass.
-async fn eventually(what: &str, mut f: impl AsyncFnMut() -> bool) {
+/// Polls `f` until it returns true or 60 s pass; on timeout shows the server's log.
+async fn eventually(what: &str, log: &std::path::Path, mut f: impl AsyncFnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         if f().await {
@@ -32,7 +32,10 @@ async fn eventually(what: &str, mut f: impl AsyncFnMut() -> bool) {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("timed out waiting for {what}");
+    let log = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = log.lines().collect();
+    let tail = lines[lines.len().saturating_sub(40)..].join("\n");
+    panic!("timed out waiting for {what}; server log:\n{tail}");
 }
 
 #[cfg(unix)]
@@ -84,6 +87,7 @@ interval = "1s"
     )
     .expect("inbox file");
 
+    let log_path = tmp.path().join("serve.log");
     let mut child = Command::new(env!("CARGO_BIN_EXE_yuqing"))
         .args([
             "serve",
@@ -93,15 +97,17 @@ interval = "1s"
             data.to_str().expect("u"),
             "--config",
             cfg.to_str().expect("u"),
+            "--log",
+            "info",
         ])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&log_path).expect("log file"))
         .spawn()
         .expect("spawn serve");
     let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("read");
+    // Keep the pipe open for the whole test.
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    stdout.read_line(&mut line).expect("read");
     let base = line
         .trim()
         .strip_prefix("listening on ")
@@ -111,7 +117,7 @@ interval = "1s"
     let c = reqwest::Client::new();
 
     // Feed items and the inbox file arrive by themselves.
-    eventually("feed and inbox documents", async || {
+    eventually("feed and inbox documents", &log_path, async || {
         get_json(&c, &format!("{base}/api/v1/count?q=%E5%8C%BB%E9%99%A2")).await["count"] == 2
     })
     .await;
@@ -124,13 +130,13 @@ interval = "1s"
         .await
         .expect("push");
     assert_eq!(r.status(), 200);
-    eventually("pushed document", async || {
+    eventually("pushed document", &log_path, async || {
         get_json(&c, &format!("{base}/api/v1/count?q=%E5%8C%BB%E9%99%A2")).await["count"] == 3
     })
     .await;
 
     // Health: the good source polled, the unreachable one counts failures; others unaffected.
-    eventually("source health", async || {
+    eventually("source health", &log_path, async || {
         let v = get_json(&c, &format!("{base}/api/v1/sources")).await;
         let by = |n: &str| v["sources"].as_array().and_then(|a| a.iter().find(|s| s["health"]["name"] == n).cloned());
         matches!((by("县融媒"), by("坏源")), (Some(g), Some(b))
