@@ -269,6 +269,13 @@ enum Item {
 type Lines = Vec<(String, Item)>;
 
 fn prepare_item(loc: String, item: Item, max_text: usize) -> Result<Prepared, Rejected> {
+    let r = prepare_item_inner(loc, item, max_text);
+    let outcome = if r.is_ok() { "ok" } else { "rejected" };
+    metrics::counter!("yuqing_import_items_total", "outcome" => outcome).increment(1);
+    r
+}
+
+fn prepare_item_inner(loc: String, item: Item, max_text: usize) -> Result<Prepared, Rejected> {
     let reject = |loc: String, reason: String, raw: Option<&[u8]>| Rejected {
         location: loc,
         reason,

@@ -140,10 +140,20 @@ async fn store_staged<S: Store>(
     store: &S,
     st: &Staged,
 ) -> Result<Vec<yuqing_store::Inserted>, PipelineError> {
+    let started = Instant::now();
     if !st.letters.is_empty() {
         store.put_dead_letters(&st.letters).await?;
     }
-    Ok(store.insert(&st.new_docs, st.checkpoint.as_ref()).await?)
+    let inserted = store.insert(&st.new_docs, st.checkpoint.as_ref()).await?;
+    stage_seconds("store", started);
+    Ok(inserted)
+}
+
+/// Records how long a pipeline stage took for one batch
+/// (`yuqing_pipeline_stage_seconds{stage="stage"|"store"|"index"|"commit"}`).
+fn stage_seconds(stage: &'static str, started: Instant) {
+    metrics::histogram!("yuqing_pipeline_stage_seconds", "stage" => stage)
+        .record(started.elapsed().as_secs_f64());
 }
 
 /// Cap on remembered id → root entries (older entries are looked up in the store).
@@ -251,7 +261,10 @@ impl<S: Store> Pipeline<S> {
 
     /// Commits the index (and makes it visible to searches).
     pub fn commit(&mut self) -> Result<(), PipelineError> {
+        let started = Instant::now();
         self.writer.commit(self.last_seq)?;
+        stage_seconds("commit", started);
+        metrics::gauge!("yuqing_index_seq").set(self.last_seq as f64);
         self.index.reload()?;
         self.uncommitted = 0;
         self.last_commit = Instant::now();
@@ -328,6 +341,7 @@ impl<S: Store> Pipeline<S> {
         checkpoint: Option<Checkpoint>,
         source: &str,
     ) -> Result<Staged, PipelineError> {
+        let started = Instant::now();
         let mut report = Report {
             read: items.len() as u64,
             ..Default::default()
@@ -512,6 +526,7 @@ impl<S: Store> Pipeline<S> {
             staged.norms.push((norm_title, norm_text));
             staged.assignments.push(a);
         }
+        stage_seconds("stage", started);
         Ok(staged)
     }
 
@@ -522,6 +537,7 @@ impl<S: Store> Pipeline<S> {
         staged: Staged,
         inserted: Vec<yuqing_store::Inserted>,
     ) -> Result<(Report, Vec<Outcome>), PipelineError> {
+        let started = Instant::now();
         let Staged {
             mut report,
             mut outcomes,
@@ -576,6 +592,7 @@ impl<S: Store> Pipeline<S> {
                 }
             }
         }
+        stage_seconds("index", started);
         metrics::counter!("yuqing_pipeline_received_total").increment(report.read);
         metrics::counter!("yuqing_pipeline_stored_total").increment(report.stored);
         metrics::counter!("yuqing_pipeline_dropped_total", "reason" => "duplicate")

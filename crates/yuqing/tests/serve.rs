@@ -152,7 +152,15 @@ interval = "1s"
         .text()
         .await
         .expect("text");
-    assert!(m.contains("yuqing_pipeline_stored_total"), "{m}");
+    for name in [
+        "yuqing_pipeline_stored_total",
+        "yuqing_pipeline_stage_seconds",
+        "yuqing_index_seq",
+        "yuqing_import_items_total",
+        "yuqing_source_fetches_total",
+    ] {
+        assert!(m.contains(name), "{name} missing from /metrics:\n{m}");
+    }
 
     // SIGTERM: a clean stop.
     let pid = child.id().to_string();
