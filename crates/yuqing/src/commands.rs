@@ -367,23 +367,16 @@ async fn import(
     } else {
         0.0
     };
+    let (read, stored, dups, near, rejected) = (
+        total.read,
+        total.stored,
+        total.duplicates,
+        total.near_duplicates,
+        total.rejected,
+    );
     let summary = format!(
-        "导入完成：读取 {} 条，存储 {}，重复 {}，并入相似组 {}，拒绝 {}；{:.1} 秒，{:.0} 条/秒\n\
-         import finished: read {}, stored {}, duplicates {}, near-duplicates {}, rejected {}; {:.1} s, {:.0} docs/s",
-        total.read,
-        total.stored,
-        total.duplicates,
-        total.near_duplicates,
-        total.rejected,
-        secs,
-        rate,
-        total.read,
-        total.stored,
-        total.duplicates,
-        total.near_duplicates,
-        total.rejected,
-        secs,
-        rate
+        "导入完成：读取 {read} 条，存储 {stored}，重复 {dups}，并入相似组 {near}，拒绝 {rejected}；{secs:.1} 秒，{rate:.0} 条/秒\n\
+         import finished: read {read}, stored {stored}, duplicates {dups}, near-duplicates {near}, rejected {rejected}; {secs:.1} s, {rate:.0} docs/s"
     );
     let shown = 20;
     let mut lines = Vec::new();

@@ -3,14 +3,12 @@
 
 use anyhow::{Context, bail};
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use yuqing_search::SearchIndex;
 use yuqing_store::SqliteStore;
 
 pub struct DataDir {
-    #[allow(dead_code)]
-    pub root: PathBuf,
     pub store: Arc<SqliteStore>,
     pub index: Arc<SearchIndex>,
     _lock: Option<File>,
@@ -33,17 +31,10 @@ impl DataDir {
 
     /// Opens the data directory (creating it if missing).
     pub async fn open(root: &Path) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(root).with_context(|| {
-            format!(
-                "无法创建数据目录 {} / cannot create data directory {}",
-                root.display(),
-                root.display()
-            )
-        })?;
+        ensure_dir(root)?;
         let store = SqliteStore::open(&root.join("yuqing.db")).await?;
         let index = SearchIndex::open(&root.join("index"))?;
         Ok(Self {
-            root: root.to_owned(),
             store: Arc::new(store),
             index: Arc::new(index),
             _lock: None,
@@ -78,13 +69,7 @@ impl DataDir {
     }
 
     fn lock(root: &Path) -> anyhow::Result<File> {
-        std::fs::create_dir_all(root).with_context(|| {
-            format!(
-                "无法创建数据目录 {} / cannot create data directory {}",
-                root.display(),
-                root.display()
-            )
-        })?;
+        ensure_dir(root)?;
         let lock_path = root.join("writer.lock");
         let lock = File::options()
             .create(true)
@@ -128,4 +113,15 @@ impl DataDir {
             Err(_) => true,
         }
     }
+}
+
+/// Creates the data directory if it is missing.
+fn ensure_dir(root: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(root).with_context(|| {
+        format!(
+            "无法创建数据目录 {} / cannot create data directory {}",
+            root.display(),
+            root.display()
+        )
+    })
 }

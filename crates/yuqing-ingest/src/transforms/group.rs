@@ -180,15 +180,6 @@ impl Grouper {
             }
         }
     }
-
-    /// Number of exact keys known (for diagnostics).
-    pub fn len(&self) -> usize {
-        self.exact.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.exact.is_empty()
-    }
 }
 
 #[cfg(test)]
