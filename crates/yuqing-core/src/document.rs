@@ -148,6 +148,34 @@ pub struct StoredDocument {
     /// The reprint group it belongs to, if its text was grouped.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group_id: Option<i64>,
+    /// The event (事件) it belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<i64>,
+    /// What judgement derived from it, as stored (labels are added by the layers above).
+    #[serde(skip)]
+    pub assessment: Assessment,
+}
+
+/// What judgement (研判) derived from one document, in the store's codes. The crates that
+/// own the vocabularies turn codes into names (`yuqing_text::sentiment::Label`,
+/// `yuqing_judge::content::ContentType`, `yuqing_judge::content::Categories`).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Assessment {
+    /// 1 positive, 0 neutral, -1 negative; a person's correction wins over the model.
+    pub sentiment: Option<i8>,
+    /// The model's P(positive).
+    pub sentiment_score: Option<f32>,
+    /// Content type code.
+    pub content_type: Option<i64>,
+    /// Category bit set.
+    pub categories: u32,
+    /// Which fields a person corrected: [`Assessment::SENTIMENT`], [`Assessment::CONTENT_TYPE`].
+    pub corrected: u8,
+}
+
+impl Assessment {
+    pub const SENTIMENT: u8 = 1;
+    pub const CONTENT_TYPE: u8 = 2;
 }
 
 /// Why a document was refused. Messages name the field and say how to fix it.

@@ -10,5 +10,5 @@ pub mod document;
 pub mod error;
 
 pub use clock::{Clock, FixedClock, SystemClock};
-pub use document::{Author, Document, DocumentError, Kind, Metrics, StoredDocument};
+pub use document::{Assessment, Author, Document, DocumentError, Kind, Metrics, StoredDocument};
 pub use error::{Code, Lang, Message};

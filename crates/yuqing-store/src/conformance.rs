@@ -3,7 +3,10 @@
 //! Each backend's integration test calls [`run_all`] with a fresh, empty store per case.
 //! The suite panics (with a message naming the case) on the first violation, like a test.
 
-use crate::{Checkpoint, DeadLetter, NewDocument, PollOutcome, Store};
+use crate::{
+    Checkpoint, DeadLetter, EventLink, EventQuery, Fix, LevelRecord, NewDocument, NewPlan,
+    PollOutcome, Store,
+};
 use chrono::{TimeZone, Utc};
 use serde_json::json;
 use std::future::Future;
@@ -31,7 +34,24 @@ pub fn new_doc(id: &str, text: &str, t: i64) -> NewDocument {
         group_id: None,
         group_joined: false,
         ingested_at: Utc::now(),
+        assessment: Default::default(),
+        plan_hits: Vec::new(),
+        mainstream: None,
+        event: None,
     }
+}
+
+/// [`new_doc`] in event `event` (founding it when `founds`).
+pub fn event_doc(id: &str, text: &str, t: i64, event: i64, founds: bool) -> NewDocument {
+    let mut n = new_doc(id, text, t);
+    n.event = Some(EventLink {
+        event_id: event,
+        founds,
+        root_key: founds.then(|| id.to_owned()),
+        original: founds,
+        critical: None,
+    });
+    n
 }
 
 /// Runs every case, each on a fresh store from `make`.
@@ -50,6 +70,233 @@ where
     dead_letters_are_kept(make().await).await;
     source_health_is_tracked(make().await).await;
     roots_are_resolved(make().await).await;
+    events_keep_counters(make().await).await;
+    levels_are_recorded(make().await).await;
+    plans_are_managed(make().await).await;
+    plan_hits_are_kept(make().await).await;
+    corrections_win(make().await).await;
+}
+
+pub async fn events_keep_counters<S: Store>(s: S) {
+    assert_eq!(s.max_event_id().await.expect("max"), 0);
+    let mut root = event_doc("p1", "原帖：某地发生火灾", 100, 7, true);
+    root.doc.metrics = Some(yuqing_core::Metrics {
+        comments: Some(120),
+        views: Some(900),
+        ..Default::default()
+    });
+    root.mainstream = Some("人民日报".into());
+    let mut r1 = event_doc("r1", "转发", 200, 7, false);
+    r1.doc.kind = Kind::Repost;
+    r1.doc.parent_id = Some("p1".into());
+    r1.assessment.sentiment = Some(-1);
+    r1.event.as_mut().expect("link").critical = Some(3);
+    // A repost dated before its post does not become the first publisher.
+    let mut r2 = event_doc("r2", "", 50, 7, false);
+    r2.doc.kind = Kind::Repost;
+    r2.mainstream = Some("人民日报".into());
+    s.insert(&[r2, root, r1], None).await.expect("insert");
+    let e = &s.events_by_id(&[7]).await.expect("event")[0];
+    assert_eq!(e.documents, 3, "events_keep_counters: documents");
+    assert_eq!(e.originals, 1);
+    assert_eq!((e.comments, e.views), (120, 900));
+    assert_eq!(e.negative, 1);
+    assert_eq!(
+        e.first_id.as_deref(),
+        Some("p1"),
+        "first publisher is the original"
+    );
+    assert_eq!(e.title.as_deref(), Some("原帖：某地发生火灾"));
+    assert_eq!(e.critical_category, Some(3));
+    assert_eq!(e.critical_id.as_deref(), Some("r1"));
+    assert_eq!(e.mainstream, vec!["人民日报".to_owned()]);
+    assert_eq!(e.root_id, "p1");
+    assert_eq!(s.max_event_id().await.expect("max"), 7);
+    let roots = s.event_roots("weibo", &["p1", "zz"]).await.expect("roots");
+    assert_eq!(roots.get("p1"), Some(&7));
+    assert_eq!(roots.len(), 1);
+    // Later members add to the counters; a duplicate adds nothing.
+    let mut r3 = event_doc("r3", "又一个", 300, 7, false);
+    r3.doc.metrics = Some(yuqing_core::Metrics {
+        comments: Some(5),
+        ..Default::default()
+    });
+    let dup = event_doc("r1", "转发", 200, 7, false);
+    s.insert(&[r3, dup], None).await.expect("insert");
+    let e = &s.events_by_id(&[7]).await.expect("event")[0];
+    assert_eq!((e.documents, e.comments), (4, 125));
+    assert_eq!(e.last_at.map(|t| t.timestamp()), Some(1_400_000_000 + 300));
+    let members = s.event_members(7).await.expect("members");
+    assert_eq!(members.len(), 4);
+    assert_eq!(members[1].id, "p1");
+    assert_eq!(members[1].comments, 120);
+    // Listing: by level then size; empty events are not listed.
+    let mut other = event_doc("q1", "另一件事", 10, 8, true);
+    other.group_id = Some(55);
+    s.insert(&[other], None).await.expect("insert");
+    let all = s
+        .events(&EventQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .expect("events");
+    assert_eq!(all.iter().map(|e| e.id).collect::<Vec<_>>(), vec![7, 8]);
+    let ge = s.group_events(&[55, 56]).await.expect("group events");
+    assert_eq!(ge.get(&55), Some(&8));
+    assert_eq!(ge.len(), 1);
+}
+
+pub async fn levels_are_recorded<S: Store>(s: S) {
+    s.insert(&[event_doc("p1", "帖子", 1, 1, true)], None)
+        .await
+        .expect("insert");
+    let at = Utc.timestamp_opt(1_700_000_000, 0).single().expect("t");
+    for (level, by) in [(1, None), (3, None), (2, Some("张三"))] {
+        s.set_level(
+            1,
+            &LevelRecord {
+                level,
+                rule: "comments".into(),
+                reason: format!("原因{level}"),
+                reason_en: format!("reason {level}"),
+                at,
+                by: by.map(str::to_owned),
+            },
+        )
+        .await
+        .expect("level");
+    }
+    let e = &s.events_by_id(&[1]).await.expect("event")[0];
+    let l = e.level.as_ref().expect("level");
+    assert_eq!((l.level, l.by.as_deref()), (2, Some("张三")));
+    let h = s.level_history(1).await.expect("history");
+    assert_eq!(h.iter().map(|l| l.level).collect::<Vec<_>>(), vec![1, 3, 2]);
+    assert_eq!(h[0].reason, "原因1");
+    let min3 = s
+        .events(&EventQuery {
+            min_level: Some(3),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .expect("events");
+    assert!(min3.is_empty(), "levels_are_recorded: min_level filters");
+}
+
+pub async fn plans_are_managed<S: Store>(s: S) {
+    let v0 = s.plans_version().await.expect("version");
+    let p = s
+        .put_plan(&NewPlan {
+            name: "学校".into(),
+            expression: "学校+食堂".into(),
+            structured: Some(json!({"subject": ["学校"]})),
+            active: true,
+            origin: "config".into(),
+            by: None,
+        })
+        .await
+        .expect("put");
+    let v1 = s.plans_version().await.expect("version");
+    assert_ne!(v0, v1, "plans_are_managed: version changes");
+    // Same name: replaced, same id.
+    let q = s
+        .put_plan(&NewPlan {
+            name: "学校".into(),
+            expression: "学校+(食堂|宿舍)".into(),
+            structured: None,
+            active: true,
+            origin: "api".into(),
+            by: Some("admin".into()),
+        })
+        .await
+        .expect("put");
+    assert_eq!(q.id, p.id);
+    assert_eq!(q.expression, "学校+(食堂|宿舍)");
+    assert_eq!(q.created_at, p.created_at);
+    assert!(
+        s.set_plan_active(p.id, false, Some("admin"))
+            .await
+            .expect("off")
+    );
+    let all = s.plans().await.expect("plans");
+    assert_eq!(all.len(), 1);
+    assert!(!all[0].active);
+    assert!(!s.set_plan_active(999, true, None).await.expect("missing"));
+    assert!(s.delete_plan(p.id).await.expect("delete"));
+    assert!(s.plans().await.expect("plans").is_empty());
+    assert_ne!(s.plans_version().await.expect("version"), v1);
+}
+
+pub async fn plan_hits_are_kept<S: Store>(s: S) {
+    let mut a = new_doc("a", "学校食堂", 0);
+    a.plan_hits = vec![
+        (1, vec!["学校".into(), "食堂".into()]),
+        (2, vec!["食堂".into()]),
+    ];
+    let mut b = new_doc("b", "学校", 7200);
+    b.plan_hits = vec![(1, vec!["学校".into()])];
+    let ins = s
+        .insert(&[a, b, new_doc("c", "无关", 0)], None)
+        .await
+        .expect("insert");
+    let seqs: Vec<i64> = ins.iter().map(|i| i.seq).collect();
+    let hits = s.plan_hits_of(&seqs).await.expect("hits");
+    assert_eq!(
+        hits.get(&seqs[0]),
+        Some(&vec![
+            (1, vec!["学校".to_owned(), "食堂".to_owned()]),
+            (2, vec!["食堂".to_owned()])
+        ])
+    );
+    assert_eq!(hits.get(&seqs[1]).map(Vec::len), Some(1));
+    assert!(!hits.contains_key(&seqs[2]));
+    let hourly = s.plan_hourly(1, 0).await.expect("hourly");
+    assert_eq!(hourly.len(), 2, "plan_hits_are_kept: two hours");
+    assert_eq!(hourly[1].0 - hourly[0].0, 2);
+    assert!(hourly.iter().all(|h| h.1 == 1));
+}
+
+pub async fn corrections_win<S: Store>(s: S) {
+    let mut a = event_doc("a", "这也太差了", 0, 1, true);
+    a.assessment.sentiment = Some(-1);
+    a.assessment.sentiment_score = Some(0.1);
+    a.assessment.content_type = Some(3);
+    let seq = s.insert(&[a], None).await.expect("insert")[0].seq;
+    assert_eq!(s.events_by_id(&[1]).await.expect("e")[0].negative, 1);
+    let c = s
+        .correct(seq, Fix::Sentiment(1), "李四", Some("反讽"))
+        .await
+        .expect("correct")
+        .expect("exists");
+    assert_eq!(
+        (c.old_value.as_deref(), c.new_value.as_str()),
+        (Some("-1"), "1")
+    );
+    s.correct(seq, Fix::ContentType(1), "李四", None)
+        .await
+        .expect("correct");
+    let d = s.get("weibo", "a").await.expect("get").expect("doc");
+    assert_eq!(d.assessment.sentiment, Some(1), "corrections_win: value");
+    assert_eq!(d.assessment.sentiment_score, Some(0.1), "model score kept");
+    assert_eq!(d.assessment.content_type, Some(1));
+    assert_eq!(d.assessment.corrected, 3);
+    assert_eq!(d.event_id, Some(1));
+    assert_eq!(
+        s.events_by_id(&[1]).await.expect("e")[0].negative,
+        0,
+        "statistics follow the correction"
+    );
+    let list = s.corrections("sentiment").await.expect("list");
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].1, "这也太差了");
+    assert_eq!(list[0].0.by, "李四");
+    assert!(
+        s.correct(9999, Fix::Sentiment(0), "x", None)
+            .await
+            .expect("missing")
+            .is_none()
+    );
 }
 
 pub async fn insert_is_idempotent<S: Store>(s: S) {

@@ -95,4 +95,100 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<()>> + Send;
     /// Health of every source that has polled.
     fn source_health(&self) -> impl Future<Output = Result<Vec<SourceHealth>>> + Send;
+
+    // ---- events (事件) ----
+
+    /// Highest event id (0 when none). The single writer allocates new ids above it.
+    fn max_event_id(&self) -> impl Future<Output = Result<i64>> + Send;
+    /// The events of chain roots on `platform`: root id → event id, for those mapped.
+    fn event_roots(
+        &self,
+        platform: &str,
+        roots: &[&str],
+    ) -> impl Future<Output = Result<HashMap<String, i64>>> + Send;
+    /// The event of each reprint group (that of its earliest stored member).
+    fn group_events(
+        &self,
+        groups: &[i64],
+    ) -> impl Future<Output = Result<HashMap<i64, i64>>> + Send;
+    /// Events by id (missing ones left out), in the order asked.
+    fn events_by_id(&self, ids: &[i64]) -> impl Future<Output = Result<Vec<EventRow>>> + Send;
+    /// Events, most serious first (level, then documents), then by id.
+    fn events(&self, q: &EventQuery) -> impl Future<Output = Result<Vec<EventRow>>> + Send;
+    /// Every member of an event, in seq order.
+    fn event_members(&self, event_id: i64)
+    -> impl Future<Output = Result<Vec<EventMember>>> + Send;
+    /// Gives an event a level and records it in the event's level history.
+    fn set_level(
+        &self,
+        event_id: i64,
+        level: &LevelRecord,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Every level an event was given, oldest first.
+    fn level_history(&self, event_id: i64)
+    -> impl Future<Output = Result<Vec<LevelRecord>>> + Send;
+
+    // ---- plans (监测方案) ----
+
+    /// Every plan, by id.
+    fn plans(&self) -> impl Future<Output = Result<Vec<StoredPlan>>> + Send;
+    /// Creates the plan, or replaces the one with the same name.
+    fn put_plan(&self, plan: &NewPlan) -> impl Future<Output = Result<StoredPlan>> + Send;
+    /// Switches a plan on or off; false when there is no such plan.
+    fn set_plan_active(
+        &self,
+        id: i64,
+        active: bool,
+        by: Option<&str>,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    /// Deletes a plan (its past hits are kept); false when there is no such plan.
+    fn delete_plan(&self, id: i64) -> impl Future<Output = Result<bool>> + Send;
+    /// A number that changes whenever a plan is created, changed or deleted.
+    fn plans_version(&self) -> impl Future<Output = Result<i64>> + Send;
+    /// Plans hit by each of the given documents, with the terms that matched.
+    fn plan_hits_of(
+        &self,
+        seqs: &[i64],
+    ) -> impl Future<Output = Result<HashMap<i64, Vec<(i64, Vec<String>)>>>> + Send;
+    /// Hits of a plan per hour of publication (unix hour, count) since `since_ms`.
+    fn plan_hourly(
+        &self,
+        plan_id: i64,
+        since_ms: i64,
+    ) -> impl Future<Output = Result<Vec<(i64, u64)>>> + Send;
+
+    // ---- corrections ----
+
+    /// A person corrects an automatic judgement of document `seq`; the new value wins over
+    /// the model from now on and in every statistic. `None` when there is no such document.
+    fn correct(
+        &self,
+        seq: i64,
+        fix: Fix,
+        by: &str,
+        note: Option<&str>,
+    ) -> impl Future<Output = Result<Option<Correction>>> + Send;
+    /// Corrections of `field`, oldest first, each with the corrected document's text.
+    fn corrections(
+        &self,
+        field: &str,
+    ) -> impl Future<Output = Result<Vec<(Correction, String)>>> + Send;
+}
+
+/// A corrected value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fix {
+    /// 1 positive, 0 neutral, -1 negative.
+    Sentiment(i8),
+    /// A content type code.
+    ContentType(i64),
+}
+
+impl Fix {
+    pub fn field(self) -> &'static str {
+        match self {
+            Fix::Sentiment(_) => "sentiment",
+            Fix::ContentType(_) => "content_type",
+        }
+    }
 }

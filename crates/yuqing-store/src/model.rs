@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use yuqing_core::Document;
+use yuqing_core::{Assessment, Document};
 
 /// A document ready to be stored, with what the pipeline derived from it.
 #[derive(Debug, Clone)]
@@ -19,6 +19,146 @@ pub struct NewDocument {
     /// True when it joined a group founded by an earlier document.
     pub group_joined: bool,
     pub ingested_at: DateTime<Utc>,
+    /// Sentiment, content type and categories judged at ingest (`corrected` is ignored).
+    pub assessment: Assessment,
+    /// Plans it matched, with the terms that matched.
+    pub plan_hits: Vec<(i64, Vec<String>)>,
+    /// The mainstream source (主流媒体) it counts as, if any.
+    pub mainstream: Option<String>,
+    /// The event it belongs to.
+    pub event: Option<EventLink>,
+}
+
+/// How a new document joins its event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventLink {
+    pub event_id: i64,
+    /// This document founds the event: the store creates the event row.
+    pub founds: bool,
+    /// A chain root id (on the document's platform) to map to the event, so that later
+    /// replies to it find the event.
+    pub root_key: Option<String>,
+    /// An original (not a repost, comment or reply).
+    pub original: bool,
+    /// Negative and of a critical category: the category code.
+    pub critical: Option<i64>,
+}
+
+/// An event's counters and level, as kept by the store.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct EventRow {
+    pub id: i64,
+    pub platform: String,
+    pub root_id: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub title: Option<String>,
+    pub first_id: Option<String>,
+    pub first_seq: Option<i64>,
+    pub first_at: Option<DateTime<Utc>>,
+    pub last_at: Option<DateTime<Utc>>,
+    pub documents: i64,
+    pub originals: i64,
+    pub comments: i64,
+    pub views: i64,
+    pub reposts: i64,
+    pub likes: i64,
+    pub negative: i64,
+    pub critical_category: Option<i64>,
+    pub critical_id: Option<String>,
+    pub mainstream: Vec<String>,
+    pub level: Option<LevelRecord>,
+}
+
+/// A level given to an event, with its explanation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LevelRecord {
+    /// Level code (see `yuqing_judge::grading::Level::code`).
+    pub level: i64,
+    pub rule: String,
+    pub reason: String,
+    pub reason_en: String,
+    pub at: DateTime<Utc>,
+    /// `None`: set by the rules; else the person who set it.
+    pub by: Option<String>,
+}
+
+/// Which events to list.
+#[derive(Debug, Clone, Default)]
+pub struct EventQuery {
+    /// Only events with at least this level code.
+    pub min_level: Option<i64>,
+    /// Only events with a member published at or after this time (unix ms).
+    pub active_since: Option<i64>,
+    /// Only events with at least this many documents.
+    pub min_documents: Option<i64>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// A member of an event, with what analysis needs (lighter than a whole document).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventMember {
+    pub seq: i64,
+    pub id: String,
+    pub platform: String,
+    pub kind: String,
+    pub parent_id: Option<String>,
+    pub title: Option<String>,
+    pub text: String,
+    pub published_ms: Option<i64>,
+    pub author_id: Option<String>,
+    pub author_name: Option<String>,
+    pub verified: bool,
+    pub location: Option<String>,
+    pub site: Option<String>,
+    pub group_id: Option<i64>,
+    pub sentiment: Option<i8>,
+    pub content_type: Option<i64>,
+    pub comments: i64,
+    pub views: i64,
+    pub reposts: i64,
+}
+
+/// A monitoring plan as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredPlan {
+    pub id: i64,
+    pub name: String,
+    pub expression: String,
+    /// The structured form (地域/主体/事件/排除) as JSON, when the plan was made with it.
+    pub structured: Option<serde_json::Value>,
+    pub active: bool,
+    /// Where it was declared: `config`, `api` or `cli`.
+    pub origin: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub updated_by: Option<String>,
+}
+
+/// A plan to create or replace (by name).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewPlan {
+    pub name: String,
+    pub expression: String,
+    pub structured: Option<serde_json::Value>,
+    pub active: bool,
+    pub origin: String,
+    pub by: Option<String>,
+}
+
+/// A person's correction of an automatic judgement.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Correction {
+    pub id: i64,
+    pub seq: i64,
+    /// `sentiment` or `content_type`.
+    pub field: String,
+    pub old_value: Option<String>,
+    pub new_value: String,
+    pub by: String,
+    pub at: DateTime<Utc>,
+    pub note: Option<String>,
 }
 
 /// A stored document's identity and seq.

@@ -5,8 +5,9 @@
 //! documents costs a handful of statements. Migrations are embedded in the binary.
 
 use crate::{
-    Checkpoint, DeadLetter, Fingerprint, GroupStats, Inserted, NewDocument, PollOutcome, Result,
-    SourceHealth, Store, StoreError, StoredDeadLetter,
+    Checkpoint, Correction, DeadLetter, EventMember, EventQuery, EventRow, Fingerprint, Fix,
+    GroupStats, Inserted, LevelRecord, NewDocument, NewPlan, PollOutcome, Result, SourceHealth,
+    Store, StoreError, StoredDeadLetter, StoredPlan,
 };
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use serde_json::{Map, Value};
@@ -19,21 +20,35 @@ use sqlx::{AssertSqlSafe, QueryBuilder, Row, Sqlite};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::Duration;
-use yuqing_core::{Author, Document, Kind, Metrics, StoredDocument};
+use yuqing_core::{Assessment, Author, Document, Kind, Metrics, StoredDocument};
 
-/// Rows per multi-row INSERT (23 columns each; SQLite allows 32,766 parameters).
+/// Rows per multi-row INSERT (30 columns each; SQLite allows 32,766 parameters).
 const INSERT_CHUNK: usize = 500;
 /// Ids per `IN (…)` lookup.
 const LOOKUP_CHUNK: usize = 900;
 
 fn migrator() -> Migrator {
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        "documents".into(),
-        MigrationType::Simple,
-        sqlx::SqlSafeStr::into_sql_str(include_str!("../migrations/sqlite/0001_documents.sql")),
-        false,
-    )])
+    let m = |version, name: &str, sql: &'static str| {
+        Migration::new(
+            version,
+            name.to_owned().into(),
+            MigrationType::Simple,
+            sqlx::SqlSafeStr::into_sql_str(sql),
+            false,
+        )
+    };
+    Migrator::with_migrations(vec![
+        m(
+            1,
+            "documents",
+            include_str!("../migrations/sqlite/0001_documents.sql"),
+        ),
+        m(
+            2,
+            "judgement",
+            include_str!("../migrations/sqlite/0002_judgement.sql"),
+        ),
+    ])
 }
 
 /// The SQLite store.
@@ -43,7 +58,8 @@ pub struct SqliteStore {
 }
 
 const DOC_COLUMNS: &str = "seq, platform, id, kind, url, url_canonical, title, text, published_at, published_off, \
-     ingested_at, author, metrics, parent_id, root_id, source, extra, rest, group_id";
+     ingested_at, author, metrics, parent_id, root_id, source, extra, rest, group_id, event_id, sentiment, \
+     sentiment_score, content_type, categories, corrected";
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file `path` and runs migrations.
@@ -195,6 +211,16 @@ fn row_to_doc(r: &SqliteRow) -> Result<StoredDocument> {
         url_canonical: r.try_get("url_canonical")?,
         ingested_at: ms_to_utc(r.try_get("ingested_at")?),
         group_id: r.try_get("group_id")?,
+        event_id: r.try_get("event_id")?,
+        assessment: Assessment {
+            sentiment: r.try_get::<Option<i64>, _>("sentiment")?.map(|v| v as i8),
+            sentiment_score: r
+                .try_get::<Option<f64>, _>("sentiment_score")?
+                .map(|v| v as f32),
+            content_type: r.try_get("content_type")?,
+            categories: r.try_get::<i64, _>("categories")? as u32,
+            corrected: r.try_get::<i64, _>("corrected")? as u8,
+        },
     })
 }
 
@@ -207,6 +233,117 @@ fn nonempty_json(m: &Map<String, Value>) -> Option<String> {
         None
     } else {
         serde_json::to_string(m).ok()
+    }
+}
+
+const EVENT_COLUMNS: &str = "id, platform, root_id, created_at, updated_at, title, first_id, first_seq, first_at, \
+     last_at, documents, originals, comments, views, reposts, likes, negative, critical_category, critical_id, \
+     level, level_rule, level_reason, level_reason_en, level_at, level_by";
+
+fn row_to_event(r: &SqliteRow) -> Result<EventRow> {
+    let level = match r.try_get::<Option<i64>, _>("level")? {
+        None => None,
+        Some(level) => Some(LevelRecord {
+            level,
+            rule: r
+                .try_get::<Option<String>, _>("level_rule")?
+                .unwrap_or_default(),
+            reason: r
+                .try_get::<Option<String>, _>("level_reason")?
+                .unwrap_or_default(),
+            reason_en: r
+                .try_get::<Option<String>, _>("level_reason_en")?
+                .unwrap_or_default(),
+            at: ms_to_utc(r.try_get::<Option<i64>, _>("level_at")?.unwrap_or(0)),
+            by: r.try_get("level_by")?,
+        }),
+    };
+    Ok(EventRow {
+        id: r.try_get("id")?,
+        platform: r.try_get("platform")?,
+        root_id: r.try_get("root_id")?,
+        created_at: ms_to_utc(r.try_get("created_at")?),
+        updated_at: ms_to_utc(r.try_get("updated_at")?),
+        title: r.try_get("title")?,
+        first_id: r.try_get("first_id")?,
+        first_seq: r.try_get("first_seq")?,
+        first_at: r.try_get::<Option<i64>, _>("first_at")?.map(ms_to_utc),
+        last_at: r.try_get::<Option<i64>, _>("last_at")?.map(ms_to_utc),
+        documents: r.try_get("documents")?,
+        originals: r.try_get("originals")?,
+        comments: r.try_get("comments")?,
+        views: r.try_get("views")?,
+        reposts: r.try_get("reposts")?,
+        likes: r.try_get("likes")?,
+        negative: r.try_get("negative")?,
+        critical_category: r.try_get("critical_category")?,
+        critical_id: r.try_get("critical_id")?,
+        mainstream: Vec::new(),
+        level,
+    })
+}
+
+fn row_to_plan(r: &SqliteRow) -> Result<StoredPlan> {
+    let id: i64 = r.try_get(0)?;
+    let structured = match r.try_get::<Option<String>, _>(3)? {
+        None => None,
+        Some(s) => Some(serde_json::from_str(&s).map_err(|e| StoreError::Corrupt {
+            seq: id,
+            field: "plans.structured",
+            reason: e.to_string(),
+        })?),
+    };
+    Ok(StoredPlan {
+        id,
+        name: r.try_get(1)?,
+        expression: r.try_get(2)?,
+        structured,
+        active: r.try_get::<i64, _>(4)? != 0,
+        origin: r.try_get(5)?,
+        created_at: ms_to_utc(r.try_get(6)?),
+        updated_at: ms_to_utc(r.try_get(7)?),
+        updated_by: r.try_get(8)?,
+    })
+}
+
+/// Increments a change counter.
+async fn bump(tx: &mut sqlx::SqliteConnection, name: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO counters (name, value) VALUES (?, 1) ON CONFLICT (name) DO UPDATE SET value = value + 1",
+    )
+    .bind(name)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+impl SqliteStore {
+    async fn fill_mainstream(&self, events: &mut [EventRow]) -> Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut by_id: HashMap<i64, usize> = HashMap::new();
+        for (k, e) in events.iter().enumerate() {
+            by_id.insert(e.id, k);
+        }
+        let ids: Vec<i64> = by_id.keys().copied().collect();
+        for chunk in ids.chunks(LOOKUP_CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "SELECT event_id, name FROM event_mainstream WHERE event_id IN (",
+            );
+            let mut sep = q.separated(", ");
+            for id in chunk {
+                sep.push_bind(*id);
+            }
+            q.push(") ORDER BY event_id, name");
+            for r in q.build().fetch_all(&self.pool).await? {
+                let id: i64 = r.try_get(0)?;
+                if let Some(&k) = by_id.get(&id) {
+                    events[k].mainstream.push(r.try_get(1)?);
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -279,11 +416,15 @@ impl Store for SqliteStore {
             .await?
             .try_get(0)?;
         let mut per_source: HashMap<&str, (i64, Option<i64>)> = HashMap::new();
+        // The stored documents with their seq, for the judgement tables.
+        let mut stored_docs: Vec<(i64, &NewDocument)> = Vec::with_capacity(docs.len());
         for chunk in docs.chunks(INSERT_CHUNK) {
+            let first_new = inserted.len();
             let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO documents (platform, id, kind, url, url_canonical, site, title, text, published_at, \
                  published_off, ingested_at, author_id, author_name, author_verified, author, metrics, parent_id, \
-                 root_id, source, extra, rest, content_key, simhash, group_id, group_joined) ",
+                 root_id, source, extra, rest, content_key, simhash, group_id, group_joined, event_id, sentiment, \
+                 sentiment_score, content_type, categories) ",
             );
             q.push_values(chunk, |mut b, n| {
                 let d = &n.doc;
@@ -315,7 +456,12 @@ impl Store for SqliteStore {
                     .push_bind(n.content_key)
                     .push_bind(n.simhash)
                     .push_bind(n.group_id)
-                    .push_bind(i64::from(n.group_joined));
+                    .push_bind(i64::from(n.group_joined))
+                    .push_bind(n.event.as_ref().map(|e| e.event_id))
+                    .push_bind(n.assessment.sentiment.map(i64::from))
+                    .push_bind(n.assessment.sentiment_score.map(f64::from))
+                    .push_bind(n.assessment.content_type)
+                    .push_bind(i64::from(n.assessment.categories));
             });
             q.push(" ON CONFLICT DO NOTHING");
             let res = q.build().execute(&mut *tx).await?;
@@ -359,6 +505,17 @@ impl Store for SqliteStore {
                 }
             }
             before = inserted.last().map_or(before, |i| i.seq.max(before));
+            {
+                let seq_of: HashMap<(&str, &str), i64> = inserted[first_new..]
+                    .iter()
+                    .map(|i| ((i.platform.as_str(), i.id.as_str()), i.seq))
+                    .collect();
+                for n in chunk {
+                    if let Some(&seq) = seq_of.get(&(n.doc.platform.as_str(), n.id.as_str())) {
+                        stored_docs.push((seq, n));
+                    }
+                }
+            }
             for n in chunk {
                 if let Some(src) = n.doc.source.as_deref()
                     && (stored_all || stored.contains(&(n.doc.platform.clone(), n.id.clone())))
@@ -374,6 +531,7 @@ impl Store for SqliteStore {
         // RETURNING order is not guaranteed: keep seq order.
         inserted.sort_by_key(|i| i.seq);
         let now = Utc::now().timestamp_millis();
+        write_judgement(&mut tx, &stored_docs, now).await?;
         let hour = now / 3_600_000;
         for (src, (n, newest)) in per_source {
             sqlx::query(
@@ -640,4 +798,594 @@ impl Store for SqliteStore {
             })
             .collect()
     }
+
+    async fn max_event_id(&self) -> Result<i64> {
+        Ok(sqlx::query("SELECT COALESCE(MAX(id), 0) FROM events")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?)
+    }
+
+    async fn event_roots(&self, platform: &str, roots: &[&str]) -> Result<HashMap<String, i64>> {
+        let mut out = HashMap::new();
+        for chunk in roots.chunks(LOOKUP_CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "SELECT root_id, event_id FROM event_roots WHERE platform = ",
+            );
+            q.push_bind(platform).push(" AND root_id IN (");
+            let mut sep = q.separated(", ");
+            for r in chunk {
+                sep.push_bind(*r);
+            }
+            q.push(")");
+            for r in q.build().fetch_all(&self.pool).await? {
+                out.insert(r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn group_events(&self, groups: &[i64]) -> Result<HashMap<i64, i64>> {
+        let mut out = HashMap::new();
+        for chunk in groups.chunks(LOOKUP_CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "SELECT group_id, event_id FROM documents WHERE seq IN (SELECT MIN(seq) FROM documents \
+                 WHERE event_id IS NOT NULL AND group_id IN (",
+            );
+            let mut sep = q.separated(", ");
+            for g in chunk {
+                sep.push_bind(*g);
+            }
+            q.push(") GROUP BY group_id)");
+            for r in q.build().fetch_all(&self.pool).await? {
+                out.insert(r.try_get::<i64, _>(0)?, r.try_get::<i64, _>(1)?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn events_by_id(&self, ids: &[i64]) -> Result<Vec<EventRow>> {
+        let mut found: HashMap<i64, EventRow> = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(LOOKUP_CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(format!(
+                "SELECT {EVENT_COLUMNS} FROM events WHERE id IN ("
+            ));
+            let mut sep = q.separated(", ");
+            for id in chunk {
+                sep.push_bind(*id);
+            }
+            q.push(")");
+            for r in q.build().fetch_all(&self.pool).await? {
+                let e = row_to_event(&r)?;
+                found.insert(e.id, e);
+            }
+        }
+        let mut out: Vec<EventRow> = ids.iter().filter_map(|i| found.remove(i)).collect();
+        self.fill_mainstream(&mut out).await?;
+        Ok(out)
+    }
+
+    async fn events(&self, eq: &EventQuery) -> Result<Vec<EventRow>> {
+        let mut q = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE documents > 0"
+        ));
+        if let Some(l) = eq.min_level {
+            q.push(" AND level >= ").push_bind(l);
+        }
+        if let Some(t) = eq.active_since {
+            q.push(" AND last_at >= ").push_bind(t);
+        }
+        if let Some(n) = eq.min_documents {
+            q.push(" AND documents >= ").push_bind(n);
+        }
+        q.push(" ORDER BY COALESCE(level, -1) DESC, documents DESC, id LIMIT ")
+            .push_bind(eq.limit.max(0))
+            .push(" OFFSET ")
+            .push_bind(eq.offset.max(0));
+        let rows = q.build().fetch_all(&self.pool).await?;
+        let mut out = rows.iter().map(row_to_event).collect::<Result<Vec<_>>>()?;
+        self.fill_mainstream(&mut out).await?;
+        Ok(out)
+    }
+
+    async fn event_members(&self, event_id: i64) -> Result<Vec<EventMember>> {
+        let rows = sqlx::query(
+            "SELECT seq, id, platform, kind, parent_id, title, text, published_at, author_id, author_name, \
+             author_verified, json_extract(author, '$.location'), site, group_id, sentiment, content_type, \
+             COALESCE(json_extract(metrics, '$.comments'), 0), COALESCE(json_extract(metrics, '$.views'), 0), \
+             COALESCE(json_extract(metrics, '$.reposts'), 0) \
+             FROM documents WHERE event_id = ? ORDER BY seq",
+        )
+        .bind(event_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(EventMember {
+                    seq: r.try_get(0)?,
+                    id: r.try_get(1)?,
+                    platform: r.try_get(2)?,
+                    kind: r.try_get(3)?,
+                    parent_id: r.try_get(4)?,
+                    title: r.try_get(5)?,
+                    text: r.try_get(6)?,
+                    published_ms: r.try_get(7)?,
+                    author_id: r.try_get(8)?,
+                    author_name: r.try_get(9)?,
+                    verified: r.try_get::<i64, _>(10)? != 0,
+                    location: r.try_get::<Option<String>, _>(11).unwrap_or(None),
+                    site: r.try_get(12)?,
+                    group_id: r.try_get(13)?,
+                    sentiment: r.try_get::<Option<i64>, _>(14)?.map(|v| v as i8),
+                    content_type: r.try_get(15)?,
+                    comments: r.try_get::<i64, _>(16).unwrap_or(0),
+                    views: r.try_get::<i64, _>(17).unwrap_or(0),
+                    reposts: r.try_get::<i64, _>(18).unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
+    async fn set_level(&self, event_id: i64, l: &LevelRecord) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE events SET level = ?, level_rule = ?, level_reason = ?, level_reason_en = ?, level_at = ?, \
+             level_by = ? WHERE id = ?",
+        )
+        .bind(l.level)
+        .bind(&l.rule)
+        .bind(&l.reason)
+        .bind(&l.reason_en)
+        .bind(l.at.timestamp_millis())
+        .bind(l.by.as_deref())
+        .bind(event_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO event_levels (event_id, at, level, rule, reason, reason_en, by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(event_id)
+        .bind(l.at.timestamp_millis())
+        .bind(l.level)
+        .bind(&l.rule)
+        .bind(&l.reason)
+        .bind(&l.reason_en)
+        .bind(l.by.as_deref())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn level_history(&self, event_id: i64) -> Result<Vec<LevelRecord>> {
+        let rows = sqlx::query(
+            "SELECT level, rule, reason, reason_en, at, by FROM event_levels WHERE event_id = ? ORDER BY id",
+        )
+        .bind(event_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(LevelRecord {
+                    level: r.try_get(0)?,
+                    rule: r.try_get(1)?,
+                    reason: r.try_get(2)?,
+                    reason_en: r.try_get(3)?,
+                    at: ms_to_utc(r.try_get(4)?),
+                    by: r.try_get(5)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn plans(&self) -> Result<Vec<StoredPlan>> {
+        let rows = sqlx::query(
+            "SELECT id, name, expression, structured, active, origin, created_at, updated_at, updated_by \
+             FROM plans ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(row_to_plan).collect()
+    }
+
+    async fn put_plan(&self, p: &NewPlan) -> Result<StoredPlan> {
+        let now = Utc::now().timestamp_millis();
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "INSERT INTO plans (name, expression, structured, active, origin, created_at, updated_at, updated_by) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7) ON CONFLICT (name) DO UPDATE SET expression = ?2, \
+             structured = ?3, active = ?4, origin = ?5, updated_at = ?6, updated_by = ?7 \
+             RETURNING id, name, expression, structured, active, origin, created_at, updated_at, updated_by",
+        )
+        .bind(&p.name)
+        .bind(&p.expression)
+        .bind(p.structured.as_ref().map(|v| v.to_string()))
+        .bind(i64::from(p.active))
+        .bind(&p.origin)
+        .bind(now)
+        .bind(p.by.as_deref())
+        .fetch_one(&mut *tx)
+        .await?;
+        bump(&mut tx, "plans").await?;
+        tx.commit().await?;
+        row_to_plan(&row)
+    }
+
+    async fn set_plan_active(&self, id: i64, active: bool, by: Option<&str>) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let n =
+            sqlx::query("UPDATE plans SET active = ?, updated_at = ?, updated_by = ? WHERE id = ?")
+                .bind(i64::from(active))
+                .bind(Utc::now().timestamp_millis())
+                .bind(by)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        bump(&mut tx, "plans").await?;
+        tx.commit().await?;
+        Ok(n > 0)
+    }
+
+    async fn delete_plan(&self, id: i64) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let n = sqlx::query("DELETE FROM plans WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        bump(&mut tx, "plans").await?;
+        tx.commit().await?;
+        Ok(n > 0)
+    }
+
+    async fn plans_version(&self) -> Result<i64> {
+        Ok(
+            sqlx::query("SELECT COALESCE((SELECT value FROM counters WHERE name = 'plans'), 0)")
+                .fetch_one(&self.pool)
+                .await?
+                .try_get(0)?,
+        )
+    }
+
+    async fn plan_hits_of(&self, seqs: &[i64]) -> Result<HashMap<i64, Vec<(i64, Vec<String>)>>> {
+        let mut out: HashMap<i64, Vec<(i64, Vec<String>)>> = HashMap::new();
+        for chunk in seqs.chunks(LOOKUP_CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "SELECT seq, plan_id, terms FROM plan_hits WHERE seq IN (",
+            );
+            let mut sep = q.separated(", ");
+            for s in chunk {
+                sep.push_bind(*s);
+            }
+            q.push(") ORDER BY seq, plan_id");
+            for r in q.build().fetch_all(&self.pool).await? {
+                let seq: i64 = r.try_get(0)?;
+                let terms: String = r.try_get(2)?;
+                let terms: Vec<String> =
+                    serde_json::from_str(&terms).map_err(|e| StoreError::Corrupt {
+                        seq,
+                        field: "plan_hits.terms",
+                        reason: e.to_string(),
+                    })?;
+                out.entry(seq).or_default().push((r.try_get(1)?, terms));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn plan_hourly(&self, plan_id: i64, since_ms: i64) -> Result<Vec<(i64, u64)>> {
+        let rows = sqlx::query(
+            "SELECT d.published_at / 3600000 AS h, COUNT(*) FROM plan_hits p JOIN documents d ON d.seq = p.seq \
+             WHERE p.plan_id = ? AND d.published_at >= ? GROUP BY h ORDER BY h",
+        )
+        .bind(plan_id)
+        .bind(since_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get::<i64, _>(1)? as u64)))
+            .collect()
+    }
+
+    async fn correct(
+        &self,
+        seq: i64,
+        fix: Fix,
+        by: &str,
+        note: Option<&str>,
+    ) -> Result<Option<Correction>> {
+        let mut tx = self.pool.begin().await?;
+        let Some(row) =
+            sqlx::query("SELECT sentiment, content_type, event_id FROM documents WHERE seq = ?")
+                .bind(seq)
+                .fetch_optional(&mut *tx)
+                .await?
+        else {
+            return Ok(None);
+        };
+        let old_sentiment: Option<i64> = row.try_get(0)?;
+        let old_type: Option<i64> = row.try_get(1)?;
+        let event: Option<i64> = row.try_get(2)?;
+        let (old, new) = match fix {
+            Fix::Sentiment(v) => {
+                sqlx::query(
+                    "UPDATE documents SET sentiment = ?, corrected = corrected | 1 WHERE seq = ?",
+                )
+                .bind(i64::from(v))
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?;
+                // Keep the event's negative count true to the corrected value.
+                let delta = i64::from(v == -1) - i64::from(old_sentiment == Some(-1));
+                if delta != 0
+                    && let Some(e) = event
+                {
+                    sqlx::query("UPDATE events SET negative = negative + ? WHERE id = ?")
+                        .bind(delta)
+                        .bind(e)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                (old_sentiment.map(|v| v.to_string()), v.to_string())
+            }
+            Fix::ContentType(v) => {
+                sqlx::query(
+                    "UPDATE documents SET content_type = ?, corrected = corrected | 2 WHERE seq = ?",
+                )
+                .bind(v)
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?;
+                (old_type.map(|v| v.to_string()), v.to_string())
+            }
+        };
+        let at = Utc::now();
+        let id: i64 = sqlx::query(
+            "INSERT INTO corrections (seq, field, old_value, new_value, by, at, note) VALUES (?, ?, ?, ?, ?, ?, ?) \
+             RETURNING id",
+        )
+        .bind(seq)
+        .bind(fix.field())
+        .bind(old.as_deref())
+        .bind(&new)
+        .bind(by)
+        .bind(at.timestamp_millis())
+        .bind(note)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+        tx.commit().await?;
+        Ok(Some(Correction {
+            id,
+            seq,
+            field: fix.field().to_owned(),
+            old_value: old,
+            new_value: new,
+            by: by.to_owned(),
+            at: ms_to_utc(at.timestamp_millis()),
+            note: note.map(str::to_owned),
+        }))
+    }
+
+    async fn corrections(&self, field: &str) -> Result<Vec<(Correction, String)>> {
+        let rows = sqlx::query(
+            "SELECT c.id, c.seq, c.field, c.old_value, c.new_value, c.by, c.at, c.note, \
+             COALESCE(d.title || '。', '') || d.text FROM corrections c JOIN documents d ON d.seq = c.seq \
+             WHERE c.field = ? ORDER BY c.id",
+        )
+        .bind(field)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    Correction {
+                        id: r.try_get(0)?,
+                        seq: r.try_get(1)?,
+                        field: r.try_get(2)?,
+                        old_value: r.try_get(3)?,
+                        new_value: r.try_get(4)?,
+                        by: r.try_get(5)?,
+                        at: ms_to_utc(r.try_get(6)?),
+                        note: r.try_get(7)?,
+                    },
+                    r.try_get(8)?,
+                ))
+            })
+            .collect()
+    }
+}
+
+/// An event's title from its first original: the title, or the start of the text.
+pub fn event_title(d: &Document) -> Option<String> {
+    let t = d
+        .title
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .unwrap_or(d.text.trim());
+    if t.is_empty() {
+        return None;
+    }
+    const MAX: usize = 60;
+    let mut out: String = t.chars().take(MAX).collect();
+    if t.chars().nth(MAX).is_some() {
+        out.push('…');
+    }
+    Some(out)
+}
+
+/// What one batch adds to one event.
+#[derive(Default)]
+struct EventDelta<'a> {
+    founder: Option<&'a NewDocument>,
+    documents: i64,
+    originals: i64,
+    comments: i64,
+    views: i64,
+    reposts: i64,
+    likes: i64,
+    negative: i64,
+    last_at: Option<i64>,
+    /// Best first-publisher candidate: (original, published ms, seq, doc).
+    first: Option<(bool, Option<i64>, i64, &'a NewDocument)>,
+    critical: Option<(i64, &'a str)>,
+}
+
+fn better_first(a: (bool, Option<i64>, i64), b: (bool, Option<i64>, i64)) -> bool {
+    // Originals first, then the earliest time (unknown times last), then the lowest seq.
+    let key = |x: (bool, Option<i64>, i64)| (!x.0, x.1.is_none(), x.1.unwrap_or(0), x.2);
+    key(a) < key(b)
+}
+
+/// Plan hits, event rows, root mappings, mainstream sources and event counters of the
+/// documents stored by one insert, in its transaction.
+async fn write_judgement(
+    tx: &mut sqlx::SqliteConnection,
+    stored: &[(i64, &NewDocument)],
+    now: i64,
+) -> Result<()> {
+    // Plan hits.
+    let hits: Vec<(i64, i64, String)> = stored
+        .iter()
+        .flat_map(|(seq, n)| {
+            n.plan_hits.iter().map(move |(plan, terms)| {
+                (
+                    *plan,
+                    *seq,
+                    serde_json::to_string(terms).unwrap_or_else(|_| "[]".into()),
+                )
+            })
+        })
+        .collect();
+    for chunk in hits.chunks(INSERT_CHUNK) {
+        let mut q =
+            QueryBuilder::<Sqlite>::new("INSERT OR IGNORE INTO plan_hits (plan_id, seq, terms) ");
+        q.push_values(chunk, |mut b, (plan, seq, terms)| {
+            b.push_bind(*plan).push_bind(*seq).push_bind(terms.as_str());
+        });
+        q.build().execute(&mut *tx).await?;
+    }
+    // Events.
+    let mut deltas: HashMap<i64, EventDelta> = HashMap::new();
+    let mut roots: Vec<(&str, &str, i64)> = Vec::new();
+    let mut mainstream: Vec<(i64, &str)> = Vec::new();
+    for &(seq, n) in stored {
+        let Some(link) = &n.event else { continue };
+        let d = deltas.entry(link.event_id).or_default();
+        if link.founds {
+            d.founder = Some(n);
+        }
+        if let Some(r) = &link.root_key {
+            roots.push((n.doc.platform.as_str(), r.as_str(), link.event_id));
+        }
+        if let Some(m) = &n.mainstream {
+            mainstream.push((link.event_id, m.as_str()));
+        }
+        d.documents += 1;
+        d.originals += i64::from(link.original);
+        if let Some(m) = &n.doc.metrics {
+            d.comments += m.comments.unwrap_or(0).max(0);
+            d.views += m.views.unwrap_or(0).max(0);
+            d.reposts += m.reposts.unwrap_or(0).max(0);
+            d.likes += m.likes.unwrap_or(0).max(0);
+        }
+        d.negative += i64::from(n.assessment.sentiment == Some(-1));
+        let at = n.doc.published_at.map(|t| t.timestamp_millis());
+        d.last_at = d.last_at.max(at);
+        let cand = (link.original, at, seq);
+        if d.first
+            .is_none_or(|(o, t, s, _)| better_first(cand, (o, t, s)))
+        {
+            d.first = Some((link.original, at, seq, n));
+        }
+        if d.critical.is_none()
+            && let Some(c) = link.critical
+        {
+            d.critical = Some((c, n.id.as_str()));
+        }
+    }
+    for (id, d) in &deltas {
+        if let Some(f) = d.founder {
+            let root = f
+                .event
+                .as_ref()
+                .and_then(|l| l.root_key.clone())
+                .unwrap_or_else(|| f.id.clone());
+            sqlx::query(
+                "INSERT OR IGNORE INTO events (id, platform, root_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(id)
+            .bind(f.doc.platform.as_str())
+            .bind(root)
+            .bind(now)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let (orig, at, seq, first) = d.first.expect("every delta has a member");
+        let title = event_title(&first.doc);
+        // The batch's candidate beats the stored first publisher: originals first, then
+        // the earliest known time (SET expressions all see the old row).
+        const BEATS: &str = "(first_id IS NULL OR ?17 > first_original OR (?17 = first_original \
+             AND ?15 IS NOT NULL AND (first_at IS NULL OR ?15 < first_at)))";
+        let sql = format!(
+            "UPDATE events SET updated_at = ?2, documents = documents + ?3, originals = originals + ?4, \
+             comments = comments + ?5, views = views + ?6, reposts = reposts + ?7, likes = likes + ?8, \
+             negative = negative + ?9, last_at = MAX(COALESCE(last_at, ?10), COALESCE(?10, last_at)), \
+             critical_category = COALESCE(critical_category, ?11), critical_id = COALESCE(critical_id, ?12), \
+             first_id = CASE WHEN {BEATS} THEN ?13 ELSE first_id END, \
+             first_seq = CASE WHEN {BEATS} THEN ?14 ELSE first_seq END, \
+             first_at = CASE WHEN {BEATS} THEN ?15 ELSE first_at END, \
+             title = CASE WHEN {BEATS} THEN ?16 ELSE title END, \
+             first_original = CASE WHEN {BEATS} THEN ?17 ELSE first_original END \
+             WHERE id = ?1"
+        );
+        let res = sqlx::query(AssertSqlSafe(sql))
+            .bind(id)
+            .bind(now)
+            .bind(d.documents)
+            .bind(d.originals)
+            .bind(d.comments)
+            .bind(d.views)
+            .bind(d.reposts)
+            .bind(d.likes)
+            .bind(d.negative)
+            .bind(d.last_at)
+            .bind(d.critical.map(|c| c.0))
+            .bind(d.critical.map(|c| c.1))
+            .bind(first.id.as_str())
+            .bind(seq)
+            .bind(at)
+            .bind(title)
+            .bind(i64::from(orig))
+            .execute(&mut *tx)
+            .await?;
+        if res.rows_affected() == 0 {
+            return Err(StoreError::Corrupt {
+                seq,
+                field: "event_id",
+                reason: format!("event {id} does not exist and this batch does not found it"),
+            });
+        }
+    }
+    for chunk in roots.chunks(INSERT_CHUNK) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT OR IGNORE INTO event_roots (platform, root_id, event_id) ",
+        );
+        q.push_values(chunk, |mut b, (p, r, e)| {
+            b.push_bind(*p).push_bind(*r).push_bind(*e);
+        });
+        q.build().execute(&mut *tx).await?;
+    }
+    for chunk in mainstream.chunks(INSERT_CHUNK) {
+        let mut q =
+            QueryBuilder::<Sqlite>::new("INSERT OR IGNORE INTO event_mainstream (event_id, name) ");
+        q.push_values(chunk, |mut b, (e, m)| {
+            b.push_bind(*e).push_bind(*m);
+        });
+        q.build().execute(&mut *tx).await?;
+    }
+    Ok(())
 }
