@@ -9,6 +9,7 @@
 //! 1 GiB is treated as a decompression bomb and stopped.
 
 use crate::pipeline::{IngestSettings, Rejected, cut};
+use crate::transforms::judge::Judge;
 use crate::transforms::prepare::{Prepared, prepare};
 use flate2::read::MultiGzDecoder;
 use std::io::{BufRead, BufReader, Read};
@@ -268,14 +269,24 @@ enum Item {
 /// Work sent from the reader to the preparers: (location, item).
 type Lines = Vec<(String, Item)>;
 
-fn prepare_item(loc: String, item: Item, max_text: usize) -> Result<Prepared, Rejected> {
-    let r = prepare_item_inner(loc, item, max_text);
+fn prepare_item(
+    loc: String,
+    item: Item,
+    max_text: usize,
+    judge: &Judge,
+) -> Result<Prepared, Rejected> {
+    let r = prepare_item_inner(loc, item, max_text, judge);
     let outcome = if r.is_ok() { "ok" } else { "rejected" };
     metrics::counter!("yuqing_import_items_total", "outcome" => outcome).increment(1);
     r
 }
 
-fn prepare_item_inner(loc: String, item: Item, max_text: usize) -> Result<Prepared, Rejected> {
+fn prepare_item_inner(
+    loc: String,
+    item: Item,
+    max_text: usize,
+    judge: &Judge,
+) -> Result<Prepared, Rejected> {
     let reject = |loc: String, reason: String, raw: Option<&[u8]>| Rejected {
         location: loc,
         reason,
@@ -285,13 +296,13 @@ fn prepare_item_inner(loc: String, item: Item, max_text: usize) -> Result<Prepar
     };
     match item {
         Item::Json(raw) => match parse_json_line(&raw) {
-            Ok(d) => prepare(d, loc.clone(), max_text)
+            Ok(d) => prepare(d, loc.clone(), max_text, judge)
                 .map_err(|e| reject(loc, e.to_string(), Some(&raw))),
             Err(reason) => Err(reject(loc, reason, Some(&raw))),
         },
         Item::Doc(d) => {
             let raw = serde_json::to_vec(&d).ok();
-            prepare(*d, loc.clone(), max_text)
+            prepare(*d, loc.clone(), max_text, judge)
                 .map_err(|e| reject(loc, e.to_string(), raw.as_deref()))
         }
         Item::Bad(reason, raw) => Err(reject(loc, reason, raw.as_deref())),
@@ -305,6 +316,7 @@ pub fn spawn_readers(
     format: Format,
     settings: &IngestSettings,
     progress: Progress,
+    judge: Arc<Judge>,
 ) -> Receiver<Batch> {
     let (out_tx, out_rx) = sync_channel::<Batch>(4);
     let batch = settings.batch_size.max(1);
@@ -322,6 +334,7 @@ pub fn spawn_readers(
             for w in 0..workers {
                 let (tx, rx) = sync_channel::<Lines>(2);
                 let (btx, brx) = sync_channel::<Batch>(2);
+                let judge = judge.clone();
                 to_workers.push(tx);
                 from_workers.push(brx);
                 let _ = std::thread::Builder::new()
@@ -330,7 +343,7 @@ pub fn spawn_readers(
                         for lines in rx {
                             let b: Batch = lines
                                 .into_iter()
-                                .map(|(loc, item)| prepare_item(loc, item, max_text))
+                                .map(|(loc, item)| prepare_item(loc, item, max_text, &judge))
                                 .collect();
                             if btx.send(b).is_err() {
                                 break;

@@ -6,6 +6,7 @@
 //!   fingerprints) and [`transforms::group`] (stateful reprint grouping).
 //! - [`pipeline`]: the single writer feeding the sinks — the store (system of record, with
 //!   checkpoints and dead letters) and the full-text index.
+//! - [`analysis`]: event analysis on demand (trend, shares, propagation, hot words, level).
 //! - [`query`]: the read side over store and index (search with verification, count,
 //!   snippets), shared by the CLI and the web API.
 //! - [`runner`]: runs configured sources continuously under `yuqing serve`.
@@ -13,6 +14,7 @@
 //! A failure on one document never stops the pipeline: it is counted, logged and kept as
 //! a dead letter with the reason.
 
+pub mod analysis;
 pub mod import;
 pub mod pipeline;
 pub mod query;

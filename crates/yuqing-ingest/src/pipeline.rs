@@ -7,7 +7,9 @@
 //! the stored documents to the full-text index. The index commits with the highest seq it
 //! holds, so [`Pipeline::open`] catches it up from the store after a crash.
 
+use crate::transforms::event::{Candidate, Events};
 use crate::transforms::group::{Grouper, GroupingSettings};
+use crate::transforms::judge::Judge;
 use crate::transforms::prepare::Prepared;
 use chrono::Utc;
 use serde::Serialize;
@@ -15,9 +17,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use yuqing_core::StoredDocument;
+use yuqing_judge::grading::{Critical, Facts, Level, raised};
 use yuqing_search::{IndexDoc, SearchIndex, Writer};
-use yuqing_store::{Checkpoint, DeadLetter, NewDocument, Store};
+use yuqing_store::{Checkpoint, DeadLetter, LevelRecord, NewDocument, Store};
 use yuqing_text::normalize;
+use yuqing_text::plan::{Plan, PlanSet};
 
 /// Pipeline settings (`[ingest]` in the config).
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
@@ -112,6 +116,11 @@ pub enum PipelineError {
     Search(#[from] yuqing_search::SearchError),
 }
 
+/// How often the writer checks whether plans changed.
+const PLAN_CHECK: Duration = Duration::from_secs(2);
+/// Recent documents read at start to warm event clustering.
+const WARM_DOCS: i64 = 20_000;
+
 impl PipelineError {
     pub fn code(&self) -> yuqing_core::Code {
         match self {
@@ -166,6 +175,10 @@ pub struct Pipeline<S: Store> {
     writer: Writer,
     grouper: Grouper,
     roots: HashMap<(String, String), String>,
+    events: Events,
+    judge: Arc<Judge>,
+    plans_version: Option<i64>,
+    plans_checked: Instant,
     settings: IngestSettings,
     uncommitted: usize,
     last_seq: i64,
@@ -173,11 +186,13 @@ pub struct Pipeline<S: Store> {
 }
 
 impl<S: Store> Pipeline<S> {
-    /// Opens the writer: loads grouping state and catches the index up with the store.
+    /// Opens the writer: loads grouping and event state and the active plans, and catches
+    /// the index up with the store.
     pub async fn open(
         store: Arc<S>,
         index: Arc<SearchIndex>,
         settings: IngestSettings,
+        judge: Arc<Judge>,
     ) -> Result<Self, PipelineError> {
         let writer = index.writer_with_words(
             settings.index_memory_mb.max(16) << 20,
@@ -194,23 +209,76 @@ impl<S: Store> Pipeline<S> {
                 grouper.learn(f.content_key, f.simhash, f.group_id);
             }
         }
+        let mut events = Events::new(
+            store.max_event_id().await?,
+            judge.settings().cluster.clone(),
+        );
+        let max_seq = store.max_seq().await?;
+        for d in store.scan((max_seq - WARM_DOCS).max(0), WARM_DOCS).await? {
+            if let Some(e) = d.event_id
+                && d.doc.parent_id.is_none()
+                && !d.doc.kind.is_spread()
+            {
+                let at = d
+                    .doc
+                    .published_at
+                    .map_or(d.ingested_at.timestamp_millis(), |t| t.timestamp_millis());
+                events.warm(e, &normalize(&d.doc.text), at);
+            }
+        }
         let mut me = Self {
             store,
             index,
             writer,
             grouper,
             roots: HashMap::new(),
+            events,
+            judge,
+            plans_version: None,
+            plans_checked: Instant::now(),
             settings,
             uncommitted: 0,
             last_seq: 0,
             last_commit: Instant::now(),
         };
+        me.reload_plans().await?;
         me.catch_up().await?;
         Ok(me)
     }
 
     pub fn settings(&self) -> &IngestSettings {
         &self.settings
+    }
+
+    /// The judge the preparers of this pipeline must use.
+    pub fn judge(&self) -> &Arc<Judge> {
+        &self.judge
+    }
+
+    /// Compiles the active plans into the judge when they changed since the last look.
+    pub async fn reload_plans(&mut self) -> Result<(), PipelineError> {
+        self.plans_checked = Instant::now();
+        let v = self.store.plans_version().await?;
+        if self.plans_version == Some(v) {
+            return Ok(());
+        }
+        let mut compiled = Vec::new();
+        for p in self.store.plans().await? {
+            if !p.active {
+                continue;
+            }
+            match Plan::parse(&p.expression) {
+                Ok(plan) => compiled.push((p.id, plan)),
+                Err(e) => {
+                    tracing::error!(plan = %p.name, error = %e, "plan does not parse; skipped")
+                }
+            }
+        }
+        tracing::info!(plans = compiled.len(), "active plans loaded");
+        metrics::gauge!("yuqing_plans_active").set(compiled.len() as f64);
+        self.judge.set_plans(PlanSet::new(compiled));
+        self.plans_version = Some(v);
+        Ok(())
     }
 
     /// Indexes stored documents the index does not have yet (after a crash).
@@ -289,9 +357,60 @@ impl<S: Store> Pipeline<S> {
         checkpoint: Option<Checkpoint>,
         source: &str,
     ) -> Result<(Report, Vec<Outcome>), PipelineError> {
+        if self.plans_checked.elapsed() >= PLAN_CHECK {
+            self.reload_plans().await?;
+        }
         let staged = self.stage(items, checkpoint, source).await?;
         let inserted = store_staged(self.store.as_ref(), &staged).await?;
-        self.apply(staged, inserted)
+        let (report, outcomes, touched) = self.apply(staged, inserted)?;
+        self.regrade(&touched).await?;
+        Ok((report, outcomes))
+    }
+
+    /// Re-grades the events a batch added to. A level only rises here (a person may
+    /// lower it); every change is recorded with its explanation.
+    pub async fn regrade(&mut self, events: &[i64]) -> Result<(), PipelineError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let started = Instant::now();
+        let rules = self.judge.rules();
+        for e in self.store.events_by_id(events).await? {
+            let critical = e.critical_category.and_then(|c| {
+                crate::transforms::judge::category_of_code(c).map(|category| Critical {
+                    category,
+                    document_id: e.critical_id.clone().unwrap_or_default(),
+                })
+            });
+            let facts = Facts {
+                comments: e.comments,
+                views: e.views,
+                mainstream_sources: e.mainstream.clone(),
+                critical,
+                at: e.last_at.or(e.first_at).unwrap_or_else(Utc::now),
+            };
+            let grade = rules.grade(&facts);
+            let current = e.level.as_ref().and_then(|l| Level::from_code(l.level));
+            if raised(current, grade.level) {
+                self.store
+                    .set_level(
+                        e.id,
+                        &LevelRecord {
+                            level: grade.level.code(),
+                            rule: grade.rule.clone(),
+                            reason: grade.reason.clone(),
+                            reason_en: grade.reason_en.clone(),
+                            at: Utc::now(),
+                            by: None,
+                        },
+                    )
+                    .await?;
+                metrics::counter!("yuqing_event_levels_total", "level" => grade.level.as_str())
+                    .increment(1);
+            }
+        }
+        stage_seconds("grade", started);
+        Ok(())
     }
 
     /// Stores a stream of batches (an import), overlapping the store transaction of one
@@ -314,14 +433,16 @@ impl<S: Store> Pipeline<S> {
                         async { store_staged(store.as_ref(), &st).await },
                         self.stage(batch, None, source)
                     );
-                    let (r, o) = self.apply(st, inserted?)?;
+                    let (r, o, touched) = self.apply(st, inserted?)?;
+                    self.regrade(&touched).await?;
                     total.add(&r);
                     each(&r, &o);
                     in_flight = Some(staged?);
                 }
                 (Some(st), None) => {
                     let inserted = store_staged(self.store.as_ref(), &st).await?;
-                    let (r, o) = self.apply(st, inserted)?;
+                    let (r, o, touched) = self.apply(st, inserted)?;
+                    self.regrade(&touched).await?;
                     total.add(&r);
                     each(&r, &o);
                     break;
@@ -470,6 +591,7 @@ impl<S: Store> Pipeline<S> {
             norms: Vec::with_capacity(n),
             assignments: Vec::with_capacity(n),
         };
+        let mut criticals: Vec<Option<i64>> = Vec::with_capacity(n);
         for (i, p) in fresh {
             let Prepared {
                 mut doc,
@@ -480,6 +602,7 @@ impl<S: Store> Pipeline<S> {
                 norm_text,
                 significant,
                 simhash,
+                judged,
                 ..
             } = p;
             let root: Option<String> = match (&doc.root_id, &doc.parent_id) {
@@ -521,22 +644,77 @@ impl<S: Store> Pipeline<S> {
                 group_id: a.group_id,
                 group_joined: a.joined,
                 ingested_at: now,
+                assessment: judged.assessment,
+                plan_hits: judged.plan_hits,
+                mainstream: judged.mainstream,
+                event: None,
             });
+            criticals.push(judged.critical);
             staged.positions.push(i);
             staged.norms.push((norm_title, norm_text));
             staged.assignments.push(a);
         }
+        self.assign_events(&mut staged, &criticals).await?;
         stage_seconds("stage", started);
         Ok(staged)
     }
 
+    /// Puts every new document of the batch into an event (see [`crate::transforms::event`]).
+    async fn assign_events(
+        &mut self,
+        staged: &mut Staged,
+        criticals: &[Option<i64>],
+    ) -> Result<(), PipelineError> {
+        let ingested = Utc::now().timestamp_millis();
+        let candidates: Vec<Candidate> = staged
+            .new_docs
+            .iter()
+            .zip(&staged.norms)
+            .map(|(n, (title, text))| {
+                let original = n.doc.parent_id.is_none() && !n.doc.kind.is_spread();
+                Candidate {
+                    platform: n.doc.platform.as_str(),
+                    id: n.id.as_str(),
+                    root: n.doc.root_id.as_deref().filter(|r| *r != n.id),
+                    group: n.group_id,
+                    joined_group: n.group_joined,
+                    norm_text: if text.is_empty() { title } else { text },
+                    at_ms: n
+                        .doc
+                        .published_at
+                        .map_or(ingested, |t| t.timestamp_millis()),
+                    original,
+                }
+            })
+            .collect();
+        for (platform, roots) in self.events.unknown_roots(&candidates) {
+            let known = self.store.event_roots(platform, &roots).await?;
+            self.events.learn(platform, known, HashMap::new());
+        }
+        let groups = self.events.unknown_groups(&candidates);
+        if !groups.is_empty() {
+            let known = self.store.group_events(&groups).await?;
+            self.events.learn("", HashMap::new(), known);
+        }
+        let links: Vec<_> = candidates
+            .iter()
+            .zip(criticals)
+            .map(|(c, critical)| self.events.assign(c, *critical))
+            .collect();
+        for (n, link) in staged.new_docs.iter_mut().zip(links) {
+            n.event = Some(link);
+        }
+        Ok(())
+    }
+
     /// Finishes a stored batch: undoes grouping of what was not stored, feeds the index,
     /// and builds the report and outcomes.
+    /// Also returns the events that got new members.
     fn apply(
         &mut self,
         staged: Staged,
         inserted: Vec<yuqing_store::Inserted>,
-    ) -> Result<(Report, Vec<Outcome>), PipelineError> {
+    ) -> Result<(Report, Vec<Outcome>, Vec<i64>), PipelineError> {
         let started = Instant::now();
         let Staged {
             mut report,
@@ -551,6 +729,7 @@ impl<S: Store> Pipeline<S> {
             .iter()
             .map(|i| ((i.platform.as_str(), i.id.as_str()), i.seq))
             .collect();
+        let mut touched: Vec<i64> = Vec::new();
         for (((n, &i), (title, text)), a) in new_docs
             .iter()
             .zip(&positions)
@@ -560,6 +739,9 @@ impl<S: Store> Pipeline<S> {
             match seq_of.get(&(n.doc.platform.as_str(), n.id.as_str())) {
                 Some(&seq) => {
                     report.stored += 1;
+                    if let Some(l) = &n.event {
+                        touched.push(l.event_id);
+                    }
                     if a.joined {
                         report.near_duplicates += 1;
                     }
@@ -610,7 +792,9 @@ impl<S: Store> Pipeline<S> {
                 })
             })
             .collect();
-        Ok((report, outcomes))
+        touched.sort_unstable();
+        touched.dedup();
+        Ok((report, outcomes, touched))
     }
 
     /// Commits the index and waits for background merges (call before exit).

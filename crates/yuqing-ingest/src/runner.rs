@@ -10,6 +10,7 @@
 use crate::import::{Format, Progress, spawn_readers};
 use crate::pipeline::{IngestSettings, Outcome, Pipeline, PipelineError, Report};
 use crate::sources::{Source, SourceConfig};
+use crate::transforms::judge::Judge;
 use crate::transforms::prepare::Prepared;
 use crate::{Rejected, import::Batch};
 use chrono::Utc;
@@ -36,6 +37,7 @@ pub struct Job {
 pub struct WriterHandle {
     tx: mpsc::Sender<Job>,
     settings: IngestSettings,
+    judge: Arc<Judge>,
 }
 
 impl WriterHandle {
@@ -63,6 +65,26 @@ impl WriterHandle {
     pub fn settings(&self) -> &IngestSettings {
         &self.settings
     }
+
+    /// The judge preparers must use for this writer.
+    pub fn judge(&self) -> &Arc<Judge> {
+        &self.judge
+    }
+
+    /// What [`prepare_items`] needs.
+    pub fn preparer(&self) -> Preparer {
+        Preparer {
+            max_text_bytes: self.settings.max_text_bytes,
+            judge: self.judge.clone(),
+        }
+    }
+}
+
+/// Limits and judge for preparing documents for one writer.
+#[derive(Clone, Debug)]
+pub struct Preparer {
+    pub max_text_bytes: usize,
+    pub judge: Arc<Judge>,
 }
 
 /// Starts the writer thread. It runs until every [`WriterHandle`] is dropped, then
@@ -76,6 +98,7 @@ pub fn spawn_writer<S: Store>(
 ) {
     let (tx, mut rx) = mpsc::channel::<Job>(16);
     let settings = pipeline.settings().clone();
+    let judge = pipeline.judge().clone();
     let join = std::thread::Builder::new()
         .name("pipeline-writer".into())
         .spawn(move || {
@@ -105,7 +128,14 @@ pub fn spawn_writer<S: Store>(
             pipeline.finish()
         })
         .expect("spawn writer thread");
-    (WriterHandle { tx, settings }, join)
+    (
+        WriterHandle {
+            tx,
+            settings,
+            judge,
+        },
+        join,
+    )
 }
 
 /// An item as parsed by a producer: its location and the document, or why it could not be
@@ -113,34 +143,34 @@ pub fn spawn_writer<S: Store>(
 pub type Parsed = (String, Result<yuqing_core::Document, (String, String)>);
 
 /// Prepares documents on a blocking thread, in order.
-pub async fn prepare_batch(
-    docs: Vec<(yuqing_core::Document, String)>,
-    max_text_bytes: usize,
-) -> Batch {
+pub async fn prepare_batch(docs: Vec<(yuqing_core::Document, String)>, with: &Preparer) -> Batch {
     prepare_items(
         docs.into_iter().map(|(d, loc)| (loc, Ok(d))).collect(),
-        max_text_bytes,
+        with,
     )
     .await
 }
 
 /// Prepares parsed items on a blocking thread, in order; items that failed to parse
 /// (reason, raw text) become rejections.
-pub async fn prepare_items(items: Vec<Parsed>, max_text_bytes: usize) -> Batch {
+pub async fn prepare_items(items: Vec<Parsed>, with: &Preparer) -> Batch {
     let n = items.len();
+    let Preparer {
+        max_text_bytes,
+        judge,
+    } = with.clone();
     let prepared = tokio::task::spawn_blocking(move || {
         items
             .into_iter()
             .map(|(loc, item)| match item {
                 Ok(d) => {
                     let payload = serde_json::to_string(&d).unwrap_or_default();
-                    crate::transforms::prepare::prepare(d, loc.clone(), max_text_bytes).map_err(
-                        |e| Rejected {
+                    crate::transforms::prepare::prepare(d, loc.clone(), max_text_bytes, &judge)
+                        .map_err(|e| Rejected {
                             location: loc,
                             reason: e.to_string(),
                             payload: crate::pipeline::cut(&payload),
-                        },
-                    )
+                        })
                 }
                 Err((reason, raw)) => Err(Rejected {
                     location: loc,
@@ -206,7 +236,7 @@ pub async fn run_source<S: Store>(
                     let loc = d.url.clone().unwrap_or_else(|| format!("{name}#{i}"));
                     (d, loc)
                 });
-                let items = prepare_batch(docs.collect(), writer.settings().max_text_bytes).await;
+                let items = prepare_batch(docs.collect(), &writer.preparer()).await;
                 let cp = Checkpoint {
                     source: name.clone(),
                     cursor: poll.cursor,
@@ -303,6 +333,7 @@ pub async fn run_import_dir<S: Store>(
                         Format::Auto,
                         &settings,
                         Progress::default(),
+                        writer.judge().clone(),
                     );
                     let rx = Arc::new(std::sync::Mutex::new(rx));
                     let mut total = Report::default();

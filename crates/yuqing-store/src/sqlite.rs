@@ -1307,23 +1307,25 @@ async fn write_judgement(
         }
     }
     for (id, d) in &deltas {
-        if let Some(f) = d.founder {
-            let root = f
-                .event
-                .as_ref()
-                .and_then(|l| l.root_key.clone())
-                .unwrap_or_else(|| f.id.clone());
-            sqlx::query(
-                "INSERT OR IGNORE INTO events (id, platform, root_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(id)
-            .bind(f.doc.platform.as_str())
-            .bind(root)
-            .bind(now)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
+        // The founder creates the row; if it was not stored (a copy in flight), any
+        // member does, so a stored document never points to a missing event.
+        let (_, _, _, any) = d.first.expect("every delta has a member");
+        let f = d.founder.unwrap_or(any);
+        let root = f
+            .event
+            .as_ref()
+            .and_then(|l| l.root_key.clone())
+            .unwrap_or_else(|| f.id.clone());
+        sqlx::query(
+            "INSERT OR IGNORE INTO events (id, platform, root_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(f.doc.platform.as_str())
+        .bind(root)
+        .bind(now)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         let (orig, at, seq, first) = d.first.expect("every delta has a member");
         let title = event_title(&first.doc);
         // The batch's candidate beats the stored first publisher: originals first, then
@@ -1342,7 +1344,7 @@ async fn write_judgement(
              first_original = CASE WHEN {BEATS} THEN ?17 ELSE first_original END \
              WHERE id = ?1"
         );
-        let res = sqlx::query(AssertSqlSafe(sql))
+        sqlx::query(AssertSqlSafe(sql))
             .bind(id)
             .bind(now)
             .bind(d.documents)
@@ -1362,13 +1364,6 @@ async fn write_judgement(
             .bind(i64::from(orig))
             .execute(&mut *tx)
             .await?;
-        if res.rows_affected() == 0 {
-            return Err(StoreError::Corrupt {
-                seq,
-                field: "event_id",
-                reason: format!("event {id} does not exist and this batch does not found it"),
-            });
-        }
     }
     for chunk in roots.chunks(INSERT_CHUNK) {
         let mut q = QueryBuilder::<Sqlite>::new(

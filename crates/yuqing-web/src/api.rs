@@ -195,7 +195,7 @@ async fn push<S: Store>(
             (loc, r)
         })
         .collect();
-    let all = prepare_items(parsed, writer.settings().max_text_bytes).await;
+    let all = prepare_items(parsed, &writer.preparer()).await;
     let (report, outcomes) = writer.submit("push", all, None).await.map_err(|e| {
         ApiError::new(
             Code::Unavailable,

@@ -30,7 +30,8 @@ async fn start() -> Server {
         index_commit_secs: 0,
         ..Default::default()
     };
-    let pipeline = Pipeline::open(store.clone(), index.clone(), settings)
+    let judge = yuqing_ingest::transforms::judge::Judge::builtin();
+    let pipeline = Pipeline::open(store.clone(), index.clone(), settings, judge)
         .await
         .expect("pipeline");
     let (writer, _join) = spawn_writer(pipeline, tokio::runtime::Handle::current());

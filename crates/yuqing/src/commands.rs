@@ -11,7 +11,6 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
-use yuqing_ingest::Pipeline;
 use yuqing_ingest::import::{Progress, spawn_readers};
 use yuqing_ingest::query;
 use yuqing_search::{SearchRequest, Sort};
@@ -254,8 +253,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // A fresh index: opening the pipeline catches it up from the whole store.
             let dir = DataDir::open_writer_fresh_index(&cli.data).await?;
             let started = Instant::now();
-            let p =
-                Pipeline::open(dir.store.clone(), dir.index.clone(), cfg.ingest.clone()).await?;
+            let p = crate::judgement::open_pipeline(&dir, &cfg).await?;
             p.finish()?;
             let n = dir.index.num_docs();
             let secs = started.elapsed().as_secs_f64();
@@ -264,7 +262,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Sentiment { binary, model } => sentiment(binary, model.as_deref()),
         Command::Train {
-            what: crate::TrainCommand::Sentiment { data_dir, output },
+            what:
+                crate::TrainCommand::Sentiment {
+                    data_dir,
+                    output,
+                    with_corrections,
+                },
         } => {
             use yuqing_text::sentiment::{TrainOptions, train_from_dir};
             let started = Instant::now();
@@ -272,8 +275,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 verbose: true,
                 ..Default::default()
             };
-            let (model, reports) =
-                tokio::task::block_in_place(|| train_from_dir(&data_dir, &opts))?;
+            let (model, reports) = if with_corrections {
+                let dir = DataDir::open_existing(&cli.data).await?;
+                let rows = crate::judgement::correction_rows(dir.store.as_ref()).await?;
+                eprintln!(
+                    "人工更正 {} 条（正面/负面）加入训练 / {} corrected texts (positive/negative) added to training",
+                    rows.len(),
+                    rows.len()
+                );
+                tokio::task::block_in_place(|| {
+                    crate::judgement::train_with(&data_dir, &opts, rows)
+                })?
+            } else {
+                tokio::task::block_in_place(|| train_from_dir(&data_dir, &opts))?
+            };
             model.save(&output)?;
             for r in &reports {
                 println!(
@@ -290,6 +305,36 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Plan { command } => crate::plans::run(&cli.data, command).await,
+        Command::Events {
+            json,
+            limit,
+            min_level,
+            min_documents,
+        } => crate::judgement::events(&cli.data, json, limit, min_level, min_documents).await,
+        Command::Event { id, json } => crate::judgement::event(&cli.data, &cfg, id, json).await,
+        Command::Correct {
+            doc,
+            sentiment,
+            content_type,
+            by,
+            note,
+        } => {
+            crate::judgement::correct(
+                &cli.data,
+                &doc,
+                sentiment,
+                content_type,
+                &by,
+                note.as_deref(),
+            )
+            .await
+        }
+        Command::Level {
+            event,
+            level,
+            by,
+            reason,
+        } => crate::judgement::set_level(&cli.data, event, &level, &by, &reason).await,
         Command::Serve { bind } => crate::serve::serve(&cli.data, cfg, bind).await,
     }
 }
@@ -301,7 +346,7 @@ async fn open_reader(root: &std::path::Path, cfg: &Config) -> anyhow::Result<Dat
     if dir.index.indexed_seq()? < dir.store.max_seq().await? && !DataDir::writer_busy(root) {
         drop(dir);
         let dir = DataDir::open_writer(root).await?;
-        let p = Pipeline::open(dir.store.clone(), dir.index.clone(), cfg.ingest.clone()).await?;
+        let p = crate::judgement::open_pipeline(&dir, cfg).await?;
         p.finish()?;
         dir.index.reload()?;
         return Ok(dir);
@@ -329,9 +374,14 @@ async fn import(
         ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let mut pipeline =
-        Pipeline::open(dir.store.clone(), dir.index.clone(), cfg.ingest.clone()).await?;
-    let rx = spawn_readers(paths, format, &cfg.ingest, progress.clone());
+    let mut pipeline = crate::judgement::open_pipeline(&dir, cfg).await?;
+    let rx = spawn_readers(
+        paths,
+        format,
+        &cfg.ingest,
+        progress.clone(),
+        pipeline.judge().clone(),
+    );
     let mut rejections: Vec<(String, String)> = Vec::new();
     let bytes = progress.bytes.clone();
     let mut read = 0u64;

@@ -10,6 +10,8 @@ use std::time::Duration;
 use yuqing_core::Lang;
 use yuqing_ingest::IngestSettings;
 use yuqing_ingest::sources::SourceConfig;
+use yuqing_ingest::transforms::judge::JudgeSettings;
+use yuqing_text::plan::{Plan, StructuredPlan};
 
 /// The example config, as shipped.
 pub const EXAMPLE: &str = include_str!("../../../config/yuqing.example.toml");
@@ -23,6 +25,72 @@ pub struct Config {
     pub ingest: IngestSettings,
     pub import_dir: ImportDirConfig,
     pub sources: Vec<SourceConfig>,
+    /// Sentiment, content types, grading, clustering and spikes (`[judgement]`).
+    pub judgement: JudgeSettings,
+    /// Monitoring plans declared in the file (`[[plans]]`); synced into the store at start.
+    pub plans: Vec<PlanConfig>,
+}
+
+/// A monitoring plan in the config file: an expression, or the structured form.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanConfig {
+    pub name: String,
+    /// The plan language (docs/specs/plan-language.md).
+    pub expression: Option<String>,
+    /// 地域词
+    #[serde(default)]
+    pub region: Vec<String>,
+    /// 主体词
+    #[serde(default)]
+    pub subject: Vec<String>,
+    /// 事件词
+    #[serde(default)]
+    pub event: Vec<String>,
+    /// 排除词
+    #[serde(default)]
+    pub exclusion: Vec<String>,
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl PlanConfig {
+    fn structured(&self) -> Option<StructuredPlan> {
+        let s = StructuredPlan {
+            region: self.region.clone(),
+            subject: self.subject.clone(),
+            event: self.event.clone(),
+            exclusion: self.exclusion.clone(),
+        };
+        (s != StructuredPlan::default()).then_some(s)
+    }
+
+    /// The expression to store and the structured form as JSON, checked.
+    pub fn compile(&self) -> anyhow::Result<(String, Option<serde_json::Value>)> {
+        let name = &self.name;
+        let (expr, structured) = match (&self.expression, self.structured()) {
+            (Some(_), Some(_)) => anyhow::bail!(
+                "监测方案 {name}：expression 与 region/subject/event/exclusion 只能二选一 / \
+                 plan {name}: give either expression or region/subject/event/exclusion, not both"
+            ),
+            (None, None) => anyhow::bail!(
+                "监测方案 {name}：缺少 expression 或 region/subject/event/exclusion / \
+                 plan {name}: needs an expression or region/subject/event/exclusion words"
+            ),
+            (Some(e), None) => (e.clone(), None),
+            (None, Some(s)) => (s.to_expression(), Some(serde_json::to_value(&s)?)),
+        };
+        if let Err(e) = Plan::parse(&expr) {
+            anyhow::bail!(
+                "监测方案 {name} 的表达式有误 / plan {name} has an invalid expression: {e}"
+            );
+        }
+        Ok((expr, structured))
+    }
 }
 
 /// How text is normalised for matching (`[text]`).
@@ -115,6 +183,20 @@ impl Config {
                 s.name()
             );
         }
+        let mut plan_names = std::collections::HashSet::new();
+        for p in &cfg.plans {
+            anyhow::ensure!(
+                plan_names.insert(p.name.as_str()),
+                "监测方案名称重复：{} / duplicate plan name: {}",
+                p.name,
+                p.name
+            );
+            p.compile()?;
+        }
+        cfg.judgement
+            .grading
+            .validate()
+            .map_err(|e| anyhow::anyhow!("[judgement.grading]: {e}"))?;
         Ok(cfg)
     }
 }
@@ -145,6 +227,44 @@ mod tests {
     fn unknown_keys_are_refused_with_their_name() {
         let e = Config::parse("[server]\nbnid = \"x\"\n").unwrap_err();
         assert!(format!("{e:#}").contains("bnid"), "{e:#}");
+    }
+
+    #[test]
+    fn plans_in_the_config_are_checked() {
+        let cfg = Config::parse(
+            "[[plans]]\nname='学校'\nsubject=['学校','中学']\nevent=['食堂']\nexclusion=['招聘']\n\
+             [[plans]]\nname='火灾'\nexpression='火灾|起火'\nactive=false\n",
+        )
+        .expect("valid plans");
+        assert_eq!(cfg.plans.len(), 2);
+        let (expr, structured) = cfg.plans[0].compile().expect("compiles");
+        assert_eq!(expr, "(学校|中学)+食堂-招聘");
+        assert!(structured.is_some());
+        assert!(!cfg.plans[1].active);
+        let e = Config::parse("[[plans]]\nname='x'\nexpression='学校+(食堂'\n").unwrap_err();
+        assert!(format!("{e:#}").contains("plan x"), "{e:#}");
+        let e = Config::parse("[[plans]]\nname='x'\n").unwrap_err();
+        assert!(format!("{e:#}").contains("needs an expression"), "{e:#}");
+        let e = Config::parse(
+            "[[plans]]\nname='x'\nexpression='a'\n[[plans]]\nname='x'\nexpression='b'\n",
+        )
+        .unwrap_err();
+        assert!(format!("{e:#}").contains("duplicate plan"), "{e:#}");
+    }
+
+    #[test]
+    fn grading_rules_are_validated() {
+        let e = Config::parse(
+            "[judgement.grading]\nelevated_comments = 900\nespecially_major_comments = 500\n",
+        )
+        .unwrap_err();
+        assert!(format!("{e:#}").contains("judgement.grading"), "{e:#}");
+        let cfg = Config::parse(
+            "[judgement.grading]\nmainstream = ['people.com.cn', '人民日报']\n\
+             special_periods = [{ name = '两会', start = '2027-03-03', end = '2027-03-15' }]\n",
+        )
+        .expect("valid");
+        assert_eq!(cfg.judgement.grading.mainstream.len(), 2);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 mod commands;
 mod config;
 mod data;
+mod judgement;
 mod plans;
 mod serve;
 
@@ -112,6 +113,52 @@ pub enum Command {
         #[command(subcommand)]
         command: PlanCommand,
     },
+    /// Events (事件), most serious first; with --json one object per line (id, title,
+    /// root_id, documents, level, …).
+    Events {
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        /// Only events at or above this level: general|large|major|especially_major.
+        #[arg(long)]
+        min_level: Option<String>,
+        /// Only events with at least this many documents.
+        #[arg(long)]
+        min_documents: Option<i64>,
+    },
+    /// The full analysis of one event (docs/specs/events.md).
+    Event {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Correct an automatic judgement of a document (the correction wins from now on).
+    Correct {
+        /// The document: its seq or PLATFORM:ID.
+        doc: String,
+        /// positive|neutral|negative (正面|中性|负面).
+        #[arg(long)]
+        sentiment: Option<String>,
+        /// behaviour|complaint|view|attitude|none.
+        #[arg(long)]
+        content_type: Option<String>,
+        /// Who corrects it (recorded).
+        #[arg(long)]
+        by: String,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Set an event's level by hand (recorded with who and why; may lower it).
+    Level {
+        event: i64,
+        /// general|large|major|especially_major (or 一般|较大|重大|特别重大).
+        level: String,
+        #[arg(long)]
+        by: String,
+        #[arg(long)]
+        reason: String,
+    },
     /// Run the system: sources, pipeline and web server.
     Serve {
         /// Address to listen on (default from config: 127.0.0.1:8080).
@@ -131,6 +178,10 @@ pub enum TrainCommand {
         /// Where to write the model.
         #[arg(short, long, default_value = "models/sentiment-v1.bin")]
         output: PathBuf,
+        /// Also learn from the sentiment corrections stored in --data (each corrected
+        /// positive/negative text is added to the training data).
+        #[arg(long)]
+        with_corrections: bool,
     },
 }
 
@@ -152,6 +203,38 @@ pub enum PlanCommand {
     },
     /// Report errors and suspicious constructs in an expression.
     Lint { expr: String },
+    /// List the stored plans (from the config file, the API and this command).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a plan, or replace the one with the same name; active from the next batch.
+    Add {
+        name: String,
+        /// The expression (or use the structured flags).
+        expr: Option<String>,
+        /// 地域词 (repeatable).
+        #[arg(long)]
+        region: Vec<String>,
+        /// 主体词 (repeatable).
+        #[arg(long)]
+        subject: Vec<String>,
+        /// 事件词 (repeatable).
+        #[arg(long)]
+        event: Vec<String>,
+        /// 排除词 (repeatable).
+        #[arg(long)]
+        exclusion: Vec<String>,
+        /// Who makes the change (recorded).
+        #[arg(long, default_value = "cli")]
+        by: String,
+    },
+    /// Switch a plan on.
+    Enable { id: i64 },
+    /// Switch a plan off (its past hits are kept).
+    Disable { id: i64 },
+    /// Delete a plan (its past hits are kept).
+    Remove { id: i64 },
 }
 
 fn main() -> std::process::ExitCode {

@@ -1,4 +1,6 @@
-//! `yuqing plan test` and `yuqing plan lint`: monitoring plans from the command line.
+//! `yuqing plan …`: monitoring plans from the command line — test and lint expressions,
+//! and manage the stored plans (list, add, enable, disable, remove). A running `serve`
+//! picks up changes within seconds (it watches the plans' change counter).
 
 use crate::PlanCommand;
 use crate::commands::parse_time;
@@ -8,12 +10,103 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
-use yuqing_store::Store;
+use yuqing_store::{NewPlan, Store};
 use yuqing_text::normalize;
-use yuqing_text::plan::{Level, MatchInput, Plan, lint};
+use yuqing_text::plan::{Level, MatchInput, Plan, StructuredPlan, lint};
 
 pub async fn run(root: &Path, cmd: PlanCommand) -> anyhow::Result<ExitCode> {
     match cmd {
+        PlanCommand::List { json: as_json } => {
+            let dir = DataDir::open_existing(root).await?;
+            for p in dir.store.plans().await? {
+                if as_json {
+                    println!("{}", serde_json::to_string(&p)?);
+                } else {
+                    println!(
+                        "{:>4}  {}  {:<16}  {:<6}  {}",
+                        p.id,
+                        if p.active { "启用 on " } else { "停用 off" },
+                        p.name,
+                        p.origin,
+                        p.expression
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        PlanCommand::Add {
+            name,
+            expr,
+            region,
+            subject,
+            event,
+            exclusion,
+            by,
+        } => {
+            let structured = StructuredPlan {
+                region,
+                subject,
+                event,
+                exclusion,
+            };
+            let (expression, structured) = match (expr, structured == StructuredPlan::default()) {
+                (Some(_), false) => bail!(
+                    "表达式与 --region/--subject/--event/--exclusion 只能二选一 / give either an expression or the structured flags, not both"
+                ),
+                (None, true) => bail!(
+                    "缺少表达式或 --region/--subject/--event/--exclusion / give an expression or the structured flags"
+                ),
+                (Some(e), true) => (e, None),
+                (None, false) => (
+                    structured.to_expression(),
+                    Some(serde_json::to_value(&structured)?),
+                ),
+            };
+            if name.trim().is_empty() {
+                bail!("方案名称不能为空 / the plan needs a name");
+            }
+            if let Err(e) = Plan::parse(&expression) {
+                bail!("{e}");
+            }
+            for m in lint(&expression) {
+                eprintln!("{m}");
+            }
+            let dir = DataDir::open(root).await?;
+            let p = dir
+                .store
+                .put_plan(&NewPlan {
+                    name,
+                    expression,
+                    structured,
+                    active: true,
+                    origin: "cli".into(),
+                    by: Some(by),
+                })
+                .await?;
+            println!("{}", serde_json::to_string(&p)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        PlanCommand::Enable { id } | PlanCommand::Disable { id } => {
+            let on = matches!(cmd, PlanCommand::Enable { .. });
+            let dir = DataDir::open(root).await?;
+            if !dir.store.set_plan_active(id, on, Some("cli")).await? {
+                bail!("没有编号为 {id} 的监测方案 / no plan with id {id}");
+            }
+            println!(
+                "方案 {id} 已{} / plan {id} {}",
+                if on { "启用" } else { "停用" },
+                if on { "enabled" } else { "disabled" }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        PlanCommand::Remove { id } => {
+            let dir = DataDir::open(root).await?;
+            if !dir.store.delete_plan(id).await? {
+                bail!("没有编号为 {id} 的监测方案 / no plan with id {id}");
+            }
+            println!("方案 {id} 已删除 / plan {id} removed");
+            Ok(ExitCode::SUCCESS)
+        }
         PlanCommand::Lint { expr } => {
             let msgs = lint(&expr);
             if msgs.is_empty() {

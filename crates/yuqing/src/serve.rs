@@ -7,7 +7,6 @@ use anyhow::Context;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
-use yuqing_ingest::Pipeline;
 use yuqing_ingest::runner::{run_import_dir, run_source, spawn_writer};
 use yuqing_web::AppState;
 
@@ -16,7 +15,7 @@ pub async fn serve(root: &Path, cfg: Config, bind: Option<String>) -> anyhow::Re
         .install_recorder()
         .ok();
     let dir = DataDir::open_writer(root).await?;
-    let pipeline = Pipeline::open(dir.store.clone(), dir.index.clone(), cfg.ingest.clone()).await?;
+    let pipeline = crate::judgement::open_pipeline(&dir, &cfg).await?;
     let (writer, writer_thread) = spawn_writer(pipeline, tokio::runtime::Handle::current());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut tasks = Vec::new();

@@ -1,5 +1,6 @@
 //! Preparing a document for storage: validate, normalise, derive identity and fingerprints.
 
+use crate::transforms::judge::{Judge, Judged};
 use yuqing_core::{Document, DocumentError};
 use yuqing_text::{fingerprint, normalize, url::canonicalize};
 
@@ -20,6 +21,8 @@ pub struct Prepared {
     pub simhash: u64,
     /// Where the document came from (`file:line`, URL, …), for messages.
     pub location: String,
+    /// Sentiment, content type, plan hits … (see [`Judge`]).
+    pub judged: Judged,
 }
 
 impl Prepared {
@@ -33,11 +36,12 @@ impl Prepared {
     }
 }
 
-/// Validates and prepares one document.
+/// Validates, prepares and judges one document.
 pub fn prepare(
     doc: Document,
     location: String,
     max_text_bytes: usize,
+    judge: &Judge,
 ) -> Result<Prepared, DocumentError> {
     doc.validate(max_text_bytes)?;
     let url_canonical = doc.url.as_deref().and_then(canonicalize);
@@ -65,6 +69,7 @@ pub fn prepare(
         significant: 0,
         simhash: 0,
         location,
+        judged: Judged::default(),
     };
     let g = p.group_text();
     let significant = fingerprint::significant_chars(g);
@@ -75,6 +80,7 @@ pub fn prepare(
     };
     p.significant = significant;
     p.simhash = simhash;
+    p.judged = judge.judge(&p);
     Ok(p)
 }
 
@@ -89,9 +95,9 @@ mod tests {
             ..Default::default()
         };
         d.url = Some("https://Example.com/a?utm_source=x".into());
-        let a = prepare(d.clone(), "t".into(), 1 << 20).unwrap();
+        let a = prepare(d.clone(), "t".into(), 1 << 20, &Judge::builtin()).unwrap();
         d.url = Some("https://example.com/a#frag".into());
-        let b = prepare(d, "t".into(), 1 << 20).unwrap();
+        let b = prepare(d, "t".into(), 1 << 20, &Judge::builtin()).unwrap();
         assert_eq!(a.id, b.id);
         assert!(a.id.starts_with("url:"));
         assert_eq!(a.site.as_deref(), Some("example.com"));
@@ -101,7 +107,7 @@ mod tests {
     fn normalises_text_and_keeps_original() {
         let mut d = Document::new("weibo", "1");
         d.text = "網路ＡＢＣ".into();
-        let p = prepare(d, "t".into(), 1 << 20).unwrap();
+        let p = prepare(d, "t".into(), 1 << 20, &Judge::builtin()).unwrap();
         assert_eq!(p.norm_text, "网络abc");
         assert_eq!(p.doc.text, "網路ＡＢＣ");
     }

@@ -1,0 +1,166 @@
+//! Event assignment (事件归并): which event each new document belongs to.
+//!
+//! Run by the single writer, in document order, after reprint grouping:
+//! 1. a reply (repost, comment) joins the event of its chain root; the root is mapped to
+//!    its event when it founds or joins one, and a reply whose root is not stored yet
+//!    founds the event under that root's id, which the root joins when it arrives;
+//! 2. an original that joined a reprint group joins the group's event;
+//! 3. another original with enough words is compared with the live events by online
+//!    clustering ([`yuqing_judge::cluster`]) and joins the most similar one above the
+//!    threshold;
+//! 4. otherwise it founds a new event.
+//!
+//! Every document belongs to exactly one event. Event ids are allocated here (one writer
+//! per data directory), and the store creates the event row in the same transaction as
+//! the documents. The maps are caches: what they forgot is looked up in the store.
+
+use std::collections::HashMap;
+use yuqing_judge::cluster::{ClusterSettings, Clusterer};
+use yuqing_store::EventLink;
+
+/// Cap on remembered root → event and group → event entries.
+const CACHE_MAX: usize = 1_000_000;
+
+/// What the event assigner needs to know about one new document.
+#[derive(Debug, Clone, Copy)]
+pub struct Candidate<'a> {
+    pub platform: &'a str,
+    pub id: &'a str,
+    /// Its chain root (`None` for an original).
+    pub root: Option<&'a str>,
+    /// Reprint group, and whether it joined one founded earlier.
+    pub group: Option<i64>,
+    pub joined_group: bool,
+    /// Normalised text, for clustering originals.
+    pub norm_text: &'a str,
+    /// Published time (unix ms), else when it was ingested.
+    pub at_ms: i64,
+    pub original: bool,
+}
+
+/// The writer's event state.
+pub struct Events {
+    next_id: i64,
+    roots: HashMap<(String, String), i64>,
+    groups: HashMap<i64, i64>,
+    clusterer: Clusterer,
+}
+
+impl Events {
+    /// Starts after the highest event id in the store.
+    pub fn new(max_event_id: i64, cluster: ClusterSettings) -> Events {
+        Events {
+            next_id: max_event_id + 1,
+            roots: HashMap::new(),
+            groups: HashMap::new(),
+            clusterer: Clusterer::new(cluster),
+        }
+    }
+
+    /// Root keys (platform, root id) the batch needs that are not in memory.
+    pub fn unknown_roots<'a>(&self, batch: &[Candidate<'a>]) -> HashMap<&'a str, Vec<&'a str>> {
+        let mut out: HashMap<&str, Vec<&str>> = HashMap::new();
+        for c in batch {
+            let root = c.root.unwrap_or(c.id);
+            if !self
+                .roots
+                .contains_key(&(c.platform.to_owned(), root.to_owned()))
+            {
+                out.entry(c.platform).or_default().push(root);
+            }
+        }
+        out
+    }
+
+    /// Groups the batch needs that are not in memory.
+    pub fn unknown_groups(&self, batch: &[Candidate]) -> Vec<i64> {
+        let mut out: Vec<i64> = batch
+            .iter()
+            .filter(|c| c.joined_group && c.original)
+            .filter_map(|c| c.group)
+            .filter(|g| !self.groups.contains_key(g))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Adds what the store knew (from [`Events::unknown_roots`] / [`Events::unknown_groups`]).
+    pub fn learn(
+        &mut self,
+        platform: &str,
+        roots: HashMap<String, i64>,
+        groups: HashMap<i64, i64>,
+    ) {
+        for (r, e) in roots {
+            self.roots.insert((platform.to_owned(), r), e);
+        }
+        self.groups.extend(groups);
+    }
+
+    /// Warms the clusterer with a recent original (after a restart).
+    pub fn warm(&mut self, event_id: i64, norm_text: &str, at_ms: i64) {
+        let terms = yuqing_judge::cluster::terms(norm_text);
+        if !terms.is_empty() {
+            self.clusterer.add(event_id, &terms, at_ms);
+        }
+    }
+
+    /// Assigns one document (call in document order, after the lookups are learned).
+    pub fn assign(&mut self, c: &Candidate, critical: Option<i64>) -> EventLink {
+        if self.roots.len() > CACHE_MAX {
+            self.roots.clear();
+        }
+        if self.groups.len() > CACHE_MAX {
+            self.groups.clear();
+        }
+        let root = c.root.unwrap_or(c.id);
+        let key = (c.platform.to_owned(), root.to_owned());
+        let mut link = EventLink {
+            event_id: 0,
+            founds: false,
+            root_key: None,
+            original: c.original,
+            critical,
+        };
+        if let Some(&e) = self.roots.get(&key) {
+            link.event_id = e;
+        } else {
+            // A new root: an original finds its event by reprint group or clustering;
+            // a reply to an unknown root founds the event under that root's id.
+            let mut found = None;
+            if c.original {
+                if c.joined_group
+                    && let Some(g) = c.group
+                {
+                    found = self.groups.get(&g).copied();
+                }
+                if found.is_none() {
+                    let terms = yuqing_judge::cluster::terms(c.norm_text);
+                    if let Some((e, _similarity)) = self.clusterer.assign(&terms, c.at_ms) {
+                        found = Some(e);
+                    }
+                    let e = found.unwrap_or(self.next_id);
+                    if !terms.is_empty() {
+                        self.clusterer.add(e, &terms, c.at_ms);
+                    }
+                }
+            }
+            link.event_id = match found {
+                Some(e) => e,
+                None => {
+                    let e = self.next_id;
+                    self.next_id += 1;
+                    link.founds = true;
+                    e
+                }
+            };
+            link.root_key = Some(root.to_owned());
+            self.roots.insert(key, link.event_id);
+        }
+        if let Some(g) = c.group {
+            self.groups.entry(g).or_insert(link.event_id);
+        }
+        link
+    }
+}
