@@ -6,14 +6,16 @@
 //!     --data-dir /work/shared/data/sentiment -o models/sentiment-v1.bin
 //! ```
 //! Options (defaults = the shipped model): `--bits N --l2 X --iters N --ngram N
-//! --neg-scope N --chain-weight X --set-balance X --tag-weight X --nb X --last --no-contrast
-//! --no-balance --no-norm`; `--eval FILE` scores a saved model; `--classify TEXT…` prints
-//! labels (built-in model, or the file in `$MODEL`).
+//! --neg-scope N --chain-weight X --set-balance X --tag-weight X --nb X --last --skip
+//! --no-contrast --no-balance --no-norm --loss log|sqhinge|mhuber --set-weight NAME=X`;
+//! `--eval FILE` scores a saved model (with `$ERRORS_TO`, also writes its dev errors);
+//! `--eval-avg FILE…` scores the mean calibrated logit of several saved models;
+//! `--classify TEXT…` prints labels (built-in model, or the file in `$MODEL`).
 
 use std::path::PathBuf;
 use std::time::Instant;
 use yuqing_text::sentiment::{
-    DUPLICATE_SETS, Model, TrainOptions, band_table, evaluate, load_dir, train_from_dir,
+    DUPLICATE_SETS, Loss, Model, TrainOptions, band_table, evaluate, load_dir, train_from_dir,
 };
 
 fn main() {
@@ -43,6 +45,21 @@ fn main() {
             "--tag-weight" => opts.features.tag_weight = val().parse().unwrap(),
             "--no-balance" => opts.balance_classes = false,
             "--no-norm" => opts.features.l2_normalize = false,
+            "--set-weight" => {
+                let v = val();
+                let (name, w) = v.split_once('=').expect("--set-weight NAME=X");
+                opts.set_weights
+                    .push((name.to_string(), w.parse().unwrap()));
+            }
+            "--skip" => opts.features.skip_grams = true,
+            "--loss" => {
+                opts.loss = match val().as_str() {
+                    "log" => Loss::Log,
+                    "sqhinge" => Loss::SquaredHinge,
+                    "mhuber" => Loss::ModifiedHuber,
+                    other => panic!("unknown loss {other}"),
+                }
+            }
             "--classify" => {
                 // Print label and score of the remaining arguments with the built-in model.
                 let m = match std::env::var("MODEL") {
@@ -55,9 +72,21 @@ fn main() {
                 }
                 return;
             }
+            "--eval-avg" => {
+                // Accuracy of the mean calibrated logit of several saved models.
+                let models: Vec<Model> = std::iter::once(val())
+                    .chain(args.by_ref())
+                    .map(|p| Model::load(p).unwrap_or_else(|e| panic!("{e}")))
+                    .collect();
+                eval_avg(&models, &data_dir);
+                return;
+            }
             "--eval" => {
                 // Evaluate an existing model file only.
                 let m = Model::load(val()).unwrap_or_else(|e| panic!("{e}"));
+                if let Ok(dump) = std::env::var("ERRORS_TO") {
+                    dump_errors(&m, &data_dir, &dump);
+                }
                 report(&m, &data_dir);
                 return;
             }
@@ -70,17 +99,7 @@ fn main() {
     if let Some(p) = &out {
         model.save(p).unwrap_or_else(|e| panic!("{e}"));
         if let Ok(dump) = std::env::var("ERRORS_TO") {
-            let data = load_dir(&data_dir).unwrap();
-            let mut out = String::new();
-            for (name, _, dev) in &data {
-                for (l, t) in dev {
-                    let (lab, s) = model.classify_binary(t);
-                    if (lab == yuqing_text::sentiment::Label::Positive) != (*l == 1) {
-                        out.push_str(&format!("{name}\t{l}\t{s:.3}\t{t}\n"));
-                    }
-                }
-            }
-            std::fs::write(dump, out).unwrap();
+            dump_errors(&model, &data_dir, &dump);
         }
         let size = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
         eprintln!("saved {} ({size} bytes)", p.display());
@@ -89,6 +108,54 @@ fn main() {
     } else {
         report(&model, &data_dir);
     }
+}
+
+fn eval_avg(models: &[Model], data_dir: &std::path::Path) {
+    let data = load_dir(data_dir).unwrap_or_else(|e| panic!("{e}"));
+    let (mut ok_all, mut n_all) = (0usize, 0usize);
+    for (name, _, dev) in &data {
+        if DUPLICATE_SETS.contains(&name.as_str()) {
+            continue;
+        }
+        let ok = dev
+            .iter()
+            .filter(|(l, t)| {
+                let z: f32 = models
+                    .iter()
+                    .map(|m| m.margin(t).unwrap_or(0.0) / m.header().temperature)
+                    .sum();
+                (z >= 0.0) == (*l == 1)
+            })
+            .count();
+        println!(
+            "{name:32} dev {:5}  acc {:.4}",
+            dev.len(),
+            ok as f64 / dev.len() as f64
+        );
+        ok_all += ok;
+        n_all += dev.len();
+    }
+    println!(
+        "{:32} dev {:5}  acc {:.4}",
+        "ALL",
+        n_all,
+        ok_all as f64 / n_all as f64
+    );
+}
+
+/// Writes the misclassified dev texts (set, label, score, text) to `dump`.
+fn dump_errors(model: &Model, data_dir: &std::path::Path, dump: &str) {
+    let data = load_dir(data_dir).unwrap();
+    let mut out = String::new();
+    for (name, _, dev) in &data {
+        for (l, t) in dev {
+            let (lab, s) = model.classify_binary(t);
+            if (lab == yuqing_text::sentiment::Label::Positive) != (*l == 1) {
+                out.push_str(&format!("{name}\t{l}\t{s:.3}\t{t}\n"));
+            }
+        }
+    }
+    std::fs::write(dump, out).unwrap();
 }
 
 fn report(model: &Model, data_dir: &std::path::Path) {

@@ -88,6 +88,53 @@ fn negation_flips() {
 }
 
 #[test]
+fn hand_made_negations_stay_right() {
+    // Negated positive words are not positive; fixed words that only start with a negator
+    // (不错, 非常, 没想到 …) are not negations.
+    for t in [
+        "不喜欢",
+        "一点也不好吃",
+        "不推荐购买",
+        "服务不怎么样",
+        "房间没有想象中干净",
+        "再也不会来了",
+        "不值这个价",
+    ] {
+        assert_ne!(label(t), Label::Positive, "{t} {}", p(t));
+    }
+    for t in [
+        "不错不错",
+        "非常满意",
+        "没想到这么好吃",
+        "无论价格还是质量都很满意",
+    ] {
+        assert_eq!(label(t), Label::Positive, "{t} {}", p(t));
+    }
+    // Known limit (docs/specs/sentiment.md, section 8): a negated negative word (不难吃,
+    // 一点都不贵) is not read as positive.
+}
+
+#[test]
+fn classification_is_the_same_on_every_call_and_thread() {
+    let texts = [
+        "酒店很干净，服务很好",
+        "送餐太慢了，菜都凉了[怒]",
+        "今天是星期二",
+        "不满意//@某人:还行吧",
+    ];
+    let first: Vec<_> = texts.iter().map(|t| sentiment::classify(t)).collect();
+    let again: Vec<_> = std::thread::spawn(move || {
+        texts
+            .iter()
+            .map(|t| sentiment::classify(t))
+            .collect::<Vec<_>>()
+    })
+    .join()
+    .unwrap();
+    assert_eq!(first, again);
+}
+
+#[test]
 fn degree_words_strengthen() {
     // Strong degree words push further from 0.5 than weak ones.
     assert!(
@@ -233,6 +280,42 @@ fn corrupted_or_foreign_files_give_clear_errors() {
     std::fs::remove_file(&path).ok();
     let err = Model::load(tmp("missing.bin")).unwrap_err();
     assert!(matches!(err, ModelError::Io { .. }), "{err}");
+}
+
+/// `good` with its header JSON edited by `edit` and the lengths and CRC fixed up.
+fn with_header(good: &[u8], edit: impl Fn(&mut serde_json::Value)) -> Vec<u8> {
+    let hlen = u32::from_le_bytes(good[12..16].try_into().unwrap()) as usize;
+    let mut header: serde_json::Value = serde_json::from_slice(&good[16..16 + hlen]).unwrap();
+    edit(&mut header);
+    let json = serde_json::to_vec(&header).unwrap();
+    let mut out = good[..12].to_vec();
+    out.extend_from_slice(&(json.len() as u32).to_le_bytes());
+    out.extend_from_slice(&json);
+    out.extend_from_slice(&good[16 + hlen..good.len() - 4]);
+    let mut crc = flate2::Crc::new();
+    crc.update(&out);
+    out.extend_from_slice(&crc.sum().to_le_bytes());
+    out
+}
+
+#[test]
+fn a_model_of_another_feature_version_is_refused_clearly() {
+    let good = std::fs::read(model_path()).unwrap();
+    assert!(Model::from_bytes(&with_header(&good, |_| {})).is_ok());
+    let old = with_header(&good, |h| h["feature_version"] = 1.into());
+    let err = Model::from_bytes(&old).unwrap_err();
+    assert!(matches!(err, ModelError::Header(_)), "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("feature version 1") && msg.contains(&sentiment::FEATURE_VERSION.to_string()),
+        "{msg}"
+    );
+    // A header without the newer optional settings still loads (they default to off).
+    let plain = with_header(&good, |h| {
+        h["features"].as_object_mut().unwrap().remove("skip_grams");
+    });
+    let m = Model::from_bytes(&plain).unwrap();
+    assert!(!m.header().features.skip_grams);
 }
 
 #[test]

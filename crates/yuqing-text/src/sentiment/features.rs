@@ -20,11 +20,14 @@
 //!    separately when inside a negation scope (不太好); emoticon tags (value ×
 //!    [`FeatureConfig::tag_weight`]); with [`FeatureConfig::contrast`], `BUT_` unigrams and
 //!    bigrams for the rest of the sentence after 但是, 可是, 不过, 就是, 只是 …; with
-//!    [`FeatureConfig::last_clause`], `LAST_` unigrams and bigrams of the last clause.
+//!    [`FeatureConfig::last_clause`], `LAST_` unigrams and bigrams of the last clause;
+//!    with [`FeatureConfig::skip_grams`], skip bigrams (unit i, unit i+2) of content units.
 //!    A segment with no content unit (only punctuation, mentions or URLs) gives nothing.
 //! 4. **Hashing.** Each 64-bit feature hash picks a bucket (`2^bits`) and a sign (the
 //!    hashing trick with signs, so collisions cancel on average). Values are the segment
-//!    weight; the vector is optionally scaled to unit L2 norm.
+//!    weight; the vector is optionally scaled to unit L2 norm. Features are de-duplicated
+//!    by hash in a reused open-addressing table (no sorting); two features that share a
+//!    bucket stay two entries (feature version 2; version 1 merged them).
 //!
 //! The hash function is part of the model file format: changing anything here that alters
 //! the buckets needs a new [`FEATURE_VERSION`].
@@ -32,7 +35,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Version of the feature extraction. Stored in the model header and checked on load.
-pub const FEATURE_VERSION: u32 = 1;
+pub const FEATURE_VERSION: u32 = 2;
 
 /// Settings of the feature extraction. Stored in the model file so that a model is always
 /// read with the features it was trained with.
@@ -55,6 +58,9 @@ pub struct FeatureConfig {
     pub last_clause: bool,
     /// Value multiplier of emoticon tag features.
     pub tag_weight: f32,
+    /// Skip bigrams (unit i, unit i+2) of content units.
+    #[serde(default)]
+    pub skip_grams: bool,
 }
 
 impl Default for FeatureConfig {
@@ -68,6 +74,7 @@ impl Default for FeatureConfig {
             contrast: true,
             last_clause: false,
             tag_weight: 2.0,
+            skip_grams: false,
         }
     }
 }
@@ -85,6 +92,7 @@ const NS_BUT1: u64 = 0x6275_7401;
 const NS_BUT2: u64 = 0x6275_7402;
 const NS_LAST1: u64 = 0x6c61_7301;
 const NS_LAST2: u64 = 0x6c61_7302;
+const NS_SKIP: u64 = 0x736b_6901;
 
 // Units that are not characters (characters are their code point, < 0x11_0000).
 const U_WORD: u64 = 1 << 40; // | hash of the word (low 32 bits)
@@ -125,8 +133,79 @@ pub struct Scratch {
     units: Vec<u64>,
     /// true where a unit ends a clause (negation scopes stop there).
     breaks: Vec<bool>,
-    raw: Vec<(u64, f32)>,
+    tags: Vec<u64>,
+    raw: FeatSet,
     out: Vec<(u32, f32)>,
+}
+
+/// The features of one text, each 64-bit hash once with its largest value: a vector in
+/// first-seen order plus an open-addressing table of indices (no sorting).
+#[derive(Default)]
+struct FeatSet {
+    entries: Vec<(u64, f32)>,
+    /// Index + 1 into `entries`, 0 = empty. Length a power of two (or 0).
+    table: Vec<u32>,
+}
+
+impl FeatSet {
+    #[inline]
+    fn slot(&self, h: u64) -> usize {
+        (h >> 17) as usize & (self.table.len() - 1)
+    }
+
+    #[inline]
+    fn push(&mut self, (h, w): (u64, f32)) {
+        if self.entries.len() * 2 >= self.table.len() {
+            self.grow();
+        }
+        let mask = self.table.len() - 1;
+        let mut i = self.slot(h);
+        loop {
+            let e = self.table[i];
+            if e == 0 {
+                self.entries.push((h, w));
+                self.table[i] = self.entries.len() as u32;
+                return;
+            }
+            let entry = &mut self.entries[e as usize - 1];
+            if entry.0 == h {
+                if w > entry.1 {
+                    entry.1 = w;
+                }
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    #[cold]
+    fn grow(&mut self) {
+        let n = (self.table.len() * 2).max(1024);
+        self.table.clear();
+        self.table.resize(n, 0);
+        for k in 0..self.entries.len() {
+            let mut i = self.slot(self.entries[k].0);
+            while self.table[i] != 0 {
+                i = (i + 1) & (n - 1);
+            }
+            self.table[i] = k as u32 + 1;
+        }
+    }
+
+    fn clear(&mut self) {
+        if self.entries.len() * 8 < self.table.len() {
+            for k in 0..self.entries.len() {
+                let mut i = self.slot(self.entries[k].0);
+                while self.table[i] != k as u32 + 1 {
+                    i = (i + 1) & (self.table.len() - 1);
+                }
+                self.table[i] = 0;
+            }
+        } else {
+            self.table.iter_mut().for_each(|e| *e = 0);
+        }
+        self.entries.clear();
+    }
 }
 
 const NEGATORS: &[char] = &[
@@ -254,8 +333,9 @@ pub fn split_repost(norm: &str) -> (&str, &str) {
     }
 }
 
-/// Sparse feature vector of `text` (raw, not yet normalised): sorted by bucket, one entry
-/// per bucket. The returned slice lives in `scratch`.
+/// Sparse feature vector of `text` (raw, not yet normalised): one entry per distinct
+/// feature, in extraction order (two features that share a bucket give two entries). The
+/// returned slice lives in `scratch`.
 pub fn extract<'s>(cfg: &FeatureConfig, text: &str, scratch: &'s mut Scratch) -> &'s [(u32, f32)] {
     let mut norm = std::mem::take(&mut scratch.norm);
     crate::normalize_into(text, &mut norm);
@@ -273,36 +353,20 @@ pub fn extract<'s>(cfg: &FeatureConfig, text: &str, scratch: &'s mut Scratch) ->
 }
 
 fn finish<'s>(cfg: &FeatureConfig, scratch: &'s mut Scratch) -> &'s [(u32, f32)] {
-    let raw = &mut scratch.raw;
-    raw.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
-    raw.dedup_by_key(|e| e.0); // keeps the first = largest weight
     let out = &mut scratch.out;
     out.clear();
     let shift = 64 - cfg.bits as u32;
-    for &(h, w) in raw.iter() {
+    let mut sq = 0.0f32;
+    for &(h, w) in scratch.raw.entries.iter() {
         let bucket = (h >> shift) as u32;
         let v = if h & 1 == 1 { w } else { -w };
+        sq += v * v;
         out.push((bucket, v));
     }
-    out.sort_unstable_by_key(|e| e.0);
-    // Merge equal buckets.
-    let mut n = 0;
-    for i in 0..out.len() {
-        if n > 0 && out[n - 1].0 == out[i].0 {
-            out[n - 1].1 += out[i].1;
-        } else {
-            out[n] = out[i];
-            n += 1;
-        }
-    }
-    out.truncate(n);
-    if cfg.l2_normalize {
-        let norm: f32 = out.iter().map(|e| e.1 * e.1).sum::<f32>().sqrt();
-        if norm > 0.0 {
-            let inv = 1.0 / norm;
-            for e in out.iter_mut() {
-                e.1 *= inv;
-            }
+    if cfg.l2_normalize && sq > 0.0 {
+        let inv = 1.0 / sq.sqrt();
+        for e in out.iter_mut() {
+            e.1 *= inv;
         }
     }
     out
@@ -413,7 +477,7 @@ fn units_of(seg: &str, units: &mut Vec<u64>, breaks: &mut Vec<bool>, tags: &mut 
             continue;
         }
         let u = c as u64;
-        if !c.is_alphanumeric() {
+        if !(0x4E00..=0x9FFF).contains(&u) && !c.is_alphanumeric() {
             // Cap runs of the same mark at 2.
             let n = units.len();
             if n >= 2 && units[n - 1] == u && units[n - 2] == u {
@@ -428,6 +492,9 @@ fn units_of(seg: &str, units: &mut Vec<u64>, breaks: &mut Vec<bool>, tags: &mut 
 /// True for units that carry meaning on their own: ideographs, letters, words, digits,
 /// emoji and symbols (not punctuation, not URLs).
 fn is_content(u: u64) -> bool {
+    if (0x4E00..=0x9FFF).contains(&u) {
+        return true; // common CJK ideographs (the usual case)
+    }
     if u == U_DIGITS || u & U_WORD != 0 && u & (1 << 41) == 0 {
         return true;
     }
@@ -439,24 +506,70 @@ fn is_content(u: u64) -> bool {
     }
 }
 
-#[inline]
-fn unit_is(units: &[u64], at: usize, word: &str) -> bool {
-    let mut rest = units.get(at..).unwrap_or(&[]).iter();
-    word.chars().all(|c| rest.next() == Some(&(c as u64)))
+/// A fixed word list, prepared for fast longest-match lookups on units: a bitmap of the
+/// first characters rejects most positions at once.
+struct WordList {
+    mask: [u64; 64],
+    /// (units of the word, its length), longest first.
+    words: Vec<(Vec<u64>, usize)>,
 }
 
-fn match_list(units: &[u64], at: usize, list: &[&str]) -> Option<usize> {
-    // Longest match wins.
-    let mut best = None;
-    for w in list {
-        if unit_is(units, at, w) {
-            let n = w.chars().count();
-            if best.is_none_or(|b| n > b) {
-                best = Some(n);
-            }
+impl WordList {
+    fn new(list: &[&str]) -> WordList {
+        let mut mask = [0u64; 64];
+        let mut words: Vec<(Vec<u64>, usize)> = list
+            .iter()
+            .map(|w| {
+                let u: Vec<u64> = w.chars().map(|c| c as u64).collect();
+                let n = u.len();
+                (u, n)
+            })
+            .collect();
+        for (u, _) in &words {
+            let b = (u[0] & 4095) as usize;
+            mask[b >> 6] |= 1 << (b & 63);
         }
+        // Longest first, so the first hit is the longest match.
+        words.sort_by_key(|w| std::cmp::Reverse(w.1));
+        WordList { mask, words }
     }
-    best
+
+    /// Length (in units) of the longest word of the list starting at `units[at]`.
+    #[inline]
+    fn longest(&self, units: &[u64], at: usize) -> Option<usize> {
+        let u = units[at];
+        let b = (u & 4095) as usize;
+        if self.mask[b >> 6] & (1 << (b & 63)) == 0 {
+            return None;
+        }
+        let rest = &units[at..];
+        self.words
+            .iter()
+            .find(|(w, n)| rest.len() >= *n && w.iter().zip(rest).all(|(a, b)| a == b))
+            .map(|&(_, n)| n)
+    }
+}
+
+struct Lists {
+    not_negations: WordList,
+    strong: WordList,
+    weak: WordList,
+    contrast: WordList,
+}
+
+fn lists() -> &'static Lists {
+    static L: std::sync::OnceLock<Lists> = std::sync::OnceLock::new();
+    L.get_or_init(|| Lists {
+        not_negations: WordList::new(NOT_NEGATIONS),
+        strong: WordList::new(DEG_STRONG),
+        weak: WordList::new(DEG_WEAK),
+        contrast: WordList::new(CONTRAST),
+    })
+}
+
+#[inline]
+fn is_negator(u: u64) -> bool {
+    u < 0x11_0000 && NEGATORS.contains(&char::from_u32(u as u32).unwrap_or('\0'))
 }
 
 fn segment_features(cfg: &FeatureConfig, seg: &str, weight: f32, scratch: &mut Scratch) {
@@ -465,18 +578,22 @@ fn segment_features(cfg: &FeatureConfig, seg: &str, weight: f32, scratch: &mut S
     }
     let mut units = std::mem::take(&mut scratch.units);
     let mut breaks = std::mem::take(&mut scratch.breaks);
-    let mut tags = Vec::new();
+    let mut tags = std::mem::take(&mut scratch.tags);
+    tags.clear();
     units_of(seg, &mut units, &mut breaks, &mut tags);
     if tags.is_empty() && !units.iter().any(|&u| is_content(u)) {
         // Only punctuation (or mentions, URLs): nothing to go on.
         scratch.units = units;
         scratch.breaks = breaks;
+        scratch.tags = tags;
         return;
     }
+    let lists = lists();
     let raw = &mut scratch.raw;
-    for t in tags {
+    for &t in &tags {
         raw.push((t, weight * cfg.tag_weight));
     }
+    scratch.tags = tags;
     // N-grams over BOS + units + EOS.
     let n = units.len();
     if n > 0 {
@@ -505,11 +622,19 @@ fn segment_features(cfg: &FeatureConfig, seg: &str, weight: f32, scratch: &mut S
             }
         }
     }
+    if cfg.skip_grams {
+        for j in 0..n.saturating_sub(2) {
+            let (a, c) = (units[j], units[j + 2]);
+            if is_content(a) && is_content(c) {
+                raw.push((h2(h2(mix(NS_SKIP), a), c), weight));
+            }
+        }
+    }
     // Contrast: the rest of the sentence after 但是 etc.
     if cfg.contrast {
         let mut k = 0;
         while k < n {
-            let Some(len) = match_list(&units, k, CONTRAST) else {
+            let Some(len) = lists.contrast.longest(&units, k) else {
                 k += 1;
                 continue;
             };
@@ -553,8 +678,8 @@ fn segment_features(cfg: &FeatureConfig, seg: &str, weight: f32, scratch: &mut S
     while k < n {
         let u = units[k];
         let in_scope = k < neg_until;
-        if u < 0x11_0000 && NEGATORS.contains(&char::from_u32(u as u32).unwrap_or('\0')) {
-            if let Some(len) = match_list(&units, k, NOT_NEGATIONS) {
+        if is_negator(u) {
+            if let Some(len) = lists.not_negations.longest(&units, k) {
                 k += len;
                 continue;
             }
@@ -577,9 +702,9 @@ fn segment_features(cfg: &FeatureConfig, seg: &str, weight: f32, scratch: &mut S
         if breaks[k] {
             neg_until = 0;
         }
-        let (strong, len) = match match_list(&units, k, DEG_STRONG) {
+        let (strong, len) = match lists.strong.longest(&units, k) {
             Some(len) => (true, len),
-            None => match match_list(&units, k, DEG_WEAK) {
+            None => match lists.weak.longest(&units, k) {
                 Some(len) => (false, len),
                 None => (false, 0),
             },
@@ -634,6 +759,82 @@ mod tests {
         assert_eq!(u[0], '好' as u64);
         assert_eq!(u[1], U_TAG);
         assert_eq!(u[3], U_DIGITS);
+    }
+
+    /// The naive longest match the word lists replaced.
+    fn naive_longest(units: &[u64], at: usize, list: &[&str]) -> Option<usize> {
+        list.iter()
+            .filter(|w| {
+                let mut rest = units[at..].iter();
+                w.chars().all(|c| rest.next() == Some(&(c as u64)))
+            })
+            .map(|w| w.chars().count())
+            .max()
+    }
+
+    #[test]
+    fn word_lists_find_the_longest_match() {
+        let text = "不错不过非常很好有一点点太差但是就是无论别人没想到还算稍微不得不比较好超级";
+        let units: Vec<u64> = text.chars().map(|c| c as u64).collect();
+        for list in [NOT_NEGATIONS, DEG_STRONG, DEG_WEAK, CONTRAST] {
+            let wl = WordList::new(list);
+            for at in 0..units.len() {
+                assert_eq!(
+                    wl.longest(&units, at),
+                    naive_longest(&units, at, list),
+                    "{at}"
+                );
+            }
+        }
+        let wl = WordList::new(DEG_WEAK);
+        let units: Vec<u64> = "有一点".chars().map(|c| c as u64).collect();
+        assert_eq!(wl.longest(&units, 0), Some(3)); // 有一点, not 有点
+    }
+
+    #[test]
+    fn features_count_once_with_their_largest_weight() {
+        let mut f = FeatSet::default();
+        f.push((7, 0.5));
+        f.push((9, 1.0));
+        f.push((7, 1.0));
+        f.push((7, 0.25));
+        assert_eq!(f.entries, vec![(7, 1.0), (9, 1.0)]);
+        // Growth keeps every entry findable.
+        for h in 0..5000u64 {
+            f.push((mix(h), 1.0));
+        }
+        f.push((7, 2.0));
+        assert_eq!(f.entries.len(), 5002);
+        assert_eq!(f.entries[0], (7, 2.0));
+        f.clear();
+        assert!(f.entries.is_empty() && f.table.iter().all(|&e| e == 0));
+    }
+
+    #[test]
+    fn scratch_reuse_gives_the_same_vector() {
+        let cfg = FeatureConfig::default();
+        let long = "房间很干净，服务也好，但是隔音太差了。".repeat(40);
+        let texts = [
+            "好好好好好",
+            "不满意[泪]//@a:太差了",
+            long.as_str(),
+            "",
+            "很好",
+        ];
+        let mut shared = Scratch::default();
+        for t in texts {
+            let a = extract(&cfg, t, &mut shared).to_vec();
+            let b = extract(&cfg, t, &mut Scratch::default()).to_vec();
+            assert_eq!(a, b, "{t}");
+            if !a.is_empty() {
+                let norm: f32 = a.iter().map(|e| e.1 * e.1).sum();
+                assert!((norm - 1.0).abs() < 1e-4, "{t} {norm}");
+            }
+        }
+        // A repeated character's n-grams count once.
+        let one = extract(&cfg, "好好好好好", &mut shared).len();
+        let more = extract(&cfg, "好好好好好好好好", &mut shared).len();
+        assert_eq!(one, more);
     }
 
     #[test]

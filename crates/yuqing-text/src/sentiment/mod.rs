@@ -25,7 +25,7 @@ pub use data::{DUPLICATE_SETS, DataError, DataSet, Row, load_dir, map_label, rea
 pub use features::{FEATURE_VERSION, FeatureConfig, split_repost};
 pub use model::{DEFAULT_NEUTRAL_MARGIN, FORMAT_VERSION, Header, MAGIC, Model, ModelError};
 pub use train::{
-    BandStats, DevReport, TrainOptions, TrainSet, band_table, calibrate, evaluate, train,
+    BandStats, DevReport, Loss, TrainOptions, TrainSet, band_table, calibrate, evaluate, train,
     train_from_dir,
 };
 

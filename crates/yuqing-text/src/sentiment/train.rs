@@ -33,6 +33,19 @@ impl TrainSet {
     }
 }
 
+/// Loss function of the linear model (the score is always calibrated afterwards by the
+/// temperature step).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Loss {
+    /// Logistic loss.
+    #[default]
+    Log,
+    /// Squared hinge: max(0, 1 − y·m)².
+    SquaredHinge,
+    /// Modified Huber: max(0, 1 − y·m)² for y·m ≥ −1, else −4·y·m.
+    ModifiedHuber,
+}
+
 /// Training settings. The defaults are the ones the shipped model was trained with.
 #[derive(Debug, Clone)]
 pub struct TrainOptions {
@@ -53,6 +66,11 @@ pub struct TrainOptions {
     pub nb_scale: f32,
     /// Smoothing count of the log-count ratios.
     pub nb_alpha: f64,
+    /// Loss function.
+    pub loss: Loss,
+    /// Extra weight per training set, by name ([`train_from_dir`]; 0 leaves the set out).
+    /// Sets not named keep weight 1.
+    pub set_weights: Vec<(String, f32)>,
     /// Progress on stderr.
     pub verbose: bool,
 }
@@ -68,6 +86,8 @@ impl Default for TrainOptions {
             neutral_margin: DEFAULT_NEUTRAL_MARGIN,
             nb_scale: 0.5,
             nb_alpha: 1.0,
+            loss: Loss::Log,
+            set_weights: Vec::new(),
             verbose: false,
         }
     }
@@ -114,22 +134,45 @@ impl Matrix {
 }
 
 /// Logistic-loss objective: returns f and writes the gradient (last entry = bias).
-fn objective(x: &Matrix, y: &[f64], c: &[f64], l2: f64, w: &[f64], grad: &mut [f64]) -> f64 {
+fn objective(
+    x: &Matrix,
+    y: &[f64],
+    c: &[f64],
+    l2: f64,
+    loss_fn: Loss,
+    w: &[f64],
+    grad: &mut [f64],
+) -> f64 {
     let d = w.len() - 1;
     let bias = w[d];
     grad.iter_mut().for_each(|g| *g = 0.0);
     let mut f = 0.0;
     for r in 0..x.rows() {
         let m = x.dot(r, w) + bias;
-        // y in {0,1}; loss = log(1+exp(m)) - y m, computed stably.
-        let loss = if m > 0.0 {
-            m + (-m).exp().ln_1p()
-        } else {
-            m.exp().ln_1p()
-        } - y[r] * m;
+        let (loss, dm) = match loss_fn {
+            Loss::Log => {
+                // y in {0,1}; loss = log(1+exp(m)) - y m, computed stably.
+                let loss = if m > 0.0 {
+                    m + (-m).exp().ln_1p()
+                } else {
+                    m.exp().ln_1p()
+                } - y[r] * m;
+                (loss, 1.0 / (1.0 + (-m).exp()) - y[r])
+            }
+            Loss::SquaredHinge | Loss::ModifiedHuber => {
+                let s = 2.0 * y[r] - 1.0;
+                let z = s * m;
+                if z >= 1.0 {
+                    (0.0, 0.0)
+                } else if z >= -1.0 || loss_fn == Loss::SquaredHinge {
+                    ((1.0 - z) * (1.0 - z), -2.0 * (1.0 - z) * s)
+                } else {
+                    (-4.0 * z, -4.0 * s)
+                }
+            }
+        };
         f += c[r] * loss;
-        let p = 1.0 / (1.0 + (-m).exp());
-        let g = c[r] * (p - y[r]);
+        let g = c[r] * dm;
         if g != 0.0 {
             for k in x.offsets[r]..x.offsets[r + 1] {
                 grad[x.idx[k] as usize] += g * x.val[k] as f64;
@@ -150,20 +193,14 @@ fn dotv(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// Minimises `objective` with L-BFGS (memory 10, backtracking Armijo line search).
-fn lbfgs(
-    x: &Matrix,
-    y: &[f64],
-    c: &[f64],
-    l2: f64,
-    dim: usize,
-    iterations: usize,
-    verbose: bool,
-) -> Vec<f64> {
+/// Uses `opts.l2`, `opts.loss`, `opts.iterations` and `opts.verbose`.
+fn lbfgs(x: &Matrix, y: &[f64], c: &[f64], dim: usize, opts: &TrainOptions) -> Vec<f64> {
     const M: usize = 10;
+    let (l2, loss, iterations, verbose) = (opts.l2, opts.loss, opts.iterations, opts.verbose);
     let n = dim + 1;
     let mut w = vec![0.0; n];
     let mut g = vec![0.0; n];
-    let mut f = objective(x, y, c, l2, &w, &mut g);
+    let mut f = objective(x, y, c, l2, loss, &w, &mut g);
     let mut s_hist: Vec<Vec<f64>> = Vec::new();
     let mut y_hist: Vec<Vec<f64>> = Vec::new();
     let mut rho: Vec<f64> = Vec::new();
@@ -214,7 +251,7 @@ fn lbfgs(
             for j in 0..n {
                 w_new[j] = w[j] + step * dir[j];
             }
-            f_new = objective(x, y, c, l2, &w_new, &mut g_new);
+            f_new = objective(x, y, c, l2, loss, &w_new, &mut g_new);
             if f_new <= f + 1e-4 * step * gd || tries >= 20 {
                 break;
             }
@@ -307,7 +344,7 @@ pub fn train(sets: &[TrainSet], opts: &TrainOptions) -> Model {
             t0.elapsed().as_secs_f64()
         );
     }
-    let w = lbfgs(&x, &y, &c, opts.l2, dim, opts.iterations, opts.verbose);
+    let w = lbfgs(&x, &y, &c, dim, opts);
     if opts.verbose {
         eprintln!("sentiment: trained in {:.1}s", t0.elapsed().as_secs_f64());
     }
@@ -323,8 +360,9 @@ pub fn train(sets: &[TrainSet], opts: &TrainOptions) -> Model {
             .map(|s| format!("{} ({} texts)", s.name, s.rows.len()))
             .collect(),
         notes: format!(
-            "L2 logistic regression, l2={}, iterations<={}, balance_classes={}, set_balance={}, \
-             nb_scale={}, nb_alpha={}",
+            "L2 linear model, loss={:?}, l2={}, iterations<={}, balance_classes={}, \
+             set_balance={}, nb_scale={}, nb_alpha={}",
+            opts.loss,
             opts.l2,
             opts.iterations,
             opts.balance_classes,
@@ -487,7 +525,16 @@ pub fn train_from_dir(
         if DUPLICATE_SETS.contains(&name.as_str()) {
             continue;
         }
-        sets.push(TrainSet::new(name.clone(), train_rows.clone()));
+        let weight = opts
+            .set_weights
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(1.0, |&(_, w)| w);
+        if weight > 0.0 {
+            let mut set = TrainSet::new(name.clone(), train_rows.clone());
+            set.weight = weight;
+            sets.push(set);
+        }
         dev_all.extend(dev.iter().cloned());
     }
     let mut model = train(&sets, opts);
