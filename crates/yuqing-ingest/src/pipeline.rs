@@ -368,7 +368,8 @@ impl<S: Store> Pipeline<S> {
     }
 
     /// Re-grades the events a batch added to. A level only rises here (a person may
-    /// lower it); every change is recorded with its explanation.
+    /// lower it, and that stands until the rules conclude more than before); every change
+    /// is recorded with its explanation.
     pub async fn regrade(&mut self, events: &[i64]) -> Result<(), PipelineError> {
         if events.is_empty() {
             return Ok(());
@@ -390,6 +391,12 @@ impl<S: Store> Pipeline<S> {
                 at: e.last_at.or(e.first_at).unwrap_or_else(Utc::now),
             };
             let grade = rules.grade(&facts);
+            let rules_level = e.rules_level.and_then(Level::from_code);
+            // Only what the rules newly conclude counts: a level a person set stands until
+            // the rules compute more than they did before.
+            if !raised(rules_level, grade.level) {
+                continue;
+            }
             let current = e.level.as_ref().and_then(|l| Level::from_code(l.level));
             if raised(current, grade.level) {
                 self.store
@@ -407,6 +414,8 @@ impl<S: Store> Pipeline<S> {
                     .await?;
                 metrics::counter!("yuqing_event_levels_total", "level" => grade.level.as_str())
                     .increment(1);
+            } else {
+                self.store.set_rules_level(e.id, grade.level.code()).await?;
             }
         }
         stage_seconds("grade", started);

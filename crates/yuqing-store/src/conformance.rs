@@ -170,6 +170,23 @@ pub async fn levels_are_recorded<S: Store>(s: S) {
     let e = &s.events_by_id(&[1]).await.expect("event")[0];
     let l = e.level.as_ref().expect("level");
     assert_eq!((l.level, l.by.as_deref()), (2, Some("张三")));
+    assert_eq!(
+        e.rules_level,
+        Some(3),
+        "a person's level leaves the rules' level"
+    );
+    s.set_rules_level(1, 2).await.expect("rules level");
+    assert_eq!(
+        s.events_by_id(&[1]).await.expect("event")[0].rules_level,
+        Some(3),
+        "the rules' level never goes down"
+    );
+    s.set_rules_level(1, 4).await.expect("rules level");
+    let e = &s.events_by_id(&[1]).await.expect("event")[0];
+    assert_eq!(
+        (e.rules_level, e.level.as_ref().map(|l| l.level)),
+        (Some(4), Some(2))
+    );
     let h = s.level_history(1).await.expect("history");
     assert_eq!(h.iter().map(|l| l.level).collect::<Vec<_>>(), vec![1, 3, 2]);
     assert_eq!(h[0].reason, "原因1");
@@ -251,6 +268,15 @@ pub async fn plan_hits_are_kept<S: Store>(s: S) {
     );
     assert_eq!(hits.get(&seqs[1]).map(Vec::len), Some(1));
     assert!(!hits.contains_key(&seqs[2]));
+    assert_eq!(s.plan_hit_count(1).await.expect("count"), 2);
+    assert_eq!(s.plan_hit_count(3).await.expect("count"), 0);
+    let page = s.plan_hit_docs(1, i64::MAX, 1).await.expect("page");
+    assert_eq!(page.len(), 1);
+    assert_eq!(page[0].0.doc.id.as_deref(), Some("b"), "newest first");
+    assert_eq!(page[0].1, vec!["学校".to_owned()]);
+    let next = s.plan_hit_docs(1, page[0].0.seq, 10).await.expect("page");
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].0.doc.id.as_deref(), Some("a"));
     let hourly = s.plan_hourly(1, 0).await.expect("hourly");
     assert_eq!(hourly.len(), 2, "plan_hits_are_kept: two hours");
     assert_eq!(hourly[1].0 - hourly[0].0, 2);

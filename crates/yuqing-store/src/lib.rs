@@ -124,6 +124,10 @@ pub trait Store: Send + Sync + 'static {
         event_id: i64,
         level: &LevelRecord,
     ) -> impl Future<Output = Result<()>> + Send;
+    /// Records the level the rules computed without changing the event's level (when a
+    /// person's level is higher).
+    fn set_rules_level(&self, event_id: i64, level: i64)
+    -> impl Future<Output = Result<()>> + Send;
     /// Every level an event was given, oldest first.
     fn level_history(&self, event_id: i64)
     -> impl Future<Output = Result<Vec<LevelRecord>>> + Send;
@@ -150,6 +154,16 @@ pub trait Store: Send + Sync + 'static {
         &self,
         seqs: &[i64],
     ) -> impl Future<Output = Result<HashMap<i64, Vec<(i64, Vec<String>)>>>> + Send;
+    /// Number of documents a plan hit.
+    fn plan_hit_count(&self, plan_id: i64) -> impl Future<Output = Result<i64>> + Send;
+    /// Documents a plan hit, newest seq first, with the terms that matched: at most
+    /// `limit`, with seq below `before` (paging; `i64::MAX` for the first page).
+    fn plan_hit_docs(
+        &self,
+        plan_id: i64,
+        before: i64,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<(StoredDocument, Vec<String>)>>> + Send;
     /// Hits of a plan per hour of publication (unix hour, count) since `since_ms`.
     fn plan_hourly(
         &self,

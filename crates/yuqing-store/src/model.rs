@@ -68,6 +68,8 @@ pub struct EventRow {
     pub critical_id: Option<String>,
     pub mainstream: Vec<String>,
     pub level: Option<LevelRecord>,
+    /// The highest level the rules computed so far (code).
+    pub rules_level: Option<i64>,
 }
 
 /// A level given to an event, with its explanation.

@@ -238,7 +238,7 @@ fn nonempty_json(m: &Map<String, Value>) -> Option<String> {
 
 const EVENT_COLUMNS: &str = "id, platform, root_id, created_at, updated_at, title, first_id, first_seq, first_at, \
      last_at, documents, originals, comments, views, reposts, likes, negative, critical_category, critical_id, \
-     level, level_rule, level_reason, level_reason_en, level_at, level_by";
+     level, level_rule, level_reason, level_reason_en, level_at, level_by, rules_level";
 
 fn row_to_event(r: &SqliteRow) -> Result<EventRow> {
     let level = match r.try_get::<Option<i64>, _>("level")? {
@@ -280,6 +280,7 @@ fn row_to_event(r: &SqliteRow) -> Result<EventRow> {
         critical_id: r.try_get("critical_id")?,
         mainstream: Vec::new(),
         level,
+        rules_level: r.try_get("rules_level")?,
     })
 }
 
@@ -929,8 +930,9 @@ impl Store for SqliteStore {
     async fn set_level(&self, event_id: i64, l: &LevelRecord) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "UPDATE events SET level = ?, level_rule = ?, level_reason = ?, level_reason_en = ?, level_at = ?, \
-             level_by = ? WHERE id = ?",
+            "UPDATE events SET level = ?1, level_rule = ?2, level_reason = ?3, level_reason_en = ?4, level_at = ?5, \
+             level_by = ?6, rules_level = CASE WHEN ?6 IS NULL THEN MAX(COALESCE(rules_level, ?1), ?1) \
+             ELSE rules_level END WHERE id = ?7",
         )
         .bind(l.level)
         .bind(&l.rule)
@@ -954,6 +956,17 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_rules_level(&self, event_id: i64, level: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE events SET rules_level = MAX(COALESCE(rules_level, ?1), ?1) WHERE id = ?2",
+        )
+        .bind(level)
+        .bind(event_id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -1072,6 +1085,56 @@ impl Store for SqliteStore {
             }
         }
         Ok(out)
+    }
+
+    async fn plan_hit_count(&self, plan_id: i64) -> Result<i64> {
+        Ok(
+            sqlx::query("SELECT COUNT(*) FROM plan_hits WHERE plan_id = ?")
+                .bind(plan_id)
+                .fetch_one(&self.pool)
+                .await?
+                .try_get(0)?,
+        )
+    }
+
+    async fn plan_hit_docs(
+        &self,
+        plan_id: i64,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<(StoredDocument, Vec<String>)>> {
+        let rows = sqlx::query(
+            "SELECT seq, terms FROM plan_hits WHERE plan_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+        )
+        .bind(plan_id)
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut terms: HashMap<i64, Vec<String>> = HashMap::new();
+        let mut seqs = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let seq: i64 = r.try_get(0)?;
+            let t: String = r.try_get(1)?;
+            terms.insert(
+                seq,
+                serde_json::from_str(&t).map_err(|e| StoreError::Corrupt {
+                    seq,
+                    field: "plan_hits.terms",
+                    reason: e.to_string(),
+                })?,
+            );
+            seqs.push(seq);
+        }
+        Ok(self
+            .by_seqs(&seqs)
+            .await?
+            .into_iter()
+            .map(|d| {
+                let t = terms.remove(&d.seq).unwrap_or_default();
+                (d, t)
+            })
+            .collect())
     }
 
     async fn plan_hourly(&self, plan_id: i64, since_ms: i64) -> Result<Vec<(i64, u64)>> {

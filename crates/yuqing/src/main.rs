@@ -229,6 +229,16 @@ pub enum PlanCommand {
         #[arg(long, default_value = "cli")]
         by: String,
     },
+    /// Documents a stored plan hit at ingest, newest first, with the terms that matched;
+    /// the first line is the total number of hits.
+    Hits {
+        id: i64,
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+        /// One JSON object per hit (after the count line).
+        #[arg(long)]
+        json: bool,
+    },
     /// Switch a plan on.
     Enable { id: i64 },
     /// Switch a plan off (its past hits are kept).

@@ -86,6 +86,33 @@ pub async fn run(root: &Path, cmd: PlanCommand) -> anyhow::Result<ExitCode> {
             println!("{}", serde_json::to_string(&p)?);
             Ok(ExitCode::SUCCESS)
         }
+        PlanCommand::Hits {
+            id,
+            limit,
+            json: as_json,
+        } => {
+            let dir = DataDir::open_existing(root).await?;
+            println!("{}", dir.store.plan_hit_count(id).await?);
+            for (d, terms) in dir.store.plan_hit_docs(id, i64::MAX, limit).await? {
+                if as_json {
+                    println!(
+                        "{}",
+                        json!({
+                            "seq": d.seq,
+                            "id": d.doc.id,
+                            "platform": d.doc.platform,
+                            "published_at": d.doc.published_at,
+                            "terms": terms,
+                            "text": d.doc.text,
+                        })
+                    );
+                } else {
+                    let text: String = d.doc.text.chars().take(60).collect();
+                    println!("{:>8}  [{}]  {text}", d.seq, terms.join(" "));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         PlanCommand::Enable { id } | PlanCommand::Disable { id } => {
             let on = matches!(cmd, PlanCommand::Enable { .. });
             let dir = DataDir::open(root).await?;

@@ -38,7 +38,9 @@ CREATE TABLE events (
     level_reason      TEXT,
     level_reason_en   TEXT,
     level_at          INTEGER,
-    level_by          TEXT               -- NULL: set by the rules; else the person
+    level_by          TEXT,              -- NULL: set by the rules; else the person
+    rules_level       INTEGER            -- highest level the rules computed (a person's lower
+                                         -- level stands until the rules compute more)
 );
 CREATE INDEX events_last ON events (last_at);
 -- Chain roots (platform + root id) → event, so later replies find their event.
