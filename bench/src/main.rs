@@ -3,6 +3,9 @@
 //!   imported data directory; prints p50/p95/max latency as JSON.
 //! - `reference FILE`: the raw rate of jieba + tantivy indexing of the same texts on one
 //!   thread (no store, no normalisation, no grouping), the yardstick for the import rate.
+//! - `plans FILE`: plan matching rate (documents/s, one thread) with 1 and with 10,000
+//!   active plans built from the corpus's own frequent words.
+//! - `sentiment FILE`: sentiment classification rate (texts/s, one thread).
 
 use anyhow::Context;
 use std::collections::HashMap;
@@ -17,7 +20,11 @@ fn main() -> anyhow::Result<()> {
             args.get(2)
                 .context("usage: yuqing-bench reference FILE.jsonl.gz")?,
         ),
-        _ => anyhow::bail!("usage: yuqing-bench search DATA_DIR | reference FILE.jsonl.gz"),
+        Some("plans") => plans(args.get(2).context("usage: yuqing-bench plans FILE")?),
+        Some("sentiment") => sentiment(args.get(2).context("usage: yuqing-bench sentiment FILE")?),
+        _ => anyhow::bail!(
+            "usage: yuqing-bench search DATA_DIR | reference FILE.jsonl.gz | plans FILE | sentiment FILE"
+        ),
     }
 }
 
@@ -117,4 +124,114 @@ fn search(data: &str) -> anyhow::Result<()> {
         );
         anyhow::Ok(())
     })
+}
+
+/// Texts used by the one-thread rate benchmarks: the first 200,000 non-empty ones.
+fn sample(path: &str) -> anyhow::Result<Vec<String>> {
+    let mut all = Vec::new();
+    texts(path, |t| {
+        if all.len() < 200_000 && !t.trim().is_empty() {
+            all.push(t.to_owned());
+        }
+    })?;
+    Ok(all)
+}
+
+/// A deterministic pseudo-random sequence (no dependency needed for a benchmark).
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 33) as usize) % n.max(1)
+    }
+}
+
+fn plans(path: &str) -> anyhow::Result<()> {
+    use yuqing_text::plan::{MatchInput, Plan, PlanSet, StructuredPlan};
+    let norm: Vec<String> = sample(path)?
+        .iter()
+        .map(|t| yuqing_text::normalize(t))
+        .collect();
+    // Vocabulary: frequent ideograph bigrams and trigrams of the corpus.
+    let mut freq: HashMap<String, u32> = HashMap::new();
+    for t in norm.iter().take(50_000) {
+        let c: Vec<char> = t.chars().collect();
+        for n in [2, 3] {
+            for w in c.windows(n) {
+                if w.iter().all(|ch| ('\u{4e00}'..='\u{9fff}').contains(ch)) {
+                    *freq.entry(w.iter().collect()).or_default() += 1;
+                }
+            }
+        }
+    }
+    let mut vocab: Vec<(String, u32)> = freq.into_iter().filter(|(_, n)| *n >= 3).collect();
+    vocab.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    vocab.truncate(20_000);
+    let mut rng = Lcg(42);
+    let mut pick = |k: usize| -> Vec<String> {
+        (0..k)
+            .map(|_| vocab[rng.next(vocab.len())].0.clone())
+            .collect()
+    };
+    let mut many = Vec::new();
+    for id in 0..10_000i64 {
+        let s = StructuredPlan {
+            region: pick(1 + (id as usize % 3)),
+            subject: pick(1 + (id as usize % 2)),
+            event: pick(2),
+            exclusion: pick(id as usize % 2),
+        };
+        many.push((id, Plan::parse(&s.to_expression())?));
+    }
+    let one = PlanSet::new(vec![(1, Plan::parse("钓鱼岛|日本+军")?)]);
+    let many = PlanSet::new(many);
+    let rate = |set: &PlanSet| -> (f64, usize) {
+        let started = Instant::now();
+        let mut hits = 0;
+        for t in &norm {
+            hits += set.match_doc(&MatchInput::text(t)).len();
+        }
+        (norm.len() as f64 / started.elapsed().as_secs_f64(), hits)
+    };
+    let (r1, h1) = rate(&one);
+    let (r10k, h10k) = rate(&many);
+    println!(
+        "{}",
+        serde_json::json!({
+            "documents": norm.len(),
+            "one_plan_docs_per_second": r1.round(),
+            "one_plan_hits": h1,
+            "plans": many.len(),
+            "patterns": many.pattern_count(),
+            "many_plans_docs_per_second": r10k.round(),
+            "many_plans_hits": h10k,
+            "ratio": (r10k / r1 * 1000.0).round() / 1000.0,
+        })
+    );
+    Ok(())
+}
+
+fn sentiment(path: &str) -> anyhow::Result<()> {
+    let all = sample(path)?;
+    let model = yuqing_text::sentiment::Model::try_builtin()?;
+    let started = Instant::now();
+    let mut negative = 0usize;
+    for t in &all {
+        if model.classify(t).label == yuqing_text::sentiment::Label::Negative {
+            negative += 1;
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        serde_json::json!({
+            "texts": all.len(),
+            "texts_per_second": (all.len() as f64 / secs).round(),
+            "negative": negative,
+        })
+    );
+    Ok(())
 }

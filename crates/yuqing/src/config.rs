@@ -217,6 +217,17 @@ mod tests {
         assert_eq!(cfg.ingest.grouping.min_chars, d.ingest.grouping.min_chars);
         assert_eq!(cfg.import_dir.interval.0, d.import_dir.interval.0);
         assert_eq!(cfg.sources.len(), 3);
+        assert_eq!(cfg.plans.len(), 2);
+        assert!(cfg.plans.iter().all(|p| !p.active && p.compile().is_ok()));
+        let (g, dg) = (&cfg.judgement.grading, &d.judgement.grading);
+        assert_eq!(g.especially_major_comments, dg.especially_major_comments);
+        assert_eq!(g.elevated_views, dg.elevated_views);
+        assert_eq!(g.critical_categories, dg.critical_categories);
+        assert_eq!(
+            cfg.judgement.cluster.threshold,
+            d.judgement.cluster.threshold
+        );
+        assert_eq!(cfg.judgement.spike.k, d.judgement.spike.k);
         for s in &cfg.sources {
             s.build()
                 .unwrap_or_else(|e| panic!("example source {} is invalid: {e}", s.name()));
