@@ -413,6 +413,33 @@ impl SearchIndex {
         Ok((seqs, exact))
     }
 
+    /// Every matching seq, unscored and unsorted-free (ascending), with whether the match is
+    /// exact (else the seqs are candidates to verify). For backtests over many documents.
+    pub fn seqs(&self, req: &SearchRequest) -> Result<(Vec<i64>, bool)> {
+        let (q, exact) = self.build_query(req)?;
+        let searcher = self.reader.searcher();
+        let docs = searcher.search(&q, &tantivy::collector::DocSetCollector)?;
+        let mut cols: Vec<Option<tantivy::columnar::Column<u64>>> =
+            vec![None; searcher.segment_readers().len()];
+        let mut seqs = Vec::with_capacity(docs.len());
+        for a in docs {
+            let ord = a.segment_ord as usize;
+            if cols[ord].is_none() {
+                cols[ord] = Some(
+                    searcher
+                        .segment_reader(a.segment_ord)
+                        .fast_fields()
+                        .u64("seq")?,
+                );
+            }
+            if let Some(seq) = cols[ord].as_ref().and_then(|c| c.first(a.doc_id)) {
+                seqs.push(seq as i64);
+            }
+        }
+        seqs.sort_unstable();
+        Ok((seqs, exact))
+    }
+
     /// Number of matching documents (candidates when the query is not exact).
     pub fn count(&self, req: &SearchRequest) -> Result<(usize, bool)> {
         let (q, exact) = self.build_query(req)?;

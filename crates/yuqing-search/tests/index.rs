@@ -73,6 +73,12 @@ fn recall_equals_substring_matching() {
             ..Default::default()
         };
         let (seqs, exact) = idx.all_seqs(&req, 100).expect("search");
+        let (unscored, exact2) = idx.seqs(&req).expect("seqs");
+        assert_eq!(
+            (&unscored, exact2),
+            (&seqs, exact),
+            "seqs = all_seqs for {q}"
+        );
         let w = want(q);
         if exact {
             assert_eq!(seqs, w, "query {q}");

@@ -1123,3 +1123,47 @@ fn random_input_never_panics() {
             .is_empty()
     );
 }
+
+#[test]
+fn anchors_are_a_sound_candidate_filter() {
+    let anchors = |e: &str| -> Vec<String> {
+        let p = Plan::parse(e).expect("parses");
+        let mut v: Vec<String> = p.anchors().iter().map(|t| t.to_string()).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(anchors("北京大学"), vec!["北京大学"]);
+    assert_eq!(anchors("学校-招聘"), vec!["学校"], "never an excluded term");
+    assert_eq!(
+        anchors("(北京|上海)+医院"),
+        vec!["医院"],
+        "the cheaper side of an AND"
+    );
+    assert_eq!(anchors("a|b+c-d").len(), 2);
+    assert_eq!(anchors("title:(通报 NEAR/5 事故)").len(), 1);
+    // Soundness on varied texts: whenever a plan matches, one of its anchors occurs.
+    let texts = [
+        "北京大学出版社发布通报",
+        "上海某医院回应：不实",
+        "学校食堂招聘厨师",
+        "学校食堂饭菜变质，多名学生送医",
+        "",
+    ];
+    for e in [
+        "(北京|上海)+医院",
+        "学校+(食堂|宿舍)-招聘",
+        "北京|上海+医院-不实",
+        "医院 NEAR/3 回应",
+    ] {
+        let p = Plan::parse(e).expect("parses");
+        for t in texts {
+            let n = yuqing_text::normalize(t);
+            if p.matches(&MatchInput::text(&n)) {
+                assert!(
+                    p.anchors().iter().any(|a| n.contains(a.text.as_str())),
+                    "{e} matches {t} but no anchor occurs"
+                );
+            }
+        }
+    }
+}

@@ -336,3 +336,42 @@ pub fn train_with(
         .collect();
     Ok((model, reports))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use yuqing_store::conformance::new_doc;
+
+    #[tokio::test]
+    async fn the_last_positive_or_negative_correction_is_training_data() {
+        let store = SqliteStore::in_memory().await.expect("store");
+        let ins = store
+            .insert(
+                &[
+                    new_doc("a", "服务太差了", 0),
+                    new_doc("b", "还行吧", 1),
+                    new_doc("c", "非常满意", 2),
+                ],
+                None,
+            )
+            .await
+            .expect("insert");
+        let (a, b, c) = (ins[0].seq, ins[1].seq, ins[2].seq);
+        for (seq, v) in [(a, 1), (a, -1), (b, 1), (b, 0), (c, 1)] {
+            store
+                .correct(seq, Fix::Sentiment(v), "张三", None)
+                .await
+                .expect("correct");
+        }
+        store
+            .correct(c, Fix::ContentType(2), "张三", None)
+            .await
+            .expect("correct");
+        let rows = correction_rows(&store).await.expect("rows");
+        assert_eq!(
+            rows,
+            vec![(0, "服务太差了".to_owned()), (1, "非常满意".to_owned())],
+            "a: last is negative; b: last is neutral (not training data); c: positive"
+        );
+    }
+}

@@ -150,6 +150,15 @@ impl Plan {
         eval::eval(&self.root, &oracle).then(|| eval::hit_terms(&self.root, &self.terms, &oracle))
     }
 
+    /// Terms of which at least one occurs in every document the plan matches (never an
+    /// excluded term): a candidate filter, e.g. for backtests through the full-text index.
+    pub fn anchors(&self) -> Vec<&Term> {
+        let (_, mut ts) = set::anchor_terms(&self.root, self);
+        ts.sort_unstable();
+        ts.dedup();
+        ts.into_iter().map(|t| &self.terms[t]).collect()
+    }
+
     /// Distinct terms (field + normalised text) in order of first appearance, including
     /// excluded ones.
     pub fn terms(&self) -> &[Term] {

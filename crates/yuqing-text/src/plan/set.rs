@@ -317,7 +317,7 @@ fn term_cost(plan: &Plan, t: usize) -> f64 {
 }
 
 /// `(cost, terms)`: terms of which at least one occurs whenever `node` is true.
-fn anchor_terms(node: &Node, plan: &Plan) -> (f64, Vec<usize>) {
+pub(crate) fn anchor_terms(node: &Node, plan: &Plan) -> (f64, Vec<usize>) {
     match &node.kind {
         Kind::Term(t) => (term_cost(plan, *t), vec![*t]),
         Kind::Near { a, b, .. } => {
