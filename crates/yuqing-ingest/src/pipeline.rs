@@ -255,6 +255,15 @@ impl<S: Store> Pipeline<S> {
         &self.judge
     }
 
+    /// [`Pipeline::reload_plans`] when the last look is [`PLAN_CHECK`] old (the writer
+    /// calls it when idle, so a plan changed elsewhere applies within seconds).
+    pub async fn reload_plans_if_due(&mut self) -> Result<(), PipelineError> {
+        if self.plans_checked.elapsed() >= PLAN_CHECK {
+            self.reload_plans().await?;
+        }
+        Ok(())
+    }
+
     /// Compiles the active plans into the judge when they changed since the last look.
     pub async fn reload_plans(&mut self) -> Result<(), PipelineError> {
         self.plans_checked = Instant::now();
@@ -357,9 +366,7 @@ impl<S: Store> Pipeline<S> {
         checkpoint: Option<Checkpoint>,
         source: &str,
     ) -> Result<(Report, Vec<Outcome>), PipelineError> {
-        if self.plans_checked.elapsed() >= PLAN_CHECK {
-            self.reload_plans().await?;
-        }
+        self.reload_plans_if_due().await?;
         let staged = self.stage(items, checkpoint, source).await?;
         let inserted = store_staged(self.store.as_ref(), &staged).await?;
         let (report, outcomes, touched) = self.apply(staged, inserted)?;
@@ -601,7 +608,12 @@ impl<S: Store> Pipeline<S> {
             assignments: Vec::with_capacity(n),
         };
         let mut criticals: Vec<Option<i64>> = Vec::with_capacity(n);
-        for (i, p) in fresh {
+        let generation = self.judge.generation();
+        for (i, mut p) in fresh {
+            // Judged before the plans last changed: match again with the current ones.
+            if p.judged.plans_generation != generation {
+                (p.judged.plans_generation, p.judged.plan_hits) = self.judge.match_plans(&p);
+            }
             let Prepared {
                 mut doc,
                 id,
@@ -825,4 +837,67 @@ pub fn cut(s: &str) -> String {
         end -= 1;
     }
     format!("{}…[{} bytes]", &s[..end], s.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transforms::prepare::prepare;
+    use yuqing_store::{NewPlan, SqliteStore};
+
+    fn doc(id: &str, text: &str) -> yuqing_core::Document {
+        let mut d = yuqing_core::Document::new("weibo", id);
+        d.text = text.to_owned();
+        d
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn documents_judged_before_a_plan_change_are_matched_again() {
+        let store = Arc::new(SqliteStore::in_memory().await.expect("store"));
+        let index = Arc::new(SearchIndex::in_ram().expect("index"));
+        let judge = Judge::builtin();
+        let mut p = Pipeline::open(
+            store.clone(),
+            index,
+            IngestSettings::default(),
+            judge.clone(),
+        )
+        .await
+        .expect("pipeline");
+        // Prepared (judged) while no plan exists …
+        let early =
+            prepare(doc("1", "某中学食堂饭菜变质"), "t".into(), 1 << 20, &judge).expect("prepare");
+        assert!(early.judged.plan_hits.is_empty());
+        // … then a plan is added elsewhere and the writer notices before storing.
+        let plan = store
+            .put_plan(&NewPlan {
+                name: "食堂".into(),
+                expression: "食堂+变质".into(),
+                structured: None,
+                active: true,
+                origin: "api".into(),
+                by: None,
+            })
+            .await
+            .expect("plan");
+        p.reload_plans().await.expect("reload");
+        let (report, _) = p.ingest(vec![Ok(early)], None, "t").await.expect("ingest");
+        assert_eq!(report.stored, 1);
+        let hits = store.plan_hit_count(plan.id).await.expect("hits");
+        assert_eq!(hits, 1, "matched with the plans current at storing time");
+        // Documents judged after the change carry the new generation and are not redone.
+        let late = prepare(doc("2", "食堂又变质了"), "t".into(), 1 << 20, &judge).expect("prepare");
+        assert_eq!(late.judged.plans_generation, judge.generation());
+        assert_eq!(late.judged.plan_hits.len(), 1);
+        // The event and its level were recorded with the documents.
+        let events = store
+            .events(&yuqing_store::EventQuery {
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .expect("events");
+        assert_eq!(events.len(), 1);
+        assert!(events[0].level.is_some(), "every event is graded");
+    }
 }

@@ -119,7 +119,12 @@ pub fn spawn_writer<S: Store>(
                         }
                     }
                     Ok(None) => break,
-                    Err(_) => {}
+                    Err(_) => {
+                        // Idle: pick up plans changed by another process.
+                        if let Err(e) = rt.block_on(pipeline.reload_plans_if_due()) {
+                            tracing::error!(error = %e, "reloading plans failed");
+                        }
+                    }
                 }
                 if let Err(e) = pipeline.maybe_commit() {
                     tracing::error!(error = %e, "index commit failed");

@@ -1,17 +1,35 @@
-//! Routes of the JSON API (`/api/v1/...`), health and metrics.
+//! Routes of the JSON API (`/api/v1/...`), health and metrics. Every write needs
+//! `Authorization: Bearer <token>` with one of `[server] push_tokens`.
 //!
-//! - `POST /api/v1/documents`: push documents (JSON array or NDJSON, bearer token);
-//!   returns one result per document, in order.
+//! - `POST /api/v1/documents`: push documents (JSON array or NDJSON); returns one result
+//!   per document, in order.
 //! - `GET /api/v1/search`, `GET /api/v1/count`: the plan-free search of the CLI.
-//! - `GET /api/v1/documents/{platform}/{id}`, `GET /api/v1/groups/{id}` (a reprint
-//!   group: members, distinct sites, first publisher), `GET /api/v1/sources`,
-//!   `GET /api/v1/dead-letters`, `GET /healthz`, `GET /metrics`.
+//! - `GET /api/v1/documents/{platform}/{id}`: a stored document with its `judgement`
+//!   (sentiment, content type, categories, corrections, event, plan hits).
+//! - `POST /api/v1/documents/{platform}/{id}/corrections`
+//!   `{"sentiment"?, "content_type"?, "by", "note"?}`: a person corrects the judgement;
+//!   returns the stored corrections.
+//! - `GET /api/v1/events?limit&offset&min_level&min_documents`: `{"events": [summary]}`,
+//!   most serious first.
+//! - `GET /api/v1/events/{id}`: the full event analysis (docs/specs/events.md).
+//! - `PUT /api/v1/events/{id}/level` `{"level", "by", "reason"}`: a level set by hand;
+//!   returns the event's summary.
+//! - `GET /api/v1/plans`: monitoring plans with `hits` and `spike`;
+//!   `POST /api/v1/plans` `{"name", "expression" | "region"/"subject"/"event"/"exclusion",
+//!   "active"?, "by"?}`: creates or replaces (by name), returns the plan and lint messages;
+//!   `PATCH /api/v1/plans/{id}` `{"active"}`; `DELETE /api/v1/plans/{id}`;
+//!   `GET /api/v1/plans/{id}/hits?limit&before`: hits, newest first, paged by seq.
+//! - `GET /api/v1/groups/{id}` (a reprint group: members, distinct sites, first
+//!   publisher), `GET /api/v1/sources`, `GET /api/v1/dead-letters`, `GET /healthz`,
+//!   `GET /metrics`.
+
+mod judgement;
 
 use crate::error::ApiError;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post, put};
 use axum::{Json, Router};
 use bytes::Bytes;
 use chrono::Utc;
@@ -21,6 +39,7 @@ use std::sync::Arc;
 use yuqing_core::{Code, Document};
 use yuqing_ingest::query;
 use yuqing_ingest::runner::{Parsed, WriterHandle, prepare_items};
+use yuqing_ingest::transforms::judge::Judge;
 use yuqing_search::{SearchIndex, SearchRequest, Sort};
 use yuqing_store::Store;
 
@@ -33,6 +52,11 @@ pub struct AppState<S: Store> {
     /// Accepted bearer tokens for pushing documents.
     pub push_tokens: Vec<String>,
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// The writer's judge: judgement settings for analyses; plans changed through the API
+    /// are compiled into it at once.
+    pub judge: Arc<Judge>,
+    /// What the judgement routes keep between requests: `Default::default()`.
+    pub judgement: judgement::JudgementState,
 }
 
 /// Largest push request body.
@@ -50,6 +74,22 @@ pub fn router<S: Store>(state: Arc<AppState<S>>) -> Router {
             post(push::<S>).layer(DefaultBodyLimit::max(MAX_PUSH_BYTES)),
         )
         .route("/api/v1/documents/{platform}/{id}", get(get_document::<S>))
+        .route(
+            "/api/v1/documents/{platform}/{id}/corrections",
+            post(judgement::correct::<S>),
+        )
+        .route("/api/v1/events", get(judgement::list_events::<S>))
+        .route("/api/v1/events/{id}", get(judgement::get_event::<S>))
+        .route("/api/v1/events/{id}/level", put(judgement::set_level::<S>))
+        .route(
+            "/api/v1/plans",
+            get(judgement::list_plans::<S>).post(judgement::create_plan::<S>),
+        )
+        .route(
+            "/api/v1/plans/{id}",
+            patch(judgement::patch_plan::<S>).delete(judgement::delete_plan::<S>),
+        )
+        .route("/api/v1/plans/{id}/hits", get(judgement::plan_hits::<S>))
         .route("/api/v1/groups/{id}", get(get_group::<S>))
         .route("/api/v1/search", get(search::<S>))
         .route("/api/v1/count", get(count::<S>))
@@ -211,7 +251,11 @@ async fn get_document<S: Store>(
     Path((platform, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     match st.store.get(&platform, &id).await? {
-        Some(d) => Ok(Json(serde_json::to_value(&d).unwrap_or(Value::Null))),
+        Some(d) => {
+            let mut v = serde_json::to_value(&d).unwrap_or(Value::Null);
+            v["judgement"] = judgement::judgement_of(st.store.as_ref(), &d).await?;
+            Ok(Json(v))
+        }
         None => Err(ApiError::new(
             Code::NotFound,
             format!("没有文档 {platform}:{id}"),

@@ -59,6 +59,8 @@ pub async fn serve(root: &Path, cfg: Config, bind: Option<String>) -> anyhow::Re
         writer: Some(writer.clone()),
         push_tokens: cfg.server.push_tokens.iter().map(|t| t.0.clone()).collect(),
         metrics,
+        judge: writer.judge().clone(),
+        judgement: Default::default(),
     });
     drop(writer);
     eprintln!(

@@ -64,6 +64,14 @@ pub struct Judged {
     /// Negative, an original, and of a critical category: that category's bit
     /// ([`category_of_code`]).
     pub critical: Option<i64>,
+    /// The generation of the plan set `plan_hits` came from (see [`Judge::generation`]).
+    pub plans_generation: u64,
+}
+
+/// The active plans and the generation they were installed as.
+struct ActivePlans {
+    generation: u64,
+    set: Arc<PlanSet>,
 }
 
 /// Per-document judgement, shared by every preparer.
@@ -71,7 +79,7 @@ pub struct Judge {
     settings: JudgeSettings,
     model: Arc<Model>,
     classifier: Classifier,
-    plans: RwLock<Arc<PlanSet>>,
+    plans: RwLock<ActivePlans>,
 }
 
 impl std::fmt::Debug for Judge {
@@ -96,7 +104,10 @@ impl Judge {
             settings,
             model: Arc::new(model),
             classifier,
-            plans: RwLock::new(Arc::new(PlanSet::new(Vec::new()))),
+            plans: RwLock::new(ActivePlans {
+                generation: 0,
+                set: Arc::new(PlanSet::new(Vec::new())),
+            }),
         })
     }
 
@@ -124,21 +135,60 @@ impl Judge {
         &self.classifier
     }
 
-    /// Replaces the active plans (documents judged from now on use them).
+    /// Replaces the active plans (documents judged from now on use them, and the writer
+    /// re-matches documents judged with an older set).
     pub fn set_plans(&self, plans: PlanSet) {
-        let plans = Arc::new(plans);
-        match self.plans.write() {
-            Ok(mut g) => *g = plans,
-            Err(poisoned) => *poisoned.into_inner() = plans,
-        }
+        let mut g = match self.plans.write() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        g.generation += 1;
+        g.set = Arc::new(plans);
+    }
+
+    /// The active plans and their generation.
+    pub fn plans_with_generation(&self) -> (u64, Arc<PlanSet>) {
+        let g = match self.plans.read() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        (g.generation, g.set.clone())
     }
 
     /// The active plans.
     pub fn plans(&self) -> Arc<PlanSet> {
-        match self.plans.read() {
-            Ok(g) => g.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
+        self.plans_with_generation().1
+    }
+
+    /// Increases whenever the active plans are replaced.
+    pub fn generation(&self) -> u64 {
+        self.plans_with_generation().0
+    }
+
+    /// Matches a prepared document against the active plans: (generation, hits).
+    pub fn match_plans(&self, p: &Prepared) -> (u64, Vec<(i64, Vec<String>)>) {
+        let (generation, plans) = self.plans_with_generation();
+        if plans.is_empty() {
+            return (generation, Vec::new());
         }
+        let author = p
+            .doc
+            .author
+            .as_ref()
+            .and_then(|a| a.name.as_deref())
+            .map(yuqing_text::normalize)
+            .unwrap_or_default();
+        let hits = plans
+            .match_doc(&MatchInput {
+                title: &p.norm_title,
+                text: &p.norm_text,
+                author: &author,
+                platform: &p.doc.platform,
+            })
+            .into_iter()
+            .map(|h| (h.plan_id, h.terms))
+            .collect();
+        (generation, hits)
     }
 
     /// Judges one prepared document.
@@ -170,28 +220,7 @@ impl Judge {
             let (t, c) = self.classifier.classify(text);
             (Some(t.code()), c)
         };
-        let author = p
-            .doc
-            .author
-            .as_ref()
-            .and_then(|a| a.name.as_deref())
-            .map(yuqing_text::normalize)
-            .unwrap_or_default();
-        let plans = self.plans();
-        let plan_hits = if plans.is_empty() {
-            Vec::new()
-        } else {
-            plans
-                .match_doc(&MatchInput {
-                    title: &p.norm_title,
-                    text: &p.norm_text,
-                    author: &author,
-                    platform: &p.doc.platform,
-                })
-                .into_iter()
-                .map(|h| (h.plan_id, h.terms))
-                .collect()
-        };
+        let (plans_generation, plan_hits) = self.match_plans(p);
         let author_ref = p.doc.author.as_ref();
         let mainstream = self.settings.grading.is_mainstream(
             p.site.as_deref(),
@@ -219,6 +248,7 @@ impl Judge {
             plan_hits,
             mainstream,
             critical,
+            plans_generation,
         }
     }
 }

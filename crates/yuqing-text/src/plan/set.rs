@@ -57,6 +57,11 @@ pub struct PlanSet {
     scan_author: bool,
 }
 
+thread_local! {
+    /// Reused per-pattern flags (all zero between documents).
+    static FLAGS: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// What one document scan found.
 struct Scan {
     /// Per pattern: which of TITLE / TEXT / AUTHOR it occurred in.
@@ -154,15 +159,31 @@ impl PlanSet {
     /// that made it match. All fields of `doc` must already be normalised with
     /// [`crate::normalize`].
     pub fn match_doc(&self, doc: &MatchInput) -> Vec<PlanHit> {
+        // The per-pattern flags are a thread's reused buffer: with thousands of plans,
+        // zeroing a fresh one per document would cost more than the scan. Only the
+        // entries this document set are cleared afterwards.
+        let mut flags = FLAGS.with(|f| std::mem::take(&mut *f.borrow_mut()));
+        if flags.len() < self.patterns.len() {
+            flags.resize(self.patterns.len(), 0);
+        }
         let mut scan = Scan {
-            flags: vec![0; self.patterns.len()],
+            flags,
             found: Vec::new(),
             spans: HashMap::new(),
         };
-        self.scan(doc.title, TITLE, &mut scan);
-        self.scan(doc.text, TEXT, &mut scan);
+        let hits = self.match_scan(doc, &mut scan);
+        for &p in &scan.found {
+            scan.flags[p as usize] = 0;
+        }
+        FLAGS.with(|f| *f.borrow_mut() = scan.flags);
+        hits
+    }
+
+    fn match_scan(&self, doc: &MatchInput, scan: &mut Scan) -> Vec<PlanHit> {
+        self.scan(doc.title, TITLE, scan);
+        self.scan(doc.text, TEXT, scan);
         if self.scan_author {
-            self.scan(doc.author, AUTHOR, &mut scan);
+            self.scan(doc.author, AUTHOR, scan);
         }
         let platform = platform_key(doc.platform);
         let mut candidates: Vec<u32> = Vec::new();
@@ -179,7 +200,7 @@ impl PlanSet {
             let c = &self.plans[i as usize];
             let oracle = SetOracle {
                 set: self,
-                scan: &scan,
+                scan,
                 compiled: c,
                 platform: &platform,
             };
