@@ -153,7 +153,7 @@ pub trait Store: Send + Sync + 'static {
     fn plan_hits_of(
         &self,
         seqs: &[i64],
-    ) -> impl Future<Output = Result<HashMap<i64, Vec<(i64, Vec<String>)>>>> + Send;
+    ) -> impl Future<Output = Result<HashMap<i64, PlanHits>>> + Send;
     /// Number of documents a plan hit.
     fn plan_hit_count(&self, plan_id: i64) -> impl Future<Output = Result<i64>> + Send;
     /// Documents a plan hit, newest seq first, with the terms that matched: at most
@@ -188,6 +188,9 @@ pub trait Store: Send + Sync + 'static {
         field: &str,
     ) -> impl Future<Output = Result<Vec<(Correction, String)>>> + Send;
 }
+
+/// The plans one document hit: (plan id, the terms that matched).
+pub type PlanHits = Vec<(i64, Vec<String>)>;
 
 /// A corrected value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

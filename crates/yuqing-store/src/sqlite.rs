@@ -1061,8 +1061,8 @@ impl Store for SqliteStore {
         )
     }
 
-    async fn plan_hits_of(&self, seqs: &[i64]) -> Result<HashMap<i64, Vec<(i64, Vec<String>)>>> {
-        let mut out: HashMap<i64, Vec<(i64, Vec<String>)>> = HashMap::new();
+    async fn plan_hits_of(&self, seqs: &[i64]) -> Result<HashMap<i64, crate::PlanHits>> {
+        let mut out: HashMap<i64, crate::PlanHits> = HashMap::new();
         for chunk in seqs.chunks(LOOKUP_CHUNK) {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "SELECT seq, plan_id, terms FROM plan_hits WHERE seq IN (",

@@ -38,10 +38,20 @@ pub struct Candidate<'a> {
     pub original: bool,
 }
 
+/// Key of a chain root in memory: a 64-bit hash of platform and root id (no allocation per
+/// document; a collision between two of a million roots has odds of about 1 in 10^7).
+fn root_key(platform: &str, root: &str) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(platform.as_bytes());
+    h.update(&[0]);
+    h.update(root.as_bytes());
+    h.digest()
+}
+
 /// The writer's event state.
 pub struct Events {
     next_id: i64,
-    roots: HashMap<(String, String), i64>,
+    roots: HashMap<u64, i64>,
     groups: HashMap<i64, i64>,
     clusterer: Clusterer,
 }
@@ -62,10 +72,7 @@ impl Events {
         let mut out: HashMap<&str, Vec<&str>> = HashMap::new();
         for c in batch {
             let root = c.root.unwrap_or(c.id);
-            if !self
-                .roots
-                .contains_key(&(c.platform.to_owned(), root.to_owned()))
-            {
+            if !self.roots.contains_key(&root_key(c.platform, root)) {
                 out.entry(c.platform).or_default().push(root);
             }
         }
@@ -93,7 +100,7 @@ impl Events {
         groups: HashMap<i64, i64>,
     ) {
         for (r, e) in roots {
-            self.roots.insert((platform.to_owned(), r), e);
+            self.roots.insert(root_key(platform, &r), e);
         }
         self.groups.extend(groups);
     }
@@ -115,7 +122,7 @@ impl Events {
             self.groups.clear();
         }
         let root = c.root.unwrap_or(c.id);
-        let key = (c.platform.to_owned(), root.to_owned());
+        let key = root_key(c.platform, root);
         let mut link = EventLink {
             event_id: 0,
             founds: false,
