@@ -234,6 +234,19 @@ pub enum AnalysisError {
     Store(#[from] StoreError),
 }
 
+/// The record of a level a person sets (rule `manual`), with the explanation the event's
+/// history shows. The CLI and the API both use it.
+pub fn manual_level(level: Level, by: &str, reason: &str, at: DateTime<Utc>) -> LevelRecord {
+    LevelRecord {
+        level: level.code(),
+        rule: "manual".into(),
+        reason: format!("{by} 人工定为{}：{reason}", level.label_zh()),
+        reason_en: format!("set to {} by {by}: {reason}", level.label_en()),
+        at,
+        by: Some(by.to_owned()),
+    }
+}
+
 /// A sample of stored texts, the background hot words are weighed against.
 pub async fn background<S: Store>(store: &S) -> Result<Background, StoreError> {
     let max = store.max_seq().await?;

@@ -13,7 +13,7 @@ use yuqing_ingest::analysis::{self, EventSummary};
 use yuqing_ingest::transforms::judge::Judge;
 use yuqing_judge::content::ContentType;
 use yuqing_judge::grading::Level;
-use yuqing_store::{EventQuery, Fix, LevelRecord, NewPlan, SqliteStore, Store};
+use yuqing_store::{EventQuery, Fix, NewPlan, SqliteStore, Store};
 
 /// Builds the judge from `[judgement]`, syncs `[[plans]]` into the store and opens the
 /// writer.
@@ -257,14 +257,7 @@ pub async fn set_level(
     dir.store
         .set_level(
             id,
-            &LevelRecord {
-                level: level.code(),
-                rule: "manual".into(),
-                reason: format!("{by} 人工定为{}：{reason}", level.label_zh()),
-                reason_en: format!("set to {} by {by}: {reason}", level.label_en()),
-                at: Utc::now(),
-                by: Some(by.to_owned()),
-            },
+            &yuqing_ingest::analysis::manual_level(level, by, reason, Utc::now()),
         )
         .await?;
     println!(
@@ -305,36 +298,13 @@ pub fn train_with(
     yuqing_text::sentiment::Model,
     Vec<yuqing_text::sentiment::DevReport>,
 )> {
-    use yuqing_text::sentiment::{
-        DUPLICATE_SETS, DevReport, TrainSet, calibrate, evaluate, load_dir, train,
-    };
-    let data = load_dir(root)?;
-    let mut sets = Vec::new();
-    let mut dev_all = Vec::new();
-    for (name, train_rows, dev) in &data {
-        if DUPLICATE_SETS.contains(&name.as_str()) {
-            continue;
-        }
-        sets.push(TrainSet::new(name.clone(), train_rows.clone()));
-        dev_all.extend(dev.iter().cloned());
-    }
-    if !corrections.is_empty() {
-        let mut set = TrainSet::new("corrections", corrections);
-        set.weight = 2.0;
-        sets.push(set);
-    }
-    let mut model = train(&sets, opts);
-    calibrate(&mut model, &dev_all);
-    let reports = data
-        .iter()
-        .filter(|(name, _, dev)| !dev.is_empty() && !DUPLICATE_SETS.contains(&name.as_str()))
-        .map(|(name, _, dev)| DevReport {
-            name: name.clone(),
-            dev_rows: dev.len(),
-            accuracy: evaluate(&model, dev),
-        })
-        .collect();
-    Ok((model, reports))
+    let mut set = yuqing_text::sentiment::TrainSet::new("corrections", corrections);
+    set.weight = 2.0;
+    Ok(yuqing_text::sentiment::train_from_dir_with(
+        root,
+        opts,
+        vec![set],
+    )?)
 }
 
 #[cfg(test)]

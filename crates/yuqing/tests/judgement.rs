@@ -19,6 +19,17 @@ fn json_lines(out: &std::process::Output) -> Vec<Value> {
         .collect()
 }
 
+/// The number on the first line of a command's output (`plan test`, `plan hits`).
+fn first_number(out: &std::process::Output) -> u64 {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .expect("a first line")
+        .trim()
+        .parse()
+        .expect("a number")
+}
+
 fn s(p: &Path) -> &str {
     p.to_str().expect("utf8 path")
 }
@@ -274,21 +285,9 @@ fn plans_match_at_ingest_as_plan_test_backtests() {
         let id = p["id"].as_i64().expect("id").to_string();
         let out = with(&["plan", "hits", &id, "--json", "--limit", "5"]);
         let text = String::from_utf8_lossy(&out.stdout).to_string();
-        let hits: u64 = text
-            .lines()
-            .next()
-            .expect("count")
-            .trim()
-            .parse()
-            .expect("n");
+        let hits = first_number(&out);
         let expr = p["expression"].as_str().expect("expr");
-        let backtest: u64 = String::from_utf8_lossy(&with(&["plan", "test", expr]).stdout)
-            .lines()
-            .next()
-            .expect("count")
-            .trim()
-            .parse()
-            .expect("n");
+        let backtest = first_number(&with(&["plan", "test", expr]));
         assert!(hits > 0, "plan {expr} hit nothing");
         assert_eq!(hits, backtest, "plan {expr}: hits at ingest vs backtest");
         for h in text.lines().skip(1) {
@@ -299,23 +298,10 @@ fn plans_match_at_ingest_as_plan_test_backtests() {
         }
     }
     // The run-time plan saw only the second half: compare with a fresh store holding only it.
-    let hits_added: u64 = String::from_utf8_lossy(&with(&["plan", "hits", &added_id]).stdout)
-        .lines()
-        .next()
-        .expect("count")
-        .trim()
-        .parse()
-        .expect("n");
+    let hits_added = first_number(&with(&["plan", "hits", &added_id]));
     let only_b = tmp.path().join("only-b");
     run(&["import", s(&b), "--data", s(&only_b), "--json"]);
-    let want: u64 =
-        String::from_utf8_lossy(&run(&["plan", "test", "转发+谣言", "--data", s(&only_b)]).stdout)
-            .lines()
-            .next()
-            .expect("count")
-            .trim()
-            .parse()
-            .expect("n");
+    let want = first_number(&run(&["plan", "test", "转发+谣言", "--data", s(&only_b)]));
     assert_eq!(hits_added, want, "a plan applies from when it is added");
     // Switching off and removing.
     with(&["plan", "disable", &added_id]);

@@ -26,7 +26,7 @@ pub use features::{FEATURE_VERSION, FeatureConfig, split_repost};
 pub use model::{DEFAULT_NEUTRAL_MARGIN, FORMAT_VERSION, Header, MAGIC, Model, ModelError};
 pub use train::{
     BandStats, DevReport, Loss, TrainOptions, TrainSet, band_table, calibrate, evaluate, train,
-    train_from_dir,
+    train_from_dir, train_from_dir_with,
 };
 
 /// Sentiment class.

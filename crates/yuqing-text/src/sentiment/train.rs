@@ -518,6 +518,16 @@ pub fn train_from_dir(
     root: &Path,
     opts: &TrainOptions,
 ) -> Result<(Model, Vec<DevReport>), DataError> {
+    train_from_dir_with(root, opts, Vec::new())
+}
+
+/// [`train_from_dir`] with more training sets (e.g. a person's corrections), trained
+/// together with the directory's train parts; dev reports cover the directory's sets.
+pub fn train_from_dir_with(
+    root: &Path,
+    opts: &TrainOptions,
+    extra: Vec<TrainSet>,
+) -> Result<(Model, Vec<DevReport>), DataError> {
     let data = load_dir(root)?;
     let mut sets = Vec::new();
     let mut dev_all = Vec::new();
@@ -537,6 +547,7 @@ pub fn train_from_dir(
         }
         dev_all.extend(dev.iter().cloned());
     }
+    sets.extend(extra.into_iter().filter(|s| !s.rows.is_empty()));
     let mut model = train(&sets, opts);
     let t = calibrate(&mut model, &dev_all);
     if opts.verbose {

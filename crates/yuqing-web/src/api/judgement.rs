@@ -28,7 +28,7 @@ use yuqing_judge::content::{Categories, ContentType};
 use yuqing_judge::grading::Level;
 use yuqing_judge::hotwords::Background;
 use yuqing_judge::spike::detect;
-use yuqing_store::{EventQuery, Fix, LevelRecord, NewPlan, Store, StoredPlan};
+use yuqing_store::{EventQuery, Fix, NewPlan, Store, StoredPlan};
 use yuqing_text::plan::{Plan, PlanError, PlanSet, StructuredPlan, lint};
 use yuqing_text::sentiment::Label;
 
@@ -256,14 +256,7 @@ pub async fn set_level<S: Store>(
     st.store
         .set_level(
             id,
-            &LevelRecord {
-                level: level.code(),
-                rule: "manual".into(),
-                reason: format!("{by} 人工定为{}：{reason}", level.label_zh()),
-                reason_en: format!("set to {} by {by}: {reason}", level.label_en()),
-                at: Utc::now(),
-                by: Some(by.to_owned()),
-            },
+            &yuqing_ingest::analysis::manual_level(level, by, reason, Utc::now()),
         )
         .await?;
     let row = st.store.events_by_id(&[id]).await?;
