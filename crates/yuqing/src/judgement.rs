@@ -222,7 +222,7 @@ pub async fn correct(
     if fixes.is_empty() {
         bail!("请给出 --sentiment 或 --content-type / give --sentiment or --content-type");
     }
-    let dir = DataDir::open(root).await?;
+    let dir = DataDir::open_existing(root).await?;
     let seq = find_seq(dir.store.as_ref(), doc).await?;
     for f in fixes {
         let c = dir
@@ -250,7 +250,7 @@ pub async fn set_level(
     if reason.trim().is_empty() {
         bail!("人工定级须写明理由（--reason）/ a level set by hand needs a reason (--reason)");
     }
-    let dir = DataDir::open(root).await?;
+    let dir = DataDir::open_existing(root).await?;
     if dir.store.events_by_id(&[id]).await?.is_empty() {
         bail!("没有编号为 {id} 的事件 / no event with id {id}");
     }

@@ -115,7 +115,7 @@ pub async fn run(root: &Path, cmd: PlanCommand) -> anyhow::Result<ExitCode> {
         }
         PlanCommand::Enable { id } | PlanCommand::Disable { id } => {
             let on = matches!(cmd, PlanCommand::Enable { .. });
-            let dir = DataDir::open(root).await?;
+            let dir = DataDir::open_existing(root).await?;
             if !dir.store.set_plan_active(id, on, Some("cli")).await? {
                 bail!("没有编号为 {id} 的监测方案 / no plan with id {id}");
             }
@@ -127,7 +127,7 @@ pub async fn run(root: &Path, cmd: PlanCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         PlanCommand::Remove { id } => {
-            let dir = DataDir::open(root).await?;
+            let dir = DataDir::open_existing(root).await?;
             if !dir.store.delete_plan(id).await? {
                 bail!("没有编号为 {id} 的监测方案 / no plan with id {id}");
             }
