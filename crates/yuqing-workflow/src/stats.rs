@@ -1,0 +1,241 @@
+//! Handling statistics (考核统计) as pure functions over cases: per department (assigned,
+//! replied, closed, on time, overdue, median time to reply, 回复率, 办结率, 按时率, mean
+//! satisfaction) and per monitor (found, found first, reported, late).
+//!
+//! Definitions (also in `docs/specs/case-workflow.md` §7):
+//! - a case belongs to a period by its **first assignment** time (department figures) or
+//!   its **found** time (monitor figures), `from` inclusive, `to` exclusive;
+//! - the department is the lead department of the case's current assignment (co-handling
+//!   departments are not counted);
+//! - replied / closed / on time are judged **as of** the `as_of` instant given;
+//! - the department's deadline is the leader's handling deadline if one was set, else (for
+//!   a general item) the 1-day answer deadline; *on time* = met by then, *overdue* = met late
+//!   or unmet and past due at `as_of`; a case with a pending or no deadline is neither;
+//! - 回复率 = replied / assigned, 办结率 = closed / assigned, 按时率 = on time / (on time +
+//!   overdue); a rate with a zero denominator is `None`;
+//! - time to reply = first reply recorded − first assignment; the median of an even count
+//!   is the mean of the two middle values (whole seconds, rounded down);
+//! - per monitor: *found* = cases they registered; *found first* = of those, the ones that
+//!   were the earliest case of their item (same alert or document; a hand-entered case is
+//!   always first); *reported* = cases whose first report upward they made; *late* = cases
+//!   they found whose notify-leading-group or report-upward deadline was missed.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::case::Case;
+use crate::deadlines::{DeadlineKind, DeadlineRules, DeadlineStatus, deadlines_for};
+use crate::org::{UnitId, UserId};
+
+/// A statistics period: `[from, to)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Period {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+impl Period {
+    pub fn contains(&self, t: DateTime<Utc>) -> bool {
+        self.from <= t && t < self.to
+    }
+}
+
+/// Figures of one department.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct DepartmentStats {
+    pub unit: UnitId,
+    pub assigned: u32,
+    pub replied: u32,
+    pub closed: u32,
+    pub on_time: u32,
+    pub overdue: u32,
+    /// Median first assignment → first reply, in seconds.
+    pub median_reply_secs: Option<i64>,
+    /// 回复率
+    pub reply_rate: Option<f64>,
+    /// 办结率
+    pub completion_rate: Option<f64>,
+    /// 按时率
+    pub on_time_rate: Option<f64>,
+    /// Mean satisfaction (1–5) over the cases that have one.
+    pub mean_satisfaction: Option<f64>,
+    pub satisfaction_count: u32,
+}
+
+/// Figures of one monitor.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct MonitorStats {
+    pub user: UserId,
+    pub found: u32,
+    pub found_first: u32,
+    pub reported: u32,
+    pub late: u32,
+}
+
+fn rate(n: u32, d: u32) -> Option<f64> {
+    (d > 0).then(|| f64::from(n) / f64::from(d))
+}
+
+fn median(mut v: Vec<i64>) -> Option<i64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_unstable();
+    let m = v.len() / 2;
+    Some(if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        (v[m - 1] + v[m]).div_euclid(2)
+    })
+}
+
+/// Per-department figures, sorted by unit id.
+pub fn department_stats(
+    cases: &[Case],
+    rules: &DeadlineRules,
+    period: Period,
+    as_of: DateTime<Utc>,
+) -> Vec<DepartmentStats> {
+    struct Acc {
+        s: DepartmentStats,
+        reply_secs: Vec<i64>,
+        sat_sum: u32,
+    }
+    let mut by: BTreeMap<UnitId, Acc> = BTreeMap::new();
+    for case in cases {
+        let (Some(a), Some(first)) = (&case.assignment, case.first_assigned_at) else {
+            continue;
+        };
+        if !period.contains(first) {
+            continue;
+        }
+        let acc = by.entry(a.lead.clone()).or_insert_with(|| Acc {
+            s: DepartmentStats {
+                unit: a.lead.clone(),
+                ..Default::default()
+            },
+            reply_secs: vec![],
+            sat_sum: 0,
+        });
+        acc.s.assigned += 1;
+        if let Some(r) = case.first_replied_at().filter(|r| *r <= as_of) {
+            acc.s.replied += 1;
+            acc.reply_secs.push((r - first).num_seconds());
+        }
+        if case.first_closed_at.is_some_and(|c| c <= as_of) {
+            acc.s.closed += 1;
+        }
+        let ds = deadlines_for(case, rules);
+        let dept_deadline = ds
+            .iter()
+            .find(|d| d.what == DeadlineKind::Handling)
+            .or_else(|| ds.iter().find(|d| d.what == DeadlineKind::AnswerGeneral));
+        if let Some(d) = dept_deadline {
+            // Judge as of `as_of`: a step after it has not happened yet.
+            let mut d = d.clone();
+            d.met_at = d.met_at.filter(|m| *m <= as_of);
+            match d.status(as_of) {
+                DeadlineStatus::MetOnTime => acc.s.on_time += 1,
+                DeadlineStatus::MetLate | DeadlineStatus::Overdue => acc.s.overdue += 1,
+                DeadlineStatus::Pending => {}
+            }
+        }
+        if let Some(s) = &case.satisfaction {
+            acc.s.satisfaction_count += 1;
+            acc.sat_sum += u32::from(s.score);
+        }
+    }
+    by.into_values()
+        .map(|mut acc| {
+            let s = &mut acc.s;
+            s.median_reply_secs = median(acc.reply_secs);
+            s.reply_rate = rate(s.replied, s.assigned);
+            s.completion_rate = rate(s.closed, s.assigned);
+            s.on_time_rate = rate(s.on_time, s.on_time + s.overdue);
+            s.mean_satisfaction = (s.satisfaction_count > 0)
+                .then(|| f64::from(acc.sat_sum) / f64::from(s.satisfaction_count));
+            acc.s
+        })
+        .collect()
+}
+
+/// Per-monitor figures, sorted by user id.
+pub fn monitor_stats(
+    cases: &[Case],
+    rules: &DeadlineRules,
+    period: Period,
+    as_of: DateTime<Utc>,
+) -> Vec<MonitorStats> {
+    // The first case of each item over all cases (not only the period).
+    let mut first_of: BTreeMap<String, (DateTime<Utc>, DateTime<Utc>, &str)> = BTreeMap::new();
+    for c in cases {
+        if let Some(k) = c.source.item_key() {
+            let cand = (c.found_at, c.registered_at, c.id.as_str());
+            first_of
+                .entry(k)
+                .and_modify(|cur| {
+                    if cand < *cur {
+                        *cur = cand;
+                    }
+                })
+                .or_insert(cand);
+        }
+    }
+    let mut by: BTreeMap<UserId, MonitorStats> = BTreeMap::new();
+    fn get<'a>(by: &'a mut BTreeMap<UserId, MonitorStats>, u: &str) -> &'a mut MonitorStats {
+        by.entry(u.to_string()).or_insert_with(|| MonitorStats {
+            user: u.to_string(),
+            ..Default::default()
+        })
+    }
+    for c in cases.iter().filter(|c| period.contains(c.found_at)) {
+        let is_first = match c.source.item_key() {
+            None => true,
+            Some(k) => first_of.get(&k).is_some_and(|f| f.2 == c.id),
+        };
+        let late = deadlines_for(c, rules).into_iter().any(|mut d| {
+            d.met_at = d.met_at.filter(|m| *m <= as_of);
+            matches!(
+                d.what,
+                DeadlineKind::NotifyLeadingGroup | DeadlineKind::ReportUpward
+            ) && d.missed(as_of)
+        });
+        let m = get(&mut by, &c.registered_by);
+        m.found += 1;
+        if is_first {
+            m.found_first += 1;
+        }
+        if late {
+            m.late += 1;
+        }
+        if let Some(r) = c.reports.first().filter(|r| r.at <= as_of) {
+            get(&mut by, &r.by).reported += 1;
+        }
+    }
+    by.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_and_rates() {
+        assert_eq!(median(vec![]), None);
+        assert_eq!(median(vec![5]), Some(5));
+        assert_eq!(median(vec![9, 1, 5]), Some(5));
+        assert_eq!(median(vec![4, 1, 2, 3]), Some(2)); // (2 + 3) / 2 rounded down
+        assert_eq!(rate(1, 0), None);
+        assert_eq!(rate(1, 4), Some(0.25));
+    }
+
+    #[test]
+    fn no_cases_no_figures() {
+        let t = chrono::DateTime::from_timestamp(0, 0).unwrap_or_default();
+        let p = Period { from: t, to: t };
+        assert!(department_stats(&[], &DeadlineRules::default(), p, t).is_empty());
+        assert!(monitor_stats(&[], &DeadlineRules::default(), p, t).is_empty());
+    }
+}
