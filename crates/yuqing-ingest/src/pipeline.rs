@@ -12,8 +12,8 @@ use crate::transforms::group::{Grouper, GroupingSettings};
 use crate::transforms::judge::Judge;
 use crate::transforms::prepare::Prepared;
 use chrono::Utc;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use yuqing_core::StoredDocument;
@@ -231,7 +231,7 @@ impl<S: Store> Pipeline<S> {
             index,
             writer,
             grouper,
-            roots: HashMap::new(),
+            roots: HashMap::default(),
             events,
             judge,
             plans_version: None,
@@ -507,8 +507,9 @@ impl<S: Store> Pipeline<S> {
         // Duplicates inside the batch, then against the store.
         let mut keep = vec![true; ok.len()];
         {
-            let mut seen_ids: HashSet<(&str, &str)> = HashSet::with_capacity(ok.len());
-            let mut seen_urls: HashSet<&str> = HashSet::new();
+            let mut seen_ids: HashSet<(&str, &str)> =
+                HashSet::with_capacity_and_hasher(ok.len(), Default::default());
+            let mut seen_urls: HashSet<&str> = HashSet::default();
             for (k, (_, p)) in ok.iter().enumerate() {
                 let fresh_id = seen_ids.insert((p.doc.platform.as_str(), p.id.as_str()));
                 let fresh_url = p
@@ -517,7 +518,7 @@ impl<S: Store> Pipeline<S> {
                     .is_none_or(|u| seen_urls.insert(u));
                 keep[k] = fresh_id && fresh_url;
             }
-            let mut by_platform: HashMap<&str, Vec<&str>> = HashMap::new();
+            let mut by_platform: HashMap<&str, Vec<&str>> = HashMap::default();
             for (k, (_, p)) in ok.iter().enumerate() {
                 if keep[k] {
                     by_platform
@@ -526,7 +527,7 @@ impl<S: Store> Pipeline<S> {
                         .push(p.id.as_str());
                 }
             }
-            let mut existing: HashSet<(String, String)> = HashSet::new();
+            let mut existing: HashSet<(String, String)> = HashSet::default();
             for (platform, ids) in &by_platform {
                 for id in self.store.existing_ids(platform, ids).await? {
                     existing.insert(((*platform).to_owned(), id));
@@ -537,7 +538,7 @@ impl<S: Store> Pipeline<S> {
                 .filter_map(|(_, p)| p.url_canonical.as_deref())
                 .collect();
             let existing_urls = if urls.is_empty() {
-                HashSet::new()
+                std::collections::HashSet::new()
             } else {
                 self.store.existing_urls(&urls).await?
             };
@@ -565,13 +566,13 @@ impl<S: Store> Pipeline<S> {
         }
 
         // Roots: given, or the parent's root (batch, cache, then store), or the parent.
-        let mut looked_up: HashMap<(String, String), String> = HashMap::new();
+        let mut looked_up: HashMap<(String, String), String> = HashMap::default();
         {
             let batch_ids: HashSet<(&str, &str)> = fresh
                 .iter()
                 .map(|(_, p)| (p.doc.platform.as_str(), p.id.as_str()))
                 .collect();
-            let mut missing: HashMap<&str, Vec<&str>> = HashMap::new();
+            let mut missing: HashMap<&str, Vec<&str>> = HashMap::default();
             for (_, p) in &fresh {
                 if p.doc.root_id.is_none()
                     && let Some(parent) = p.doc.parent_id.as_deref()
@@ -710,12 +711,14 @@ impl<S: Store> Pipeline<S> {
             .collect();
         for (platform, roots) in self.events.unknown_roots(&candidates) {
             let known = self.store.event_roots(platform, &roots).await?;
-            self.events.learn(platform, known, HashMap::new());
+            self.events
+                .learn(platform, known, std::collections::HashMap::new());
         }
         let groups = self.events.unknown_groups(&candidates);
         if !groups.is_empty() {
             let known = self.store.group_events(&groups).await?;
-            self.events.learn("", HashMap::new(), known);
+            self.events
+                .learn("", std::collections::HashMap::new(), known);
         }
         let links: Vec<_> = candidates
             .iter()

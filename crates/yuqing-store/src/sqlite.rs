@@ -10,6 +10,7 @@ use crate::{
     Store, StoreError, StoredDeadLetter, StoredPlan,
 };
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::{Map, Value};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{
@@ -416,7 +417,7 @@ impl Store for SqliteStore {
             .fetch_one(&mut *tx)
             .await?
             .try_get(0)?;
-        let mut per_source: HashMap<&str, (i64, Option<i64>)> = HashMap::new();
+        let mut per_source: FxHashMap<&str, (i64, Option<i64>)> = FxHashMap::default();
         // The stored documents with their seq, for the judgement tables.
         let mut stored_docs: Vec<(i64, &NewDocument)> = Vec::with_capacity(docs.len());
         for chunk in docs.chunks(INSERT_CHUNK) {
@@ -466,7 +467,7 @@ impl Store for SqliteStore {
             });
             q.push(" ON CONFLICT DO NOTHING");
             let res = q.build().execute(&mut *tx).await?;
-            let mut stored: HashSet<(String, String)> = HashSet::new();
+            let mut stored: FxHashSet<(String, String)> = FxHashSet::default();
             if res.rows_affected() as usize == chunk.len() {
                 // No conflict: inside our write transaction the rows got consecutive rowids,
                 // the last one being last_insert_rowid (no round trip per row).
@@ -507,7 +508,7 @@ impl Store for SqliteStore {
             }
             before = inserted.last().map_or(before, |i| i.seq.max(before));
             {
-                let seq_of: HashMap<(&str, &str), i64> = inserted[first_new..]
+                let seq_of: FxHashMap<(&str, &str), i64> = inserted[first_new..]
                     .iter()
                     .map(|i| ((i.platform.as_str(), i.id.as_str()), i.seq))
                     .collect();
@@ -1331,7 +1332,7 @@ async fn write_judgement(
         q.build().execute(&mut *tx).await?;
     }
     // Events.
-    let mut deltas: HashMap<i64, EventDelta> = HashMap::new();
+    let mut deltas: FxHashMap<i64, EventDelta> = FxHashMap::default();
     let mut roots: Vec<(&str, &str, i64)> = Vec::new();
     let mut mainstream: Vec<(i64, &str)> = Vec::new();
     for &(seq, n) in stored {

@@ -14,7 +14,7 @@
 //! per data directory), and the store creates the event row in the same transaction as
 //! the documents. The maps are caches: what they forgot is looked up in the store.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use yuqing_judge::cluster::{ClusterSettings, Clusterer};
 use yuqing_store::EventLink;
 
@@ -61,15 +61,15 @@ impl Events {
     pub fn new(max_event_id: i64, cluster: ClusterSettings) -> Events {
         Events {
             next_id: max_event_id + 1,
-            roots: HashMap::new(),
-            groups: HashMap::new(),
+            roots: HashMap::default(),
+            groups: HashMap::default(),
             clusterer: Clusterer::new(cluster),
         }
     }
 
     /// Root keys (platform, root id) the batch needs that are not in memory.
     pub fn unknown_roots<'a>(&self, batch: &[Candidate<'a>]) -> HashMap<&'a str, Vec<&'a str>> {
-        let mut out: HashMap<&str, Vec<&str>> = HashMap::new();
+        let mut out: HashMap<&str, Vec<&str>> = HashMap::default();
         for c in batch {
             let root = c.root.unwrap_or(c.id);
             if !self.roots.contains_key(&root_key(c.platform, root)) {
@@ -96,8 +96,8 @@ impl Events {
     pub fn learn(
         &mut self,
         platform: &str,
-        roots: HashMap<String, i64>,
-        groups: HashMap<i64, i64>,
+        roots: std::collections::HashMap<String, i64>,
+        groups: std::collections::HashMap<i64, i64>,
     ) {
         for (r, e) in roots {
             self.roots.insert(root_key(platform, &r), e);

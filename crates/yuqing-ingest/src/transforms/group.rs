@@ -12,7 +12,7 @@
 //! A document that turns out not to be stored (a duplicate found at insert time) is undone
 //! with [`Grouper::rollback`], so it leaves no trace.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use yuqing_text::fingerprint::{content_key, hamming};
 
 /// Grouping settings (`[grouping]` in the config).
