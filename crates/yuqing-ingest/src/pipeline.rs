@@ -625,6 +625,7 @@ impl<S: Store> Pipeline<S> {
                 significant,
                 simhash,
                 judged,
+                encoded,
                 ..
             } = p;
             let root: Option<String> = match (&doc.root_id, &doc.parent_id) {
@@ -670,6 +671,7 @@ impl<S: Store> Pipeline<S> {
                 plan_hits: judged.plan_hits,
                 mainstream: judged.mainstream,
                 event: None,
+                encoded: Some(encoded),
             });
             criticals.push(judged.critical);
             staged.positions.push(i);

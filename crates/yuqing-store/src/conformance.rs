@@ -38,6 +38,7 @@ pub fn new_doc(id: &str, text: &str, t: i64) -> NewDocument {
         plan_hits: Vec::new(),
         mainstream: None,
         event: None,
+        encoded: None,
     }
 }
 

@@ -27,6 +27,42 @@ pub struct NewDocument {
     pub mainstream: Option<String>,
     /// The event it belongs to.
     pub event: Option<EventLink>,
+    /// The JSON columns, already encoded (by the preparers, off the writer's path); the
+    /// store encodes them itself when this is `None`.
+    pub encoded: Option<EncodedJson>,
+}
+
+/// A document's JSON columns, encoded as the store keeps them (`None` = SQL NULL).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EncodedJson {
+    pub author: Option<String>,
+    pub metrics: Option<String>,
+    pub extra: Option<String>,
+    pub rest: Option<String>,
+}
+
+impl EncodedJson {
+    /// Encodes the JSON columns of `d`: author and metrics when present, extra and rest
+    /// when not empty.
+    pub fn of(d: &Document) -> EncodedJson {
+        let obj = |m: &serde_json::Map<String, serde_json::Value>| {
+            (!m.is_empty())
+                .then(|| serde_json::to_string(m).ok())
+                .flatten()
+        };
+        EncodedJson {
+            author: d
+                .author
+                .as_ref()
+                .and_then(|a| serde_json::to_string(a).ok()),
+            metrics: d
+                .metrics
+                .as_ref()
+                .and_then(|m| serde_json::to_string(m).ok()),
+            extra: obj(&d.extra),
+            rest: obj(&d.rest),
+        }
+    }
 }
 
 /// How a new document joins its event.

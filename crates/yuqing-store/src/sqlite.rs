@@ -5,9 +5,9 @@
 //! documents costs a handful of statements. Migrations are embedded in the binary.
 
 use crate::{
-    Checkpoint, Correction, DeadLetter, EventMember, EventQuery, EventRow, Fingerprint, Fix,
-    GroupStats, Inserted, LevelRecord, NewDocument, NewPlan, PollOutcome, Result, SourceHealth,
-    Store, StoreError, StoredDeadLetter, StoredPlan,
+    Checkpoint, Correction, DeadLetter, EncodedJson, EventMember, EventQuery, EventRow,
+    Fingerprint, Fix, GroupStats, Inserted, LevelRecord, NewDocument, NewPlan, PollOutcome, Result,
+    SourceHealth, Store, StoreError, StoredDeadLetter, StoredPlan,
 };
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -18,6 +18,7 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 use sqlx::{AssertSqlSafe, QueryBuilder, Row, Sqlite};
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::Duration;
@@ -225,18 +226,6 @@ fn row_to_doc(r: &SqliteRow) -> Result<StoredDocument> {
     })
 }
 
-fn to_json(v: &impl serde::Serialize) -> Option<String> {
-    serde_json::to_string(v).ok()
-}
-
-fn nonempty_json(m: &Map<String, Value>) -> Option<String> {
-    if m.is_empty() {
-        None
-    } else {
-        serde_json::to_string(m).ok()
-    }
-}
-
 const EVENT_COLUMNS: &str = "id, platform, root_id, created_at, updated_at, title, first_id, first_seq, first_at, \
      last_at, documents, originals, comments, views, reposts, likes, negative, critical_category, critical_id, \
      level, level_rule, level_reason, level_reason_en, level_at, level_by, rules_level";
@@ -431,6 +420,16 @@ impl Store for SqliteStore {
             q.push_values(chunk, |mut b, n| {
                 let d = &n.doc;
                 let author = d.author.as_ref();
+                // Encoded by the preparers (borrowed), or here when a caller did not.
+                let json: [Option<Cow<'_, str>>; 4] = match &n.encoded {
+                    Some(e) => [&e.author, &e.metrics, &e.extra, &e.rest]
+                        .map(|v| v.as_deref().map(Cow::Borrowed)),
+                    None => {
+                        let e = EncodedJson::of(d);
+                        [e.author, e.metrics, e.extra, e.rest].map(|v| v.map(Cow::Owned))
+                    }
+                };
+                let [j_author, j_metrics, j_extra, j_rest] = json;
                 b.push_bind(d.platform.as_str())
                     .push_bind(n.id.as_str())
                     .push_bind(d.kind.as_str())
@@ -448,13 +447,13 @@ impl Store for SqliteStore {
                     .push_bind(author.and_then(|a| a.id.as_deref()))
                     .push_bind(author.and_then(|a| a.name.as_deref()))
                     .push_bind(i64::from(d.author_verified()))
-                    .push_bind(author.and_then(to_json))
-                    .push_bind(d.metrics.as_ref().and_then(to_json))
+                    .push_bind(j_author)
+                    .push_bind(j_metrics)
                     .push_bind(d.parent_id.as_deref())
                     .push_bind(d.root_id.as_deref())
                     .push_bind(d.source.as_deref())
-                    .push_bind(nonempty_json(&d.extra))
-                    .push_bind(nonempty_json(&d.rest))
+                    .push_bind(j_extra)
+                    .push_bind(j_rest)
                     .push_bind(n.content_key)
                     .push_bind(n.simhash)
                     .push_bind(n.group_id)

@@ -23,6 +23,8 @@ pub struct Prepared {
     pub location: String,
     /// Sentiment, content type, plan hits … (see [`Judge`]).
     pub judged: Judged,
+    /// The store's JSON columns, encoded here rather than in the writer.
+    pub encoded: yuqing_store::EncodedJson,
 }
 
 impl Prepared {
@@ -70,6 +72,7 @@ pub fn prepare(
         simhash: 0,
         location,
         judged: Judged::default(),
+        encoded: Default::default(),
     };
     let g = p.group_text();
     let significant = fingerprint::significant_chars(g);
@@ -81,6 +84,7 @@ pub fn prepare(
     p.significant = significant;
     p.simhash = simhash;
     p.judged = judge.judge(&p);
+    p.encoded = yuqing_store::EncodedJson::of(&p.doc);
     Ok(p)
 }
 
