@@ -7,7 +7,7 @@
 //! the stored documents to the full-text index. The index commits with the highest seq it
 //! holds, so [`Pipeline::open`] catches it up from the store after a crash.
 
-use crate::transforms::event::{Candidate, Events};
+use crate::transforms::event::{Candidate, Events, root_key};
 use crate::transforms::group::{Grouper, GroupingSettings};
 use crate::transforms::judge::Judge;
 use crate::transforms::prepare::Prepared;
@@ -174,7 +174,8 @@ pub struct Pipeline<S: Store> {
     index: Arc<SearchIndex>,
     writer: Writer,
     grouper: Grouper,
-    roots: HashMap<(String, String), String>,
+    /// Document identity ([`root_key`]) → its root id.
+    roots: HashMap<u64, String>,
     events: Events,
     judge: Arc<Judge>,
     plans_version: Option<i64>,
@@ -566,7 +567,7 @@ impl<S: Store> Pipeline<S> {
         }
 
         // Roots: given, or the parent's root (batch, cache, then store), or the parent.
-        let mut looked_up: HashMap<(String, String), String> = HashMap::default();
+        let mut looked_up: HashMap<u64, String> = HashMap::default();
         {
             let batch_ids: HashSet<(&str, &str)> = fresh
                 .iter()
@@ -577,9 +578,7 @@ impl<S: Store> Pipeline<S> {
                 if p.doc.root_id.is_none()
                     && let Some(parent) = p.doc.parent_id.as_deref()
                     && !batch_ids.contains(&(p.doc.platform.as_str(), parent))
-                    && !self
-                        .roots
-                        .contains_key(&(p.doc.platform.clone(), parent.to_owned()))
+                    && !self.roots.contains_key(&root_key(&p.doc.platform, parent))
                 {
                     missing
                         .entry(p.doc.platform.as_str())
@@ -589,7 +588,7 @@ impl<S: Store> Pipeline<S> {
             }
             for (platform, ids) in missing {
                 for (id, root) in self.store.roots(platform, &ids).await? {
-                    looked_up.insert((platform.to_owned(), id), root);
+                    looked_up.insert(root_key(platform, &id), root);
                 }
             }
         }
@@ -631,7 +630,7 @@ impl<S: Store> Pipeline<S> {
             let root: Option<String> = match (&doc.root_id, &doc.parent_id) {
                 (Some(r), _) => Some(r.clone()),
                 (None, Some(parent)) => {
-                    let k = (doc.platform.clone(), parent.clone());
+                    let k = root_key(&doc.platform, parent);
                     Some(
                         self.roots
                             .get(&k)
@@ -643,7 +642,7 @@ impl<S: Store> Pipeline<S> {
                 (None, None) => None,
             };
             self.roots.insert(
-                (doc.platform.clone(), id.clone()),
+                root_key(&doc.platform, &id),
                 root.clone().unwrap_or_else(|| id.clone()),
             );
             let group_text = if norm_text.is_empty() {

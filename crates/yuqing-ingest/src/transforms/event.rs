@@ -38,9 +38,10 @@ pub struct Candidate<'a> {
     pub original: bool,
 }
 
-/// Key of a chain root in memory: a 64-bit hash of platform and root id (no allocation per
-/// document; a collision between two of a million roots has odds of about 1 in 10^7).
-fn root_key(platform: &str, root: &str) -> u64 {
+/// Key of a document identity (platform + id) in the writer's caches: a 64-bit hash, so
+/// no allocation per document; a collision between two of two million cached ids has odds
+/// of about 1 in 10^7.
+pub(crate) fn root_key(platform: &str, root: &str) -> u64 {
     let mut h = xxhash_rust::xxh3::Xxh3::new();
     h.update(platform.as_bytes());
     h.update(&[0]);
