@@ -7,8 +7,10 @@
 
 pub mod clock;
 pub mod document;
+pub mod duration;
 pub mod error;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use document::{Assessment, Author, Document, DocumentError, Kind, Metrics, StoredDocument};
+pub use duration::HumanDuration;
 pub use error::{Code, Lang, Message};
