@@ -60,6 +60,15 @@ pub enum AlertError {
     /// An outbox call that does not fit the outbox's state (unknown entry, bad attempt).
     #[error("发件箱：{zh} / outbox: {en}")]
     Outbox { code: Code, zh: String, en: String },
+    /// `[alerts]` or an `[[alert_rules]]` table is invalid; `place` names the rule or table
+    /// and the key (`alert_rules "夜间负面" channels`, `alerts.quiet_hours from`), and the
+    /// text says how to fix it.
+    #[error("预警设置 {place} 有误：{zh} / alert settings, {place}: {en}")]
+    Settings {
+        place: String,
+        zh: String,
+        en: String,
+    },
 }
 
 /// What [`crate::Channel::send`] returns on failure: the crate error.
@@ -69,12 +78,24 @@ impl AlertError {
     /// The stable error code of this error.
     pub fn code(&self) -> Code {
         match self {
-            AlertError::Config { .. } => Code::InvalidInput,
+            AlertError::Config { .. } | AlertError::Settings { .. } => Code::InvalidInput,
             AlertError::Unreachable { .. }
             | AlertError::Status { .. }
             | AlertError::Rejected { .. }
             | AlertError::Smtp { .. } => Code::Unavailable,
             AlertError::Outbox { code, .. } => *code,
+        }
+    }
+
+    pub(crate) fn settings(
+        place: impl Into<String>,
+        zh: impl Into<String>,
+        en: impl Into<String>,
+    ) -> Self {
+        AlertError::Settings {
+            place: place.into(),
+            zh: zh.into(),
+            en: en.into(),
         }
     }
 

@@ -11,6 +11,8 @@
 //!   schedule, nothing dropped, in order per channel, each entry delivered once, every
 //!   attempt logged.
 //! - [`escalation`]: who on the duty list must be told by now if nobody acknowledged.
+//! - [`rules`]: which judged items alert ([`AlertRule`], the built-in [`default_rules`]),
+//!   the `[alerts]` table ([`AlertSettings`]) and quiet hours ([`QuietHours`]).
 //!
 //! The key design decision is that sending and bookkeeping are separate: a channel only
 //! sends, and the outbox only decides what is due and remembers what happened, with time
@@ -24,6 +26,7 @@ pub mod error;
 pub mod escalation;
 pub mod message;
 pub mod outbox;
+pub mod rules;
 pub mod secret;
 
 pub use channels::{Channel, ChannelConfig, Delivery, TlsMode};
@@ -34,5 +37,8 @@ pub use message::{AlertMessage, Publisher};
 pub use outbox::{
     Attempt, AttemptLog, AttemptState, Entry, EntryId, Outbox, OutboxSettings, Outcome,
     RetrySchedule,
+};
+pub use rules::{
+    AlertRule, AlertSettings, Candidate, QuietHours, QuietWindow, SentimentFilter, default_rules,
 };
 pub use secret::Secret;

@@ -3,6 +3,8 @@
 //! Each backend's integration test calls [`run_all`] with a fresh, empty store per case.
 //! The suite panics (with a message naming the case) on the first violation, like a test.
 
+pub mod handling;
+
 use crate::{
     Checkpoint, DeadLetter, EventLink, EventQuery, Fix, LevelRecord, NewDocument, NewPlan,
     PollOutcome, Store,

@@ -12,10 +12,12 @@
 
 pub mod conformance;
 mod error;
+pub mod handling;
 mod model;
 pub mod sqlite;
 
 pub use error::StoreError;
+pub use handling::HandlingStore;
 pub use model::*;
 pub use sqlite::SqliteStore;
 

@@ -24,6 +24,8 @@ use std::path::Path;
 use std::time::Duration;
 use yuqing_core::{Assessment, Author, Document, Kind, Metrics, StoredDocument};
 
+mod handling;
+
 /// Rows per multi-row INSERT (30 columns each; SQLite allows 32,766 parameters).
 const INSERT_CHUNK: usize = 500;
 /// Ids per `IN (…)` lookup.
@@ -49,6 +51,11 @@ fn migrator() -> Migrator {
             2,
             "judgement",
             include_str!("../migrations/sqlite/0002_judgement.sql"),
+        ),
+        m(
+            3,
+            "handling",
+            include_str!("../migrations/sqlite/0003_handling.sql"),
         ),
     ])
 }

@@ -24,3 +24,9 @@ async fn conformance_on_disk_and_reopen() {
         .expect("insert");
     assert!(again.is_empty());
 }
+
+#[tokio::test]
+async fn handling_conformance_in_memory() {
+    conformance::handling::run_all(|| async { SqliteStore::in_memory().await.expect("open") })
+        .await;
+}

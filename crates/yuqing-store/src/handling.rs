@@ -1,0 +1,296 @@
+//! Storage of warning and handling (预警与处置): the [`HandlingStore`] trait and its rows.
+//!
+//! Owns the persistence contract of the organisation, the duty roster, cases and their
+//! reminders, alerts with their escalation notices, the delivery outbox and the
+//! hash-chained audit log. The shapes of cases, units and users belong to
+//! `yuqing-workflow` and are stored whole; alert messages and outbox entries belong to
+//! `yuqing-alert` and are stored as JSON, so this crate does not depend on the channels.
+//!
+//! Invariants every backend keeps:
+//! - every change that carries audit entries commits them in the same transaction, chained
+//!   onto the last entry (`AuditEntry::next`), so the log and the data never disagree;
+//! - a case update is refused (returns `false`) unless the stored version is the one the
+//!   caller read: concurrent edits are detected, never merged silently;
+//! - an alert is unique per `(event_id, level)`: raising it again updates it;
+//! - an outbox entry is unique per `(alert_id, channel)`.
+
+use crate::Result;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::HashSet;
+use std::future::Future;
+use yuqing_workflow::audit::{AuditEntry, NewEntry};
+use yuqing_workflow::case::Case;
+use yuqing_workflow::org::{Unit, User};
+
+/// One slot of the duty roster (值班表).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DutySlot {
+    pub id: i64,
+    pub unit: String,
+    pub user: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    /// Order of escalation among the people on duty at once (0 is told first).
+    pub position: i64,
+    pub note: String,
+}
+
+/// A duty slot to add.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDutySlot {
+    pub unit: String,
+    pub user: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub position: i64,
+    pub note: String,
+}
+
+/// Which cases to list.
+#[derive(Debug, Clone, Default)]
+pub struct CaseQuery {
+    /// Only these states (`as_str` names); empty: all.
+    pub states: Vec<String>,
+    /// Only cases owned by these units; `None`: all.
+    pub units: Option<Vec<String>>,
+    /// Only cases registered from this item (`doc:…`, `alert:…`).
+    pub item_key: Option<String>,
+    /// At most this many (0: no limit), most recently updated first.
+    pub limit: i64,
+}
+
+/// A reminder (催办/督办) that was sent.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReminderRow {
+    pub key: String,
+    pub case_id: String,
+    /// `urge` | `supervise`.
+    pub kind: String,
+    /// The deadline kind.
+    pub what: String,
+    pub due_at: DateTime<Utc>,
+    pub unit: String,
+    pub sent_at: DateTime<Utc>,
+    /// `{"zh": …, "en": …}`.
+    pub message: Value,
+}
+
+/// An alert the rules raised for a document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAlert {
+    pub event_id: i64,
+    /// Level code.
+    pub level: i64,
+    pub rule: String,
+    pub plan: Option<String>,
+    /// The document that matched.
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    /// The alert message (`yuqing_alert::AlertMessage`); its `alert_id` is filled in by
+    /// the caller of [`HandlingStore::outbox_enqueue`].
+    pub message: Value,
+}
+
+/// What raising an alert did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Raised {
+    /// A new alert (the caller delivers it).
+    New(i64),
+    /// An existing alert of the same event and level, updated (no new delivery).
+    Updated(i64),
+}
+
+/// A stored alert.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlertRow {
+    pub id: i64,
+    pub event_id: i64,
+    pub level: i64,
+    pub rule: String,
+    pub plan: Option<String>,
+    pub first_seq: i64,
+    pub last_seq: i64,
+    pub hits: i64,
+    pub raised_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub acked_at: Option<DateTime<Utc>>,
+    pub acked_by: Option<String>,
+    pub case_id: Option<String>,
+    pub message: Value,
+}
+
+/// Which alerts to list.
+#[derive(Debug, Clone, Default)]
+pub struct AlertQuery {
+    /// Only unacknowledged ones.
+    pub unacked: bool,
+    /// Raised at or after.
+    pub since: Option<DateTime<Utc>>,
+    /// Only this event.
+    pub event_id: Option<i64>,
+    /// At most this many (0: no limit), newest first.
+    pub limit: i64,
+}
+
+/// An escalation notice that was given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NoticeRow {
+    pub alert_id: i64,
+    pub step: i64,
+    pub who: String,
+    pub at: DateTime<Utc>,
+}
+
+/// An outbox entry. `body` is the whole `yuqing_alert::outbox::Entry` (with its attempt
+/// log); the other fields are copies the store queries on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub alert_id: String,
+    pub channel: String,
+    pub enqueued_at: DateTime<Utc>,
+    pub next_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub body: Value,
+}
+
+/// A message to queue for a channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewOutboxEntry {
+    pub alert_id: String,
+    pub channel: String,
+    pub enqueued_at: DateTime<Utc>,
+    /// Not before (quiet hours delay it).
+    pub next_at: DateTime<Utc>,
+    /// The entry without its id (`yuqing_alert::outbox::Entry`); the store sets `id`.
+    pub body: Value,
+}
+
+/// Persistence of warning and handling. Every method that takes `audit` appends those
+/// entries to the chained audit log in the same transaction.
+pub trait HandlingStore: Send + Sync + 'static {
+    // ---- organisation and duty ----
+
+    /// Every unit and user.
+    fn org(&self) -> impl Future<Output = Result<(Vec<Unit>, Vec<User>)>> + Send;
+    /// Creates or replaces units and users (the caller validated the whole `Org`).
+    fn put_org(
+        &self,
+        units: &[Unit],
+        users: &[User],
+        audit: Vec<NewEntry>,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Duty slots overlapping `[from, to)`, by start then position.
+    fn duty(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<DutySlot>>> + Send;
+    /// Adds duty slots.
+    fn add_duty(
+        &self,
+        slots: &[NewDutySlot],
+        audit: Vec<NewEntry>,
+    ) -> impl Future<Output = Result<Vec<DutySlot>>> + Send;
+    /// Removes a duty slot; false when there is none.
+    fn remove_duty(
+        &self,
+        id: i64,
+        audit: Vec<NewEntry>,
+    ) -> impl Future<Output = Result<bool>> + Send;
+
+    // ---- cases ----
+
+    /// The next number of a named sequence (1, 2, …), e.g. case numbers per year.
+    fn next_number(&self, sequence: &str) -> impl Future<Output = Result<i64>> + Send;
+    /// Stores a new case; false when a case with its id exists.
+    fn create_case(
+        &self,
+        case: &Case,
+        item_key: Option<&str>,
+        audit: Vec<NewEntry>,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    /// Replaces a case if its stored version is `expected_version`; false otherwise
+    /// (a concurrent edit, or no such case).
+    fn update_case(
+        &self,
+        case: &Case,
+        expected_version: u64,
+        audit: Vec<NewEntry>,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    /// One case.
+    fn case(&self, id: &str) -> impl Future<Output = Result<Option<Case>>> + Send;
+    /// Cases, most recently updated first.
+    fn cases(&self, q: &CaseQuery) -> impl Future<Output = Result<Vec<Case>>> + Send;
+    /// Keys of every reminder sent.
+    fn reminder_keys(&self) -> impl Future<Output = Result<HashSet<String>>> + Send;
+    /// Records reminders as sent (keys already present are skipped).
+    fn record_reminders(
+        &self,
+        reminders: &[ReminderRow],
+        audit: Vec<NewEntry>,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Reminders of a case (or all when `None`), oldest first.
+    fn reminders(
+        &self,
+        case_id: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<ReminderRow>>> + Send;
+
+    // ---- alerts ----
+
+    /// Raises alerts: a new one per `(event_id, level)`, else the existing one is updated
+    /// (hits, last document). Each new alert is audited (`alert.raise`, actor `system`).
+    fn raise_alerts(&self, alerts: &[NewAlert])
+    -> impl Future<Output = Result<Vec<Raised>>> + Send;
+    fn alert(&self, id: i64) -> impl Future<Output = Result<Option<AlertRow>>> + Send;
+    fn alerts(&self, q: &AlertQuery) -> impl Future<Output = Result<Vec<AlertRow>>> + Send;
+    /// Acknowledges an alert (the first acknowledgement stands). `None`: no such alert.
+    fn ack_alert(
+        &self,
+        id: i64,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<AlertRow>>> + Send;
+    /// Links an alert to the case opened from it.
+    fn link_alert_case(&self, id: i64, case_id: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Escalation notices given for these alerts.
+    fn notices(&self, alert_ids: &[i64]) -> impl Future<Output = Result<Vec<NoticeRow>>> + Send;
+    /// Records notices (repeats are skipped) and queues their messages, audited.
+    fn record_notices(
+        &self,
+        notices: &[NoticeRow],
+        deliveries: &[NewOutboxEntry],
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    // ---- outbox ----
+
+    /// Queues messages; an entry whose `(alert_id, channel)` exists is left as it is.
+    /// Returns the ids of the entries (new or existing), in order.
+    fn outbox_enqueue(
+        &self,
+        entries: &[NewOutboxEntry],
+    ) -> impl Future<Output = Result<Vec<i64>>> + Send;
+    /// The oldest undelivered entry of every channel.
+    fn outbox_heads(&self) -> impl Future<Output = Result<Vec<OutboxRow>>> + Send;
+    /// Writes an entry's state back (after an attempt was handed out or recorded).
+    fn outbox_update(&self, row: &OutboxRow) -> impl Future<Output = Result<()>> + Send;
+    /// Every entry of a message id, by id.
+    fn outbox_of(&self, alert_id: &str) -> impl Future<Output = Result<Vec<OutboxRow>>> + Send;
+    /// Number of undelivered entries.
+    fn outbox_pending(&self) -> impl Future<Output = Result<i64>> + Send;
+
+    // ---- audit ----
+
+    /// Appends entries to the chain.
+    fn append_audit(
+        &self,
+        entries: Vec<NewEntry>,
+    ) -> impl Future<Output = Result<Vec<AuditEntry>>> + Send;
+    /// Entries with seq > `after`, in order, at most `limit` (0: all).
+    fn audit(&self, after: u64, limit: i64)
+    -> impl Future<Output = Result<Vec<AuditEntry>>> + Send;
+    /// Entries about one target (`case:…`), in order.
+    fn audit_of(&self, target: &str) -> impl Future<Output = Result<Vec<AuditEntry>>> + Send;
+}

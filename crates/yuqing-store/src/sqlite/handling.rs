@@ -1,0 +1,764 @@
+//! [`HandlingStore`] on SQLite: organisation, duty, cases, reminders, alerts, outbox and
+//! the audit chain (migration `0003_handling.sql`).
+//!
+//! Transactions that read before they write (the audit head, a case version) start with
+//! `BEGIN IMMEDIATE`, so two writers never build on the same head.
+
+use super::{SqliteStore, ms_to_utc};
+use crate::handling::*;
+use crate::{Result, StoreError};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use std::collections::HashSet;
+use yuqing_workflow::audit::{AuditEntry, NewEntry};
+use yuqing_workflow::case::Case;
+use yuqing_workflow::org::{Unit, User};
+
+fn to_json<T: Serialize>(v: &T) -> String {
+    // Serialising our own plain data types cannot fail.
+    serde_json::to_string(v).unwrap_or_else(|_| "null".into())
+}
+
+fn from_json<T: DeserializeOwned>(s: &str, field: &'static str) -> Result<T> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt {
+        seq: 0,
+        field,
+        reason: e.to_string(),
+    })
+}
+
+fn opt_json(s: Option<String>, field: &'static str) -> Result<Option<Value>> {
+    s.map(|s| from_json(&s, field)).transpose()
+}
+
+/// Appends `entries` to the audit chain inside `tx` (which must hold the write lock).
+pub(super) async fn chain(
+    tx: &mut SqliteConnection,
+    entries: Vec<NewEntry>,
+) -> Result<Vec<AuditEntry>> {
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let head = sqlx::query(
+        "SELECT seq, at, actor, action, target, before, after, prev_hash, hash FROM audit ORDER BY seq DESC LIMIT 1",
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let mut prev = head.as_ref().map(row_to_audit).transpose()?;
+    let mut out = Vec::with_capacity(entries.len());
+    for new in entries {
+        let e = AuditEntry::next(prev.as_ref(), new);
+        sqlx::query(
+            "INSERT INTO audit (seq, at, actor, action, target, before, after, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(e.seq as i64)
+        .bind(e.at.timestamp_millis())
+        .bind(&e.actor)
+        .bind(&e.action)
+        .bind(&e.target)
+        .bind(e.before.as_ref().map(to_json))
+        .bind(e.after.as_ref().map(to_json))
+        .bind(&e.prev_hash)
+        .bind(&e.hash)
+        .execute(&mut *tx)
+        .await?;
+        out.push(e.clone());
+        prev = Some(e);
+    }
+    Ok(out)
+}
+
+fn row_to_audit(r: &SqliteRow) -> Result<AuditEntry> {
+    Ok(AuditEntry {
+        seq: r.try_get::<i64, _>(0)? as u64,
+        at: ms_to_utc(r.try_get(1)?),
+        actor: r.try_get(2)?,
+        action: r.try_get(3)?,
+        target: r.try_get(4)?,
+        before: opt_json(r.try_get(5)?, "audit.before")?,
+        after: opt_json(r.try_get(6)?, "audit.after")?,
+        prev_hash: r.try_get(7)?,
+        hash: r.try_get(8)?,
+    })
+}
+
+const ALERT_COLUMNS: &str = "id, event_id, level, rule, plan, first_seq, last_seq, hits, raised_at, updated_at, acked_at, acked_by, case_id, message";
+
+fn row_to_alert(r: &SqliteRow) -> Result<AlertRow> {
+    Ok(AlertRow {
+        id: r.try_get(0)?,
+        event_id: r.try_get(1)?,
+        level: r.try_get(2)?,
+        rule: r.try_get(3)?,
+        plan: r.try_get(4)?,
+        first_seq: r.try_get(5)?,
+        last_seq: r.try_get(6)?,
+        hits: r.try_get(7)?,
+        raised_at: ms_to_utc(r.try_get(8)?),
+        updated_at: ms_to_utc(r.try_get(9)?),
+        acked_at: r.try_get::<Option<i64>, _>(10)?.map(ms_to_utc),
+        acked_by: r.try_get(11)?,
+        case_id: r.try_get(12)?,
+        message: from_json(&r.try_get::<String, _>(13)?, "alerts.message")?,
+    })
+}
+
+const OUTBOX_COLUMNS: &str = "id, alert_id, channel, enqueued_at, next_at, delivered_at, body";
+
+fn row_to_outbox(r: &SqliteRow) -> Result<OutboxRow> {
+    Ok(OutboxRow {
+        id: r.try_get(0)?,
+        alert_id: r.try_get(1)?,
+        channel: r.try_get(2)?,
+        enqueued_at: ms_to_utc(r.try_get(3)?),
+        next_at: ms_to_utc(r.try_get(4)?),
+        delivered_at: r.try_get::<Option<i64>, _>(5)?.map(ms_to_utc),
+        body: from_json(&r.try_get::<String, _>(6)?, "outbox.body")?,
+    })
+}
+
+fn row_to_reminder(r: &SqliteRow) -> Result<ReminderRow> {
+    Ok(ReminderRow {
+        key: r.try_get(0)?,
+        case_id: r.try_get(1)?,
+        kind: r.try_get(2)?,
+        what: r.try_get(3)?,
+        due_at: ms_to_utc(r.try_get(4)?),
+        unit: r.try_get(5)?,
+        sent_at: ms_to_utc(r.try_get(6)?),
+        message: from_json(&r.try_get::<String, _>(7)?, "reminders.message")?,
+    })
+}
+
+fn row_to_duty(r: &SqliteRow) -> Result<DutySlot> {
+    Ok(DutySlot {
+        id: r.try_get(0)?,
+        unit: r.try_get(1)?,
+        user: r.try_get(2)?,
+        starts_at: ms_to_utc(r.try_get(3)?),
+        ends_at: ms_to_utc(r.try_get(4)?),
+        position: r.try_get(5)?,
+        note: r.try_get(6)?,
+    })
+}
+
+/// Inserts outbox entries, each with its id written into its body.
+async fn enqueue(tx: &mut SqliteConnection, entries: &[NewOutboxEntry]) -> Result<Vec<i64>> {
+    let mut ids = Vec::with_capacity(entries.len());
+    for e in entries {
+        let existing: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM outbox WHERE alert_id = ? AND channel = ?")
+                .bind(&e.alert_id)
+                .bind(&e.channel)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some(id) = existing {
+            ids.push(id);
+            continue;
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO outbox (alert_id, channel, enqueued_at, next_at, body) VALUES (?, ?, ?, ?, '{}') RETURNING id",
+        )
+        .bind(&e.alert_id)
+        .bind(&e.channel)
+        .bind(e.enqueued_at.timestamp_millis())
+        .bind(e.next_at.timestamp_millis())
+        .fetch_one(&mut *tx)
+        .await?;
+        let mut body = e.body.clone();
+        if let Value::Object(m) = &mut body {
+            m.insert("id".into(), Value::from(id));
+        }
+        sqlx::query("UPDATE outbox SET body = ? WHERE id = ?")
+            .bind(to_json(&body))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+fn fmt_level(code: i64) -> &'static str {
+    match code {
+        1 => "general",
+        2 => "large",
+        3 => "major",
+        4 => "especially_major",
+        _ => "unknown",
+    }
+}
+
+impl HandlingStore for SqliteStore {
+    async fn org(&self) -> Result<(Vec<Unit>, Vec<User>)> {
+        let mut units = Vec::new();
+        for r in sqlx::query("SELECT body FROM units ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            units.push(from_json(&r.try_get::<String, _>(0)?, "units.body")?);
+        }
+        let mut users = Vec::new();
+        for r in sqlx::query("SELECT body FROM users ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            users.push(from_json(&r.try_get::<String, _>(0)?, "users.body")?);
+        }
+        Ok((units, users))
+    }
+
+    async fn put_org(&self, units: &[Unit], users: &[User], audit: Vec<NewEntry>) -> Result<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for u in units {
+            sqlx::query(
+                "INSERT INTO units (id, parent, body) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET parent = excluded.parent, body = excluded.body",
+            )
+            .bind(&u.id)
+            .bind(&u.parent)
+            .bind(to_json(u))
+            .execute(&mut *tx)
+            .await?;
+        }
+        for u in users {
+            sqlx::query(
+                "INSERT INTO users (id, body) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+            )
+            .bind(&u.id)
+            .bind(to_json(u))
+            .execute(&mut *tx)
+            .await?;
+        }
+        chain(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn duty(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<DutySlot>> {
+        sqlx::query(
+            "SELECT id, unit, user_id, starts_at, ends_at, position, note FROM duty WHERE starts_at < ? AND ends_at > ? ORDER BY starts_at, position, id",
+        )
+        .bind(to.timestamp_millis())
+        .bind(from.timestamp_millis())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(row_to_duty)
+        .collect()
+    }
+
+    async fn add_duty(&self, slots: &[NewDutySlot], audit: Vec<NewEntry>) -> Result<Vec<DutySlot>> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut out = Vec::with_capacity(slots.len());
+        for s in slots {
+            let r = sqlx::query(
+                "INSERT INTO duty (unit, user_id, starts_at, ends_at, position, note) VALUES (?, ?, ?, ?, ?, ?) RETURNING id, unit, user_id, starts_at, ends_at, position, note",
+            )
+            .bind(&s.unit)
+            .bind(&s.user)
+            .bind(s.starts_at.timestamp_millis())
+            .bind(s.ends_at.timestamp_millis())
+            .bind(s.position)
+            .bind(&s.note)
+            .fetch_one(&mut *tx)
+            .await?;
+            out.push(row_to_duty(&r)?);
+        }
+        chain(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn remove_duty(&self, id: i64, audit: Vec<NewEntry>) -> Result<bool> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let n = sqlx::query("DELETE FROM duty WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Ok(false);
+        }
+        chain(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn next_number(&self, sequence: &str) -> Result<i64> {
+        let name = format!("seq:{sequence}");
+        let v: i64 = sqlx::query_scalar(
+            "INSERT INTO counters (name, value) VALUES (?, 1) ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
+        )
+        .bind(&name)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(v)
+    }
+
+    async fn create_case(
+        &self,
+        case: &Case,
+        item_key: Option<&str>,
+        audit: Vec<NewEntry>,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let n = sqlx::query(
+            "INSERT INTO cases (id, unit, state, version, level, item_key, registered_at, updated_at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&case.id)
+        .bind(&case.unit)
+        .bind(case.state.as_str())
+        .bind(case.version as i64)
+        .bind(case.level.map(|l| l.code()))
+        .bind(item_key)
+        .bind(case.registered_at.timestamp_millis())
+        .bind(case_updated_at(case).timestamp_millis())
+        .bind(to_json(case))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Ok(false);
+        }
+        chain(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn update_case(
+        &self,
+        case: &Case,
+        expected_version: u64,
+        audit: Vec<NewEntry>,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let n = sqlx::query(
+            "UPDATE cases SET unit = ?, state = ?, version = ?, level = ?, updated_at = ?, body = ? WHERE id = ? AND version = ?",
+        )
+        .bind(&case.unit)
+        .bind(case.state.as_str())
+        .bind(case.version as i64)
+        .bind(case.level.map(|l| l.code()))
+        .bind(case_updated_at(case).timestamp_millis())
+        .bind(to_json(case))
+        .bind(&case.id)
+        .bind(expected_version as i64)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Ok(false);
+        }
+        chain(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn case(&self, id: &str) -> Result<Option<Case>> {
+        let body: Option<String> = sqlx::query_scalar("SELECT body FROM cases WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        body.map(|b| from_json(&b, "cases.body")).transpose()
+    }
+
+    async fn cases(&self, q: &CaseQuery) -> Result<Vec<Case>> {
+        let mut b = QueryBuilder::<Sqlite>::new("SELECT body FROM cases WHERE 1 = 1");
+        if !q.states.is_empty() {
+            b.push(" AND state IN (");
+            let mut sep = b.separated(", ");
+            for s in &q.states {
+                sep.push_bind(s.clone());
+            }
+            b.push(")");
+        }
+        if let Some(units) = &q.units {
+            if units.is_empty() {
+                return Ok(Vec::new());
+            }
+            b.push(" AND unit IN (");
+            let mut sep = b.separated(", ");
+            for u in units {
+                sep.push_bind(u.clone());
+            }
+            b.push(")");
+        }
+        if let Some(k) = &q.item_key {
+            b.push(" AND item_key = ").push_bind(k.clone());
+        }
+        b.push(" ORDER BY updated_at DESC, id DESC");
+        if q.limit > 0 {
+            b.push(" LIMIT ").push_bind(q.limit);
+        }
+        let mut out = Vec::new();
+        for r in b.build().fetch_all(&self.pool).await? {
+            out.push(from_json(&r.try_get::<String, _>(0)?, "cases.body")?);
+        }
+        Ok(out)
+    }
+
+    async fn reminder_keys(&self) -> Result<HashSet<String>> {
+        Ok(sqlx::query_scalar::<_, String>("SELECT key FROM reminders")
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .collect())
+    }
+
+    async fn record_reminders(
+        &self,
+        reminders: &[ReminderRow],
+        audit: Vec<NewEntry>,
+    ) -> Result<()> {
+        if reminders.is_empty() && audit.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for r in reminders {
+            sqlx::query(
+                "INSERT INTO reminders (key, case_id, kind, what, due_at, unit, sent_at, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+            )
+            .bind(&r.key)
+            .bind(&r.case_id)
+            .bind(&r.kind)
+            .bind(&r.what)
+            .bind(r.due_at.timestamp_millis())
+            .bind(&r.unit)
+            .bind(r.sent_at.timestamp_millis())
+            .bind(to_json(&r.message))
+            .execute(&mut *tx)
+            .await?;
+        }
+        chain(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn reminders(&self, case_id: Option<&str>) -> Result<Vec<ReminderRow>> {
+        let cols = "key, case_id, kind, what, due_at, unit, sent_at, message";
+        let rows = match case_id {
+            Some(id) => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {cols} FROM reminders WHERE case_id = ? ORDER BY sent_at, key"
+                )))
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            None => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {cols} FROM reminders ORDER BY sent_at, key"
+                )))
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        rows.iter().map(row_to_reminder).collect()
+    }
+
+    async fn raise_alerts(&self, alerts: &[NewAlert]) -> Result<Vec<Raised>> {
+        if alerts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut out = Vec::with_capacity(alerts.len());
+        let mut audit = Vec::new();
+        for a in alerts {
+            let existing: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM alerts WHERE event_id = ? AND level = ?")
+                    .bind(a.event_id)
+                    .bind(a.level)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if let Some(id) = existing {
+                sqlx::query(
+                    "UPDATE alerts SET hits = hits + 1, last_seq = MAX(last_seq, ?), updated_at = ? WHERE id = ?",
+                )
+                .bind(a.seq)
+                .bind(a.at.timestamp_millis())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                out.push(Raised::Updated(id));
+                continue;
+            }
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO alerts (event_id, level, rule, plan, first_seq, last_seq, hits, raised_at, updated_at, message) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?) RETURNING id",
+            )
+            .bind(a.event_id)
+            .bind(a.level)
+            .bind(&a.rule)
+            .bind(&a.plan)
+            .bind(a.seq)
+            .bind(a.seq)
+            .bind(a.at.timestamp_millis())
+            .bind(a.at.timestamp_millis())
+            .bind(to_json(&a.message))
+            .fetch_one(&mut *tx)
+            .await?;
+            audit.push(NewEntry {
+                at: a.at,
+                actor: "system".into(),
+                action: "alert.raise".into(),
+                target: format!("alert:{id}"),
+                before: None,
+                after: Some(serde_json::json!({
+                    "event_id": a.event_id,
+                    "level": fmt_level(a.level),
+                    "rule": a.rule,
+                    "plan": a.plan,
+                    "seq": a.seq,
+                })),
+            });
+            out.push(Raised::New(id));
+        }
+        chain(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn alert(&self, id: i64) -> Result<Option<AlertRow>> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE id = ?"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(row_to_alert)
+        .transpose()
+    }
+
+    async fn alerts(&self, q: &AlertQuery) -> Result<Vec<AlertRow>> {
+        let mut b =
+            QueryBuilder::<Sqlite>::new(format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE 1 = 1"));
+        if q.unacked {
+            b.push(" AND acked_at IS NULL");
+        }
+        if let Some(s) = q.since {
+            b.push(" AND raised_at >= ").push_bind(s.timestamp_millis());
+        }
+        if let Some(e) = q.event_id {
+            b.push(" AND event_id = ").push_bind(e);
+        }
+        b.push(" ORDER BY raised_at DESC, id DESC");
+        if q.limit > 0 {
+            b.push(" LIMIT ").push_bind(q.limit);
+        }
+        b.build()
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(row_to_alert)
+            .collect()
+    }
+
+    async fn ack_alert(&self, id: i64, by: &str, at: DateTime<Utc>) -> Result<Option<AlertRow>> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let n = sqlx::query(
+            "UPDATE alerts SET acked_at = ?, acked_by = ? WHERE id = ? AND acked_at IS NULL",
+        )
+        .bind(at.timestamp_millis())
+        .bind(by)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n > 0 {
+            chain(
+                &mut tx,
+                vec![NewEntry {
+                    at,
+                    actor: by.to_owned(),
+                    action: "alert.ack".into(),
+                    target: format!("alert:{id}"),
+                    before: None,
+                    after: Some(serde_json::json!({ "acked_by": by })),
+                }],
+            )
+            .await?;
+        }
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE id = ?"
+        )))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .as_ref()
+        .map(row_to_alert)
+        .transpose()?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    async fn link_alert_case(&self, id: i64, case_id: &str) -> Result<()> {
+        sqlx::query("UPDATE alerts SET case_id = COALESCE(case_id, ?) WHERE id = ?")
+            .bind(case_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn notices(&self, alert_ids: &[i64]) -> Result<Vec<NoticeRow>> {
+        if alert_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        for chunk in alert_ids.chunks(900) {
+            let mut b = QueryBuilder::<Sqlite>::new(
+                "SELECT alert_id, step, who, at FROM alert_notices WHERE alert_id IN (",
+            );
+            let mut sep = b.separated(", ");
+            for id in chunk {
+                sep.push_bind(*id);
+            }
+            b.push(") ORDER BY alert_id, step");
+            for r in b.build().fetch_all(&self.pool).await? {
+                out.push(NoticeRow {
+                    alert_id: r.try_get(0)?,
+                    step: r.try_get(1)?,
+                    who: r.try_get(2)?,
+                    at: ms_to_utc(r.try_get(3)?),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn record_notices(
+        &self,
+        notices: &[NoticeRow],
+        deliveries: &[NewOutboxEntry],
+    ) -> Result<()> {
+        if notices.is_empty() && deliveries.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut audit = Vec::new();
+        for n in notices {
+            let done = sqlx::query(
+                "INSERT INTO alert_notices (alert_id, step, who, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            )
+            .bind(n.alert_id)
+            .bind(n.step)
+            .bind(&n.who)
+            .bind(n.at.timestamp_millis())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if done > 0 {
+                audit.push(NewEntry {
+                    at: n.at,
+                    actor: "system".into(),
+                    action: "alert.notify".into(),
+                    target: format!("alert:{}", n.alert_id),
+                    before: None,
+                    after: Some(serde_json::json!({ "step": n.step, "who": n.who })),
+                });
+            }
+        }
+        enqueue(&mut tx, deliveries).await?;
+        chain(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn outbox_enqueue(&self, entries: &[NewOutboxEntry]) -> Result<Vec<i64>> {
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let ids = enqueue(&mut tx, entries).await?;
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    async fn outbox_heads(&self) -> Result<Vec<OutboxRow>> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE id IN \
+             (SELECT MIN(id) FROM outbox WHERE delivered_at IS NULL GROUP BY channel) ORDER BY id"
+        )))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(row_to_outbox)
+        .collect()
+    }
+
+    async fn outbox_update(&self, row: &OutboxRow) -> Result<()> {
+        sqlx::query("UPDATE outbox SET next_at = ?, delivered_at = ?, body = ? WHERE id = ?")
+            .bind(row.next_at.timestamp_millis())
+            .bind(row.delivered_at.map(|t| t.timestamp_millis()))
+            .bind(to_json(&row.body))
+            .bind(row.id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn outbox_of(&self, alert_id: &str) -> Result<Vec<OutboxRow>> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE alert_id = ? ORDER BY id"
+        )))
+        .bind(alert_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(row_to_outbox)
+        .collect()
+    }
+
+    async fn outbox_pending(&self) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn append_audit(&self, entries: Vec<NewEntry>) -> Result<Vec<AuditEntry>> {
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let out = chain(&mut tx, entries).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn audit(&self, after: u64, limit: i64) -> Result<Vec<AuditEntry>> {
+        let limit = if limit > 0 { limit } else { -1 };
+        sqlx::query(
+            "SELECT seq, at, actor, action, target, before, after, prev_hash, hash FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(after as i64)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(row_to_audit)
+        .collect()
+    }
+
+    async fn audit_of(&self, target: &str) -> Result<Vec<AuditEntry>> {
+        sqlx::query(
+            "SELECT seq, at, actor, action, target, before, after, prev_hash, hash FROM audit WHERE target = ? ORDER BY seq",
+        )
+        .bind(target)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(row_to_audit)
+        .collect()
+    }
+}
+
+/// When a case last changed: its last timeline entry.
+fn case_updated_at(case: &Case) -> DateTime<Utc> {
+    case.timeline.last().map_or(case.registered_at, |t| t.at)
+}
