@@ -158,7 +158,7 @@ pub struct AttemptLog {
 }
 
 /// One alert for one channel.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     pub id: EntryId,
     pub alert_id: String,
@@ -172,12 +172,165 @@ pub struct Entry {
     pub delivered_at: Option<DateTime<Utc>>,
     pub log: Vec<AttemptLog>,
     /// The attempt number in flight and when it started.
+    #[serde(default)]
     lease: Option<(u32, DateTime<Utc>)>,
 }
 
 impl Entry {
+    /// A new entry, first due at `next_at` (`enqueued_at`, or later in quiet hours). The
+    /// message's `alert_id` is set to `alert_id`.
+    pub fn new(
+        id: EntryId,
+        alert_id: &str,
+        channel: &str,
+        mut message: AlertMessage,
+        enqueued_at: DateTime<Utc>,
+        next_at: DateTime<Utc>,
+    ) -> Self {
+        message.alert_id = alert_id.to_owned();
+        Entry {
+            id,
+            alert_id: alert_id.to_owned(),
+            channel: channel.to_owned(),
+            message,
+            enqueued_at,
+            next_at,
+            failures: 0,
+            delivered_at: None,
+            log: Vec::new(),
+            lease: None,
+        }
+    }
+
     pub fn is_delivered(&self) -> bool {
         self.delivered_at.is_some()
+    }
+
+    /// Whether an attempt is handed out and not yet recorded.
+    pub fn in_flight(&self) -> bool {
+        self.lease.is_some()
+    }
+
+    /// When this entry can next be handed out: its `next_at`, or the end of the lease of
+    /// the attempt in flight.
+    pub fn wake_at(&self, settings: &OutboxSettings) -> DateTime<Utc> {
+        match self.lease {
+            Some((_, started)) => started + settings.lease.chrono(),
+            None => self.next_at,
+        }
+    }
+
+    /// Hands out an attempt when the entry is due and none is in flight (a lease past its
+    /// time is logged `abandoned` and counts as a failure first). The caller must only
+    /// claim the oldest undelivered entry of a channel.
+    pub fn claim(&mut self, now: DateTime<Utc>, settings: &OutboxSettings) -> Option<Attempt> {
+        if self.delivered_at.is_some() {
+            return None;
+        }
+        let lease = settings.lease.chrono();
+        if let Some((number, started)) = self.lease {
+            if now < started + lease {
+                return None;
+            }
+            // The attempt was lost (crash, hung task): log it and count a failure.
+            if let Some(l) = self.log.iter_mut().find(|l| l.number == number) {
+                l.state = AttemptState::Abandoned;
+                l.finished_at = Some(now);
+                l.detail = "no outcome recorded within the lease".into();
+            }
+            self.lease = None;
+            self.failures += 1;
+            self.next_at = now + chrono_delay(settings.retry.delay_after(self.failures));
+        }
+        if self.next_at > now {
+            return None;
+        }
+        let number = self.log.len() as u32 + 1;
+        self.log.push(AttemptLog {
+            number,
+            started_at: now,
+            finished_at: None,
+            state: AttemptState::InFlight,
+            detail: String::new(),
+        });
+        self.lease = Some((number, now));
+        Some(Attempt {
+            entry: self.id,
+            number,
+            alert_id: self.alert_id.clone(),
+            channel: self.channel.clone(),
+            message: self.message.clone(),
+            started_at: now,
+        })
+    }
+
+    /// Records how an attempt went: delivered for good, or a failure that waits for the
+    /// next step of `retry`. Recording the same attempt twice is refused (`conflict`); a
+    /// success that arrives after its lease ran out still counts.
+    pub fn record(
+        &mut self,
+        attempt: &Attempt,
+        outcome: Outcome,
+        now: DateTime<Utc>,
+        retry: &RetrySchedule,
+    ) -> Result<(), AlertError> {
+        let log = self
+            .log
+            .iter_mut()
+            .find(|l| l.number == attempt.number)
+            .ok_or_else(|| {
+                outbox_err(
+                    Code::InvalidInput,
+                    format!("条目 {} 没有第 {} 次尝试", attempt.entry, attempt.number),
+                    format!("entry {} has no attempt {}", attempt.entry, attempt.number),
+                )
+            })?;
+        let late_success =
+            log.state == AttemptState::Abandoned && matches!(outcome, Outcome::Delivered { .. });
+        if log.state != AttemptState::InFlight && !late_success {
+            return Err(outbox_err(
+                Code::Conflict,
+                format!(
+                    "条目 {} 的第 {} 次尝试已记录过",
+                    attempt.entry, attempt.number
+                ),
+                format!(
+                    "attempt {} of entry {} is already recorded",
+                    attempt.number, attempt.entry
+                ),
+            ));
+        }
+        log.finished_at = Some(now);
+        let current = self.lease.is_some_and(|(n, _)| n == attempt.number);
+        match outcome {
+            Outcome::Delivered { detail } => {
+                log.state = AttemptState::Delivered;
+                log.detail = detail;
+                if self.delivered_at.is_none() {
+                    self.delivered_at = Some(now);
+                    if current {
+                        self.lease = None;
+                    }
+                }
+            }
+            Outcome::Failed { error } => {
+                log.state = AttemptState::Failed;
+                log.detail = error;
+                if current && self.delivered_at.is_none() {
+                    self.lease = None;
+                    self.failures += 1;
+                    self.next_at = now + chrono_delay(retry.delay_after(self.failures));
+                }
+            }
+        }
+        tracing::debug!(
+            entry = attempt.entry,
+            channel = %attempt.channel,
+            attempt = attempt.number,
+            delivered = self.delivered_at.is_some(),
+            "outbox attempt recorded"
+        );
+        Ok(())
     }
 }
 
@@ -225,23 +378,8 @@ impl Outbox {
         }
         let id = self.next_id.max(1);
         self.next_id = id + 1;
-        let mut message = message;
-        message.alert_id = alert_id.to_owned();
-        self.entries.insert(
-            id,
-            Entry {
-                id,
-                alert_id: alert_id.to_owned(),
-                channel: channel.to_owned(),
-                message,
-                enqueued_at: now,
-                next_at: now,
-                failures: 0,
-                delivered_at: None,
-                log: Vec::new(),
-                lease: None,
-            },
-        );
+        self.entries
+            .insert(id, Entry::new(id, alert_id, channel, message, now, now));
         self.queues
             .entry(channel.to_owned())
             .or_default()
@@ -253,47 +391,16 @@ impl Outbox {
     /// The attempts to make now: at most one per channel, that channel's oldest undelivered
     /// entry, when its time has come and no attempt of it is in flight. Each is leased.
     pub fn due(&mut self, now: DateTime<Utc>) -> Vec<Attempt> {
-        let lease = self.settings.lease.chrono();
         let mut out = Vec::new();
         for queue in self.queues.values() {
             let Some(head) = queue.front() else { continue };
-            let Some(e) = self.entries.get_mut(head) else {
-                continue;
-            };
-            if let Some((number, started)) = e.lease {
-                if now < started + lease {
-                    continue;
-                }
-                // The attempt was lost (crash, hung task): log it and count a failure.
-                if let Some(l) = e.log.iter_mut().find(|l| l.number == number) {
-                    l.state = AttemptState::Abandoned;
-                    l.finished_at = Some(now);
-                    l.detail = "no outcome recorded within the lease".into();
-                }
-                e.lease = None;
-                e.failures += 1;
-                e.next_at = now + chrono_delay(self.settings.retry.delay_after(e.failures));
+            if let Some(a) = self
+                .entries
+                .get_mut(head)
+                .and_then(|e| e.claim(now, &self.settings))
+            {
+                out.push(a);
             }
-            if e.next_at > now {
-                continue;
-            }
-            let number = e.log.len() as u32 + 1;
-            e.log.push(AttemptLog {
-                number,
-                started_at: now,
-                finished_at: None,
-                state: AttemptState::InFlight,
-                detail: String::new(),
-            });
-            e.lease = Some((number, now));
-            out.push(Attempt {
-                entry: e.id,
-                number,
-                alert_id: e.alert_id.clone(),
-                channel: e.channel.clone(),
-                message: e.message.clone(),
-                started_at: now,
-            });
         }
         out.sort_by_key(|a| a.entry);
         out
@@ -308,7 +415,6 @@ impl Outbox {
         outcome: Outcome,
         now: DateTime<Utc>,
     ) -> Result<(), AlertError> {
-        let retry = self.settings.retry.clone();
         let e = self.entries.get_mut(&attempt.entry).ok_or_else(|| {
             outbox_err(
                 Code::NotFound,
@@ -316,65 +422,12 @@ impl Outbox {
                 format!("no entry {}", attempt.entry),
             )
         })?;
-        let log = e
-            .log
-            .iter_mut()
-            .find(|l| l.number == attempt.number)
-            .ok_or_else(|| {
-                outbox_err(
-                    Code::InvalidInput,
-                    format!("条目 {} 没有第 {} 次尝试", attempt.entry, attempt.number),
-                    format!("entry {} has no attempt {}", attempt.entry, attempt.number),
-                )
-            })?;
-        let late_success =
-            log.state == AttemptState::Abandoned && matches!(outcome, Outcome::Delivered { .. });
-        if log.state != AttemptState::InFlight && !late_success {
-            return Err(outbox_err(
-                Code::Conflict,
-                format!(
-                    "条目 {} 的第 {} 次尝试已记录过",
-                    attempt.entry, attempt.number
-                ),
-                format!(
-                    "attempt {} of entry {} is already recorded",
-                    attempt.number, attempt.entry
-                ),
-            ));
+        e.record(attempt, outcome, now, &self.settings.retry)?;
+        if e.delivered_at.is_some()
+            && let Some(q) = self.queues.get_mut(&e.channel)
+        {
+            q.retain(|id| *id != e.id);
         }
-        log.finished_at = Some(now);
-        let current = e.lease.is_some_and(|(n, _)| n == attempt.number);
-        match outcome {
-            Outcome::Delivered { detail } => {
-                log.state = AttemptState::Delivered;
-                log.detail = detail;
-                if e.delivered_at.is_none() {
-                    e.delivered_at = Some(now);
-                    if current {
-                        e.lease = None;
-                    }
-                    if let Some(q) = self.queues.get_mut(&e.channel) {
-                        q.retain(|id| *id != e.id);
-                    }
-                }
-            }
-            Outcome::Failed { error } => {
-                log.state = AttemptState::Failed;
-                log.detail = error;
-                if current && e.delivered_at.is_none() {
-                    e.lease = None;
-                    e.failures += 1;
-                    e.next_at = now + chrono_delay(retry.delay_after(e.failures));
-                }
-            }
-        }
-        tracing::debug!(
-            entry = attempt.entry,
-            channel = %attempt.channel,
-            attempt = attempt.number,
-            delivered = e.delivered_at.is_some(),
-            "outbox attempt recorded"
-        );
         Ok(())
     }
 
@@ -395,15 +448,11 @@ impl Outbox {
     /// The earliest time at which [`Outbox::due`] may return something, for a runner to
     /// sleep until (`None` when nothing is waiting). A time before now means "due now".
     pub fn next_due(&self) -> Option<DateTime<Utc>> {
-        let lease = self.settings.lease.chrono();
         self.queues
             .values()
             .filter_map(|q| q.front())
             .filter_map(|id| self.entries.get(id))
-            .map(|e| match e.lease {
-                Some((_, started)) => started + lease,
-                None => e.next_at,
-            })
+            .map(|e| e.wake_at(&self.settings))
             .min()
     }
 }

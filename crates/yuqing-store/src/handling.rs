@@ -88,9 +88,12 @@ pub struct NewAlert {
     /// The document that matched.
     pub seq: i64,
     pub at: DateTime<Utc>,
-    /// The alert message (`yuqing_alert::AlertMessage`); its `alert_id` is filled in by
-    /// the caller of [`HandlingStore::outbox_enqueue`].
+    /// The alert message (`yuqing_alert::AlertMessage`).
     pub message: Value,
+    /// Messages to queue when the alert is new, in the same transaction. The store sets
+    /// each one's `alert_id` (column, and `alert_id` and `message.alert_id` in its body)
+    /// to the new alert's id.
+    pub deliveries: Vec<NewOutboxEntry>,
 }
 
 /// What raising an alert did.
@@ -153,6 +156,8 @@ pub struct OutboxRow {
     pub enqueued_at: DateTime<Utc>,
     pub next_at: DateTime<Utc>,
     pub delivered_at: Option<DateTime<Utc>>,
+    /// Attempts handed out so far.
+    pub attempts: i64,
     pub body: Value,
 }
 
@@ -240,10 +245,17 @@ pub trait HandlingStore: Send + Sync + 'static {
 
     // ---- alerts ----
 
-    /// Raises alerts: a new one per `(event_id, level)`, else the existing one is updated
-    /// (hits, last document). Each new alert is audited (`alert.raise`, actor `system`).
-    fn raise_alerts(&self, alerts: &[NewAlert])
-    -> impl Future<Output = Result<Vec<Raised>>> + Send;
+    /// Raises alerts: a new one per `(event_id, level)` with its deliveries queued, else
+    /// the existing one is updated (hits, last document). Each new alert is audited
+    /// (`alert.raise`, actor `system`). With `cursor`, the named cursor is set in the same
+    /// transaction (the follower's position: nothing is lost or raised twice on a crash).
+    fn raise_alerts(
+        &self,
+        alerts: &[NewAlert],
+        cursor: Option<(&str, i64)>,
+    ) -> impl Future<Output = Result<Vec<Raised>>> + Send;
+    /// A named cursor (`None` before it is first set).
+    fn cursor(&self, name: &str) -> impl Future<Output = Result<Option<i64>>> + Send;
     fn alert(&self, id: i64) -> impl Future<Output = Result<Option<AlertRow>>> + Send;
     fn alerts(&self, q: &AlertQuery) -> impl Future<Output = Result<Vec<AlertRow>>> + Send;
     /// Acknowledges an alert (the first acknowledgement stands). `None`: no such alert.
@@ -272,8 +284,13 @@ pub trait HandlingStore: Send + Sync + 'static {
         &self,
         entries: &[NewOutboxEntry],
     ) -> impl Future<Output = Result<Vec<i64>>> + Send;
-    /// The oldest undelivered entry of every channel.
-    fn outbox_heads(&self) -> impl Future<Output = Result<Vec<OutboxRow>>> + Send;
+    /// The oldest undelivered entry of every channel, among those already tried or due by
+    /// `now`: an entry held back (quiet hours) and never tried does not block the entries
+    /// behind it.
+    fn outbox_heads(
+        &self,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<OutboxRow>>> + Send;
     /// Writes an entry's state back (after an attempt was handed out or recorded).
     fn outbox_update(&self, row: &OutboxRow) -> impl Future<Output = Result<()>> + Send;
     /// Every entry of a message id, by id.

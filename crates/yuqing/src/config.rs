@@ -29,6 +29,14 @@ pub struct Config {
     pub judgement: JudgeSettings,
     /// Monitoring plans declared in the file (`[[plans]]`); synced into the store at start.
     pub plans: Vec<PlanConfig>,
+    /// Case deadlines (`[deadlines]`, docs/specs/case-workflow.md).
+    pub deadlines: yuqing_workflow::DeadlineRules,
+    /// Alerting (`[alerts]`, docs/specs/alerts.md).
+    pub alerts: yuqing_alert::rules::AlertSettings,
+    /// Alert rules (`[[alert_rules]]`) besides (or replacing) the built-in ones.
+    pub alert_rules: Vec<yuqing_alert::rules::AlertRule>,
+    /// Alert channels (`[[channels]]`).
+    pub channels: Vec<yuqing_alert::ChannelConfig>,
 }
 
 /// A monitoring plan in the config file: an expression, or the structured form.
@@ -197,7 +205,32 @@ impl Config {
             .grading
             .validate()
             .map_err(|e| anyhow::anyhow!("[judgement.grading]: {e}"))?;
+        cfg.deadlines
+            .validate()
+            .map_err(|e| anyhow::anyhow!("[deadlines]: {e}"))?;
+        let mut channel_names = std::collections::HashSet::new();
+        for c in &cfg.channels {
+            anyhow::ensure!(
+                channel_names.insert(c.name()),
+                "预警渠道名称重复：{} / duplicate channel name: {}",
+                c.name(),
+                c.name()
+            );
+            c.build()?;
+        }
+        let channels: Vec<&str> = cfg.channels.iter().map(|c| c.name()).collect();
+        cfg.alerts.validate(&cfg.alert_rules, None, &channels)?;
         Ok(cfg)
+    }
+
+    /// What the handling service (alerts, cases) is configured with.
+    pub fn handling(&self) -> yuqing_handling::HandlingSettings {
+        yuqing_handling::HandlingSettings {
+            deadlines: self.deadlines.clone(),
+            alerts: self.alerts.clone(),
+            alert_rules: self.alert_rules.clone(),
+            channels: self.channels.clone(),
+        }
     }
 }
 

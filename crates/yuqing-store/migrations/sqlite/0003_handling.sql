@@ -96,6 +96,7 @@ CREATE TABLE outbox (
     enqueued_at  INTEGER NOT NULL,
     next_at      INTEGER NOT NULL,
     delivered_at INTEGER,
+    attempts     INTEGER NOT NULL DEFAULT 0, -- attempts handed out so far
     body         TEXT    NOT NULL,
     UNIQUE (alert_id, channel)
 );

@@ -228,12 +228,22 @@ fn alert(event: i64, level: i64, seq: i64, at: i64) -> NewAlert {
         seq,
         at: t0() + Duration::seconds(at),
         message: json!({ "title": format!("事件{event}") }),
+        deliveries: vec![NewOutboxEntry {
+            alert_id: String::new(),
+            channel: "hook".into(),
+            enqueued_at: t0(),
+            next_at: t0(),
+            body: json!({ "alert_id": "", "message": { "alert_id": "" } }),
+        }],
     }
 }
 
 pub async fn one_alert_per_event_and_level<S: HandlingStore>(s: S) {
     let r = s
-        .raise_alerts(&[alert(7, 3, 10, 0), alert(7, 3, 11, 1), alert(8, 3, 12, 2)])
+        .raise_alerts(
+            &[alert(7, 3, 10, 0), alert(7, 3, 11, 1), alert(8, 3, 12, 2)],
+            Some(("alerts", 12)),
+        )
         .await
         .expect("raise");
     let (Raised::New(a), Raised::Updated(a2), Raised::New(b)) = (&r[0], &r[1], &r[2]) else {
@@ -241,7 +251,21 @@ pub async fn one_alert_per_event_and_level<S: HandlingStore>(s: S) {
     };
     assert_eq!(a, a2);
     assert_ne!(a, b);
-    let r = s.raise_alerts(&[alert(7, 4, 13, 3)]).await.expect("raise");
+    assert_eq!(s.cursor("alerts").await.expect("cursor"), Some(12));
+    assert_eq!(s.cursor("other").await.expect("cursor"), None);
+    let queued = s.outbox_of(&a.to_string()).await.expect("outbox");
+    assert_eq!(
+        queued.len(),
+        1,
+        "a new alert's delivery is queued with it (not the update's)"
+    );
+    assert_eq!(queued[0].body["alert_id"], a.to_string());
+    assert_eq!(queued[0].body["message"]["alert_id"], a.to_string());
+    assert_eq!(s.outbox_pending().await.expect("pending"), 2);
+    let r = s
+        .raise_alerts(&[alert(7, 4, 13, 3)], None)
+        .await
+        .expect("raise");
     assert!(
         matches!(r[0], Raised::New(_)),
         "one_alert_per_event_and_level: a level rise is a new alert"
@@ -324,7 +348,10 @@ pub async fn outbox_keeps_order_and_identity<S: HandlingStore>(s: S) {
         "outbox: same (alert, channel) is the same entry"
     );
     assert_eq!(s.outbox_pending().await.expect("pending"), 3);
-    let heads = s.outbox_heads().await.expect("heads");
+    let heads = s
+        .outbox_heads(t0() + Duration::seconds(60))
+        .await
+        .expect("heads");
     assert_eq!(
         heads.iter().map(|h| h.id).collect::<Vec<_>>(),
         vec![ids[0], ids[2]],
@@ -335,11 +362,20 @@ pub async fn outbox_keeps_order_and_identity<S: HandlingStore>(s: S) {
         "outbox: the body carries its id"
     );
     assert_eq!(heads[1].next_at, t0() + Duration::seconds(60));
+    assert_eq!(
+        s.outbox_heads(t0()).await.expect("heads").len(),
+        1,
+        "outbox: an entry held until later and never tried is not a head yet"
+    );
     let mut h = heads[0].clone();
+    h.attempts = 1;
     h.delivered_at = Some(t0() + Duration::seconds(1));
     h.body["delivered"] = json!(true);
     s.outbox_update(&h).await.expect("update");
-    let heads = s.outbox_heads().await.expect("heads");
+    let heads = s
+        .outbox_heads(t0() + Duration::seconds(60))
+        .await
+        .expect("heads");
     assert_eq!(
         heads.iter().map(|h| h.id).collect::<Vec<_>>(),
         vec![ids[1], ids[2]],
@@ -349,8 +385,11 @@ pub async fn outbox_keeps_order_and_identity<S: HandlingStore>(s: S) {
     assert_eq!(of1.len(), 2);
     assert_eq!(of1[0].body["delivered"], true);
     assert_eq!(s.outbox_pending().await.expect("pending"), 2);
+    // (the alert below queues one more entry, under its own id "1")
 
-    s.raise_alerts(&[alert(1, 2, 1, 0)]).await.expect("raise");
+    s.raise_alerts(&[alert(1, 2, 1, 0)], None)
+        .await
+        .expect("raise");
     let n = NoticeRow {
         alert_id: 1,
         step: 1,

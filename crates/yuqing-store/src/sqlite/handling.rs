@@ -107,7 +107,8 @@ fn row_to_alert(r: &SqliteRow) -> Result<AlertRow> {
     })
 }
 
-const OUTBOX_COLUMNS: &str = "id, alert_id, channel, enqueued_at, next_at, delivered_at, body";
+const OUTBOX_COLUMNS: &str =
+    "id, alert_id, channel, enqueued_at, next_at, delivered_at, attempts, body";
 
 fn row_to_outbox(r: &SqliteRow) -> Result<OutboxRow> {
     Ok(OutboxRow {
@@ -117,7 +118,8 @@ fn row_to_outbox(r: &SqliteRow) -> Result<OutboxRow> {
         enqueued_at: ms_to_utc(r.try_get(3)?),
         next_at: ms_to_utc(r.try_get(4)?),
         delivered_at: r.try_get::<Option<i64>, _>(5)?.map(ms_to_utc),
-        body: from_json(&r.try_get::<String, _>(6)?, "outbox.body")?,
+        attempts: r.try_get(6)?,
+        body: from_json(&r.try_get::<String, _>(7)?, "outbox.body")?,
     })
 }
 
@@ -460,8 +462,21 @@ impl HandlingStore for SqliteStore {
         rows.iter().map(row_to_reminder).collect()
     }
 
-    async fn raise_alerts(&self, alerts: &[NewAlert]) -> Result<Vec<Raised>> {
-        if alerts.is_empty() {
+    async fn cursor(&self, name: &str) -> Result<Option<i64>> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM counters WHERE name = ?")
+                .bind(format!("cursor:{name}"))
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn raise_alerts(
+        &self,
+        alerts: &[NewAlert],
+        cursor: Option<(&str, i64)>,
+    ) -> Result<Vec<Raised>> {
+        if alerts.is_empty() && cursor.is_none() {
             return Ok(Vec::new());
         }
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
@@ -514,7 +529,32 @@ impl HandlingStore for SqliteStore {
                     "seq": a.seq,
                 })),
             });
+            let deliveries: Vec<NewOutboxEntry> = a
+                .deliveries
+                .iter()
+                .map(|d| {
+                    let mut d = d.clone();
+                    d.alert_id = id.to_string();
+                    if let Value::Object(m) = &mut d.body {
+                        m.insert("alert_id".into(), Value::from(d.alert_id.clone()));
+                        if let Some(Value::Object(msg)) = m.get_mut("message") {
+                            msg.insert("alert_id".into(), Value::from(d.alert_id.clone()));
+                        }
+                    }
+                    d
+                })
+                .collect();
+            enqueue(&mut tx, &deliveries).await?;
             out.push(Raised::New(id));
+        }
+        if let Some((name, value)) = cursor {
+            sqlx::query(
+                "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            )
+            .bind(format!("cursor:{name}"))
+            .bind(value)
+            .execute(&mut *tx)
+            .await?;
         }
         chain(&mut tx, audit).await?;
         tx.commit().await?;
@@ -678,11 +718,13 @@ impl HandlingStore for SqliteStore {
         Ok(ids)
     }
 
-    async fn outbox_heads(&self) -> Result<Vec<OutboxRow>> {
+    async fn outbox_heads(&self, now: DateTime<Utc>) -> Result<Vec<OutboxRow>> {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE id IN \
-             (SELECT MIN(id) FROM outbox WHERE delivered_at IS NULL GROUP BY channel) ORDER BY id"
+             (SELECT MIN(id) FROM outbox WHERE delivered_at IS NULL AND (attempts > 0 OR next_at <= ?) \
+              GROUP BY channel) ORDER BY id"
         )))
+        .bind(now.timestamp_millis())
         .fetch_all(&self.pool)
         .await?
         .iter()
@@ -691,13 +733,16 @@ impl HandlingStore for SqliteStore {
     }
 
     async fn outbox_update(&self, row: &OutboxRow) -> Result<()> {
-        sqlx::query("UPDATE outbox SET next_at = ?, delivered_at = ?, body = ? WHERE id = ?")
-            .bind(row.next_at.timestamp_millis())
-            .bind(row.delivered_at.map(|t| t.timestamp_millis()))
-            .bind(to_json(&row.body))
-            .bind(row.id)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE outbox SET next_at = ?, delivered_at = ?, attempts = ?, body = ? WHERE id = ?",
+        )
+        .bind(row.next_at.timestamp_millis())
+        .bind(row.delivered_at.map(|t| t.timestamp_millis()))
+        .bind(row.attempts)
+        .bind(to_json(&row.body))
+        .bind(row.id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

@@ -1,0 +1,354 @@
+//! Raising alerts (预警): follows the stored documents by seq, applies the alert rules to
+//! each one and raises one alert per event and level, with its messages queued in the
+//! same transaction (held until the end of quiet hours unless especially major).
+//!
+//! The follower's position is a stored cursor written with the alerts, so a crash never
+//! loses an item or raises it twice; on first start it begins at the newest document
+//! (history already stored does not page anyone; `max_age` guards re-imports too).
+
+use crate::Result;
+use chrono::{DateTime, Utc};
+use rustc_hash::FxHashMap;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+use yuqing_alert::message::{AlertMessage, Publisher};
+use yuqing_alert::outbox::Entry;
+use yuqing_alert::rules::{AlertRule, AlertSettings, Candidate, QuietWindow};
+use yuqing_core::{Clock, StoredDocument};
+use yuqing_judge::content::ContentType;
+use yuqing_judge::grading::Level;
+use yuqing_judge::spike::{SpikeSettings, detect};
+use yuqing_store::handling::{NewAlert, NewOutboxEntry, Raised};
+use yuqing_store::{EventRow, HandlingStore, Store};
+
+use crate::HandlingSettings;
+
+/// The cursor name of the alert follower.
+pub const CURSOR: &str = "alerts";
+/// Documents read per step.
+const PAGE: i64 = 1_000;
+
+/// What one step did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Step {
+    /// Documents looked at.
+    pub scanned: usize,
+    /// New alerts (ids).
+    pub raised: Vec<i64>,
+    /// Existing alerts that matched again.
+    pub updated: usize,
+}
+
+/// The alert follower; see the module docs.
+pub struct Alerter<S> {
+    store: Arc<S>,
+    clock: Arc<dyn Clock>,
+    settings: AlertSettings,
+    rules: Vec<AlertRule>,
+    channels: Vec<String>,
+    quiet: Option<QuietWindow>,
+    spike: SpikeSettings,
+    cursor: i64,
+    plan_names: FxHashMap<i64, String>,
+    plans_version: Option<i64>,
+    /// (plan, unix hour) → spiking.
+    spikes: FxHashMap<(i64, i64), bool>,
+    wake: Arc<Notify>,
+}
+
+impl<S: Store + HandlingStore> Alerter<S> {
+    /// A follower starting at the stored cursor (or at the newest document on first
+    /// start). `wake` is notified when messages were queued (the dispatcher waits on it).
+    pub async fn new(
+        store: Arc<S>,
+        clock: Arc<dyn Clock>,
+        settings: &HandlingSettings,
+        spike: SpikeSettings,
+        wake: Arc<Notify>,
+    ) -> Result<Self> {
+        let quiet = settings
+            .alerts
+            .quiet_hours
+            .as_ref()
+            .map(|q| q.parse())
+            .transpose()?;
+        let cursor = match store.cursor(CURSOR).await? {
+            Some(c) => c,
+            None => store.max_seq().await?,
+        };
+        Ok(Self {
+            rules: settings.alerts.effective_rules(&settings.alert_rules),
+            channels: settings
+                .channels
+                .iter()
+                .map(|c| c.name().to_owned())
+                .collect(),
+            settings: settings.alerts.clone(),
+            store,
+            clock,
+            quiet,
+            spike,
+            cursor,
+            plan_names: FxHashMap::default(),
+            plans_version: None,
+            spikes: FxHashMap::default(),
+            wake,
+        })
+    }
+
+    /// The seq up to which documents have been looked at.
+    pub fn cursor(&self) -> i64 {
+        self.cursor
+    }
+
+    /// The rules in force.
+    pub fn rules(&self) -> &[AlertRule] {
+        &self.rules
+    }
+
+    /// Looks at the documents stored since the cursor (at most one page).
+    pub async fn step(&mut self) -> Result<Step> {
+        let docs = self.store.scan(self.cursor, PAGE).await?;
+        let Some(last) = docs.last().map(|d| d.seq) else {
+            return Ok(Step::default());
+        };
+        let now = self.clock.now();
+        let mut step = Step {
+            scanned: docs.len(),
+            ..Step::default()
+        };
+        if !self.settings.enabled {
+            self.store.raise_alerts(&[], Some((CURSOR, last))).await?;
+            self.cursor = last;
+            return Ok(step);
+        }
+        self.refresh_plans().await?;
+        let seqs: Vec<i64> = docs.iter().map(|d| d.seq).collect();
+        let hits = self.store.plan_hits_of(&seqs).await?;
+        let mut event_ids: Vec<i64> = docs.iter().filter_map(|d| d.event_id).collect();
+        event_ids.sort_unstable();
+        event_ids.dedup();
+        let events: FxHashMap<i64, EventRow> = self
+            .store
+            .events_by_id(&event_ids)
+            .await?
+            .into_iter()
+            .map(|e| (e.id, e))
+            .collect();
+        let mut alerts = Vec::new();
+        for d in &docs {
+            let Some(event) = d.event_id.and_then(|e| events.get(&e)) else {
+                continue;
+            };
+            let plan_ids: Vec<i64> = hits
+                .get(&d.seq)
+                .map(|h| h.iter().map(|(p, _)| *p).collect())
+                .unwrap_or_default();
+            let published = d
+                .doc
+                .published_at
+                .map_or(d.ingested_at, |t| t.with_timezone(&Utc));
+            if !self.settings.is_recent(published, now) {
+                continue;
+            }
+            let mut spiking = false;
+            for p in &plan_ids {
+                if self.spiking(*p, now).await? {
+                    spiking = true;
+                    break;
+                }
+            }
+            let names: Vec<&str> = plan_ids
+                .iter()
+                .filter_map(|p| self.plan_names.get(p).map(String::as_str))
+                .collect();
+            let level = event.level.as_ref().and_then(|l| Level::from_code(l.level));
+            let cand = Candidate {
+                plans: &names,
+                level,
+                sentiment: d.assessment.sentiment.unwrap_or(0),
+                content_type: d
+                    .assessment
+                    .content_type
+                    .and_then(ContentType::from_code)
+                    .unwrap_or(ContentType::None),
+                spike: spiking,
+            };
+            let matched = self.settings.matching(&self.rules, &cand, published, now);
+            let Some(rule) = matched.first() else {
+                continue;
+            };
+            let level = level.unwrap_or(Level::General);
+            let plan = names.first().map(|s| (*s).to_owned());
+            let message = self.message(d, event, rule, level, plan.as_deref()).await?;
+            let release = self
+                .quiet
+                .and_then(|q| q.release_at(now, level))
+                .unwrap_or(now);
+            let deliveries = self
+                .channels
+                .iter()
+                .filter(|c| rule.sends_to(c))
+                .map(|c| NewOutboxEntry {
+                    alert_id: String::new(),
+                    channel: c.clone(),
+                    enqueued_at: now,
+                    next_at: release,
+                    body: to_value(&Entry::new(0, "", c, message.clone(), now, release)),
+                })
+                .collect();
+            alerts.push(NewAlert {
+                event_id: event.id,
+                level: level.code(),
+                rule: rule.name.clone(),
+                plan,
+                seq: d.seq,
+                at: now,
+                message: to_value(&message),
+                deliveries,
+            });
+        }
+        let raised = self
+            .store
+            .raise_alerts(&alerts, Some((CURSOR, last)))
+            .await?;
+        self.cursor = last;
+        for (r, a) in raised.iter().zip(&alerts) {
+            match r {
+                Raised::New(id) => {
+                    step.raised.push(*id);
+                    metrics::counter!("yuqing_alerts_total", "level" => level_name(a.level))
+                        .increment(1);
+                    tracing::info!(alert = id, event = a.event_id, level = level_name(a.level), rule = %a.rule, "alert raised");
+                }
+                Raised::Updated(_) => step.updated += 1,
+            }
+        }
+        if !step.raised.is_empty() {
+            self.wake.notify_one();
+        }
+        Ok(step)
+    }
+
+    /// Steps until the cursor reaches the newest document.
+    pub async fn catch_up(&mut self) -> Result<Step> {
+        let mut total = Step::default();
+        loop {
+            let s = self.step().await?;
+            if s.scanned == 0 {
+                return Ok(total);
+            }
+            total.scanned += s.scanned;
+            total.raised.extend(s.raised);
+            total.updated += s.updated;
+        }
+    }
+
+    /// Follows the store for ever, looking every `every` (errors are logged and retried).
+    pub async fn run(mut self, every: Duration) {
+        loop {
+            match self.catch_up().await {
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "raising alerts failed; retrying"),
+            }
+            tokio::time::sleep(every).await;
+        }
+    }
+
+    async fn refresh_plans(&mut self) -> Result<()> {
+        let v = self.store.plans_version().await?;
+        if self.plans_version != Some(v) {
+            self.plan_names = self
+                .store
+                .plans()
+                .await?
+                .into_iter()
+                .map(|p| (p.id, p.name))
+                .collect();
+            self.plans_version = Some(v);
+        }
+        Ok(())
+    }
+
+    async fn spiking(&mut self, plan: i64, now: DateTime<Utc>) -> Result<bool> {
+        let hour = now.timestamp().div_euclid(3600);
+        if let Some(s) = self.spikes.get(&(plan, hour)) {
+            return Ok(*s);
+        }
+        let since =
+            (hour - i64::from(self.spike.baseline_hours + self.spike.window_hours) - 1) * 3_600_000;
+        let hourly = self.store.plan_hourly(plan, since).await?;
+        let s = detect(&hourly, hour, &self.spike).is_spike;
+        self.spikes.retain(|(_, h), _| *h == hour);
+        self.spikes.insert((plan, hour), s);
+        Ok(s)
+    }
+
+    /// The message of an alert: level, plan, title, first publisher, link, why.
+    async fn message(
+        &self,
+        d: &StoredDocument,
+        event: &EventRow,
+        rule: &AlertRule,
+        level: Level,
+        plan: Option<&str>,
+    ) -> Result<AlertMessage> {
+        let first = match event.first_seq {
+            Some(s) if s != d.seq => self.store.by_seqs(&[s]).await?.into_iter().next(),
+            _ => None,
+        };
+        let publisher_doc = first.as_ref().unwrap_or(d);
+        let first_publisher = publisher_doc.doc.author.as_ref().map(|a| Publisher {
+            name: a
+                .name
+                .clone()
+                .or_else(|| a.id.clone())
+                .unwrap_or_else(|| "未知".into()),
+            time: publisher_doc
+                .doc
+                .published_at
+                .map(|t| t.with_timezone(&Utc)),
+        });
+        let title = event
+            .title
+            .clone()
+            .or_else(|| d.doc.title.clone())
+            .filter(|t| !t.trim().is_empty())
+            .unwrap_or_else(|| d.doc.text.chars().take(60).collect());
+        let (why, why_en) = match &event.level {
+            Some(l) => (
+                format!("{}；预警规则：{}", l.reason, rule.describe_zh()),
+                Some(format!(
+                    "{}; alert rule: {}",
+                    l.reason_en,
+                    rule.describe_en()
+                )),
+            ),
+            None => (
+                format!("预警规则：{}", rule.describe_zh()),
+                Some(format!("alert rule: {}", rule.describe_en())),
+            ),
+        };
+        Ok(AlertMessage {
+            alert_id: String::new(),
+            level,
+            plan: plan.unwrap_or("（未命中方案）").to_owned(),
+            title,
+            first_publisher,
+            link: d.doc.url.clone(),
+            why,
+            why_en,
+            found_at: d.ingested_at,
+        })
+    }
+}
+
+fn to_value<T: serde::Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+fn level_name(code: i64) -> &'static str {
+    Level::from_code(code).map_or("unknown", |l| l.as_str())
+}

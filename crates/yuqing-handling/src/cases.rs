@@ -1,0 +1,1 @@
+//! The case workflow service (in progress).

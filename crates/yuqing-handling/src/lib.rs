@@ -1,0 +1,22 @@
+//! The handling service of yuqing (预警与处置) over a store: the IO around the pure
+//! `yuqing-workflow` and `yuqing-alert` libraries.
+//!
+//! - [`alerting`]: follows the stored documents, applies the alert rules and raises one
+//!   alert per event and level, queueing its messages (quiet hours respected);
+//! - [`delivery`]: sends queued messages through the channels, with retries, from the
+//!   stored outbox;
+//! - [`escalation`]: tells the next person on duty about unacknowledged alerts;
+//! - [`cases`]: the case workflow (register, act, list within scope), deadlines and
+//!   reminders, statistics and audit verification.
+//!
+//! Time always comes from an injected `yuqing_core::Clock`, so tests walk through days.
+
+pub mod alerting;
+pub mod cases;
+pub mod delivery;
+pub mod error;
+pub mod escalation;
+pub mod settings;
+
+pub use error::{HandlingError, Result};
+pub use settings::HandlingSettings;
