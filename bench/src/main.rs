@@ -6,6 +6,9 @@
 //! - `plans FILE`: plan matching rate (documents/s, one thread) with 1 and with 10,000
 //!   active plans built from the corpus's own frequent words.
 //! - `sentiment FILE`: sentiment classification rate (texts/s, one thread).
+//! - `alerts FILE YUQING_BINARY`: alert latency (push → webhook) under 1,000 docs/s of load.
+
+mod alerts;
 
 use anyhow::Context;
 use std::collections::HashMap;
@@ -22,8 +25,14 @@ fn main() -> anyhow::Result<()> {
         ),
         Some("plans") => plans(args.get(2).context("usage: yuqing-bench plans FILE")?),
         Some("sentiment") => sentiment(args.get(2).context("usage: yuqing-bench sentiment FILE")?),
+        Some("alerts") => alerts::alerts(
+            args.get(2)
+                .context("usage: yuqing-bench alerts FILE YUQING_BINARY")?,
+            args.get(3)
+                .context("usage: yuqing-bench alerts FILE YUQING_BINARY")?,
+        ),
         _ => anyhow::bail!(
-            "usage: yuqing-bench search DATA_DIR | reference FILE.jsonl.gz | plans FILE | sentiment FILE"
+            "usage: yuqing-bench search DATA_DIR | reference FILE.jsonl.gz | plans FILE | sentiment FILE | alerts FILE YUQING_BINARY"
         ),
     }
 }

@@ -3,6 +3,9 @@
 //! Writes are batched: [`SqliteStore::insert`] uses multi-row `INSERT … ON CONFLICT DO
 //! NOTHING RETURNING` statements inside one transaction, so a batch of a thousand
 //! documents costs a handful of statements. Migrations are embedded in the binary.
+//! Every write transaction starts with `BEGIN IMMEDIATE`: with several writers (the
+//! pipeline, the alert follower, the API), a deferred transaction that reads first could
+//! not upgrade to a write after another commit (`SQLITE_BUSY_SNAPSHOT`, not retried).
 
 use crate::{
     Checkpoint, Correction, DeadLetter, EncodedJson, EventMember, EventQuery, EventRow,
@@ -405,7 +408,7 @@ impl Store for SqliteStore {
         docs: &[NewDocument],
         checkpoint: Option<&Checkpoint>,
     ) -> Result<Vec<Inserted>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let mut inserted = Vec::with_capacity(docs.len());
         let mut stored_all;
         // Highest seq before this transaction: rows above it are ours.
@@ -602,7 +605,7 @@ impl Store for SqliteStore {
             return Ok(());
         }
         let now = Utc::now().timestamp_millis();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         for chunk in letters.chunks(INSERT_CHUNK) {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO dead_letters (at, source, location, reason, payload) ",
@@ -935,7 +938,7 @@ impl Store for SqliteStore {
     }
 
     async fn set_level(&self, event_id: i64, l: &LevelRecord) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(
             "UPDATE events SET level = ?1, level_rule = ?2, level_reason = ?3, level_reason_en = ?4, level_at = ?5, \
              level_by = ?6, rules_level = CASE WHEN ?6 IS NULL THEN MAX(COALESCE(rules_level, ?1), ?1) \
@@ -1010,7 +1013,7 @@ impl Store for SqliteStore {
 
     async fn put_plan(&self, p: &NewPlan) -> Result<StoredPlan> {
         let now = Utc::now().timestamp_millis();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let row = sqlx::query(
             "INSERT INTO plans (name, expression, structured, active, origin, created_at, updated_at, updated_by) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7) ON CONFLICT (name) DO UPDATE SET expression = ?2, \
@@ -1032,7 +1035,7 @@ impl Store for SqliteStore {
     }
 
     async fn set_plan_active(&self, id: i64, active: bool, by: Option<&str>) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let n =
             sqlx::query("UPDATE plans SET active = ?, updated_at = ?, updated_by = ? WHERE id = ?")
                 .bind(i64::from(active))
@@ -1048,7 +1051,7 @@ impl Store for SqliteStore {
     }
 
     async fn delete_plan(&self, id: i64) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let n = sqlx::query("DELETE FROM plans WHERE id = ?")
             .bind(id)
             .execute(&mut *tx)
@@ -1165,7 +1168,7 @@ impl Store for SqliteStore {
         by: &str,
         note: Option<&str>,
     ) -> Result<Option<Correction>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let Some(row) =
             sqlx::query("SELECT sentiment, content_type, event_id FROM documents WHERE seq = ?")
                 .bind(seq)
