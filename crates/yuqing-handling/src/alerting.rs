@@ -49,6 +49,7 @@ pub struct Alerter<S> {
     rules: Vec<AlertRule>,
     channels: Vec<String>,
     quiet: Option<QuietWindow>,
+    handling: HandlingSettings,
     spike: SpikeSettings,
     cursor: i64,
     plan_names: FxHashMap<i64, String>,
@@ -89,6 +90,7 @@ impl<S: Store + HandlingStore> Alerter<S> {
             store,
             clock,
             quiet,
+            handling: settings.clone(),
             spike,
             cursor,
             plan_names: FxHashMap::default(),
@@ -183,10 +185,7 @@ impl<S: Store + HandlingStore> Alerter<S> {
             let level = level.unwrap_or(Level::General);
             let plan = names.first().map(|s| (*s).to_owned());
             let message = self.message(d, event, rule, level, plan.as_deref()).await?;
-            let release = self
-                .quiet
-                .and_then(|q| q.release_at(now, level))
-                .unwrap_or(now);
+            let release = self.handling.release_at(self.quiet.as_ref(), now, level);
             let deliveries = self
                 .channels
                 .iter()

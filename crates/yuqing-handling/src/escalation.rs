@@ -32,6 +32,7 @@ pub struct Escalator<S> {
     policy: EscalationPolicy,
     channels: Vec<String>,
     quiet: Option<QuietWindow>,
+    handling: HandlingSettings,
     wake: Arc<Notify>,
 }
 
@@ -67,6 +68,7 @@ impl<S: HandlingStore> Escalator<S> {
                 .map(|c| c.name().to_owned())
                 .collect(),
             quiet,
+            handling: settings.clone(),
             wake,
         })
     }
@@ -153,10 +155,7 @@ impl<S: HandlingStore> Escalator<S> {
                         msg.why_en.unwrap_or_default()
                     ));
                     let id = format!("notice:{}:{step}", a.id);
-                    let release = self
-                        .quiet
-                        .and_then(|q| q.release_at(now, level))
-                        .unwrap_or(now);
+                    let release = self.handling.release_at(self.quiet.as_ref(), now, level);
                     for c in &self.channels {
                         deliveries.push(NewOutboxEntry {
                             alert_id: id.clone(),

@@ -1,9 +1,11 @@
 //! What the handling service is configured with: deadline rules (`[deadlines]`), alert
 //! settings (`[alerts]`), alert rules (`[[alert_rules]]`) and channels (`[[channels]]`).
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use yuqing_alert::ChannelConfig;
-use yuqing_alert::rules::{AlertRule, AlertSettings};
+use yuqing_alert::rules::{AlertRule, AlertSettings, QuietWindow};
+use yuqing_judge::grading::{Level, SpecialPeriod};
 use yuqing_workflow::DeadlineRules;
 
 /// Everything the handling service reads from the config file.
@@ -17,4 +19,24 @@ pub struct HandlingSettings {
     pub alert_rules: Vec<AlertRule>,
     #[serde(default)]
     pub channels: Vec<ChannelConfig>,
+    /// Special periods (特殊时期, `[judgement.grading] special_periods`): 24-hour duty, so
+    /// quiet hours do not hold messages while one lasts.
+    #[serde(default)]
+    pub special_periods: Vec<SpecialPeriod>,
+}
+
+impl HandlingSettings {
+    /// When a message raised at `now` at `level` may go out: now, or the end of quiet
+    /// hours (never held in a special period or when especially major).
+    pub fn release_at(
+        &self,
+        quiet: Option<&QuietWindow>,
+        now: DateTime<Utc>,
+        level: Level,
+    ) -> DateTime<Utc> {
+        if self.special_periods.iter().any(|p| p.contains(now)) {
+            return now;
+        }
+        quiet.and_then(|q| q.release_at(now, level)).unwrap_or(now)
+    }
 }

@@ -533,3 +533,39 @@ url = "http://{addr}/hook"
     );
     yuqing_workflow::audit::verify(&audit).expect("chain intact");
 }
+
+#[tokio::test]
+async fn special_periods_mean_24_hour_duty_without_quiet_hours() {
+    let mut w = World::new().await;
+    let h = Hook::default();
+    let addr = serve_hook(h.clone()).await;
+    let s = settings(&format!(
+        r#"
+special_periods = [{{ name = "两会", start = "2026-05-01", end = "2026-05-10" }}]
+
+[alerts.quiet_hours]
+from = "22:00"
+to = "07:00"
+
+[[channels]]
+type = "webhook"
+name = "hook"
+url = "http://{addr}/hook"
+"#
+    ));
+    // 23:30 Beijing, inside the special period.
+    w.clock.set(
+        Utc.with_ymd_and_hms(2026, 5, 6, 15, 30, 0)
+            .single()
+            .expect("t"),
+    );
+    let mut a = w.alerter(&s).await;
+    w.item(1, "食堂 重大", true, false, Duration::zero()).await;
+    w.level(1, 3).await;
+    assert_eq!(a.step().await.expect("step").raised.len(), 1);
+    assert_eq!(
+        w.dispatcher(&s).drain().await.expect("drain").delivered,
+        1,
+        "a major alert at night goes out at once during a special period"
+    );
+}

@@ -230,6 +230,7 @@ impl Config {
             alerts: self.alerts.clone(),
             alert_rules: self.alert_rules.clone(),
             channels: self.channels.clone(),
+            special_periods: self.judgement.grading.special_periods.clone(),
         }
     }
 }
@@ -261,6 +262,10 @@ mod tests {
             d.judgement.cluster.threshold
         );
         assert_eq!(cfg.judgement.spike.k, d.judgement.spike.k);
+        // The documented deadlines and alert settings are the built-in defaults.
+        assert_eq!(cfg.deadlines, d.deadlines);
+        assert_eq!(cfg.alerts, d.alerts);
+        assert!(cfg.alert_rules.is_empty() && cfg.channels.is_empty());
         for s in &cfg.sources {
             s.build()
                 .unwrap_or_else(|e| panic!("example source {} is invalid: {e}", s.name()));
@@ -294,6 +299,27 @@ mod tests {
         )
         .unwrap_err();
         assert!(format!("{e:#}").contains("duplicate plan"), "{e:#}");
+    }
+
+    #[test]
+    fn alert_channels_and_rules_are_checked_together() {
+        let base =
+            "[[channels]]\ntype = \"webhook\"\nname = \"hook\"\nurl = \"http://127.0.0.1:9/x\"\n";
+        let ok = format!("{base}[[alert_rules]]\nname = \"r\"\nchannels = [\"hook\"]\n");
+        let cfg = Config::parse(&ok).expect("valid");
+        assert_eq!(cfg.handling().alert_rules.len(), 1);
+        let e = Config::parse(&format!(
+            "{base}[[alert_rules]]\nname = \"r\"\nchannels = [\"nope\"]\n"
+        ))
+        .expect_err("unknown channel");
+        assert!(format!("{e:#}").contains("nope"), "{e:#}");
+        let e = Config::parse(&format!("{base}{base}")).expect_err("duplicate channel");
+        assert!(format!("{e:#}").contains("hook"), "{e:#}");
+        let e = Config::parse("[alerts.quiet_hours]\nfrom = \"25:00\"\nto = \"07:00\"\n")
+            .expect_err("bad quiet hours");
+        assert!(format!("{e:#}").contains("quiet_hours"), "{e:#}");
+        let e = Config::parse("[deadlines]\nremind_before = \"soon\"\n").expect_err("bad span");
+        assert!(format!("{e:#}").contains("soon"), "{e:#}");
     }
 
     #[test]
