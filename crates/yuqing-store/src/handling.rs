@@ -231,12 +231,14 @@ pub trait HandlingStore: Send + Sync + 'static {
     fn cases(&self, q: &CaseQuery) -> impl Future<Output = Result<Vec<Case>>> + Send;
     /// Keys of every reminder sent.
     fn reminder_keys(&self) -> impl Future<Output = Result<HashSet<String>>> + Send;
-    /// Records reminders as sent (keys already present are skipped).
+    /// Records reminders as sent. `audit[i]` is the entry of `reminders[i]`: a reminder whose
+    /// key is already stored is skipped with its entry (two tickers never audit one reminder
+    /// twice). Returns the reminders that were new.
     fn record_reminders(
         &self,
         reminders: &[ReminderRow],
         audit: Vec<NewEntry>,
-    ) -> impl Future<Output = Result<()>> + Send;
+    ) -> impl Future<Output = Result<Vec<ReminderRow>>> + Send;
     /// Reminders of a case (or all when `None`), oldest first.
     fn reminders(
         &self,

@@ -19,17 +19,31 @@
 //!   "active"?, "by"?}`: creates or replaces (by name), returns the plan and lint messages;
 //!   `PATCH /api/v1/plans/{id}` `{"active"}`; `DELETE /api/v1/plans/{id}`;
 //!   `GET /api/v1/plans/{id}/hits?limit&before`: hits, newest first, paged by seq.
+//! - Case handling (`api/cases.rs`, docs/specs/case-workflow.md §8; every request needs
+//!   the bearer token and `X-Yuqing-User: <user id>`): `GET /api/v1/cases?state&unit&limit`,
+//!   `POST /api/v1/cases` (register), `GET /api/v1/cases/{id}` (with timeline, deadlines,
+//!   reminders, audit entries), `POST /api/v1/cases/{id}/actions`
+//!   `{"expected_version", "kind": {"type": …}}` (stale version → 409),
+//!   `GET|PUT /api/v1/org`, `GET|POST /api/v1/duty`, `DELETE /api/v1/duty/{id}`,
+//!   `GET /api/v1/audit?after&limit`, `GET /api/v1/audit/verify?anchor`,
+//!   `GET /api/v1/stats?from&to&as_of`.
+//! - Alerts (`api/alerts.rs`, docs/specs/alerts.md §7): `GET /api/v1/alerts?unacked&since&event&limit`
+//!   (the in-app inbox, newest first), `GET /api/v1/alerts/{id}` (with every delivery
+//!   attempt and escalation notice), `POST /api/v1/alerts/{id}/ack` (token and
+//!   `X-Yuqing-User`; the first acknowledgement stands and stops escalation).
 //! - `GET /api/v1/groups/{id}` (a reprint group: members, distinct sites, first
 //!   publisher), `GET /api/v1/sources`, `GET /api/v1/dead-letters`, `GET /healthz`,
 //!   `GET /metrics`.
 
+mod alerts;
+mod cases;
 mod judgement;
 
 use crate::error::ApiError;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, patch, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use axum::{Json, Router};
 use bytes::Bytes;
 use chrono::Utc;
@@ -41,7 +55,7 @@ use yuqing_ingest::query;
 use yuqing_ingest::runner::{Parsed, WriterHandle, prepare_items};
 use yuqing_ingest::transforms::judge::Judge;
 use yuqing_search::{SearchIndex, SearchRequest, Sort};
-use yuqing_store::Store;
+use yuqing_store::{HandlingStore, Store};
 
 /// Everything handlers share.
 pub struct AppState<S: Store> {
@@ -57,6 +71,9 @@ pub struct AppState<S: Store> {
     pub judge: Arc<Judge>,
     /// What the judgement routes keep between requests: `Default::default()`.
     pub judgement: judgement::JudgementState,
+    /// The case workflow (org, duty, cases, audit, statistics); `None`: those routes
+    /// answer 503.
+    pub cases: Option<Arc<yuqing_handling::cases::Cases<S>>>,
 }
 
 /// Largest push request body.
@@ -64,7 +81,7 @@ const MAX_PUSH_BYTES: usize = 64 << 20;
 /// Most documents in one push.
 const MAX_PUSH_DOCS: usize = 10_000;
 
-pub fn router<S: Store>(state: Arc<AppState<S>>) -> Router {
+pub fn router<S: Store + HandlingStore>(state: Arc<AppState<S>>) -> Router {
     Router::new()
         .route("/", get(index_page))
         .route("/healthz", get(health))
@@ -95,6 +112,27 @@ pub fn router<S: Store>(state: Arc<AppState<S>>) -> Router {
         .route("/api/v1/count", get(count::<S>))
         .route("/api/v1/sources", get(sources::<S>))
         .route("/api/v1/dead-letters", get(dead_letters::<S>))
+        .route(
+            "/api/v1/cases",
+            get(cases::list_cases::<S>).post(cases::create_case::<S>),
+        )
+        .route("/api/v1/cases/{id}", get(cases::get_case::<S>))
+        .route("/api/v1/cases/{id}/actions", post(cases::act::<S>))
+        .route(
+            "/api/v1/org",
+            get(cases::get_org::<S>).put(cases::put_org::<S>),
+        )
+        .route(
+            "/api/v1/duty",
+            get(cases::list_duty::<S>).post(cases::add_duty::<S>),
+        )
+        .route("/api/v1/duty/{id}", delete(cases::remove_duty::<S>))
+        .route("/api/v1/alerts", get(alerts::list_alerts::<S>))
+        .route("/api/v1/alerts/{id}", get(alerts::get_alert::<S>))
+        .route("/api/v1/alerts/{id}/ack", post(alerts::ack_alert::<S>))
+        .route("/api/v1/audit", get(cases::audit_log::<S>))
+        .route("/api/v1/audit/verify", get(cases::audit_verify::<S>))
+        .route("/api/v1/stats", get(cases::stats::<S>))
         .with_state(state)
 }
 

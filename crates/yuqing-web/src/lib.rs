@@ -12,10 +12,10 @@ pub use error::ApiError;
 
 use std::future::Future;
 use std::sync::Arc;
-use yuqing_store::Store;
+use yuqing_store::{HandlingStore, Store};
 
 /// Serves `router` on `listener` until `shutdown` resolves.
-pub async fn serve<S: Store>(
+pub async fn serve<S: Store + HandlingStore>(
     listener: tokio::net::TcpListener,
     state: Arc<AppState<S>>,
     shutdown: impl Future<Output = ()> + Send + 'static,

@@ -46,6 +46,7 @@ async fn start() -> Server {
         metrics: None,
         judge,
         judgement: Default::default(),
+        cases: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

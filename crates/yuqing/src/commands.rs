@@ -335,6 +335,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             by,
             reason,
         } => crate::judgement::set_level(&cli.data, event, &level, &by, &reason).await,
+        Command::Handling(command) => crate::handling::run(&cli.data, &cfg, command).await,
         Command::Serve { bind } => crate::serve::serve(&cli.data, cfg, bind).await,
     }
 }

@@ -5,6 +5,8 @@
 mod commands;
 mod config;
 mod data;
+mod handling;
+mod handling_tasks;
 mod judgement;
 mod plans;
 mod serve;
@@ -159,6 +161,9 @@ pub enum Command {
         #[arg(long)]
         reason: String,
     },
+    /// Case handling: `org`, `duty`, `case`, `audit`, `stats` (docs/specs/case-workflow.md).
+    #[command(flatten)]
+    Handling(handling::HandlingCommand),
     /// Run the system: sources, pipeline and web server.
     Serve {
         /// Address to listen on (default from config: 127.0.0.1:8080).

@@ -48,6 +48,7 @@ pub async fn serve(root: &Path, cfg: Config, bind: Option<String>) -> anyhow::Re
             stop_rx.clone(),
         )));
     }
+    let handling = crate::handling_tasks::spawn(&dir, &cfg).await?;
     let bind = bind.unwrap_or_else(|| cfg.server.bind.clone());
     let listener = tokio::net::TcpListener::bind(&bind)
         .await
@@ -61,6 +62,11 @@ pub async fn serve(root: &Path, cfg: Config, bind: Option<String>) -> anyhow::Re
         metrics,
         judge: writer.judge().clone(),
         judgement: Default::default(),
+        cases: Some(Arc::new(yuqing_handling::cases::Cases::new(
+            dir.store.clone(),
+            Arc::new(yuqing_core::SystemClock),
+            cfg.deadlines.clone(),
+        ))),
     });
     drop(writer);
     eprintln!(
@@ -90,6 +96,9 @@ pub async fn serve(root: &Path, cfg: Config, bind: Option<String>) -> anyhow::Re
     let _ = stop_tx.send(true);
     for t in tasks {
         let _ = t.await;
+    }
+    for t in handling {
+        t.abort();
     }
     // The writer stops when the last handle (held by the web state, now dropped) is gone.
     tokio::task::spawn_blocking(move || writer_thread.join())

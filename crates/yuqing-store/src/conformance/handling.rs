@@ -396,10 +396,10 @@ pub async fn outbox_keeps_order_and_identity<S: HandlingStore>(s: S) {
         who: "li".into(),
         at: t0(),
     };
-    s.record_notices(&[n.clone()], &[out("notice:1:1", "hook", 0)])
+    s.record_notices(std::slice::from_ref(&n), &[out("notice:1:1", "hook", 0)])
         .await
         .expect("notice");
-    s.record_notices(&[n.clone()], &[out("notice:1:1", "hook", 0)])
+    s.record_notices(std::slice::from_ref(&n), &[out("notice:1:1", "hook", 0)])
         .await
         .expect("notice again");
     assert_eq!(s.notices(&[1, 2]).await.expect("notices"), vec![n]);
@@ -468,9 +468,29 @@ pub async fn duty_and_reminders<S: HandlingStore>(s: S) {
         sent_at: t0(),
         message: json!({ "zh": "催办", "en": "urge" }),
     };
-    s.record_reminders(&[r.clone(), r.clone()], vec![entry("remind", "case:c1")])
+    let new = s
+        .record_reminders(
+            &[r.clone(), r.clone()],
+            vec![entry("remind", "case:c1"), entry("remind", "case:c1")],
+        )
         .await
         .expect("remind");
+    assert_eq!(new, vec![r.clone()], "a repeated key is not new");
+    let again = s
+        .record_reminders(std::slice::from_ref(&r), vec![entry("remind", "case:c1")])
+        .await
+        .expect("again");
+    assert!(again.is_empty());
+    assert_eq!(
+        s.audit(0, 0)
+            .await
+            .expect("audit")
+            .iter()
+            .filter(|e| e.action == "remind")
+            .count(),
+        1,
+        "a reminder is audited once"
+    );
     assert_eq!(s.reminder_keys().await.expect("keys").len(), 1);
     assert_eq!(s.reminders(Some("c1")).await.expect("of"), vec![r]);
     assert!(s.reminders(Some("c2")).await.expect("of").is_empty());

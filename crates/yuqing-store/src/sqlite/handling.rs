@@ -415,13 +415,17 @@ impl HandlingStore for SqliteStore {
         &self,
         reminders: &[ReminderRow],
         audit: Vec<NewEntry>,
-    ) -> Result<()> {
-        if reminders.is_empty() && audit.is_empty() {
-            return Ok(());
+    ) -> Result<Vec<ReminderRow>> {
+        if reminders.is_empty() {
+            return Ok(Vec::new());
         }
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut new = Vec::new();
+        let mut entries = Vec::new();
+        let mut audit = audit.into_iter();
         for r in reminders {
-            sqlx::query(
+            let entry = audit.next();
+            let n = sqlx::query(
                 "INSERT INTO reminders (key, case_id, kind, what, due_at, unit, sent_at, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
             )
             .bind(&r.key)
@@ -433,11 +437,16 @@ impl HandlingStore for SqliteStore {
             .bind(r.sent_at.timestamp_millis())
             .bind(to_json(&r.message))
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
+            if n > 0 {
+                new.push(r.clone());
+                entries.extend(entry);
+            }
         }
-        chain(&mut tx, audit).await?;
+        chain(&mut tx, entries).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(new)
     }
 
     async fn reminders(&self, case_id: Option<&str>) -> Result<Vec<ReminderRow>> {

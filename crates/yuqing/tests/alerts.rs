@@ -1,0 +1,184 @@
+//! Alerts end to end through a real `yuqing serve`: a document pushed through the API that
+//! hits a configured plan reaches a webhook receiver on 127.0.0.1 with the Chinese message,
+//! once; the alert shows in the API inbox with its delivery log; acknowledging needs a
+//! known user; the CLI lists it as acknowledged.
+
+mod common;
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::post;
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+type Got = Arc<Mutex<Vec<Value>>>;
+
+async fn receive(State(got): State<Got>, body: String) -> &'static str {
+    got.lock()
+        .expect("lock")
+        .push(serde_json::from_str(&body).expect("json"));
+    "ok"
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pushed_item_that_hits_a_plan_alerts_once_through_the_webhook() {
+    let got: Got = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let hook = listener.local_addr().expect("addr");
+    let app = Router::new()
+        .route("/hook", post(receive))
+        .with_state(got.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+
+    let tmp = tempfile::tempdir().expect("tmp");
+    let srv = common::serve(
+        tmp.path(),
+        &format!(
+            r#"
+[server]
+push_tokens = ["t0ken"]
+
+[[plans]]
+name = "校园食品安全"
+expression = "食堂+(变质|中毒)"
+
+[[alert_rules]]
+name = "校园"
+plans = ["校园食品安全"]
+
+[[channels]]
+type = "webhook"
+name = "值班"
+url = "http://{hook}/hook"
+"#
+        ),
+    );
+    let base = srv.base.clone();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let c = reqwest::Client::new();
+    let now = chrono::Utc::now().to_rfc3339();
+    let docs = [
+        json!({"id": "a1", "platform": "weibo", "kind": "post", "published_at": now,
+               "url": "https://weibo.com/1/a1",
+               "author": {"id": "9", "name": "本地爆料"},
+               "text": "某中学食堂饭菜变质，多名学生腹泻 <script>alert(1)</script>"}),
+        json!({"id": "a2", "platform": "weibo", "kind": "post", "published_at": now,
+               "text": "今天天气不错"}),
+    ];
+    let body = docs
+        .iter()
+        .map(Value::to_string)
+        .collect::<Vec<_>>()
+        .join("\n");
+    let r = c
+        .post(format!("{base}/api/v1/documents"))
+        .bearer_auth("t0ken")
+        .body(body)
+        .send()
+        .await
+        .expect("push");
+    assert_eq!(r.status().as_u16(), 200);
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while got.lock().expect("lock").is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A repeat of the same event does not alert again.
+    let again = json!({"id": "a3", "platform": "weibo", "kind": "repost", "parent_id": "a1",
+                       "published_at": now, "text": "转发：食堂饭菜变质"});
+    let r = c
+        .post(format!("{base}/api/v1/documents"))
+        .bearer_auth("t0ken")
+        .body(again.to_string())
+        .send()
+        .await
+        .expect("push");
+    assert_eq!(r.status().as_u16(), 200);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let received = got.lock().expect("lock").clone();
+    assert_eq!(received.len(), 1, "one alert: {received:?}");
+    let m = &received[0];
+    assert_eq!(m["plan"], "校园食品安全");
+    // A negative original about food safety (a critical category) is especially major.
+    assert_eq!(m["level"], "especially_major");
+    assert!(m["why"].as_str().expect("why").contains("预警规则"), "{m}");
+    assert_eq!(m["link"], "https://weibo.com/1/a1");
+    assert_eq!(m["first_publisher"]["name"], "本地爆料");
+    let text = m["text"].as_str().expect("text");
+    assert!(text.contains("舆情预警") && text.contains("校园"), "{text}");
+
+    // The inbox shows it with its delivery log and the later hit counted.
+    let list: Value = c
+        .get(format!("{base}/api/v1/alerts?unacked=true"))
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    let alerts = list["alerts"].as_array().expect("alerts");
+    assert_eq!(alerts.len(), 1, "{list}");
+    let id = alerts[0]["id"].as_i64().expect("id");
+    assert_eq!(alerts[0]["hits"], 2, "the repost matched the same event");
+    assert_eq!(m["alert_id"], id.to_string());
+    let one: Value = c
+        .get(format!("{base}/api/v1/alerts/{id}"))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(one["deliveries"][0]["channel"], "值班");
+    assert_eq!(one["deliveries"][0]["attempts"][0]["state"], "delivered");
+
+    // Acknowledging needs the token and a user of the organisation.
+    let ack = |user: &'static str| {
+        c.post(format!("{base}/api/v1/alerts/{id}/ack"))
+            .bearer_auth("t0ken")
+            .header("X-Yuqing-User", user)
+            .send()
+    };
+    assert_eq!(ack("nobody").await.expect("ack").status().as_u16(), 403);
+    let org = json!({
+        "units": [{"id": "county", "name": "某县", "kind": "organisation"}],
+        "users": [{"id": "duty", "name": "值班员", "grants": [{"unit": "county", "role": "analyst"}]}]
+    });
+    let r = c
+        .put(format!("{base}/api/v1/org"))
+        .bearer_auth("t0ken")
+        .header("X-Yuqing-User", "duty")
+        .json(&org)
+        .send()
+        .await
+        .expect("org");
+    assert_eq!(r.status().as_u16(), 200);
+    let r = ack("duty").await.expect("ack");
+    assert_eq!(r.status().as_u16(), 200);
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(v["acked_by"], "duty");
+
+    let out = common::run(&[
+        "alert",
+        "list",
+        "--json",
+        "--data",
+        tmp.path().join("data").to_str().expect("path"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line: Value =
+        serde_json::from_slice(out.stdout.split(|b| *b == b'\n').next().expect("line"))
+            .expect("json line");
+    assert_eq!(line["acked_by"], "duty");
+    drop(srv);
+}
