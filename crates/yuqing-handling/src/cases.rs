@@ -243,6 +243,7 @@ pub struct Cases<S> {
     store: Arc<S>,
     clock: Arc<dyn Clock>,
     rules: DeadlineRules,
+    evidence: Option<crate::evidence::Evidence>,
 }
 
 /// The audit entry of one timeline step.
@@ -299,7 +300,82 @@ impl<S: Store + HandlingStore> Cases<S> {
             store,
             clock,
             rules,
+            evidence: None,
         }
+    }
+
+    /// Keeps evidence files in `dir` (`<data>/evidence`); without it attaching is refused.
+    pub fn with_evidence(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.evidence = Some(crate::evidence::Evidence::new(dir));
+        self
+    }
+
+    fn evidence(&self) -> Result<&crate::evidence::Evidence> {
+        self.evidence.as_ref().ok_or_else(|| {
+            HandlingError::refused(
+                yuqing_core::Code::Unavailable,
+                "此节点未配置附件目录",
+                "no evidence directory is configured on this node",
+            )
+        })
+    }
+
+    /// 添加附件: stores the file by its hash and records it on the case (an `attach`
+    /// step, audited with the hash). The actor must be allowed to act on the case.
+    pub async fn attach(
+        &self,
+        case_id: &str,
+        actor: &str,
+        expected_version: u64,
+        name: &str,
+        kind: yuqing_workflow::case::AttachmentKind,
+        bytes: Vec<u8>,
+    ) -> Result<Case> {
+        // Refuse early what the workflow would refuse, before writing the file.
+        let org = self.org().await?;
+        let Some(case) = self.store.case(case_id).await? else {
+            return Err(Self::missing(case_id));
+        };
+        Self::check_visible(&org, &Principal::user(actor), &case)?;
+        let (sha256, size) = self.evidence()?.put(bytes).await?;
+        let attachment = yuqing_workflow::case::Attachment {
+            kind,
+            name: name.to_owned(),
+            sha256,
+            size,
+        };
+        self.apply(
+            case_id,
+            Action::new(
+                expected_version,
+                yuqing_workflow::case::ActionKind::Attach { attachment },
+            ),
+            actor,
+        )
+        .await
+    }
+
+    /// An evidence file of a case the viewer may see, checked against its hash.
+    pub async fn attachment(
+        &self,
+        case_id: &str,
+        sha256: &str,
+        viewer: &Principal,
+    ) -> Result<(yuqing_workflow::case::Attachment, Vec<u8>)> {
+        let case = self.case(case_id, viewer).await?;
+        let Some(a) = case
+            .attachments
+            .iter()
+            .find(|a| a.file.sha256 == sha256)
+            .map(|a| a.file.clone())
+        else {
+            return Err(HandlingError::not_found(
+                format!("案件 {case_id} 没有哈希为 {sha256} 的附件"),
+                format!("case {case_id} has no attachment {sha256}"),
+            ));
+        };
+        let bytes = self.evidence()?.get(sha256).await?;
+        Ok((a, bytes))
     }
 
     pub fn store(&self) -> &Arc<S> {

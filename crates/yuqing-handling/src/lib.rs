@@ -7,7 +7,8 @@
 //!   stored outbox;
 //! - [`escalation`]: tells the next person on duty about unacknowledged alerts;
 //! - [`cases`]: the case workflow (register, act, list within scope), deadlines and
-//!   reminders, statistics and audit verification.
+//!   reminders, statistics and audit verification;
+//! - [`evidence`]: the evidence files of cases, stored by content hash.
 //!
 //! Time always comes from an injected `yuqing_core::Clock`, so tests walk through days.
 
@@ -16,6 +17,7 @@ pub mod cases;
 pub mod delivery;
 pub mod error;
 pub mod escalation;
+pub mod evidence;
 pub mod settings;
 
 pub use error::{HandlingError, Result};

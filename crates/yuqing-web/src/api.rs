@@ -27,6 +27,9 @@
 //!   `GET|PUT /api/v1/org`, `GET|POST /api/v1/duty`, `DELETE /api/v1/duty/{id}`,
 //!   `GET /api/v1/audit?after&limit`, `GET /api/v1/audit/verify?anchor`,
 //!   `GET /api/v1/stats?from&to&as_of`.
+//! - Evidence files (`api/evidence.rs`): `POST /api/v1/cases/{id}/attachments?name&kind&expected_version`
+//!   (raw body), `GET /api/v1/cases/{id}/attachments/{sha256}` (a download, checked
+//!   against its hash).
 //! - Alerts (`api/alerts.rs`, docs/specs/alerts.md §7): `GET /api/v1/alerts?unacked&since&event&limit`
 //!   (the in-app inbox, newest first), `GET /api/v1/alerts/{id}` (with every delivery
 //!   attempt and escalation notice), `POST /api/v1/alerts/{id}/ack` (token and
@@ -37,6 +40,7 @@
 
 mod alerts;
 mod cases;
+mod evidence;
 mod judgement;
 
 use crate::error::ApiError;
@@ -127,6 +131,15 @@ pub fn router<S: Store + HandlingStore>(state: Arc<AppState<S>>) -> Router {
             get(cases::list_duty::<S>).post(cases::add_duty::<S>),
         )
         .route("/api/v1/duty/{id}", delete(cases::remove_duty::<S>))
+        .route(
+            "/api/v1/cases/{id}/attachments",
+            post(evidence::upload::<S>)
+                .layer(DefaultBodyLimit::max(yuqing_handling::evidence::MAX_BYTES)),
+        )
+        .route(
+            "/api/v1/cases/{id}/attachments/{sha256}",
+            get(evidence::download::<S>),
+        )
         .route("/api/v1/alerts", get(alerts::list_alerts::<S>))
         .route("/api/v1/alerts/{id}", get(alerts::get_alert::<S>))
         .route("/api/v1/alerts/{id}/ack", post(alerts::ack_alert::<S>))

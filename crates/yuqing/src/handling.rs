@@ -254,6 +254,30 @@ pub enum CaseCommand {
         #[arg(long)]
         summary: String,
     },
+    /// Attach an evidence file (text, image, audio, video) to a case.
+    Attach {
+        id: String,
+        #[arg(long = "as")]
+        as_user: String,
+        #[arg(long)]
+        version: u64,
+        file: PathBuf,
+        /// text, image, audio or video (default: from the file's extension).
+        #[arg(long)]
+        kind: Option<String>,
+        /// The name to record (default: the file's name).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Write an evidence file of a case to OUT, checked against its hash.
+    Attachment {
+        id: String,
+        sha256: String,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long = "as")]
+        as_user: Option<String>,
+    },
     /// Show a case with its timeline, deadlines, reminders and audit entries.
     Show {
         id: String,
@@ -369,7 +393,8 @@ async fn open(root: &Path, cfg: &Config, create: bool) -> anyhow::Result<Cases<S
         Arc::new(store),
         Arc::new(SystemClock),
         cfg.deadlines.clone(),
-    ))
+    )
+    .with_evidence(root.join("evidence")))
 }
 
 /// A refusal of the service as an error with its "zh / en" message.
@@ -891,6 +916,68 @@ async fn case(root: &Path, cfg: &Config, cmd: CaseCommand) -> anyhow::Result<Exi
                 false,
             )
             .await
+        }
+        CaseCommand::Attach {
+            id,
+            as_user,
+            version,
+            file,
+            kind,
+            name,
+        } => {
+            let bytes = std::fs::read(&file).with_context(|| {
+                format!(
+                    "无法读取 {} / cannot read {}",
+                    file.display(),
+                    file.display()
+                )
+            })?;
+            let name = name.unwrap_or_else(|| {
+                file.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "附件".into())
+            });
+            let kind = match kind {
+                Some(k) => serde_json::from_value(json!(k)).map_err(|_| {
+                    anyhow::anyhow!(
+                        "--kind {k:?} 无效：可用 text、image、audio、video / invalid --kind {k:?}: use text, image, audio or video"
+                    )
+                })?,
+                None => yuqing_handling::evidence::guess_kind(&name),
+            };
+            let case = svc
+                .attach(&id, &as_user, version, &name, kind, bytes)
+                .await
+                .map_err(refused)?;
+            let a = case.attachments.last().map(|a| a.file.sha256.clone());
+            println!(
+                "已添加附件 {name}（sha256 {}），案件 {id} 现为第 {} 版 / attached {name} (sha256 {}), case {id} is now at version {}",
+                a.as_deref().unwrap_or("?"),
+                case.version,
+                a.as_deref().unwrap_or("?"),
+                case.version
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        CaseCommand::Attachment {
+            id,
+            sha256,
+            out,
+            as_user,
+        } => {
+            let (a, bytes) = svc
+                .attachment(&id, &sha256, &principal(as_user))
+                .await
+                .map_err(refused)?;
+            std::fs::write(&out, &bytes).with_context(|| {
+                format!(
+                    "无法写入 {} / cannot write {}",
+                    out.display(),
+                    out.display()
+                )
+            })?;
+            println!("{}（{} 字节）→ {}", a.name, a.size, out.display());
+            Ok(ExitCode::SUCCESS)
         }
         CaseCommand::Show { id, as_user, json } => {
             let v = svc

@@ -62,11 +62,14 @@ pub async fn serve(root: &Path, cfg: Config, bind: Option<String>) -> anyhow::Re
         metrics,
         judge: writer.judge().clone(),
         judgement: Default::default(),
-        cases: Some(Arc::new(yuqing_handling::cases::Cases::new(
-            dir.store.clone(),
-            Arc::new(yuqing_core::SystemClock),
-            cfg.deadlines.clone(),
-        ))),
+        cases: Some(Arc::new(
+            yuqing_handling::cases::Cases::new(
+                dir.store.clone(),
+                Arc::new(yuqing_core::SystemClock),
+                cfg.deadlines.clone(),
+            )
+            .with_evidence(root.join("evidence")),
+        )),
     });
     drop(writer);
     eprintln!(
