@@ -1,0 +1,118 @@
+// Browser end-to-end tests of the yuqing web UI, in headless Chromium (Debian's
+// /usr/bin/chromium) driven by playwright-core. Run from the repository root by .ci/run:
+//
+//   (cd tests/browser && npm ci) && node tests/browser/run.mjs [path/to/yuqing]
+//
+// It starts a real `yuqing serve` on 127.0.0.1:0 with a fresh data directory holding a
+// slice of the shared CED data (times shifted so the newest post is "now", so the
+// dashboard's today/week views have data), then walks the flows of issue 5 and saves a
+// screenshot of each page to tests/browser/artifacts/. Any failed check exits non-zero:
+// a missing browser or binary is a failure, never a skip.
+
+import { spawn } from 'node:child_process';
+import { createReadStream, mkdirSync, mkdtempSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import { createGunzip } from 'node:zlib';
+import { createInterface } from 'node:readline';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { root, bin, ced, artifacts, browserPath, SLICE, check, yq } from './lib.mjs';
+
+const failures = [];
+let passed = 0;
+
+async function step(name, f) {
+  const t0 = Date.now();
+  try {
+    await f();
+    passed += 1;
+    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    failures.push(name);
+    console.log(`FAIL ${name}: ${e.stack || e}`);
+  }
+}
+
+/** The first `n` CED documents, published times shifted so the newest is now. */
+async function slice(n, out) {
+  const lines = [];
+  const rl = createInterface({ input: createReadStream(ced).pipe(createGunzip()) });
+  for await (const l of rl) {
+    if (!l.trim()) continue;
+    lines.push(JSON.parse(l));
+    if (lines.length >= n) break;
+  }
+  rl.close();
+  const times = lines.map((d) => Date.parse(d.published_at)).filter((t) => !Number.isNaN(t));
+  const newest = Math.max(...times);
+  const oldest = Math.min(...times);
+  // Squeeze the slice into the last 6 days, keeping the order.
+  const span = Math.max(1, newest - oldest);
+  const now = Date.now() - 60_000;
+  for (const d of lines) {
+    const t = Date.parse(d.published_at);
+    if (!Number.isNaN(t)) d.published_at = new Date(now - ((newest - t) / span) * 6 * 86400_000).toISOString();
+  }
+  writeFileSync(out, lines.map((d) => JSON.stringify(d)).join('\n') + '\n');
+  return lines;
+}
+
+/** Starts serve; resolves with its base URL and the one-time admin password it printed. */
+function serve(data, config) {
+  return new Promise((ok, fail) => {
+    const p = spawn(bin, ['serve', '--bind', '127.0.0.1:0', '--data', data, '--config', config], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let base = null;
+    let password = null;
+    let err = '';
+    const done = () => { if (base && password) ok({ proc: p, base, password }); };
+    createInterface({ input: p.stdout }).on('line', (l) => {
+      const m = l.match(/listening on (http:\/\/\S+)/);
+      if (m) { base = m[1]; done(); }
+    });
+    createInterface({ input: p.stderr }).on('line', (l) => {
+      err += `${l}\n`;
+      // The bootstrap line names the one-time password; see crates/yuqing/src/serve.rs.
+      const m = l.match(/(?:一次性密码|one-time password)[^A-Za-z0-9]*([A-Za-z0-9_\-]{12,})/);
+      if (m && !password) { password = m[1]; done(); }
+    });
+    p.on('exit', (c) => fail(new Error(`serve exited (${c}) before it was ready:\n${err}`)));
+    setTimeout(() => fail(new Error(`serve not ready after 60 s:\n${err}`)), 60_000);
+  });
+}
+
+async function main() {
+  check(existsSync(bin), `the yuqing binary at ${bin} (build it first)`);
+  check(existsSync(browserPath), `Chromium at ${browserPath} (apt-get install chromium)`);
+  check(existsSync(ced), `the CED data at ${ced}`);
+  rmSync(artifacts, { recursive: true, force: true });
+  mkdirSync(artifacts, { recursive: true });
+  const tmp = mkdtempSync(join(tmpdir(), 'yuqing-browser-'));
+  const data = join(tmp, 'data');
+  const config = join(tmp, 'yuqing.toml');
+  writeFileSync(config, '[server]\npush_tokens = ["browser-test-token"]\n');
+  const file = join(tmp, 'slice.jsonl');
+  await slice(SLICE, file);
+  yq(['import', file, '--data', data, '--config', config]);
+  const srv = await serve(data, config);
+  const browser = await chromium.launch({ executablePath: browserPath, args: ['--no-sandbox'] });
+  const ctx = { srv, browser, tmp, data, config, newPassword: 'Yuqing-test-2026!' };
+  try {
+    const flows = await import('./flows.mjs');
+    for (const [name, f] of flows.FLOWS) {
+      await step(name, () => f(ctx));
+    }
+  } finally {
+    await browser.close();
+    srv.proc.kill('SIGTERM');
+  }
+  console.log(`\n${passed} passed, ${failures.length} failed${failures.length ? `: ${failures.join(', ')}` : ''}`);
+  console.log(`screenshots: ${artifacts}`);
+  process.exit(failures.length ? 1 : 0);
+}
+
+main().catch((e) => {
+  console.error(e.stack || e);
+  process.exit(1);
+});
