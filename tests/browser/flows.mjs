@@ -37,6 +37,8 @@ async function pushDocs(ctx, docs) {
 
 async function firstLogin(ctx) {
   const page = await ctx.browser.newPage({ viewport: VIEW });
+  const refused = [];
+  page.on('response', (r) => { if (r.status() === 401 || r.status() === 403) refused.push(`${r.status()} ${r.request().method()} ${r.url()}`); });
   await page.goto(`${ctx.srv.base}/`);
   await page.waitForSelector('form.login input[name=user]');
   await shot(page, '01-login');
@@ -56,7 +58,13 @@ async function firstLogin(ctx) {
   await page.fill('input[name=old]', ctx.srv.password);
   await page.fill('input[name=new]', ctx.newPassword);
   await page.click('button[type=submit]');
-  await page.waitForFunction(() => location.hash.startsWith('#/dashboard'));
+  try {
+    await page.waitForFunction(() => location.hash.startsWith('#/dashboard'), null, { timeout: 10_000 });
+  } catch (e) {
+    await shot(page, '01-password-failed');
+    const msg = await page.textContent('body');
+    throw new Error(`no dashboard after the password change (${page.url()}): ${msg.slice(0, 300)}; refused: ${refused.join(', ')}`);
+  }
   await page.close();
   // The new password works, the one-time one no longer does.
   const again = await login(ctx, 'admin', ctx.newPassword);

@@ -4,8 +4,8 @@
 //   (cd tests/browser && npm ci) && node tests/browser/run.mjs [path/to/yuqing]
 //
 // It starts a real `yuqing serve` on 127.0.0.1:0 with a fresh data directory holding a
-// slice of the shared CED data (times shifted so the newest post is "now", so the
-// dashboard's today/week views have data), then walks the flows of issue 5 and saves a
+// slice of the shared CED data (publication times spread over the last six days in their
+// original order, so the dashboard's today/week views have data), then walks the flows of issue 5 and saves a
 // screenshot of each page to tests/browser/artifacts/. Any failed check exits non-zero:
 // a missing browser or binary is a failure, never a skip.
 
@@ -43,16 +43,14 @@ async function slice(n, out) {
     if (lines.length >= n) break;
   }
   rl.close();
-  const times = lines.map((d) => Date.parse(d.published_at)).filter((t) => !Number.isNaN(t));
-  const newest = Math.max(...times);
-  const oldest = Math.min(...times);
-  // Squeeze the slice into the last 6 days, keeping the order.
-  const span = Math.max(1, newest - oldest);
+  // Spread the slice over the last 6 days by rank (keeping the order of publication),
+  // so that today and the week both hold real documents.
+  const dated = lines.filter((d) => !Number.isNaN(Date.parse(d.published_at)));
+  dated.sort((x, y) => Date.parse(x.published_at) - Date.parse(y.published_at));
   const now = Date.now() - 60_000;
-  for (const d of lines) {
-    const t = Date.parse(d.published_at);
-    if (!Number.isNaN(t)) d.published_at = new Date(now - ((newest - t) / span) * 6 * 86400_000).toISOString();
-  }
+  dated.forEach((d, i) => {
+    d.published_at = new Date(now - (1 - (i + 1) / dated.length) * 6 * 86400_000).toISOString();
+  });
   writeFileSync(out, lines.map((d) => JSON.stringify(d)).join('\n') + '\n');
   return lines;
 }

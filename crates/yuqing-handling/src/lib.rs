@@ -1,6 +1,8 @@
 //! The handling service of yuqing (预警与处置) over a store: the IO around the pure
 //! `yuqing-workflow` and `yuqing-alert` libraries.
 //!
+//! - [`access`]: passwords (argon2id), sessions with idle and absolute expiry, lockout,
+//!   personal API tokens, and the first administrator created on first start;
 //! - [`alerting`]: follows the stored documents, applies the alert rules and raises one
 //!   alert per event and level, queueing its messages (quiet hours respected);
 //! - [`delivery`]: sends queued messages through the channels, with retries, from the
@@ -12,6 +14,7 @@
 //!
 //! Time always comes from an injected `yuqing_core::Clock`, so tests walk through days.
 
+pub mod access;
 pub mod alerting;
 pub mod cases;
 pub mod delivery;

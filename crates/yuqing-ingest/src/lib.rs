@@ -7,6 +7,8 @@
 //! - [`pipeline`]: the single writer feeding the sinks — the store (system of record, with
 //!   checkpoints and dead letters) and the full-text index.
 //! - [`analysis`]: event analysis on demand (trend, shares, propagation, hot words, level).
+//! - [`backtest`]: a monitoring plan against the stored history (`plan test`, the web
+//!   editor's live preview).
 //! - [`query`]: the read side over store and index (search with verification, count,
 //!   snippets), shared by the CLI and the web API.
 //! - [`runner`]: runs configured sources continuously under `yuqing serve`.
@@ -15,6 +17,7 @@
 //! a dead letter with the reason.
 
 pub mod analysis;
+pub mod backtest;
 pub mod import;
 pub mod pipeline;
 pub mod query;

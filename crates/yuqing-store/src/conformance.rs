@@ -3,7 +3,9 @@
 //! Each backend's integration test calls [`run_all`] with a fresh, empty store per case.
 //! The suite panics (with a message naming the case) on the first violation, like a test.
 
+pub mod access;
 pub mod handling;
+pub mod stats;
 
 use crate::{
     Checkpoint, DeadLetter, EventLink, EventQuery, Fix, LevelRecord, NewDocument, NewPlan,

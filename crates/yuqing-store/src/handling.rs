@@ -174,8 +174,9 @@ pub struct NewOutboxEntry {
 }
 
 /// Persistence of warning and handling. Every method that takes `audit` appends those
-/// entries to the chained audit log in the same transaction.
-pub trait HandlingStore: Send + Sync + 'static {
+/// entries to the chained audit log in the same transaction. The organisation's
+/// credentials, sessions and API tokens ([`AccessStore`](crate::AccessStore)) come with it.
+pub trait HandlingStore: crate::AccessStore + Send + Sync + 'static {
     // ---- organisation and duty ----
 
     /// Every unit and user.

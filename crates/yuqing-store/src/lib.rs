@@ -10,12 +10,14 @@
 //!
 //! Only this crate writes SQL.
 
+pub mod access;
 pub mod conformance;
 mod error;
 pub mod handling;
 mod model;
 pub mod sqlite;
 
+pub use access::AccessStore;
 pub use error::StoreError;
 pub use handling::HandlingStore;
 pub use model::*;
@@ -189,6 +191,84 @@ pub trait Store: Send + Sync + 'static {
         &self,
         field: &str,
     ) -> impl Future<Output = Result<Vec<(Correction, String)>>> + Send;
+
+    // ---- statistics over a publication-time range (the dashboard; `sqlite/stats.rs`) ----
+    // Ranges are `[since_ms, until_ms)` of `published_at` (unix ms); documents without a
+    // publication time are in none.
+
+    /// Documents per hour of publication: (unix hour, count), hours without any left out.
+    fn volume_by_hour(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+    ) -> impl Future<Output = Result<Vec<(i64, u64)>>> + Send;
+    /// Documents by sentiment (corrections included: they overwrite the stored value).
+    fn sentiment_counts(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+    ) -> impl Future<Output = Result<SentimentCounts>> + Send;
+    /// Documents by platform, most first (ties by name).
+    fn platform_counts(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+    ) -> impl Future<Output = Result<Vec<(String, u64)>>> + Send;
+    /// Title and text (joined by a space) of the `limit` most recently published
+    /// documents of the range, newest first (the sample hot words are computed on).
+    fn recent_texts(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<String>>> + Send;
+    /// The latest publication time of any stored document.
+    fn latest_published(&self) -> impl Future<Output = Result<Option<i64>>> + Send;
+    /// Of the documents `seqs`, those that pass `filter`, with their publication time, in
+    /// seq order (search filters the full-text index does not hold).
+    fn filter_seqs(
+        &self,
+        seqs: &[i64],
+        filter: &DocFilter,
+    ) -> impl Future<Output = Result<Vec<(i64, Option<i64>)>>> + Send;
+}
+
+/// Documents of a time range by sentiment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SentimentCounts {
+    pub positive: u64,
+    pub neutral: u64,
+    pub negative: u64,
+    /// Not judged (no sentiment stored).
+    pub unjudged: u64,
+}
+
+impl SentimentCounts {
+    pub fn total(&self) -> u64 {
+        self.positive + self.neutral + self.negative + self.unjudged
+    }
+}
+
+/// What [`Store::filter_seqs`] keeps; an empty filter keeps every stored document.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DocFilter {
+    /// Only these sentiments (1, 0, -1); empty: any.
+    pub sentiments: Vec<i8>,
+    /// Only documents whose event has at least this level code.
+    pub min_level: Option<i64>,
+    /// Only documents this plan hit.
+    pub plan_id: Option<i64>,
+    /// Only documents whose author's location starts with this (地域, e.g. 北京 or 广东 深圳).
+    pub region: Option<String>,
+}
+
+impl DocFilter {
+    pub fn is_empty(&self) -> bool {
+        self.sentiments.is_empty()
+            && self.min_level.is_none()
+            && self.plan_id.is_none()
+            && self.region.as_deref().is_none_or(str::is_empty)
+    }
 }
 
 /// The plans one document hit: (plan id, the terms that matched).

@@ -8,9 +8,9 @@
 //! not upgrade to a write after another commit (`SQLITE_BUSY_SNAPSHOT`, not retried).
 
 use crate::{
-    Checkpoint, Correction, DeadLetter, EncodedJson, EventMember, EventQuery, EventRow,
+    Checkpoint, Correction, DeadLetter, DocFilter, EncodedJson, EventMember, EventQuery, EventRow,
     Fingerprint, Fix, GroupStats, Inserted, LevelRecord, NewDocument, NewPlan, PollOutcome, Result,
-    SourceHealth, Store, StoreError, StoredDeadLetter, StoredPlan,
+    SentimentCounts, SourceHealth, Store, StoreError, StoredDeadLetter, StoredPlan,
 };
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -27,7 +27,9 @@ use std::path::Path;
 use std::time::Duration;
 use yuqing_core::{Assessment, Author, Document, Kind, Metrics, StoredDocument};
 
+mod access;
 mod handling;
+mod stats;
 
 /// Rows per multi-row INSERT (30 columns each; SQLite allows 32,766 parameters).
 const INSERT_CHUNK: usize = 500;
@@ -59,6 +61,16 @@ fn migrator() -> Migrator {
             3,
             "handling",
             include_str!("../migrations/sqlite/0003_handling.sql"),
+        ),
+        m(
+            4,
+            "access",
+            include_str!("../migrations/sqlite/0004_access.sql"),
+        ),
+        m(
+            5,
+            "dashboard",
+            include_str!("../migrations/sqlite/0005_dashboard.sql"),
         ),
     ])
 }
@@ -1267,6 +1279,30 @@ impl Store for SqliteStore {
                 ))
             })
             .collect()
+    }
+
+    // Statistics over a publication-time range: `stats.rs`.
+    async fn volume_by_hour(&self, since_ms: i64, until_ms: i64) -> Result<Vec<(i64, u64)>> {
+        self.stats_volume_by_hour(since_ms, until_ms).await
+    }
+    async fn sentiment_counts(&self, since_ms: i64, until_ms: i64) -> Result<SentimentCounts> {
+        self.stats_sentiment_counts(since_ms, until_ms).await
+    }
+    async fn platform_counts(&self, since_ms: i64, until_ms: i64) -> Result<Vec<(String, u64)>> {
+        self.stats_platform_counts(since_ms, until_ms).await
+    }
+    async fn recent_texts(&self, since_ms: i64, until_ms: i64, limit: i64) -> Result<Vec<String>> {
+        self.stats_recent_texts(since_ms, until_ms, limit).await
+    }
+    async fn latest_published(&self) -> Result<Option<i64>> {
+        self.stats_latest_published().await
+    }
+    async fn filter_seqs(
+        &self,
+        seqs: &[i64],
+        filter: &DocFilter,
+    ) -> Result<Vec<(i64, Option<i64>)>> {
+        self.stats_filter_seqs(seqs, filter).await
     }
 }
 

@@ -30,3 +30,13 @@ async fn handling_conformance_in_memory() {
     conformance::handling::run_all(|| async { SqliteStore::in_memory().await.expect("open") })
         .await;
 }
+
+#[tokio::test]
+async fn access_conformance_in_memory() {
+    conformance::access::run_all(|| async { SqliteStore::in_memory().await.expect("open") }).await;
+}
+
+#[tokio::test]
+async fn stats_conformance_in_memory() {
+    conformance::stats::run_all(|| async { SqliteStore::in_memory().await.expect("open") }).await;
+}

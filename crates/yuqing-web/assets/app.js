@@ -67,8 +67,14 @@ export class ApiError extends Error {
 
 export const session = { me: null, csrf: null };
 
+/** Where to go after logging in: the current route, unless it is a login page. */
+export function nextAfterLogin(fallback = '/dashboard') {
+  const h = location.hash.slice(1);
+  return h && !h.startsWith('/login') && !h.startsWith('/password') ? h : fallback;
+}
+
 /** Calls the JSON API. `query` values that are empty are left out. */
-export async function api(path, { method = 'GET', body, query, raw } = {}) {
+export async function api(path, { method = 'GET', body, query, raw, quiet } = {}) {
   let url = path.startsWith('/') ? path : `/api/v1/${path}`;
   if (query) {
     const q = new URLSearchParams();
@@ -92,9 +98,9 @@ export async function api(path, { method = 'GET', body, query, raw } = {}) {
     }
   }
   const r = await fetch(url, { method, headers, body: payload, credentials: 'same-origin' });
-  if (r.status === 401 && !path.includes('login')) {
+  if (r.status === 401 && !quiet && !path.includes('login')) {
     session.me = null;
-    go('/login', { next: location.hash.slice(1) || '/dashboard' });
+    go('/login', { next: nextAfterLogin() });
     throw new ApiError(401, { message: '请先登录', message_en: 'please log in' });
   }
   if (raw) return r;
@@ -193,6 +199,7 @@ const routes = {
   stats: './pages/stats.js',
   admin: './pages/admin.js',
   password: './pages/login.js',
+  apidocs: './pages/apidocs.js',
 };
 
 const NAV = ['dashboard', 'search', 'events', 'plans', 'alerts', 'cases', 'stats', 'admin'];
@@ -213,7 +220,7 @@ function parseHash() {
 async function me() {
   if (session.me) return session.me;
   try {
-    const m = await api('me');
+    const m = await api('me', { quiet: true });
     session.me = m;
     session.csrf = m.csrf || null;
     return m;
@@ -257,7 +264,7 @@ export async function render() {
   const who = name === 'login' ? null : await me();
   if (my !== seq) return;
   if (name !== 'login' && !who) {
-    go('/login', { next: location.hash.slice(1) });
+    go('/login', { next: nextAfterLogin() });
     return;
   }
   const content = h('div', { class: `page page-${name}` }, h('p', { class: 'muted' }, t('common.loading')));

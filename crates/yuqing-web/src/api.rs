@@ -1,9 +1,18 @@
-//! Routes of the JSON API (`/api/v1/...`), health and metrics. Every write needs
-//! `Authorization: Bearer <token>` with one of `[server] push_tokens`.
+//! Routes of the JSON API (`/api/v1/...`), health and metrics. Every write needs an
+//! identity (`crate::auth`): the session cookie of a login (with `X-CSRF-Token`), a
+//! personal API token, or one of `[server] push_tokens` (`Authorization: Bearer`).
 //!
+//! - Access (`auth.rs`): `POST /api/v1/login`, `POST /api/v1/logout`, `GET /api/v1/me`,
+//!   `POST /api/v1/password`, `GET|POST /api/v1/tokens`, `DELETE /api/v1/tokens/{id}`.
 //! - `POST /api/v1/documents`: push documents (JSON array or NDJSON); returns one result
 //!   per document, in order.
-//! - `GET /api/v1/search`, `GET /api/v1/count`: the plan-free search of the CLI.
+//! - `GET /api/v1/search`, `GET /api/v1/count`: the plan-free search of the CLI, plus the
+//!   store's filters `sentiment`, `level`, `plan`, `region` (`api/dashboard.rs`); hits
+//!   carry `sentiment`, `corrected` and `event_level`.
+//! - Dashboard (`api/dashboard.rs`, login or token): `GET /api/v1/dashboard?range=today|week&at`
+//!   (volume by hour with the previous period, sentiment, platforms, hot words, top
+//!   events, latest alerts, overdue cases, source health);
+//!   `GET /api/v1/search/export.xlsx?<search parameters>` (at most 10,000 rows).
 //! - `GET /api/v1/documents/{platform}/{id}`: a stored document with its `judgement`
 //!   (sentiment, content type, categories, corrections, event, plan hits).
 //! - `POST /api/v1/documents/{platform}/{id}/corrections`
@@ -12,6 +21,9 @@
 //! - `GET /api/v1/events?limit&offset&min_level&min_documents`: `{"events": [summary]}`,
 //!   most serious first.
 //! - `GET /api/v1/events/{id}`: the full event analysis (docs/specs/events.md).
+//! - `GET /api/v1/events/{id}/documents?offset&limit` (the event's documents, paged) and
+//!   `GET /api/v1/events/{id}/tree?max` (the propagation tree cut to a readable size) for
+//!   the event page (`api/event_members.rs`; login or token).
 //! - `PUT /api/v1/events/{id}/level` `{"level", "by", "reason"}`: a level set by hand;
 //!   returns the event's summary.
 //! - `GET /api/v1/plans`: monitoring plans with `hits` and `spike`;
@@ -19,8 +31,12 @@
 //!   "active"?, "by"?}`: creates or replaces (by name), returns the plan and lint messages;
 //!   `PATCH /api/v1/plans/{id}` `{"active"}`; `DELETE /api/v1/plans/{id}`;
 //!   `GET /api/v1/plans/{id}/hits?limit&before`: hits, newest first, paged by seq.
+//! - `POST /api/v1/plans/preview` `{"expression" | "region"/…, "since"?, "until"?,
+//!   "samples"?}`: the plan editor's live preview (`api/plans_preview.rs`; login or
+//!   token): count, daily counts and samples against history (as `yuqing plan test`),
+//!   and lint messages with positions.
 //! - Case handling (`api/cases.rs`, docs/specs/case-workflow.md §8; every request needs
-//!   the bearer token and `X-Yuqing-User: <user id>`): `GET /api/v1/cases?state&unit&limit`,
+//!   a login or personal token, or a machine token and `X-Yuqing-User: <user id>`): `GET /api/v1/cases?state&unit&limit`,
 //!   `POST /api/v1/cases` (register), `GET /api/v1/cases/{id}` (with timeline, deadlines,
 //!   reminders, audit entries), `POST /api/v1/cases/{id}/actions`
 //!   `{"expected_version", "kind": {"type": …}}` (stale version → 409),
@@ -34,19 +50,27 @@
 //!   (the in-app inbox, newest first), `GET /api/v1/alerts/{id}` (with every delivery
 //!   attempt and escalation notice), `POST /api/v1/alerts/{id}/ack` (token and
 //!   `X-Yuqing-User`; the first acknowledgement stands and stops escalation).
+//! - Page views (`api/settings.rs`, identity as for cases): `GET /api/v1/deadlines?state&limit`
+//!   (every deadline of the viewer's open cases, for the 处置 board),
+//!   `GET /api/v1/special-periods` (特殊时期 of the grading rules).
 //! - `GET /api/v1/groups/{id}` (a reprint group: members, distinct sites, first
 //!   publisher), `GET /api/v1/sources`, `GET /api/v1/dead-letters`, `GET /healthz`,
 //!   `GET /metrics`.
 
 mod alerts;
 mod cases;
+mod dashboard;
+mod event_members;
 mod evidence;
 mod judgement;
+mod plans_preview;
+mod settings;
 
+use crate::auth;
 use crate::error::ApiError;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post, put};
 use axum::{Json, Router};
 use bytes::Bytes;
@@ -78,6 +102,11 @@ pub struct AppState<S: Store> {
     /// The case workflow (org, duty, cases, audit, statistics); `None`: those routes
     /// answer 503.
     pub cases: Option<Arc<yuqing_handling::cases::Cases<S>>>,
+    /// Logins, sessions and API tokens; `None`: only `push_tokens` identify (the login
+    /// routes answer 503).
+    pub access: Option<Arc<yuqing_handling::access::Access<S>>>,
+    /// Mark the session cookie `Secure` (serve behind TLS).
+    pub secure_cookies: bool,
 }
 
 /// Largest push request body.
@@ -87,7 +116,9 @@ const MAX_PUSH_DOCS: usize = 10_000;
 
 pub fn router<S: Store + HandlingStore>(state: Arc<AppState<S>>) -> Router {
     Router::new()
-        .route("/", get(index_page))
+        .route("/", get(crate::assets::index))
+        .route("/assets/{*path}", get(crate::assets::asset))
+        .route("/api/openapi.json", get(crate::assets::openapi))
         .route("/healthz", get(health))
         .route("/metrics", get(metrics::<S>))
         .route(
@@ -103,6 +134,11 @@ pub fn router<S: Store + HandlingStore>(state: Arc<AppState<S>>) -> Router {
         .route("/api/v1/events/{id}", get(judgement::get_event::<S>))
         .route("/api/v1/events/{id}/level", put(judgement::set_level::<S>))
         .route(
+            "/api/v1/events/{id}/documents",
+            get(event_members::documents::<S>),
+        )
+        .route("/api/v1/events/{id}/tree", get(event_members::tree::<S>))
+        .route(
             "/api/v1/plans",
             get(judgement::list_plans::<S>).post(judgement::create_plan::<S>),
         )
@@ -111,8 +147,14 @@ pub fn router<S: Store + HandlingStore>(state: Arc<AppState<S>>) -> Router {
             patch(judgement::patch_plan::<S>).delete(judgement::delete_plan::<S>),
         )
         .route("/api/v1/plans/{id}/hits", get(judgement::plan_hits::<S>))
+        .route("/api/v1/plans/preview", post(plans_preview::preview::<S>))
         .route("/api/v1/groups/{id}", get(get_group::<S>))
         .route("/api/v1/search", get(search::<S>))
+        .route(
+            "/api/v1/search/export.xlsx",
+            get(dashboard::export_xlsx::<S>),
+        )
+        .route("/api/v1/dashboard", get(dashboard::dashboard::<S>))
         .route("/api/v1/count", get(count::<S>))
         .route("/api/v1/sources", get(sources::<S>))
         .route("/api/v1/dead-letters", get(dead_letters::<S>))
@@ -146,11 +188,26 @@ pub fn router<S: Store + HandlingStore>(state: Arc<AppState<S>>) -> Router {
         .route("/api/v1/audit", get(cases::audit_log::<S>))
         .route("/api/v1/audit/verify", get(cases::audit_verify::<S>))
         .route("/api/v1/stats", get(cases::stats::<S>))
+        .route("/api/v1/deadlines", get(settings::deadlines::<S>))
+        .route(
+            "/api/v1/special-periods",
+            get(settings::special_periods::<S>),
+        )
+        .route("/api/v1/login", post(auth::login::<S>))
+        .route("/api/v1/logout", post(auth::logout::<S>))
+        .route("/api/v1/me", get(auth::me::<S>))
+        .route("/api/v1/password", post(auth::password::<S>))
+        .route(
+            "/api/v1/tokens",
+            get(auth::list_tokens::<S>).post(auth::create_token::<S>),
+        )
+        .route("/api/v1/tokens/{id}", delete(auth::revoke_token::<S>))
+        .layer(axum::middleware::from_fn(auth::csrf_guard))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_login::<S>,
+        ))
         .with_state(state)
-}
-
-async fn index_page() -> Html<&'static str> {
-    Html(include_str!("index.html"))
 }
 
 async fn health() -> Json<Value> {
@@ -169,55 +226,12 @@ async fn metrics<S: Store>(State(st): State<Arc<AppState<S>>>) -> Response {
     }
 }
 
-fn check_token(headers: &HeaderMap, tokens: &[String]) -> Result<(), ApiError> {
-    if tokens.is_empty() {
-        return Err(ApiError::new(
-            Code::Forbidden,
-            "推送接口未启用：请在配置 [server] push_tokens 中设置令牌",
-            "pushing is disabled: set [server] push_tokens in the config",
-        ));
-    }
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.get(..7)
-                .filter(|p| p.eq_ignore_ascii_case("bearer "))
-                .map(|_| &v[7..])
-        })
-        .map(str::trim);
-    match given {
-        // Constant-time comparison so the token cannot be guessed byte by byte.
-        Some(g)
-            if tokens
-                .iter()
-                .any(|t| constant_eq(t.as_bytes(), g.as_bytes())) =>
-        {
-            Ok(())
-        }
-        Some(_) => Err(ApiError::new(
-            Code::Unauthenticated,
-            "令牌无效",
-            "invalid token",
-        )),
-        None => Err(ApiError::new(
-            Code::Unauthenticated,
-            "缺少令牌：请加请求头 Authorization: Bearer <令牌>",
-            "missing token: send the header Authorization: Bearer <token>",
-        )),
-    }
-}
-
-fn constant_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-async fn push<S: Store>(
+async fn push<S: Store + HandlingStore>(
     State(st): State<Arc<AppState<S>>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    check_token(&headers, &st.push_tokens)?;
+    auth::writer(&st, &headers).await?;
     let Some(writer) = &st.writer else {
         return Err(ApiError::new(
             Code::Unavailable,
@@ -344,6 +358,11 @@ pub struct SearchParams {
     sort: Option<Sort>,
     limit: Option<usize>,
     offset: Option<usize>,
+    /// Store filters (`api/dashboard.rs`): sentiment, event level, plan, region.
+    sentiment: Option<String>,
+    level: Option<String>,
+    plan: Option<String>,
+    region: Option<String>,
 }
 
 fn to_request(p: SearchParams) -> Result<SearchRequest, ApiError> {
@@ -386,18 +405,14 @@ async fn search<S: Store>(
     State(st): State<Arc<AppState<S>>>,
     Query(p): Query<SearchParams>,
 ) -> Result<Json<Value>, ApiError> {
-    let req = to_request(p)?;
-    let page = query::search(&st.store, &st.index, &req).await?;
-    Ok(Json(serde_json::to_value(&page).unwrap_or(Value::Null)))
+    Ok(Json(dashboard::search_json(&st, p).await?))
 }
 
 async fn count<S: Store>(
     State(st): State<Arc<AppState<S>>>,
     Query(p): Query<SearchParams>,
 ) -> Result<Json<Value>, ApiError> {
-    let req = to_request(p)?;
-    let n = query::count(st.store.as_ref(), &st.index, &req).await?;
-    Ok(Json(json!({ "count": n })))
+    Ok(Json(dashboard::count_filtered(&st, p).await?))
 }
 
 async fn sources<S: Store>(State(st): State<Arc<AppState<S>>>) -> Result<Json<Value>, ApiError> {

@@ -84,5 +84,6 @@ macro_rules! from_lib {
     };
 }
 from_lib!(yuqing_store::StoreError);
+from_lib!(yuqing_handling::HandlingError);
 from_lib!(yuqing_search::SearchError);
 from_lib!(yuqing_ingest::query::QueryError);

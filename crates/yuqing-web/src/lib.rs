@@ -5,6 +5,8 @@
 //! `127.0.0.1:0` and never sleep.
 
 mod api;
+pub mod assets;
+pub mod auth;
 mod error;
 
 pub use api::{AppState, router};
@@ -20,7 +22,11 @@ pub async fn serve<S: Store + HandlingStore>(
     state: Arc<AppState<S>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    // With the peer address, for the login rate limit.
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -47,6 +47,8 @@ async fn start() -> Server {
         judge,
         judgement: Default::default(),
         cases: None,
+        access: None,
+        secure_cookies: false,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -75,10 +77,12 @@ impl Server {
             resp.json().await.expect("json body"),
         )
     }
+    /// A read with the machine token (every `/api/v1` route needs an identity).
     async fn get(&self, path: &str) -> (u16, Value) {
         let resp = self
             .client
             .get(format!("{}{path}", self.base))
+            .bearer_auth("s3cret")
             .send()
             .await
             .expect("send");
@@ -222,6 +226,16 @@ async fn push_needs_a_valid_token_and_errors_have_the_stable_format() {
     assert_eq!((status, v["code"].as_str()), (400, Some("invalid_input")));
     let (status, v) = s.get("/api/v1/documents/weibo/nope").await;
     assert_eq!((status, v["code"].as_str()), (404, Some("not_found")));
+    // Reads need an identity too: documents are not public.
+    let r = s
+        .client
+        .get(format!("{}/api/v1/search?q=x", s.base))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status().as_u16(), 401);
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(v["code"], "unauthenticated");
     let (status, v) = s.get("/api/v1/search?q=x&since=yesterday").await;
     assert_eq!((status, v["code"].as_str()), (400, Some("invalid_input")));
     assert!(v["message"].as_str().expect("m").contains("yesterday"));

@@ -122,6 +122,9 @@ impl Default for TextConfig {
 pub struct ServerConfig {
     pub bind: String,
     pub push_tokens: Vec<yuqing_ingest::sources::Secret>,
+    /// Mark the session cookie `Secure` (only sent over HTTPS). Off by default because
+    /// serve listens on 127.0.0.1 without TLS; turn it on behind a TLS reverse proxy.
+    pub secure_cookies: bool,
 }
 
 impl Default for ServerConfig {
@@ -129,6 +132,7 @@ impl Default for ServerConfig {
         Self {
             bind: "127.0.0.1:8080".into(),
             push_tokens: vec![],
+            secure_cookies: false,
         }
     }
 }
@@ -244,6 +248,7 @@ mod tests {
         let cfg = Config::parse(EXAMPLE).expect("example parses");
         let d = Config::default();
         assert_eq!(cfg.server.bind, d.server.bind);
+        assert_eq!(cfg.server.secure_cookies, d.server.secure_cookies);
         assert_eq!(cfg.text.fold_traditional, d.text.fold_traditional);
         assert_eq!(cfg.ingest.batch_size, d.ingest.batch_size);
         assert_eq!(cfg.ingest.word_ranking, d.ingest.word_ranking);

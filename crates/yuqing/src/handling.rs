@@ -1,6 +1,7 @@
 //! Case handling from the command line (docs/specs/case-workflow.md §8): `yuqing org`,
 //! `yuqing duty`, `yuqing case`, `yuqing audit` and `yuqing stats`, over
-//! `yuqing_handling::cases::Cases` on the data directory's store.
+//! `yuqing_handling::cases::Cases` on the data directory's store; `yuqing user` (passwords
+//! and personal API tokens, docs/security.md) over `yuqing_handling::access::Access`.
 //!
 //! These commands only touch the database (SQLite serialises writers), so they run beside
 //! `yuqing serve`. The CLI user is the local operator: without `--as` they see every case
@@ -53,6 +54,11 @@ pub enum HandlingCommand {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Users' logins (登录与令牌): set a password, personal API tokens.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Handling statistics (考核统计) per department and per monitor.
     Stats {
         /// Start of the period (inclusive): RFC 3339 or YYYY-MM-DD (Beijing time).
@@ -97,6 +103,29 @@ pub enum AlertCommand {
         #[arg(long = "as")]
         as_user: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Set a user's password, read from the first line of standard input (for an
+    /// operator: a forgotten or locked password). The user must change it at the next
+    /// login; their sessions end.
+    Passwd { user: String },
+    /// Create a personal API token for a user; it is printed once (stdout), never again.
+    Token {
+        user: String,
+        /// What the token is for.
+        #[arg(long)]
+        name: String,
+    },
+    /// List a user's API tokens (never the tokens themselves).
+    Tokens {
+        user: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke an API token by id.
+    Revoke { id: i64 },
 }
 
 #[derive(Debug, Subcommand)]
@@ -412,6 +441,7 @@ pub async fn run(root: &Path, cfg: &Config, cmd: HandlingCommand) -> anyhow::Res
         HandlingCommand::Case { command } => case(root, cfg, command).await,
         HandlingCommand::Audit { command } => audit(root, cfg, command).await,
         HandlingCommand::Alert { command } => alert(root, cfg, command).await,
+        HandlingCommand::User { command } => user(root, cfg, command).await,
         HandlingCommand::Stats {
             from,
             to,
@@ -1259,4 +1289,82 @@ async fn alert(root: &Path, cfg: &Config, cmd: AlertCommand) -> anyhow::Result<E
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+async fn user(root: &Path, cfg: &Config, cmd: UserCommand) -> anyhow::Result<ExitCode> {
+    use std::io::BufRead;
+    use yuqing_handling::access::Access;
+    let svc = open(root, cfg, false).await?;
+    let access = Access::new(
+        svc.store().clone(),
+        Arc::new(SystemClock),
+        Default::default(),
+    );
+    let mut out = std::io::stdout().lock();
+    match cmd {
+        UserCommand::Passwd { user } => {
+            if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                eprint!("{user} 的新密码 / new password for {user}: ");
+            }
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .context("无法读取标准输入 / cannot read standard input")?;
+            let pw = line.trim_end_matches(['\n', '\r']);
+            access
+                .set_password(&Principal::Operator, &user, pw)
+                .await
+                .map_err(refused)?;
+            writeln!(
+                out,
+                "已为 {user} 设置密码；下次登录须修改，现有会话已结束 / \
+                 password of {user} set: it must be changed at the next login; their sessions ended"
+            )?;
+        }
+        UserCommand::Token { user, name } => {
+            let t = access
+                .create_token(&Principal::Operator, &user, &name)
+                .await
+                .map_err(refused)?;
+            eprintln!(
+                "令牌 {id}（{name}，属于 {user}）仅显示这一次，请妥善保存 / token {id} ({name}, of {user}) is shown only this once: keep it safe",
+                id = t.row.id,
+                name = t.row.name,
+            );
+            writeln!(out, "{}", t.token)?;
+        }
+        UserCommand::Tokens { user, json } => {
+            for t in access.tokens(Some(&user)).await.map_err(refused)? {
+                if json {
+                    writeln!(out, "{}", serde_json::to_string(&t)?)?;
+                } else {
+                    writeln!(
+                        out,
+                        "{}\t{}\t创建 / created {}\t最近使用 / last used {}\t{}",
+                        t.id,
+                        t.name,
+                        bj(t.created_at),
+                        bj_opt(t.last_used),
+                        t.revoked_at.map_or_else(
+                            || "有效 / active".to_string(),
+                            |r| format!("已撤销 / revoked {}", bj(r))
+                        ),
+                    )?;
+                }
+            }
+        }
+        UserCommand::Revoke { id } => {
+            let t = access
+                .revoke_token(&Principal::Operator, id)
+                .await
+                .map_err(refused)?;
+            writeln!(
+                out,
+                "令牌 {id}（{}，属于 {}）已撤销 / token {id} ({}, of {}) revoked",
+                t.name, t.user, t.name, t.user
+            )?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -7,12 +7,11 @@ use crate::commands::parse_time;
 use crate::data::DataDir;
 use anyhow::bail;
 use serde_json::json;
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
+use yuqing_ingest::backtest::{BacktestOptions, backtest};
 use yuqing_store::{NewPlan, Store};
-use yuqing_text::normalize;
-use yuqing_text::plan::{Level, MatchInput, Plan, StructuredPlan, lint};
+use yuqing_text::plan::{Level, Plan, StructuredPlan, lint};
 
 pub async fn run(root: &Path, cmd: PlanCommand) -> anyhow::Result<ExitCode> {
     match cmd {
@@ -164,7 +163,25 @@ pub async fn run(root: &Path, cmd: PlanCommand) -> anyhow::Result<ExitCode> {
             let since = since.as_deref().map(parse_time).transpose()?;
             let until = until.as_deref().map(parse_time).transpose()?;
             let dir = DataDir::open_existing(root).await?;
-            let (count, daily, samples) = backtest(&dir, &plan, since, until).await?;
+            let opts = BacktestOptions {
+                since_ms: since,
+                until_ms: until,
+                samples: 10,
+                deadline: None,
+            };
+            let b = backtest(dir.store.as_ref(), &dir.index, &plan, &opts).await?;
+            let (count, daily) = (b.count, b.daily);
+            // Sample ids: the id, else the URL.
+            let samples: Vec<String> = b
+                .samples
+                .iter()
+                .map(|d| {
+                    d.doc
+                        .id
+                        .clone()
+                        .unwrap_or_else(|| d.doc.url.clone().unwrap_or_default())
+                })
+                .collect();
             if json {
                 println!(
                     "{}",
@@ -183,131 +200,4 @@ pub async fn run(root: &Path, cmd: PlanCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-/// Documents matching `plan` (published in [since, until) when given): the count, daily
-/// counts (Beijing dates) and up to ten sample ids.
-///
-/// When every anchor of the plan (terms of which one must occur) can be looked up in the
-/// full-text index, only the index's candidates are read and verified; documents newer
-/// than the index are scanned. Otherwise every stored document is scanned. Either way each
-/// candidate is checked with the plan itself, so the result equals a full scan.
-async fn backtest(
-    dir: &DataDir,
-    plan: &Plan,
-    since: Option<i64>,
-    until: Option<i64>,
-) -> anyhow::Result<(u64, BTreeMap<String, u64>, Vec<String>)> {
-    use yuqing_search::SearchRequest;
-    use yuqing_text::ngram::{QueryPlan, plan_query};
-    use yuqing_text::plan::Field;
-    let anchors = plan.anchors();
-    let indexable = !anchors.is_empty()
-        && anchors.iter().all(|a| {
-            matches!(a.field, Field::Any | Field::Title)
-                && !matches!(plan_query(&a.text), QueryPlan::Scan)
-        });
-    let mut candidates: Option<Vec<i64>> = None;
-    let mut tail_after = 0;
-    if indexable {
-        let mut all: Vec<i64> = Vec::new();
-        for a in &anchors {
-            let req = SearchRequest {
-                query: a.text.clone(),
-                since_ms: since,
-                until_ms: until,
-                ..Default::default()
-            };
-            all.extend(dir.index.seqs(&req)?.0);
-        }
-        all.sort_unstable();
-        all.dedup();
-        candidates = Some(all);
-        tail_after = dir.index.indexed_seq()?;
-    }
-    let mut count = 0u64;
-    let mut daily: BTreeMap<String, u64> = BTreeMap::new();
-    let mut samples: Vec<String> = Vec::new();
-    let mut check = |docs: &[yuqing_core::StoredDocument]| {
-        let hits = tokio::task::block_in_place(|| matching(plan, docs, since, until));
-        for i in hits {
-            let d = &docs[i];
-            count += 1;
-            let day = d
-                .doc
-                .published_at
-                .map(|t| t.format("%Y-%m-%d").to_string())
-                .unwrap_or_else(|| "unknown".into());
-            *daily.entry(day).or_default() += 1;
-            if samples.len() < 10 {
-                samples.push(
-                    d.doc
-                        .id
-                        .clone()
-                        .unwrap_or_else(|| d.doc.url.clone().unwrap_or_default()),
-                );
-            }
-        }
-    };
-    if let Some(c) = &candidates {
-        for chunk in c.chunks(5000) {
-            check(&dir.store.by_seqs(chunk).await?);
-        }
-    }
-    // Full scan, or the documents the index does not hold yet.
-    let mut after = tail_after;
-    loop {
-        let docs = dir.store.scan(after, 5000).await?;
-        let Some(last) = docs.last() else { break };
-        after = last.seq;
-        check(&docs);
-    }
-    Ok((count, daily, samples))
-}
-
-/// Indices of the documents `plan` matches, checked on two threads.
-fn matching(
-    plan: &Plan,
-    docs: &[yuqing_core::StoredDocument],
-    since: Option<i64>,
-    until: Option<i64>,
-) -> Vec<usize> {
-    let test = |d: &yuqing_core::StoredDocument| {
-        let t = d.doc.published_at.map(|t| t.timestamp_millis());
-        if !(since.is_none_or(|s| t.is_some_and(|t| t >= s))
-            && until.is_none_or(|u| t.is_some_and(|t| t < u)))
-        {
-            return false;
-        }
-        let title = d.doc.title.as_deref().map(normalize).unwrap_or_default();
-        let text = normalize(&d.doc.text);
-        let author = d
-            .doc
-            .author
-            .as_ref()
-            .and_then(|a| a.name.as_deref())
-            .map(normalize)
-            .unwrap_or_default();
-        plan.matches(&MatchInput {
-            title: &title,
-            text: &text,
-            author: &author,
-            platform: &d.doc.platform,
-        })
-    };
-    let half = docs.len() / 2;
-    let (a, b) = docs.split_at(half);
-    let (ha, hb) = std::thread::scope(|sc| {
-        let h = sc.spawn(|| a.iter().map(test).collect::<Vec<bool>>());
-        let hb: Vec<bool> = b.iter().map(test).collect();
-        match h.join() {
-            Ok(ha) => (ha, hb),
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
-    });
-    ha.into_iter()
-        .chain(hb)
-        .enumerate()
-        .filter_map(|(i, ok)| ok.then_some(i))
-        .collect()
 }

@@ -49,6 +49,26 @@ pub async fn serve(root: &Path, cfg: Config, bind: Option<String>) -> anyhow::Re
         )));
     }
     let handling = crate::handling_tasks::spawn(&dir, &cfg).await?;
+    let access = Arc::new(yuqing_handling::access::Access::new(
+        dir.store.clone(),
+        Arc::new(yuqing_core::SystemClock),
+        Default::default(),
+    ));
+    // On the first start only: an administrator with a one-time password, shown here once
+    // (stderr, not through the tracing log) and stored only as its argon2 hash.
+    if let Some(b) = access
+        .bootstrap()
+        .await
+        .context("无法创建初始管理员 / cannot create the first administrator")?
+    {
+        eprintln!(
+            "首次启动：已创建管理员账号 {user}，一次性密码：{pw}\n  请立即登录并修改密码；此密码不会再次显示。\n\
+             First start: created the administrator {user} with the one-time password: {pw}\n  \
+             Log in and change it now; it will not be shown again.",
+            user = b.user,
+            pw = b.password
+        );
+    }
     let bind = bind.unwrap_or_else(|| cfg.server.bind.clone());
     let listener = tokio::net::TcpListener::bind(&bind)
         .await
@@ -70,6 +90,8 @@ pub async fn serve(root: &Path, cfg: Config, bind: Option<String>) -> anyhow::Re
             )
             .with_evidence(root.join("evidence")),
         )),
+        access: Some(access),
+        secure_cookies: cfg.server.secure_cookies,
     });
     drop(writer);
     eprintln!(

@@ -116,6 +116,7 @@ url = "http://{hook}/hook"
     // The inbox shows it with its delivery log and the later hit counted.
     let list: Value = c
         .get(format!("{base}/api/v1/alerts?unacked=true"))
+        .bearer_auth("t0ken")
         .send()
         .await
         .expect("list")
@@ -129,6 +130,7 @@ url = "http://{hook}/hook"
     assert_eq!(m["alert_id"], id.to_string());
     let one: Value = c
         .get(format!("{base}/api/v1/alerts/{id}"))
+        .bearer_auth("t0ken")
         .send()
         .await
         .expect("get")
@@ -153,7 +155,8 @@ url = "http://{hook}/hook"
     let r = c
         .put(format!("{base}/api/v1/org"))
         .bearer_auth("t0ken")
-        .header("X-Yuqing-User", "duty")
+        // The administrator serve created on its first start.
+        .header("X-Yuqing-User", "admin")
         .json(&org)
         .send()
         .await

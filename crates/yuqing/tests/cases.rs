@@ -390,7 +390,8 @@ async fn api_cases_with_identity_versions_and_scope() {
         };
     use reqwest::Method;
 
-    // Bootstrap the organisation over HTTP (no administrator exists yet).
+    // The organisation over HTTP, as `admin` (the administrator serve created on its
+    // first start, on the machine-client path).
     let units: Vec<Value> = toml::from_str::<Value>(ORG).expect("toml")["units"]
         .as_array()
         .expect("units")
@@ -561,7 +562,8 @@ async fn api_cases_with_identity_versions_and_scope() {
     let (st, v) = send(Method::GET, "/audit/verify", Some("leader"), None).await;
     assert_eq!(st, 200);
     assert_eq!(v["ok"], true, "{v}");
-    assert_eq!(v["entries"], 6); // org, 3 case steps, duty add and remove
+    // First start (org, admin's password), org, 3 case steps, duty add and remove.
+    assert_eq!(v["entries"], 8);
     let (st, _) = send(Method::GET, "/audit", Some("leader"), None).await;
     assert_eq!(st, 403);
     let (_, v) = send(Method::GET, "/audit?limit=2", Some("admin"), None).await;

@@ -22,7 +22,8 @@ async fn evidence_upload_and_download() {
     let r = c
         .put(format!("{base}/api/v1/org"))
         .bearer_auth("t0ken")
-        .header("X-Yuqing-User", "analyst")
+        // The administrator serve created on its first start (docs/security.md).
+        .header("X-Yuqing-User", "admin")
         .json(&org)
         .send()
         .await

@@ -15,6 +15,7 @@ const FEED: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 
 async fn get_json(c: &reqwest::Client, url: &str) -> serde_json::Value {
     c.get(url)
+        .bearer_auth("t0ken")
         .send()
         .await
         .expect("send")

@@ -16,8 +16,9 @@ export default async function (root, _params, query, name) {
         const me = await api('login', { method: 'POST', body: { user: user.value.trim(), password: pass.value } });
         session.me = me;
         session.csrf = me.csrf || null;
-        if (me.must_change) go('/password', { next: query.next || '/dashboard' });
-        else location.hash = `#${query.next && !query.next.startsWith('/login') ? query.next : '/dashboard'}`;
+        const next = query.next && !query.next.startsWith('/login') && !query.next.startsWith('/password') ? query.next : '/dashboard';
+        if (me.must_change) go('/password', { next });
+        else location.hash = `#${next}`;
       } catch (err) {
         msg.textContent = err.message;
       }
@@ -44,7 +45,8 @@ async function password(root, query) {
       await guard(async () => {
         await api('password', { method: 'POST', body: { old: old.value, new: neu.value } });
         if (session.me) session.me.must_change = false;
-        location.hash = `#${query.next || '/dashboard'}`;
+        const next = query.next && !query.next.startsWith('/login') && !query.next.startsWith('/password') ? query.next : '/dashboard';
+        location.hash = `#${next}`;
       }, msg);
     },
   },

@@ -1,6 +1,7 @@
 //! Alert routes (预警): the in-app inbox, one alert with its delivery log and escalation
-//! notices, and acknowledgement. Identity as for cases (bearer token and
-//! `X-Yuqing-User`, see `cases.rs`); acknowledging needs a user the organisation knows.
+//! notices, and acknowledgement. Identity as for cases (a login, a personal token, or a
+//! machine token with `X-Yuqing-User`, see `auth.rs`); acknowledging needs a user the
+//! organisation knows. Listing and reading are still open, like the other reads.
 
 use super::AppState;
 use super::cases::{CaseError, identify};

@@ -1,15 +1,17 @@
 //! Case handling over HTTP (docs/specs/case-workflow.md §8): cases, the organisation, the
 //! duty roster, the audit log and statistics, through `yuqing_handling::cases::Cases`.
 //!
-//! **Identity (interim, until logins exist).** Every request here needs the bearer token
-//! of `[server] push_tokens` (case data is not public) and the header
-//! `X-Yuqing-User: <user id>` naming the acting or viewing user: missing → 401, a user the
+//! **Identity** (`crate::auth`). Every request here needs a user: the session cookie of a
+//! login (writes with `X-CSRF-Token`) or a personal API token act as their owner; the
+//! machine-client path, a `[server] push_tokens` bearer token, must name the acting or
+//! viewing user in `X-Yuqing-User: <user id>`. Nothing or no user → 401, a user the
 //! organisation does not know → 403. Roles are always looked up in the stored
 //! organisation. A refused step answers with its code's status and a `reason`
 //! (`self_approval`, `out_of_scope`, `version_conflict`, …); a stale `expected_version` is
 //! 409.
 
-use super::{AppState, check_token};
+use super::AppState;
+use crate::auth::{self, Identity};
 use crate::error::{ApiError, status};
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -113,15 +115,25 @@ fn user_header(headers: &HeaderMap) -> Result<String, CaseError> {
     }
 }
 
-/// Token, header and a user the organisation knows; returns the service, the user and the
-/// organisation.
+/// The acting user: a session's or personal token's owner, or `X-Yuqing-User` on the
+/// machine-client path.
+fn acting_user(id: &Identity, headers: &HeaderMap) -> Result<String, CaseError> {
+    match &id.user {
+        Some(u) if !id.is_machine() => Ok(u.clone()),
+        _ => user_header(headers),
+    }
+}
+
+/// An identity, its user, and a user the organisation knows; returns the service, the
+/// user and the organisation.
 pub(super) async fn identify<S: Store + HandlingStore>(
     st: &AppState<S>,
     headers: &HeaderMap,
 ) -> Result<(Arc<Cases<S>>, String, Org), CaseError> {
-    check_token(headers, &st.push_tokens)?;
+    let id = auth::resolve(st, headers).await?;
+    auth::require_changed(&id)?;
     let svc = service(st)?.clone();
-    let user = user_header(headers)?;
+    let user = acting_user(&id, headers)?;
     let org = svc.org().await?;
     if org.user(&user).is_none() {
         return Err(ApiError::new(
@@ -265,9 +277,10 @@ pub async fn put_org<S: Store + HandlingStore>(
     // No "known user" check: the first import creates the users (the service lets anyone
     // bootstrap an organisation without an administrator, and only an administrator
     // change one that has).
-    check_token(&headers, &st.push_tokens)?;
+    let id = auth::resolve(&st, &headers).await?;
+    auth::require_changed(&id)?;
     let svc = service(&st)?.clone();
-    let user = user_header(&headers)?;
+    let user = acting_user(&id, &headers)?;
     let f: OrgFile = body("组织架构", &bytes)?;
     let org = svc
         .put_org(f.units, f.users, &Principal::User(user))

@@ -7,7 +7,8 @@
 //! pushed after the response are matched against them (the writer also reloads plans by
 //! itself, but only when a batch arrives, after that batch was judged).
 
-use super::{AppState, check_token};
+use super::AppState;
+use crate::auth;
 use crate::error::{ApiError, status};
 use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -228,15 +229,19 @@ struct LevelBody {
 }
 
 /// `PUT /api/v1/events/{id}/level`: a person sets the level (recorded with who and why).
-pub async fn set_level<S: Store>(
+pub async fn set_level<S: Store + yuqing_store::HandlingStore>(
     State(st): State<Arc<AppState<S>>>,
     headers: HeaderMap,
     id: Result<Path<i64>, PathRejection>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    check_token(&headers, &st.push_tokens)?;
+    let who = auth::writer(&st, &headers).await?;
     let id = path_id(id, ("事件", "event"))?;
-    let b: LevelBody = parse_body(&body)?;
+    let mut b: LevelBody = parse_body(&body)?;
+    // A person logged in is who sets it; a machine client says who.
+    if !who.is_machine() {
+        b.by = who.actor(None);
+    }
     required(
         &b.level,
         "缺少级别（level）：可用 general|large|major|especially_major（一般|较大|重大|特别重大）",
@@ -344,13 +349,13 @@ fn plan_error(e: &PlanError) -> Response {
 }
 
 /// `POST /api/v1/plans`: creates a plan, or replaces the one with the same name.
-pub async fn create_plan<S: Store>(
+pub async fn create_plan<S: Store + yuqing_store::HandlingStore>(
     State(st): State<Arc<AppState<S>>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), Response> {
     let fail = IntoResponse::into_response;
-    check_token(&headers, &st.push_tokens).map_err(fail)?;
+    let who = auth::writer(&st, &headers).await.map_err(fail)?;
     let b: PlanBody = parse_body(&body).map_err(fail)?;
     let structured = StructuredPlan {
         region: b.region,
@@ -400,10 +405,7 @@ pub async fn create_plan<S: Store>(
             structured,
             active: b.active,
             origin: "api".into(),
-            by: Some(
-                b.by.filter(|s| !s.trim().is_empty())
-                    .unwrap_or_else(|| "api".into()),
-            ),
+            by: Some(who.actor(b.by.as_deref())),
         })
         .await
         .map_err(|e| fail(e.into()))?;
@@ -432,13 +434,13 @@ struct PlanPatch {
 }
 
 /// `PATCH /api/v1/plans/{id}`: switches a plan on or off.
-pub async fn patch_plan<S: Store>(
+pub async fn patch_plan<S: Store + yuqing_store::HandlingStore>(
     State(st): State<Arc<AppState<S>>>,
     headers: HeaderMap,
     id: Result<Path<i64>, PathRejection>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    check_token(&headers, &st.push_tokens)?;
+    let who = auth::writer(&st, &headers).await?;
     let id = path_id(id, ("方案", "plan"))?;
     let b: PlanPatch = parse_body(&body)?;
     let Some(active) = b.active else {
@@ -447,13 +449,9 @@ pub async fn patch_plan<S: Store>(
             "give active (true to enable, false to disable)",
         ));
     };
-    let by = b.by.filter(|s| !s.trim().is_empty());
+    let by = who.actor(b.by.as_deref());
     let _guard = st.judgement.plans.lock().await;
-    if !st
-        .store
-        .set_plan_active(id, active, Some(by.as_deref().unwrap_or("api")))
-        .await?
-    {
+    if !st.store.set_plan_active(id, active, Some(&by)).await? {
         return Err(no_plan(id));
     }
     apply_plans(&st).await?;
@@ -462,12 +460,12 @@ pub async fn patch_plan<S: Store>(
 }
 
 /// `DELETE /api/v1/plans/{id}`: deletes a plan (its past hits are kept).
-pub async fn delete_plan<S: Store>(
+pub async fn delete_plan<S: Store + yuqing_store::HandlingStore>(
     State(st): State<Arc<AppState<S>>>,
     headers: HeaderMap,
     id: Result<Path<i64>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    check_token(&headers, &st.push_tokens)?;
+    auth::writer(&st, &headers).await?;
     let id = path_id(id, ("方案", "plan"))?;
     let _guard = st.judgement.plans.lock().await;
     if !st.store.delete_plan(id).await? {
@@ -538,14 +536,17 @@ struct CorrectionBody {
 
 /// `POST /api/v1/documents/{platform}/{id}/corrections`: a person corrects the sentiment
 /// and/or content type; the correction wins from now on.
-pub async fn correct<S: Store>(
+pub async fn correct<S: Store + yuqing_store::HandlingStore>(
     State(st): State<Arc<AppState<S>>>,
     headers: HeaderMap,
     Path((platform, id)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    check_token(&headers, &st.push_tokens)?;
-    let b: CorrectionBody = parse_body(&body)?;
+    let who = auth::writer(&st, &headers).await?;
+    let mut b: CorrectionBody = parse_body(&body)?;
+    if !who.is_machine() {
+        b.by = who.actor(None);
+    }
     let mut fixes = Vec::new();
     if let Some(s) = b.sentiment.as_deref() {
         let v = match s.trim() {

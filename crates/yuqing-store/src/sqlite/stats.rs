@@ -1,0 +1,163 @@
+//! Statistics over a publication-time range for the dashboard (总览), and the search
+//! filters the full-text index does not hold (sentiment, event level, plan, region).
+//!
+//! The counts are answered from the covering index `documents_published (published_at,
+//! sentiment, platform)` of migration `0005_dashboard.sql`: a range scan of the index, no
+//! table rows read. [`SqliteStore::stats_recent_texts`] walks the same index backwards
+//! and reads only the rows it returns. `filter_seqs` looks documents up by primary key in
+//! chunks.
+
+use super::{LOOKUP_CHUNK, SqliteStore};
+use crate::{DocFilter, Result, SentimentCounts};
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+const HOUR_MS: i64 = 3_600_000;
+
+impl SqliteStore {
+    pub(super) async fn stats_volume_by_hour(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+    ) -> Result<Vec<(i64, u64)>> {
+        // Integer division truncates toward zero: floor by hand for times before 1970.
+        let rows = sqlx::query(
+            "SELECT (published_at - ((published_at % ?1) + ?1) % ?1) / ?1 AS h, COUNT(*) \
+             FROM documents INDEXED BY documents_published \
+             WHERE published_at >= ?2 AND published_at < ?3 GROUP BY h ORDER BY h",
+        )
+        .bind(HOUR_MS)
+        .bind(since_ms)
+        .bind(until_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get::<i64, _>(1)? as u64)))
+            .collect()
+    }
+
+    pub(super) async fn stats_sentiment_counts(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+    ) -> Result<SentimentCounts> {
+        let rows = sqlx::query(
+            "SELECT sentiment, COUNT(*) FROM documents INDEXED BY documents_published \
+             WHERE published_at >= ? AND published_at < ? GROUP BY sentiment",
+        )
+        .bind(since_ms)
+        .bind(until_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut c = SentimentCounts::default();
+        for r in &rows {
+            let n = r.try_get::<i64, _>(1)? as u64;
+            match r.try_get::<Option<i64>, _>(0)? {
+                Some(1) => c.positive += n,
+                Some(0) => c.neutral += n,
+                Some(-1) => c.negative += n,
+                _ => c.unjudged += n,
+            }
+        }
+        Ok(c)
+    }
+
+    pub(super) async fn stats_platform_counts(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+    ) -> Result<Vec<(String, u64)>> {
+        let rows = sqlx::query(
+            "SELECT platform, COUNT(*) AS n FROM documents INDEXED BY documents_published \
+             WHERE published_at >= ? AND published_at < ? GROUP BY platform \
+             ORDER BY n DESC, platform",
+        )
+        .bind(since_ms)
+        .bind(until_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get::<i64, _>(1)? as u64)))
+            .collect()
+    }
+
+    pub(super) async fn stats_recent_texts(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT CASE WHEN title IS NULL OR title = '' THEN text ELSE title || ' ' || text END \
+             FROM documents INDEXED BY documents_published \
+             WHERE published_at >= ? AND published_at < ? ORDER BY published_at DESC LIMIT ?",
+        )
+        .bind(since_ms)
+        .bind(until_ms)
+        .bind(limit.max(0))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
+    pub(super) async fn stats_latest_published(&self) -> Result<Option<i64>> {
+        Ok(sqlx::query("SELECT MAX(published_at) FROM documents")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?)
+    }
+
+    pub(super) async fn stats_filter_seqs(
+        &self,
+        seqs: &[i64],
+        f: &DocFilter,
+    ) -> Result<Vec<(i64, Option<i64>)>> {
+        let mut sorted = seqs.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let region = f.region.as_deref().map(str::trim).filter(|r| !r.is_empty());
+        let mut out = Vec::new();
+        for chunk in sorted.chunks(LOOKUP_CHUNK) {
+            let mut q =
+                QueryBuilder::<Sqlite>::new("SELECT d.seq, d.published_at FROM documents d");
+            if f.min_level.is_some() {
+                q.push(" JOIN events e ON e.id = d.event_id");
+            }
+            q.push(" WHERE d.seq IN (");
+            let mut sep = q.separated(", ");
+            for s in chunk {
+                sep.push_bind(*s);
+            }
+            q.push(")");
+            if !f.sentiments.is_empty() {
+                q.push(" AND d.sentiment IN (");
+                let mut sep = q.separated(", ");
+                for s in &f.sentiments {
+                    sep.push_bind(i64::from(*s));
+                }
+                q.push(")");
+            }
+            if let Some(l) = f.min_level {
+                q.push(" AND e.level >= ").push_bind(l);
+            }
+            if let Some(p) = f.plan_id {
+                q.push(" AND EXISTS (SELECT 1 FROM plan_hits h WHERE h.plan_id = ")
+                    .push_bind(p)
+                    .push(" AND h.seq = d.seq)");
+            }
+            if let Some(r) = region {
+                // A prefix, compared literally (no LIKE wildcards from the user).
+                q.push(
+                    " AND substr(COALESCE(json_extract(d.author, '$.location'), ''), 1, length(",
+                )
+                .push_bind(r.to_owned())
+                .push(")) = ")
+                .push_bind(r.to_owned());
+            }
+            q.push(" ORDER BY d.seq");
+            for r in q.build().fetch_all(&self.pool).await? {
+                out.push((r.try_get(0)?, r.try_get(1)?));
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,158 @@
+// 统计考核: a period, the figures per department (assigned, replied, closed, on time,
+// overdue, median time to reply, 回复率/办结率/按时率, satisfaction) and per monitor (found,
+// found first, reported, late), and a bar chart of the departments.
+
+import { h, mount, api, t, go, guard, fmtTime, fmtNum, chart } from '../app.js';
+import { define } from '../i18n.js';
+
+define({
+  'stats.title': ['统计考核', 'Statistics'],
+  'stats.from': ['从', 'From'],
+  'stats.to': ['至', 'To'],
+  'stats.apply': ['统计', 'Show'],
+  'stats.this_month': ['本月', 'This month'],
+  'stats.last_month': ['上月', 'Last month'],
+  'stats.this_quarter': ['本季度', 'This quarter'],
+  'stats.this_year': ['本年', 'This year'],
+  'stats.as_of': ['统计截至 {at}（北京时间）', 'As of {at} (Beijing time)'],
+  'stats.departments': ['部门考核', 'Departments'],
+  'stats.monitors': ['监测员考核', 'Monitors'],
+  'stats.unit': ['部门', 'Department'],
+  'stats.assigned': ['交办', 'Assigned'],
+  'stats.replied': ['已回复', 'Replied'],
+  'stats.closed': ['办结', 'Closed'],
+  'stats.on_time': ['按时', 'On time'],
+  'stats.overdue': ['超时', 'Overdue'],
+  'stats.median_reply': ['回复用时（中位数）', 'Median time to reply'],
+  'stats.reply_rate': ['回复率', 'Reply rate'],
+  'stats.completion_rate': ['办结率', 'Completion rate'],
+  'stats.on_time_rate': ['按时率', 'On-time rate'],
+  'stats.satisfaction': ['满意度', 'Satisfaction'],
+  'stats.user': ['监测员', 'Monitor'],
+  'stats.found': ['发现', 'Found'],
+  'stats.found_first': ['首报', 'Found first'],
+  'stats.reported': ['上报', 'Reported'],
+  'stats.late': ['迟报', 'Late'],
+  'stats.chart': ['部门办理情况', 'Handling by department'],
+  'stats.bad_period': ['请选择开始和结束日期', 'Choose a start and an end date'],
+  'stats.note': ['按案件的首次批办时间计入区间；比率分母为 0 时显示“-”。', 'Cases count by first assignment time; a rate with a zero denominator shows "-".'],
+});
+
+function presets() {
+  const now = new Date(Date.now() + 8 * 3600000);
+  const y = now.getUTCFullYear();
+  const m = now.getUTCMonth();
+  const day = (yy, mm, dd) => new Date(Date.UTC(yy, mm, dd)).toISOString().slice(0, 10);
+  const q = Math.floor(m / 3) * 3;
+  return [
+    ['this_month', day(y, m, 1), day(y, m + 1, 0)],
+    ['last_month', day(y, m - 1, 1), day(y, m, 0)],
+    ['this_quarter', day(y, q, 1), day(y, q + 3, 0)],
+    ['this_year', day(y, 0, 1), day(y, 11, 31)],
+  ];
+}
+
+export function pct(x) {
+  return x === null || x === undefined ? '-' : `${(x * 100).toFixed(1)}%`;
+}
+
+function dur(secs) {
+  if (secs === null || secs === undefined) return '-';
+  const m = Math.round(secs / 60);
+  if (m < 60) return `${m} ${t('stats.min')}`;
+  const hh = Math.floor(m / 60);
+  if (hh < 48) return `${hh} ${t('stats.hours')} ${m % 60} ${t('stats.min')}`;
+  return `${(hh / 24).toFixed(1)} ${t('stats.days')}`;
+}
+
+define({
+  'stats.min': ['分', 'min'],
+  'stats.hours': ['小时', 'h'],
+  'stats.days': ['天', 'days'],
+});
+
+export default async function (root, _params, query) {
+  const [, defFrom, defTo] = presets()[0];
+  const fromV = query.from || defFrom;
+  const toV = query.to || defTo;
+  const from = h('input', { type: 'date', name: 'from', value: fromV });
+  const to = h('input', { type: 'date', name: 'to', value: toV });
+  const out = h('div', {}, h('p', { class: 'muted' }, t('common.loading')));
+  mount(root,
+    h('h1', {}, t('stats.title')),
+    h('form', {
+      class: 'row',
+      onsubmit: (e) => {
+        e.preventDefault();
+        if (!from.value || !to.value) return;
+        go('/stats', { from: from.value, to: to.value });
+      },
+    },
+    h('label', {}, t('stats.from'), ' ', from),
+    h('label', {}, t('stats.to'), ' ', to),
+    h('button', { class: 'primary', type: 'submit' }, t('stats.apply')),
+    presets().map(([k, f, tt]) => h('button', { type: 'button', class: f === fromV && tt === toV ? 'link active' : 'link', onclick: () => go('/stats', { from: f, to: tt }) }, t(`stats.${k}`)))),
+    out);
+
+  await guard(async () => {
+    const [s, org] = await Promise.all([
+      api('stats', { query: { from: fromV, to: toV } }),
+      api('org').catch(() => ({ units: [], users: [] })),
+    ]);
+    const unitName = new Map((org.units || []).map((u) => [u.id, u.name]));
+    const userName = new Map((org.users || []).map((u) => [u.id, u.name]));
+    const depts = s.departments || [];
+    const mons = s.monitors || [];
+    const chartEl = h('div', { class: 'chart', style: { height: `${Math.max(240, 40 + depts.length * 36)}px` } });
+    mount(out,
+      h('p', { class: 'muted' }, t('stats.as_of', { at: fmtTime(s.as_of) }), ' · ', t('stats.note')),
+      h('div', { class: 'grid' },
+        h('div', { class: 'card span-12' },
+          h('h2', {}, t('stats.departments')),
+          depts.length ? h('table', { class: 'stats-departments' },
+            h('thead', {}, h('tr', {}, ['unit', 'assigned', 'replied', 'closed', 'on_time', 'overdue', 'median_reply', 'reply_rate', 'completion_rate', 'on_time_rate', 'satisfaction']
+              .map((k) => h('th', {}, t(`stats.${k}`))))),
+            h('tbody', {}, depts.map((d) => h('tr', { dataset: { unit: d.unit } },
+              h('td', {}, unitName.get(d.unit) || d.unit),
+              h('td', {}, fmtNum(d.assigned)),
+              h('td', {}, fmtNum(d.replied)),
+              h('td', {}, fmtNum(d.closed)),
+              h('td', {}, fmtNum(d.on_time)),
+              h('td', { class: d.overdue ? 'overdue' : '' }, fmtNum(d.overdue)),
+              h('td', {}, dur(d.median_reply_secs)),
+              h('td', {}, pct(d.reply_rate)),
+              h('td', {}, pct(d.completion_rate)),
+              h('td', {}, pct(d.on_time_rate)),
+              h('td', {}, d.mean_satisfaction == null ? '-' : `${d.mean_satisfaction.toFixed(2)}（${d.satisfaction_count}）`)))))
+            : h('p', { class: 'muted' }, t('common.empty'))),
+        depts.length ? h('div', { class: 'card span-12' }, h('h2', {}, t('stats.chart')), chartEl) : null,
+        h('div', { class: 'card span-12' },
+          h('h2', {}, t('stats.monitors')),
+          mons.length ? h('table', { class: 'stats-monitors' },
+            h('thead', {}, h('tr', {}, ['user', 'found', 'found_first', 'reported', 'late'].map((k) => h('th', {}, t(`stats.${k}`))))),
+            h('tbody', {}, mons.map((m) => h('tr', {},
+              h('td', {}, userName.get(m.user) ? `${userName.get(m.user)}（${m.user}）` : m.user),
+              h('td', {}, fmtNum(m.found)),
+              h('td', {}, fmtNum(m.found_first)),
+              h('td', {}, fmtNum(m.reported)),
+              h('td', { class: m.late ? 'overdue' : '' }, fmtNum(m.late))))))
+            : h('p', { class: 'muted' }, t('common.empty')))));
+    if (depts.length) {
+      const names = depts.map((d) => unitName.get(d.unit) || d.unit);
+      const series = ['assigned', 'replied', 'closed', 'on_time', 'overdue'].map((k) => ({
+        name: t(`stats.${k}`),
+        type: 'bar',
+        data: depts.map((d) => d[k] || 0),
+        itemStyle: k === 'overdue' ? { color: '#c62828' } : undefined,
+      }));
+      chart(chartEl, {
+        tooltip: { trigger: 'axis' },
+        legend: { top: 0 },
+        grid: { left: 8, right: 16, top: 32, bottom: 8, containLabel: true },
+        xAxis: { type: 'value', minInterval: 1 },
+        yAxis: { type: 'category', data: names, inverse: true },
+        series,
+      });
+    }
+  }, out);
+}
