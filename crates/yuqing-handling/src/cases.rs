@@ -174,6 +174,24 @@ pub struct DeadlineView {
     pub unit: String,
 }
 
+impl DeadlineView {
+    /// Every deadline of `case` under `rules`, as it stands at `as_of`.
+    pub fn of(case: &Case, rules: &DeadlineRules, as_of: DateTime<Utc>) -> Vec<DeadlineView> {
+        deadlines_for(case, rules)
+            .into_iter()
+            .map(|d| DeadlineView {
+                what: d.what,
+                label_zh: d.what.label_zh(),
+                due_at: d.due_at,
+                met_at: d.met_at,
+                status: d.status(as_of),
+                late: d.missed(as_of),
+                unit: d.unit,
+            })
+            .collect()
+    }
+}
+
 /// A case with everything that happened to it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CaseView {
@@ -806,18 +824,7 @@ impl<S: Store + HandlingStore> Cases<S> {
         let as_of = self.now();
         let audit = self.store.audit_of(&format!("case:{id}")).await?;
         let reminders = self.store.reminders(Some(id)).await?;
-        let deadlines = deadlines_for(&case, &self.rules)
-            .into_iter()
-            .map(|d| DeadlineView {
-                what: d.what,
-                label_zh: d.what.label_zh(),
-                due_at: d.due_at,
-                met_at: d.met_at,
-                status: d.status(as_of),
-                late: d.missed(as_of),
-                unit: d.unit,
-            })
-            .collect();
+        let deadlines = DeadlineView::of(&case, &self.rules, as_of);
         let facts = TimingFacts {
             first_collected: case.found_at,
             first_registered: case.registered_at,

@@ -69,18 +69,7 @@ pub async fn deadlines<S: Store + HandlingStore>(
         .collect();
     let mut out = BTreeMap::new();
     for c in &cases {
-        let list: Vec<DeadlineView> = yuqing_workflow::deadlines_for(c, svc.rules())
-            .into_iter()
-            .map(|d| DeadlineView {
-                what: d.what,
-                label_zh: d.what.label_zh(),
-                due_at: d.due_at,
-                met_at: d.met_at,
-                status: d.status(as_of),
-                late: d.missed(as_of),
-                unit: d.unit,
-            })
-            .collect();
+        let list = DeadlineView::of(c, svc.rules(), as_of);
         out.insert(
             c.id.clone(),
             json!({ "deadlines": list, "supervised": supervised.contains(&c.id) }),
