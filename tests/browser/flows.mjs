@@ -4,7 +4,7 @@
 // the admin's one-time password).
 
 import { join } from 'node:path';
-import { artifacts, check } from './lib.mjs';
+import { artifacts, check, yq } from './lib.mjs';
 
 const VIEW = { width: 1366, height: 768 };
 const TOKEN = 'browser-test-token';
@@ -135,9 +135,100 @@ async function everyPageRenders(ctx) {
   await page.close();
 }
 
+async function apiAs(ctx, user, method, path, body) {
+  const r = await fetch(`${ctx.srv.base}/api/v1${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${TOKEN}`, 'X-Yuqing-User': user, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const v = await r.json().catch(() => null);
+  check(r.ok, `${method} ${path} as ${user}: ${r.status} ${JSON.stringify(v)}`);
+  return v;
+}
+
+async function searchWithFilters(ctx) {
+  const page = await login(ctx, 'admin', ctx.newPassword);
+  const total = async (query) => {
+    await page.goto(`${ctx.srv.base}/#/search?${new URLSearchParams(query)}`);
+    await page.waitForFunction(() => /共 [\d,]+ 条/.test(document.querySelector('.page-search')?.textContent || ''), null, { timeout: 15_000 });
+    const text = await page.textContent('.page-search');
+    return Number(text.match(/共 ([\d,]+) 条/)[1].replace(/,/g, ''));
+  };
+  const all = await total({ q: '中国' });
+  check(all > 0, `results for 中国 (${all})`);
+  check(await page.$('.page-search mark'), 'the query is highlighted');
+  const neg = await total({ q: '中国', sentiment: 'negative' });
+  const api = await apiAs(ctx, 'admin', 'GET', `/count?q=${encodeURIComponent('中国')}&sentiment=negative`);
+  check(neg === api.count, `the page's total with the sentiment filter equals the API count (${neg} vs ${api.count})`);
+  check(neg > 0 && neg < all, `the filter narrows the results (${neg} of ${all})`);
+  await shot(page, '05-search-filtered');
+  await page.close();
+}
+
+async function planWithLivePreview(ctx) {
+  const page = await login(ctx, 'admin', ctx.newPassword);
+  await page.goto(`${ctx.srv.base}/#/plans/new`);
+  await page.waitForSelector('input[name=name]');
+  await page.fill('input[name=name]', '浏览器测试方案');
+  await page.fill('textarea[name=subject]', '中国');
+  await page.fill('textarea[name=event]', '美国\n日本\n政府');
+  const want = await apiAs(ctx, 'admin', 'POST', '/plans/preview', { subject: ['中国'], event: ['美国', '日本', '政府'] });
+  check(want.count > 0, `the preview API finds documents (${want.count})`);
+  await page.waitForFunction(
+    (n) => document.querySelector('.page-plans')?.textContent.replace(/,/g, '').includes(String(n)),
+    want.count, { timeout: 15_000 },
+  );
+  await shot(page, '06-plan-preview');
+  await page.click('button[type=submit].primary');
+  const plans = async () => (await apiAs(ctx, 'admin', 'GET', '/plans')).plans || [];
+  for (let i = 0; i < 50 && !(await plans()).some((p) => p.name === '浏览器测试方案'); i += 1) {
+    await page.waitForTimeout(100);
+  }
+  const saved = (await plans()).find((p) => p.name === '浏览器测试方案');
+  check(saved, 'the plan was saved');
+  check(saved.expression.includes('中国'), `its expression: ${saved.expression}`);
+  await page.close();
+}
+
+async function liaisonRefusedOtherUnitsCase(ctx) {
+  await apiAs(ctx, 'admin', 'PUT', '/org', {
+    units: [
+      { id: 'county', name: '某县', kind: 'organisation' },
+      { id: 'edu', name: '县教育局', kind: 'department', parent: 'county' },
+    ],
+    users: [
+      { id: 'analyst', name: '监测员', grants: [{ unit: 'county', role: 'analyst' }] },
+      { id: 'edu-liaison', name: '教育信息员', grants: [{ unit: 'edu', role: 'liaison' }] },
+    ],
+  });
+  const c = await apiAs(ctx, 'analyst', 'POST', '/cases', {
+    unit: 'county', source: { type: 'manual', channel: 'hotline' }, title: '热线：县城路灯不亮',
+  });
+  yq(['user', 'passwd', 'edu-liaison', '--data', ctx.data, '--config', ctx.config], 'Liaison-pass-2026\n');
+  const page = await ctx.browser.newPage({ viewport: VIEW });
+  await page.goto(`${ctx.srv.base}/#/login`);
+  await page.fill('input[name=user]', 'edu-liaison');
+  await page.fill('input[name=password]', 'Liaison-pass-2026');
+  await page.click('button[type=submit]');
+  await page.waitForSelector('input[name=new]');
+  await page.fill('input[name=old]', 'Liaison-pass-2026');
+  await page.fill('input[name=new]', 'Liaison-new-2026!');
+  await page.click('button[type=submit]');
+  await page.waitForFunction(() => location.hash.startsWith('#/dashboard'));
+  await page.goto(`${ctx.srv.base}/#/cases/${c.id}`);
+  await page.waitForFunction(() => /无权|not allowed|may not/.test(document.querySelector('.page-cases')?.textContent || ''), null, { timeout: 15_000 });
+  const text = await page.textContent('.page-cases');
+  check(!text.includes('县城路灯不亮'), 'the case title is not shown to the liaison');
+  await shot(page, '07-liaison-refused');
+  await page.close();
+}
+
 export const FLOWS = [
   ['first start: login with the one-time password, forced change', firstLogin],
   ['dashboard charts render with CED data (1366×768, big screen 1920×1080)', dashboard],
   ['a document holding <script> and <img onerror> is shown escaped', hostileTextIsEscaped],
   ['every page renders without errors', everyPageRenders],
+  ['search with filters: the page total equals the API count', searchWithFilters],
+  ['a plan made in the structured editor with live preview', planWithLivePreview],
+  ['a liaison is refused another unit\'s case', liaisonRefusedOtherUnitsCase],
 ];
