@@ -75,6 +75,15 @@ fn token(data: &Path, user: &str) -> String {
         .to_owned()
 }
 
+/// (method, path, body, users allowed, users refused with 403).
+type Row = (
+    &'static str,
+    String,
+    Option<Value>,
+    &'static [&'static str],
+    &'static [&'static str],
+);
+
 struct Client {
     base: String,
     c: reqwest::Client,
@@ -170,7 +179,7 @@ async fn every_route_needs_an_identity_and_roles_decide_by_unit() {
     // 3. The matrix: (route, method, body) × user → allowed (2xx) or refused (403).
     let judge = json!({"expected_version": 1, "kind": {"type": "judge", "level": "general",
                        "facts": "属实", "negative": false}});
-    let matrix: Vec<(&str, String, Option<Value>, &[&str], &[&str])> = vec![
+    let matrix: Vec<Row> = vec![
         // Reading the case: its unit's people and those above; not a department liaison
         // it is not assigned to, not another county.
         (
