@@ -58,6 +58,7 @@ R = [
  ("post", "/api/v1/plans/preview", "plans", "方案实时预览（回测、样例、检查）", "live preview of a plan: backtest, samples, lint", AUTH, [], "{expression | region/subject/event/exclusion, since?, until?, samples?}"),
  ("get", "/api/v1/events/{id}/documents", "events", "事件的文档（分页）", "the documents of an event, paged", AUTH, [("id", "path", ""), ("limit", "query", ""), ("offset", "query", "")], None),
  ("get", "/api/v1/events/{id}/tree", "events", "传播树", "the propagation tree", AUTH, [("id", "path", "")], None),
+ ("get", "/api/v1/live", "dashboard", "实时更新（服务器推送事件）", "live updates (server-sent events: counters every 3 s, each new alert)", AUTH, [], None),
  ("get", "/api/v1/stats", "cases", "考核统计", "statistics per department and monitor", AUTH, [("from", "query", ""), ("to", "query", ""), ("as_of", "query", "")], None),
 ]
 EXTRA = json.loads(pathlib.Path(__file__).with_name("openapi_extra.json").read_text()) if pathlib.Path(__file__).with_name("openapi_extra.json").exists() else []

@@ -184,6 +184,46 @@ export async function guard(f, where) {
   }
 }
 
+// ---- live updates ---------------------------------------------------------------------
+
+let source = null;
+
+/**
+ * Opens the server-sent-events stream once per login (`/api/v1/live`). Pages listen to
+ * `yuqing:alert` (a new alert's summary) and `yuqing:counters` on `window`; every page
+ * shows a toast for a new alert.
+ */
+export function startLive() {
+  if (source || !window.EventSource) return;
+  source = new EventSource('/api/v1/live');
+  source.addEventListener('counters', (e) => {
+    window.dispatchEvent(new CustomEvent('yuqing:counters', { detail: JSON.parse(e.data) }));
+  });
+  source.addEventListener('alert', (e) => {
+    const a = JSON.parse(e.data);
+    window.dispatchEvent(new CustomEvent('yuqing:alert', { detail: a }));
+    const level = ['', 'general', 'large', 'major', 'especially_major'][a.level] || 'general';
+    toast(`${t('live.alert')} [${t(`level.${level}`)}] ${a.title || ''}`, level === 'especially_major' || level === 'major' ? 'error' : 'info');
+  });
+}
+
+export function stopLive() {
+  if (source) source.close();
+  source = null;
+}
+
+/** Calls `f` on `yuqing:<name>` while `root` is on the page. */
+export function onLive(root, name, f) {
+  const handler = (e) => {
+    if (!root.isConnected) {
+      window.removeEventListener(`yuqing:${name}`, handler);
+      return;
+    }
+    f(e.detail);
+  };
+  window.addEventListener(`yuqing:${name}`, handler);
+}
+
 // ---- router ---------------------------------------------------------------------------
 
 /** Pages by first path segment: the module exports `default async (root, params, query)`. */
@@ -242,6 +282,7 @@ function layout(active, content) {
       class: 'link',
       onclick: async () => {
         await guard(() => api('logout', { method: 'POST' }));
+        stopLive();
         session.me = null; session.csrf = null; go('/login');
       },
     }, t('user.logout')) : null);
@@ -267,6 +308,7 @@ export async function render() {
     go('/login', { next: nextAfterLogin() });
     return;
   }
+  if (who && !who.must_change) startLive();
   const content = h('div', { class: `page page-${name}` }, h('p', { class: 'muted' }, t('common.loading')));
   if (name === 'login' || name === 'screen') mount(app, content);
   else mount(app, layout(name, content));

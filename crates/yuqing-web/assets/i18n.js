@@ -40,6 +40,7 @@ const zh = {
   'sentiment.neutral': '中性',
   'sentiment.negative': '负面',
   'page.not_found': '页面不存在',
+  'live.alert': '新预警',
 };
 
 const en = {
@@ -81,6 +82,7 @@ const en = {
   'sentiment.neutral': 'neutral',
   'sentiment.negative': 'negative',
   'page.not_found': 'Page not found',
+  'live.alert': 'New alert',
 };
 
 const tables = { zh, en };

@@ -46,6 +46,8 @@
 //! - Evidence files (`api/evidence.rs`): `POST /api/v1/cases/{id}/attachments?name&kind&expected_version`
 //!   (raw body), `GET /api/v1/cases/{id}/attachments/{sha256}` (a download, checked
 //!   against its hash).
+//! - Live updates (`api/live.rs`): `GET /api/v1/live`, server-sent events `counters`
+//!   (every 3 s) and `alert` (each new alert).
 //! - Alerts (`api/alerts.rs`, docs/specs/alerts.md §7): `GET /api/v1/alerts?unacked&since&event&limit`
 //!   (the in-app inbox, newest first), `GET /api/v1/alerts/{id}` (with every delivery
 //!   attempt and escalation notice), `POST /api/v1/alerts/{id}/ack` (token and
@@ -63,6 +65,7 @@ mod dashboard;
 mod event_members;
 mod evidence;
 mod judgement;
+pub(crate) mod live;
 mod plans_preview;
 mod settings;
 
@@ -193,6 +196,7 @@ pub fn router<S: Store + HandlingStore>(state: Arc<AppState<S>>) -> Router {
             "/api/v1/special-periods",
             get(settings::special_periods::<S>),
         )
+        .route("/api/v1/live", get(live::live::<S>))
         .route("/api/v1/login", post(auth::login::<S>))
         .route("/api/v1/logout", post(auth::logout::<S>))
         .route("/api/v1/me", get(auth::me::<S>))

@@ -22,6 +22,12 @@ pub async fn serve<S: Store + HandlingStore>(
     state: Arc<AppState<S>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let shutdown = async move {
+        shutdown.await;
+        // Live streams (server-sent events) end at their next look instead of holding up
+        // the graceful shutdown.
+        api::live::SHUTTING_DOWN.store(true, std::sync::atomic::Ordering::Relaxed);
+    };
     // With the peer address, for the login rate limit.
     axum::serve(
         listener,

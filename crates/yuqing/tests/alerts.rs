@@ -62,6 +62,29 @@ url = "http://{hook}/hook"
     let base = srv.base.clone();
     let _ = rustls::crypto::ring::default_provider().install_default();
     let c = reqwest::Client::new();
+    // The live stream (server-sent events), opened before anything happens.
+    let mut live = c
+        .get(format!("{base}/api/v1/live"))
+        .bearer_auth("t0ken")
+        .send()
+        .await
+        .expect("live");
+    assert_eq!(live.status().as_u16(), 200);
+    assert!(
+        live.headers()["content-type"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("text/event-stream")
+    );
+    let live_text = Arc::new(Mutex::new(String::new()));
+    let sink = live_text.clone();
+    let reader = tokio::spawn(async move {
+        while let Ok(Some(chunk)) = live.chunk().await {
+            sink.lock()
+                .expect("lock")
+                .push_str(&String::from_utf8_lossy(&chunk));
+        }
+    });
     let now = chrono::Utc::now().to_rfc3339();
     let docs = [
         json!({"id": "a1", "platform": "weibo", "kind": "post", "published_at": now,
@@ -139,6 +162,23 @@ url = "http://{hook}/hook"
         .expect("json");
     assert_eq!(one["deliveries"][0]["channel"], "值班");
     assert_eq!(one["deliveries"][0]["attempts"][0]["state"], "delivered");
+
+    // The live stream told about it: counters first, then the alert with its id.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let want = format!("\"id\":{id}");
+    while !(live_text.lock().expect("lock").contains("event: alert")
+        && live_text.lock().expect("lock").contains(&want))
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let text = live_text.lock().expect("lock").clone();
+    assert!(text.contains("event: counters"), "{text}");
+    assert!(
+        text.contains("event: alert") && text.contains(&want),
+        "the new alert on the live stream: {text}"
+    );
+    reader.abort();
 
     // Acknowledging needs the token and a user of the organisation.
     let ack = |user: &'static str| {

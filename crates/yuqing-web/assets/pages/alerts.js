@@ -4,7 +4,7 @@
 // Alert texts (title, plan, publisher, explanation) come from the web: they are only ever
 // put into the page as text through h().
 
-import { h, mount, api, t, go, session, guard, toast, fmtTime, fmtNum, levelBadge, pick } from '../app.js';
+import { h, mount, api, t, go, session, guard, toast, fmtTime, fmtNum, levelBadge, pick, onLive } from '../app.js';
 import { define } from '../i18n.js';
 
 define({
@@ -181,6 +181,8 @@ export default async function (root, _params, query) {
   }
 
   await load();
+  // A new alert appears without reloading the page.
+  onLive(root, 'alert', () => load());
 }
 
 /** The delivery log of one alert, into `cell`. */

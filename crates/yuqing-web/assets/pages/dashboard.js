@@ -4,7 +4,7 @@
 // plain data.
 
 import {
-  h, mount, api, t, go, guard, fmtTime, fmtNum, levelBadge, chart,
+  h, mount, api, t, go, guard, fmtTime, fmtNum, levelBadge, chart, onLive,
 } from '../app.js';
 import { define } from '../i18n.js';
 
@@ -325,6 +325,18 @@ export default async function (root, _params, query, name) {
   }
 
   await refresh();
+  // Live: a new alert or new documents refresh the figures (at most every 10 s).
+  let lastDocs = null;
+  let lastRefresh = Date.now();
+  onLive(root, 'counters', (c) => {
+    const changed = lastDocs !== null && c.documents !== lastDocs;
+    lastDocs = c.documents;
+    if (changed && Date.now() - lastRefresh > 10_000 && !state.at) {
+      lastRefresh = Date.now();
+      refresh();
+    }
+  });
+  onLive(root, 'alert', () => { lastRefresh = Date.now(); refresh(); });
 
   if (screen) {
     root.classList.add('page-screen');
