@@ -7,8 +7,10 @@
 //!   active plans built from the corpus's own frequent words.
 //! - `sentiment FILE`: sentiment classification rate (texts/s, one thread).
 //! - `alerts FILE YUQING_BINARY`: alert latency (push → webhook) under 1,000 docs/s of load.
+//! - `web DATA_DIR YUQING_BINARY`: dashboard and search latency under 50 concurrent users.
 
 mod alerts;
+mod web;
 
 use anyhow::Context;
 use std::collections::HashMap;
@@ -25,6 +27,12 @@ fn main() -> anyhow::Result<()> {
         ),
         Some("plans") => plans(args.get(2).context("usage: yuqing-bench plans FILE")?),
         Some("sentiment") => sentiment(args.get(2).context("usage: yuqing-bench sentiment FILE")?),
+        Some("web") => web::web(
+            args.get(2)
+                .context("usage: yuqing-bench web DATA_DIR YUQING_BINARY")?,
+            args.get(3)
+                .context("usage: yuqing-bench web DATA_DIR YUQING_BINARY")?,
+        ),
         Some("alerts") => alerts::alerts(
             args.get(2)
                 .context("usage: yuqing-bench alerts FILE YUQING_BINARY")?,
@@ -32,7 +40,7 @@ fn main() -> anyhow::Result<()> {
                 .context("usage: yuqing-bench alerts FILE YUQING_BINARY")?,
         ),
         _ => anyhow::bail!(
-            "usage: yuqing-bench search DATA_DIR | reference FILE.jsonl.gz | plans FILE | sentiment FILE | alerts FILE YUQING_BINARY"
+            "usage: yuqing-bench search DATA_DIR | reference FILE.jsonl.gz | plans FILE | sentiment FILE | alerts FILE YUQING_BINARY | web DATA_DIR YUQING_BINARY"
         ),
     }
 }
