@@ -52,6 +52,8 @@ R = [
  ("get", "/api/v1/audit", "admin", "审计日志", "the audit log (administrators)", AUTH, [("after", "query", ""), ("limit", "query", "")], None),
  ("get", "/api/v1/audit/verify", "admin", "校验审计链", "verify the audit chain", AUTH, [("anchor", "query", "SEQ:HASH")], None),
  ("get", "/api/v1/deadlines", "cases", "本人范围内未结案件的全部时限", "every deadline of the viewer's open cases (the board)", AUTH, [("state", "query", ""), ("limit", "query", "")], None),
+ ("get", "/api/v1/channels", "admin", "预警渠道（不含密钥）", "alert channels by name and type (no secrets)", AUTH, [], None),
+ ("get", "/api/v1/alert-rules", "admin", "生效的预警规则、静默时段与升级设置", "the alert rules in force, quiet hours and escalation", AUTH, [], None),
  ("get", "/api/v1/special-periods", "admin", "特殊时期", "special periods, with which is active", AUTH, [], None),
  ("get", "/api/v1/dashboard", "dashboard", "总览数据（今日/近7日）", "dashboard figures (today / last 7 days)", AUTH, [("range", "query", "today|week"), ("at", "query", "end of the period (default now)")], None),
  ("get", "/api/v1/search/export.xlsx", "search", "导出检索结果为 Excel", "export the search results as Excel (≤ 10,000 rows)", AUTH, [("q", "query", ""), ("since", "query", ""), ("until", "query", "")], None),

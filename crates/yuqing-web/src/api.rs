@@ -105,6 +105,9 @@ pub struct AppState<S: Store> {
     /// The case workflow (org, duty, cases, audit, statistics); `None`: those routes
     /// answer 503.
     pub cases: Option<Arc<yuqing_handling::cases::Cases<S>>>,
+    /// The alert settings, rules and channels of the config file, shown (without secrets)
+    /// by `GET /api/v1/channels` and `GET /api/v1/alert-rules`; `None`: those answer 503.
+    pub handling: Option<Arc<yuqing_handling::HandlingSettings>>,
     /// Logins, sessions and API tokens; `None`: only `push_tokens` identify (the login
     /// routes answer 503).
     pub access: Option<Arc<yuqing_handling::access::Access<S>>>,
@@ -197,6 +200,8 @@ pub fn router<S: Store + HandlingStore>(state: Arc<AppState<S>>) -> Router {
             get(settings::special_periods::<S>),
         )
         .route("/api/v1/live", get(live::live::<S>))
+        .route("/api/v1/channels", get(settings::channels::<S>))
+        .route("/api/v1/alert-rules", get(settings::alert_rules::<S>))
         .route("/api/v1/login", post(auth::login::<S>))
         .route("/api/v1/logout", post(auth::logout::<S>))
         .route("/api/v1/me", get(auth::me::<S>))

@@ -49,6 +49,7 @@ async fn start() -> Server {
         cases: None,
         access: None,
         secure_cookies: false,
+        handling: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -92,6 +92,7 @@ pub async fn serve(root: &Path, cfg: Config, bind: Option<String>) -> anyhow::Re
         )),
         access: Some(access),
         secure_cookies: cfg.server.secure_cookies,
+        handling: Some(Arc::new(cfg.handling())),
     });
     drop(writer);
     eprintln!(

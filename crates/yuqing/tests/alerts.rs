@@ -180,6 +180,42 @@ url = "http://{hook}/hook"
     );
     reader.abort();
 
+    // The settings the admin page shows: channels without their secrets, the rules in force.
+    let ch = c
+        .get(format!("{base}/api/v1/channels"))
+        .bearer_auth("t0ken")
+        .send()
+        .await
+        .expect("channels")
+        .text()
+        .await
+        .expect("text");
+    let chv: Value = serde_json::from_str(&ch).expect("json");
+    assert_eq!(
+        chv["channels"],
+        json!([{"name": "值班", "type": "webhook"}])
+    );
+    assert!(!ch.contains(&hook.to_string()), "no webhook URL: {ch}");
+    let rules: Value = c
+        .get(format!("{base}/api/v1/alert-rules"))
+        .bearer_auth("t0ken")
+        .send()
+        .await
+        .expect("rules")
+        .json()
+        .await
+        .expect("json");
+    let names: Vec<&str> = rules["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"校园") && names.contains(&"major_any_plan"),
+        "{names:?}"
+    );
+
     // Acknowledging needs the token and a user of the organisation.
     let ack = |user: &'static str| {
         c.post(format!("{base}/api/v1/alerts/{id}/ack"))

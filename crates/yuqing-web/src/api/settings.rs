@@ -98,3 +98,62 @@ pub async fn special_periods<S: Store + HandlingStore>(
         .collect();
     Ok(Json(json!({ "special_periods": periods })))
 }
+
+fn settings_of<S: Store + HandlingStore>(
+    st: &AppState<S>,
+) -> Result<&Arc<yuqing_handling::HandlingSettings>, CaseError> {
+    st.handling.as_ref().ok_or_else(|| {
+        crate::error::ApiError::new(
+            yuqing_core::Code::Unavailable,
+            "此节点未加载预警设置",
+            "alert settings are not loaded on this node",
+        )
+        .into()
+    })
+}
+
+/// `GET /api/v1/channels`: the configured channels by name and type (no URL, token or
+/// password: those are secrets of the config file).
+pub async fn channels<S: Store + HandlingStore>(
+    State(st): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, CaseError> {
+    let id = crate::auth::resolve(&st, &headers).await?;
+    crate::auth::require_changed(&id)?;
+    let s = settings_of(&st)?;
+    let list: Vec<Value> = s
+        .channels
+        .iter()
+        .map(|c| json!({ "name": c.name(), "type": c.kind() }))
+        .collect();
+    Ok(Json(json!({ "channels": list })))
+}
+
+/// `GET /api/v1/alert-rules`: the rules in force (built-in and configured), each with a
+/// description, and the quiet hours and escalation settings.
+pub async fn alert_rules<S: Store + HandlingStore>(
+    State(st): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, CaseError> {
+    let id = crate::auth::resolve(&st, &headers).await?;
+    crate::auth::require_changed(&id)?;
+    let s = settings_of(&st)?;
+    let rules: Vec<Value> = s
+        .alerts
+        .effective_rules(&s.alert_rules)
+        .iter()
+        .map(|r| {
+            let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
+            v["describe_zh"] = json!(r.describe_zh());
+            v["describe_en"] = json!(r.describe_en());
+            v
+        })
+        .collect();
+    Ok(Json(json!({
+        "enabled": s.alerts.enabled,
+        "max_age": s.alerts.max_age.to_string(),
+        "quiet_hours": s.alerts.quiet_hours,
+        "escalation": s.alerts.escalation,
+        "rules": rules,
+    })))
+}
