@@ -69,12 +69,7 @@ impl<S: Store + HandlingStore> Alerter<S> {
         spike: SpikeSettings,
         wake: Arc<Notify>,
     ) -> Result<Self> {
-        let quiet = settings
-            .alerts
-            .quiet_hours
-            .as_ref()
-            .map(|q| q.parse())
-            .transpose()?;
+        let quiet = settings.quiet_window()?;
         let cursor = match store.cursor(CURSOR).await? {
             Some(c) => c,
             None => store.max_seq().await?,

@@ -52,12 +52,7 @@ impl<S: HandlingStore> Escalator<S> {
                 after: yuqing_alert::Span::mins(15),
                 after_by_level: Default::default(),
             });
-        let quiet = settings
-            .alerts
-            .quiet_hours
-            .as_ref()
-            .map(|q| q.parse())
-            .transpose()?;
+        let quiet = settings.quiet_window()?;
         Ok(Self {
             store,
             clock,

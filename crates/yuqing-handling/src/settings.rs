@@ -26,6 +26,15 @@ pub struct HandlingSettings {
 }
 
 impl HandlingSettings {
+    /// `[alerts.quiet_hours]`, validated (`None` when not set).
+    pub fn quiet_window(&self) -> Result<Option<QuietWindow>, yuqing_alert::AlertError> {
+        self.alerts
+            .quiet_hours
+            .as_ref()
+            .map(|q| q.parse())
+            .transpose()
+    }
+
     /// When a message raised at `now` at `level` may go out: now, or the end of quiet
     /// hours (never held in a special period or when especially major).
     pub fn release_at(

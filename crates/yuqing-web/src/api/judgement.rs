@@ -332,10 +332,11 @@ struct PlanBody {
     by: Option<String>,
 }
 
-/// 400 for an expression that does not parse: the standard error fields plus where.
-fn plan_error(e: &PlanError) -> Response {
+/// The body of a 400 for an expression that does not parse: the standard error fields
+/// plus where.
+pub(super) fn plan_error_body(e: &PlanError) -> Value {
     let col = e.column();
-    let body = json!({
+    json!({
         "message": format!("方案表达式有误：第 {col} 列：{}", e.zh),
         "message_en": format!("the plan expression is invalid: column {col}: {}", e.en),
         "code": Code::InvalidInput.as_str(),
@@ -344,8 +345,12 @@ fn plan_error(e: &PlanError) -> Response {
         "position": e.pos,
         "column": col,
         "kind": e.kind,
-    });
-    (status(Code::InvalidInput), Json(body)).into_response()
+    })
+}
+
+/// 400 for an expression that does not parse.
+fn plan_error(e: &PlanError) -> Response {
+    (status(Code::InvalidInput), Json(plan_error_body(e))).into_response()
 }
 
 /// `POST /api/v1/plans`: creates a plan, or replaces the one with the same name.

@@ -86,19 +86,9 @@ fn lint_json(messages: &[LintMessage]) -> Vec<Value> {
 /// 400 for an expression that does not parse: the standard error fields, where, and the
 /// lint messages of the expression.
 fn parse_error(e: &PlanError, expression: &str) -> Response {
-    let col = e.column();
-    let body = json!({
-        "message": format!("方案表达式有误：第 {col} 列：{}", e.zh),
-        "message_en": format!("the plan expression is invalid: column {col}: {}", e.en),
-        "code": Code::InvalidInput.as_str(),
-        "type": "invalid_request",
-        "link": format!("/docs/errors#{}", Code::InvalidInput.as_str()),
-        "position": e.pos,
-        "column": col,
-        "kind": e.kind,
-        "expression": expression,
-        "lint": lint_json(&lint(expression)),
-    });
+    let mut body = super::judgement::plan_error_body(e);
+    body["expression"] = json!(expression);
+    body["lint"] = json!(lint_json(&lint(expression)));
     (status(Code::InvalidInput), Json(body)).into_response()
 }
 
