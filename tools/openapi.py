@@ -10,7 +10,8 @@ import json, pathlib
 AUTH = "会话 Cookie（写操作带 X-CSRF-Token）或 Authorization: Bearer <API 令牌> / session cookie (writes carry X-CSRF-Token) or Authorization: Bearer <API token>"
 PUSH = "Authorization: Bearer <推送令牌或 API 令牌> / a push token or an API token"
 
-# (method, path, tag, summary zh, summary en, auth, params: [(name, in, desc)], body?)
+# (method, path, tag, summary zh, summary en, auth, params: [(name, in, desc)], body?,
+#  responses? {status: description} added to or replacing the common ones)
 R = [
  ("post", "/api/v1/login", "access", "登录", "log in; sets the session cookie", None, [], "{user, password}"),
  ("post", "/api/v1/logout", "access", "退出", "log out", AUTH, [], None),
@@ -19,11 +20,12 @@ R = [
  ("get", "/api/v1/tokens", "access", "我的 API 令牌", "one's API tokens", AUTH, [], None),
  ("post", "/api/v1/tokens", "access", "新建 API 令牌（只显示一次）", "create an API token (shown once)", AUTH, [], "{name}"),
  ("delete", "/api/v1/tokens/{id}", "access", "吊销令牌", "revoke a token", AUTH, [("id", "path", "token id")], None),
+ ("post", "/api/v1/users/{id}/password-reset", "access", "重置用户密码（系统管理员；返回只显示一次的一次性密码，下次登录须修改）", "reset a user's password (administrators): returns a one-time password, shown once, to be changed at the next login", AUTH, [("id", "path", "user id")], None),
  ("post", "/api/v1/documents", "documents", "推送文档（JSON 数组或 NDJSON）", "push documents (JSON array or NDJSON)", PUSH, [], "documents in the interchange format"),
  ("get", "/api/v1/documents/{platform}/{id}", "documents", "一条文档及研判结果", "a stored document with its judgement", AUTH, [("platform", "path", ""), ("id", "path", "")], None),
  ("post", "/api/v1/documents/{platform}/{id}/corrections", "documents", "人工修正情感或内容类型", "correct sentiment or content type", AUTH, [("platform", "path", ""), ("id", "path", "")], "{sentiment?, content_type?, note?}"),
- ("get", "/api/v1/search", "search", "全文检索（子串匹配）", "full-text search (substring semantics)", AUTH, [("q", "query", "query"), ("platform", "query", ""), ("sentiment", "query", ""), ("level", "query", "minimum level"), ("plan", "query", "plan id"), ("region", "query", "author location prefix"), ("kind", "query", ""), ("since", "query", ""), ("until", "query", ""), ("verified", "query", ""), ("sort", "query", "relevance|time|time_asc"), ("limit", "query", ""), ("offset", "query", "")], None),
- ("get", "/api/v1/count", "search", "计数", "number of documents containing q", AUTH, [("q", "query", "")], None),
+ ("get", "/api/v1/search", "search", "全文检索：关键词（子串匹配）或监测方案表达式；表达式有误时 400 并给出位置", "full-text search: a plain word (substring semantics) or a plan expression; a malformed expression is a 400 with its position", AUTH, [("q", "query", "a word, or a plan expression such as 学校+(食堂|食品)-谣言"), ("platform", "query", ""), ("sentiment", "query", ""), ("level", "query", "minimum level"), ("plan", "query", "plan id"), ("region", "query", "author location prefix"), ("kind", "query", ""), ("since", "query", ""), ("until", "query", ""), ("verified", "query", ""), ("sort", "query", "relevance|time|time_asc"), ("limit", "query", ""), ("offset", "query", "")], None),
+ ("get", "/api/v1/count", "search", "计数", "number of documents matching q (a word or a plan expression)", AUTH, [("q", "query", "")], None),
  ("get", "/api/v1/events", "events", "事件列表（按严重程度）", "events, most serious first", AUTH, [("limit", "query", ""), ("offset", "query", ""), ("min_level", "query", ""), ("min_documents", "query", "")], None),
  ("get", "/api/v1/events/{id}", "events", "事件分析", "the event analysis", AUTH, [("id", "path", "")], None),
  ("put", "/api/v1/events/{id}/level", "events", "人工定级", "set a level by hand", AUTH, [("id", "path", "")], "{level, reason}"),
@@ -56,18 +58,24 @@ R = [
  ("get", "/api/v1/alert-rules", "admin", "生效的预警规则、静默时段与升级设置", "the alert rules in force, quiet hours and escalation", AUTH, [], None),
  ("get", "/api/v1/special-periods", "admin", "特殊时期", "special periods, with which is active", AUTH, [], None),
  ("get", "/api/v1/dashboard", "dashboard", "总览数据（今日/近7日）", "dashboard figures (today / last 7 days)", AUTH, [("range", "query", "today|week"), ("at", "query", "end of the period (default now)")], None),
- ("get", "/api/v1/search/export.xlsx", "search", "导出检索结果为 Excel", "export the search results as Excel (≤ 10,000 rows)", AUTH, [("q", "query", ""), ("since", "query", ""), ("until", "query", "")], None),
+ ("get", "/api/v1/search/export.xlsx", "search", "导出检索结果为 Excel", "export the search results as Excel (≤ 10,000 rows)", AUTH, [("q", "query", "a word or a plan expression, as for search"), ("since", "query", ""), ("until", "query", "")], None),
  ("post", "/api/v1/plans/preview", "plans", "方案实时预览（回测、样例、检查）", "live preview of a plan: backtest, samples, lint", AUTH, [], "{expression | region/subject/event/exclusion, since?, until?, samples?}"),
  ("get", "/api/v1/events/{id}/documents", "events", "事件的文档（分页）", "the documents of an event, paged", AUTH, [("id", "path", ""), ("limit", "query", ""), ("offset", "query", "")], None),
  ("get", "/api/v1/events/{id}/tree", "events", "传播树", "the propagation tree", AUTH, [("id", "path", "")], None),
  ("get", "/api/v1/live", "dashboard", "实时更新（服务器推送事件）", "live updates (server-sent events: counters every 3 s, each new alert)", AUTH, [], None),
  ("get", "/api/v1/stats", "cases", "考核统计", "statistics per department and monitor", AUTH, [("from", "query", ""), ("to", "query", ""), ("as_of", "query", "")], None),
+ ("get", "/api/v1/reports", "reports", "已生成的报告（新的在前，不含内容）", "the saved reports, newest first (without their model)", AUTH, [("kind", "query", "daily|weekly|monthly|flash|digest|event|yearly"), ("limit", "query", "1–1000, default 100")], None),
+ ("post", "/api/v1/reports", "reports", "生成并保存报告（需领导、分析员或发言人角色）：日报、周报、月报、专报、快报、摘报、年度统计", "build and save a report (leader, analyst or spokesperson): daily, weekly, monthly, event, flash, digest or yearly; 201 with the saved report", AUTH, [], "{kind: daily, date: YYYY-MM-DD} | {kind: weekly, week: YYYY-Www | a date} | {kind: monthly, month: YYYY-MM} | {kind: event, event} | {kind: flash, alert | doc: platform:id} | {kind: digest, issue?, items: [{doc, summary?}]} | {kind: yearly, year}; plan?: a monitoring plan id (daily, weekly, monthly: a 专题 report over its hits); commentary?: {key: text}", {"201": "已保存的报告 / the saved report: {report}"}),
+ ("get", "/api/v1/reports/{id}", "reports", "一份报告及其全部数据（模型）", "a saved report with its model (every figure)", AUTH, [("id", "path", "report id")], None),
+ ("get", "/api/v1/reports/{id}/{file}", "reports", "下载报告（按生成时的内容）：HTML、Word、Excel、PDF（需 LibreOffice，未安装时 503）或 JSON", "download the report as made: HTML, Word, Excel, PDF (needs LibreOffice; 503 otherwise) or JSON", AUTH, [("id", "path", "report id"), ("file", "path", "export.html|export.docx|export.xlsx|export.pdf|export.json")], None, {"200": "文件（Content-Disposition 带 UTF-8 文件名；HTML 带沙箱 CSP）/ the file (Content-Disposition with the UTF-8 name; HTML with a sandbox CSP)", "503": "PDF：未找到 LibreOffice / PDF: LibreOffice not found"}),
+ ("put", "/api/v1/reports/{id}/commentary", "reports", "修改分析点评（空文本恢复为自动草稿；需领导、分析员或发言人角色），并重新生成", "set the analyst's commentary by block key (empty text: back to the computed draft; leader, analyst or spokesperson); the report is rebuilt", AUTH, [("id", "path", "report id")], "{commentary: {<key>: text}}, e.g. {commentary: {commentary: \"…\"}}"),
+ ("post", "/api/v1/reports/{id}/rebuild", "reports", "按原参数用当前数据重新生成（需领导、分析员或发言人角色）", "build the report again from its inputs over today's data (leader, analyst or spokesperson)", AUTH, [("id", "path", "report id")], None),
 ]
 EXTRA = json.loads(pathlib.Path(__file__).with_name("openapi_extra.json").read_text()) if pathlib.Path(__file__).with_name("openapi_extra.json").exists() else []
 R += [tuple(x) for x in EXTRA]
 
 paths = {}
-for method, path, tag, zh, en, auth, params, body in R:
+for method, path, tag, zh, en, auth, params, body, *more in R:
     op = {
         "tags": [tag],
         "summary": f"{zh} / {en}",
@@ -80,6 +88,11 @@ for method, path, tag, zh, en, auth, params, body in R:
             "409": {"$ref": "#/components/responses/Error"},
         },
     }
+    for status, desc in (more[0] if more else {}).items():
+        if status == "201":
+            del op["responses"]["200"]
+        op["responses"][status] = {"description": desc} if status < "400" else {"$ref": "#/components/responses/Error", "description": desc}
+    op["responses"] = dict(sorted(op["responses"].items()))
     if auth:
         op["description"] = f"认证 / auth: {auth}"
         op["security"] = [{"session": []}, {"bearer": []}]
@@ -115,6 +128,8 @@ doc = {
                         "message": {"type": "string"}, "message_en": {"type": "string"},
                         "code": {"type": "string", "enum": ["not_found", "conflict", "invalid_input", "unauthenticated", "forbidden", "unavailable", "internal"]},
                         "type": {"type": "string"}, "reason": {"type": "string"}, "link": {"type": "string"},
+                        "position": {"type": "integer", "description": "plan expressions: 0-based character position of the error"},
+                        "column": {"type": "integer"}, "kind": {"type": "string", "description": "plan expressions: the error kind"},
                     },
                 }}},
             }

@@ -121,7 +121,7 @@ async function everyPageRenders(ctx) {
   const page = await login(ctx, 'admin', ctx.newPassword);
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  for (const [i, route] of ['search', 'events', 'plans', 'alerts', 'cases', 'stats', 'admin'].entries()) {
+  for (const [i, route] of ['search', 'events', 'plans', 'alerts', 'cases', 'stats', 'reports', 'admin'].entries()) {
     await page.goto(`${ctx.srv.base}/#/${route}`);
     await page.waitForFunction(
       (r) => { const p = document.querySelector(`.page-${r}`); return p && !p.textContent.includes('加载中'); },
@@ -223,6 +223,315 @@ async function liaisonRefusedOtherUnitsCase(ctx) {
   await page.close();
 }
 
+/** The plan language in the search box: results, highlights, and a malformed query. */
+async function searchWithPlanExpression(ctx) {
+  const page = await login(ctx, 'admin', ctx.newPassword);
+  await page.goto(`${ctx.srv.base}/#/search`);
+  await page.waitForSelector('.page-search input[name=q]');
+  const expr = '中国+(美国|日本)-台湾';
+  await page.fill('.page-search input[name=q]', expr);
+  await page.click('.page-search form[role=search] button[type=submit]');
+  await page.waitForFunction(() => /共 [\d,]+ 条/.test(document.querySelector('.page-search')?.textContent || ''), null, { timeout: 20_000 });
+  const text = await page.textContent('.page-search');
+  const shown = Number(text.match(/共 ([\d,]+) 条/)[1].replace(/,/g, ''));
+  const api = await apiAs(ctx, 'admin', 'GET', `/count?q=${encodeURIComponent(expr)}`);
+  check(shown === api.count, `the page's total for the plan equals the API count (${shown} vs ${api.count})`);
+  check(shown > 0, `the plan finds documents (${shown})`);
+  check(await page.$('.page-search .plan-query'), 'the page says the query is a plan expression');
+  const marks = await page.$$eval('.page-search .hit mark', (ms) => ms.map((m) => m.textContent));
+  check(marks.length > 0, 'hits are highlighted');
+  // Marks are on the original text: 美國 is 美国 after normalisation.
+  check(marks.every((m) => /中[国國]|美[国國]|日本/.test(m)), `only the plan's terms are marked: ${marks.slice(0, 10).join(',')}`);
+  check(!marks.some((m) => /台[湾灣]/.test(m)), 'an excluded term is never marked');
+  await shot(page, '08-search-plan');
+  // The export link carries the expression.
+  const href = await page.getAttribute('.page-search a[href*="export.xlsx"]', 'href');
+  check(href && new URLSearchParams(href.split('?')[1]).get('q') === expr, `the export link keeps q: ${href}`);
+  // A malformed expression: the message with its column and the place marked.
+  await page.fill('.page-search input[name=q]', '中国+(美国');
+  await page.click('.page-search form[role=search] button[type=submit]');
+  await page.waitForSelector('.page-search .plan-error', { timeout: 15_000 });
+  const err = await page.textContent('.page-search .plan-error');
+  check(/第 4 列/.test(err), `the error names the column: ${err}`);
+  check((await page.textContent('.page-search .plan-error mark')) === '(', 'the unclosed parenthesis is marked');
+  await shot(page, '09-search-plan-error');
+  await page.close();
+}
+
+/** Sets a first password with the CLI, logs in within a context of its own, changes it. */
+async function firstLoginAs(ctx, user) {
+  const temp = `${user}-temp-2026`;
+  const fresh = `${user}-pass-2026!`;
+  yq(['user', 'passwd', user, '--data', ctx.data, '--config', ctx.config], `${temp}\n`);
+  const context = await ctx.browser.newContext({ viewport: VIEW });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.log(`  [page error ${user}] ${e.message}`));
+  await page.goto(`${ctx.srv.base}/#/login`);
+  await page.fill('form.login input[name=user]', user);
+  await page.fill('form.login input[name=password]', temp);
+  await page.click('form.login button[type=submit]');
+  await page.waitForSelector('input[name=new]');
+  await page.fill('input[name=old]', temp);
+  await page.fill('input[name=new]', fresh);
+  await page.click('button[type=submit]');
+  await page.waitForFunction(() => location.hash.startsWith('#/dashboard'), null, { timeout: 10_000 });
+  return page;
+}
+
+/** The case page's state badge (e.g. 批办). */
+async function caseState(page) {
+  return (await page.textContent('.page-cases .case-header .state'))?.trim();
+}
+
+/** Opens a case page and waits until it shows `state`. */
+async function openCase(page, base, id, state) {
+  // The same hash does not route again: reload to see what the other user did.
+  const url = `${base}/#/cases/${id}`;
+  if (page.url() === url) await page.reload();
+  else await page.goto(url);
+  await page.waitForFunction(
+    (s) => document.querySelector('.page-cases .case-header .state')?.textContent.trim() === s,
+    state, { timeout: 15_000 },
+  );
+}
+
+/**
+ * Takes a step on the case page: opens its form (details[data-step=X]), fills the fields
+ * by name (selects by value), submits, and waits for the state the case must reach.
+ */
+async function step(page, name, fields, after) {
+  const form = `.page-cases details[data-step=${name}]`;
+  await page.waitForSelector(form, { timeout: 10_000 });
+  await page.click(`${form} > summary`);
+  for (const [k, v] of Object.entries(fields)) {
+    const el = `${form} [name=${k}]`;
+    const tag = await page.$eval(el, (x) => x.tagName);
+    if (tag === 'SELECT') await page.selectOption(el, v);
+    else await page.fill(el, v);
+  }
+  await page.click(`${form} button[type=submit]`);
+  try {
+    await page.waitForFunction(
+      (s) => document.querySelector('.page-cases .case-header .state')?.textContent.trim() === s,
+      after, { timeout: 15_000 },
+    );
+  } catch (e) {
+    const refusal = await page.$eval('.page-cases .refusal', (x) => (x.hidden ? '' : x.textContent)).catch(() => '');
+    throw new Error(`${name}: the case did not reach ${after} (shows ${await caseState(page)}); ${refusal}`);
+  }
+}
+
+/**
+ * An alert turned into a case that a leader (county 领导小组) and a department liaison
+ * (教育局 网络信息员), each logged in in a browser context of their own, carry through
+ * judgement, assignment, handling, a reply sent back and redrafted, approval, the
+ * published reply and the close: every step by clicks and typing on the pages.
+ */
+async function alertToClosedCase(ctx) {
+  const base = ctx.srv.base;
+  await apiAs(ctx, 'admin', 'PUT', '/org', {
+    units: [
+      { id: 'county', name: '某县', kind: 'organisation' },
+      { id: 'edu', name: '县教育局', kind: 'department', parent: 'county' },
+    ],
+    users: [
+      { id: 'flow-leader', name: '王县长', grants: [{ unit: 'county', role: 'leader' }] },
+      { id: 'flow-liaison', name: '教育局小李', grants: [{ unit: 'edu', role: 'liaison' }] },
+    ],
+  });
+  const leader = await firstLoginAs(ctx, 'flow-leader');
+  const liaison = await firstLoginAs(ctx, 'flow-liaison');
+
+  // A document holding the plan's probe raises an alert; it appears in the leader's inbox.
+  const title = `浏览器处置探针：某中学食堂饭菜变质 ${Date.now()}`;
+  await pushDocs(ctx, [{
+    id: `flow-${Date.now()}`, platform: 'weibo', kind: 'post', published_at: new Date().toISOString(),
+    url: 'https://weibo.com/1/flow', text: title, author: { id: 'f1', name: '家长<b>张</b>' },
+  }]);
+  await leader.goto(`${base}/#/alerts`);
+  const rowOf = (cls = '') => `.page-alerts tr${cls}[data-alert]:has-text("浏览器处置探针")`;
+  const row = rowOf();
+  for (let i = 0; i < 60 && !(await leader.$(row)); i += 1) {
+    await leader.waitForTimeout(500);
+    if (i % 6 === 5) await leader.click('.page-alerts button:has-text("刷新")');
+  }
+  check(await leader.$(row), 'the alert is in the leader\'s inbox');
+  await shot(leader, '20-case-alert-inbox');
+  // Acknowledge, then open a case from the alert.
+  await leader.click(`${row} td.actions button.primary`);
+  await leader.waitForSelector(rowOf('.acked'), { timeout: 10_000 });
+  check((await leader.textContent(`${row} td:nth-child(7)`)).includes('flow-leader'), 'acknowledged by the leader');
+  await leader.click(`${row} .open-case button`);
+  await leader.waitForFunction(() => /^#\/cases\/[^/]+$/.test(location.hash) && document.querySelector('.page-cases .case-header'), null, { timeout: 15_000 });
+  const id = decodeURIComponent(leader.url().split('#/cases/')[1]);
+  check(await caseState(leader) === '登记', `the new case is registered (${await caseState(leader)})`);
+  check((await leader.textContent('.page-cases')).includes('预警'), 'the case names its alert as the source');
+
+  // 研判 and 批办 by the leader: the education bureau leads, due tomorrow.
+  await step(leader, 'judge', { level: 'major', facts: '经核，某中学食堂部分饭菜变质' }, '研判');
+  await step(leader, 'assign', { lead: 'edu', instruction: '请教育局牵头核查并答复' }, '批办');
+  const assigned = await leader.textContent('.page-cases');
+  check(assigned.includes('县教育局') && assigned.includes('请教育局牵头核查并答复'), 'the assignment is shown');
+  await shot(leader, '21-case-assigned');
+
+  // 办理 and the first draft by the liaison, in their own session.
+  await openCase(liaison, base, id, '批办');
+  check(!(await liaison.$('.page-cases details[data-step=assign]')), 'the liaison is not offered the assignment');
+  await step(liaison, 'record_handling', { outcome: 'true', actions: '已封存问题食材，学生均已就医' }, '办理');
+  await step(liaison, 'draft_reply', { text: '第一稿：情况属实' }, '回复待审定');
+  check(!(await liaison.$('.page-cases details[data-step=approve_reply]')), 'the drafter is not offered the approval');
+  await shot(liaison, '22-case-drafted');
+
+  // The leader sends it back with a reason; the liaison redrafts; the leader approves.
+  await openCase(leader, base, id, '回复待审定');
+  await step(leader, 'send_back', { reason: '请写明处理结果' }, '办理');
+  await openCase(liaison, base, id, '办理');
+  check((await liaison.textContent('.page-cases')).includes('请写明处理结果'), 'the liaison sees why it was sent back');
+  const reply = '经核查，某中学食堂部分饭菜变质属实，已封存食材，涉事学生均已就医，无大碍。';
+  await step(liaison, 'draft_reply', { text: reply }, '回复待审定');
+  await openCase(leader, base, id, '回复待审定');
+  await step(leader, 'approve_reply', { comment: '同意发布' }, '回复已审定');
+  const drafts = await leader.$$eval('.page-cases .draft', (ds) => ds.map((d) => d.textContent));
+  check(drafts.length === 2 && drafts[1].includes('同意发布') && drafts[0].includes('请写明处理结果'), `both drafts with their decisions: ${drafts.join(' | ')}`);
+
+  // The liaison publishes the approved wording; the leader closes the case.
+  await openCase(liaison, base, id, '回复已审定');
+  const prefilled = await liaison.$eval('.page-cases details[data-step=record_reply] [name=text]', (x) => x.value);
+  check(prefilled === reply, 'the reply form holds the approved text');
+  await step(liaison, 'record_reply', { channel: 'official_website' }, '已回复');
+  check(!(await liaison.$('.page-cases details[data-step=close]')), 'the liaison is not offered the close');
+  await openCase(leader, base, id, '已回复');
+  await step(leader, 'close', { summary: '已回复并整改' }, '办结');
+
+  // The closed case, as each of them sees it: state, reply, summary and the timeline.
+  for (const [who, page] of [['leader', leader], ['liaison', liaison]]) {
+    await openCase(page, base, id, '办结');
+    const text = await page.textContent('.page-cases');
+    check(text.includes('已回复并整改'), `${who}: the closing summary is shown`);
+    check(text.includes('已发布回复') && text.includes(reply), `${who}: the published reply is shown`);
+    const rows = await page.$$eval('.page-cases table.timeline tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+    const actions = rows.map((r) => r[2]).reverse();
+    const want = ['登记', '研判', '批办', '办理', '起草回复', '退回', '起草回复', '审定回复', '发布回复', '办结'];
+    check(JSON.stringify(actions) === JSON.stringify(want), `${who}: the timeline ${actions.join(' → ')}`);
+    const actors = new Set(rows.map((r) => r[1]));
+    check([...actors].some((a) => a.includes('flow-leader')) && [...actors].some((a) => a.includes('flow-liaison')), `${who}: both people are in the timeline (${[...actors].join(', ')})`);
+    check(rows[0][3].includes('办结'), `${who}: the last entry closes the case (${rows[0][3]})`);
+  }
+  await shot(leader, '23-case-closed-leader');
+  await shot(liaison, '24-case-closed-liaison');
+  // On the board, the case is in the 办结 column.
+  await leader.goto(`${base}/#/cases`);
+  await leader.waitForSelector(`.page-cases .column[data-state=closed] [data-case="${id}"]`, { timeout: 15_000 });
+  await shot(leader, '25-case-board');
+  await leader.context().close();
+  await liaison.context().close();
+}
+
+/** The Beijing calendar date `days` before today, as YYYY-MM-DD. */
+function beijingDate(days = 0) {
+  return new Date(Date.now() + 8 * 3600_000 - days * 86400_000).toISOString().slice(0, 10);
+}
+
+/** The text of the report frame's document (sandboxed: read through Playwright). */
+async function frameText(page) {
+  const el = await page.waitForSelector('.page-reports iframe.report-frame', { timeout: 15_000 });
+  const frame = await el.contentFrame();
+  await frame.waitForLoadState();
+  return (await frame.textContent('body')) || '';
+}
+
+/**
+ * An analyst makes a 日报 of yesterday from the form on the 报告 page, lands on the report,
+ * sees it in the frame, edits the commentary (the frame shows the new text) and finds
+ * the downloads.
+ */
+async function dailyReportFromThePage(ctx) {
+  const base = ctx.srv.base;
+  await apiAs(ctx, 'admin', 'PUT', '/org', {
+    units: [
+      { id: 'county', name: '某县', kind: 'organisation' },
+      { id: 'edu', name: '县教育局', kind: 'department', parent: 'county' },
+    ],
+    users: [
+      { id: 'report-analyst', name: '监测员小周', grants: [{ unit: 'county', role: 'analyst' }] },
+      { id: 'report-liaison', name: '教育局信息员', grants: [{ unit: 'edu', role: 'liaison' }] },
+    ],
+  });
+  const day = beijingDate(1);
+  const next = beijingDate(0);
+  const { count } = await apiAs(ctx, 'admin', 'GET', `/count?q=&since=${day}&until=${next}`);
+  check(count > 0, `the day ${day} has documents (${count})`);
+  const page = await firstLoginAs(ctx, 'report-analyst');
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${base}/#/reports`);
+  await page.waitForSelector('.page-reports form.report-form select[name=kind]', { timeout: 15_000 });
+  check(await page.$eval('.page-reports select[name=kind]', (s) => s.value) === 'daily', 'the form starts with 日报');
+  await page.fill('.page-reports form.report-form input[name=date]', day);
+  // The 专题 filter lists the monitoring plans; the default is every document.
+  const planOptions = await page.$$eval('.page-reports select[name=plan] option', (os) => os.map((o) => o.value));
+  const apiPlans = (await apiAs(ctx, 'admin', 'GET', '/plans')).plans.map((p) => String(p.id));
+  check(planOptions[0] === '' && apiPlans.every((id) => planOptions.includes(id)), `the plan filter lists the plans: ${planOptions}`);
+  await shot(page, '30-reports-form');
+  await page.click('.page-reports form.report-form button[type=submit]');
+  await page.waitForFunction(() => /^#\/reports\/\d+$/.test(location.hash), null, { timeout: 30_000 });
+  const id = Number(page.url().split('#/reports/')[1]);
+  await page.waitForSelector('.page-reports h1', { timeout: 15_000 });
+  check((await page.textContent('.page-reports h1')).includes('舆情日报'), 'the report page names the 日报');
+  const first = await frameText(page);
+  check(first.includes('舆情日报') && first.includes('总体情况'), `the frame shows the report: ${first.slice(0, 200)}`);
+  const saved = await apiAs(ctx, 'report-analyst', 'GET', `/reports/${id}`);
+  check(saved.report.inputs.date === day, `made for ${day}: ${JSON.stringify(saved.report.inputs)}`);
+  const totalFigure = saved.report.model.sections.flatMap((s) => s.blocks).filter((b) => b.type === 'figures')
+    .flatMap((b) => b.items).find((f) => f.key === 'total');
+  check(totalFigure?.value?.v === count, `the report's total is the day's count (${totalFigure?.value?.v} vs ${count})`);
+  await shot(page, '31-report-daily');
+
+  // The commentary: edited, saved, and shown in the reloaded frame.
+  const note = `浏览器测试点评：${day} 舆情总体平稳，建议持续关注。`;
+  await page.fill('.page-reports form.commentary textarea[name=commentary]', note);
+  await page.click('.page-reports form.commentary button[type=submit]');
+  let shown = '';
+  for (let i = 0; i < 50 && !shown.includes(note); i += 1) {
+    await page.waitForTimeout(200);
+    shown = await frameText(page).catch(() => '');
+  }
+  check(shown.includes(note), 'the frame shows the saved commentary');
+  check(await page.$eval('.page-reports form.commentary textarea[name=commentary]', (x) => x.value) === note, 'the editor holds the saved text');
+  const after = await apiAs(ctx, 'report-analyst', 'GET', `/reports/${id}`);
+  const draft = after.report.model.sections.flatMap((s) => s.blocks).find((b) => b.type === 'draft');
+  check(draft.text === note && draft.edited === true, `the saved draft block: ${JSON.stringify(draft)}`);
+
+  // The downloads.
+  const hrefs = await page.$$eval('.page-reports .downloads a', (as) => as.map((a) => a.getAttribute('href')));
+  for (const f of ['docx', 'xlsx', 'pdf']) {
+    check(hrefs.includes(`/api/v1/reports/${id}/export.${f}`), `a ${f} download link: ${hrefs.join(', ')}`);
+  }
+  const docx = await page.evaluate(async (u) => { const r = await fetch(u); return [r.status, r.headers.get('content-type')]; }, `/api/v1/reports/${id}/export.docx`);
+  check(docx[0] === 200 && docx[1].includes('wordprocessingml'), `the Word download answers: ${docx}`);
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await shot(page, '32-report-commentary-saved');
+  await page.locator('.page-reports iframe.report-frame').scrollIntoViewIfNeeded();
+  await shot(page, '33-report-frame');
+
+  // The list shows it; a liaison is not shown reports (they are the office's).
+  await page.goto(`${base}/#/reports`);
+  await page.waitForSelector(`.page-reports table a[href="#/reports/${id}"]`, { timeout: 15_000 });
+  await shot(page, '34-reports-list');
+  check(errors.length === 0, `no script errors: ${errors.join('; ')}`);
+  await page.context().close();
+  const liaison = await firstLoginAs(ctx, 'report-liaison');
+  await liaison.goto(`${base}/#/reports/${id}`);
+  await liaison.waitForSelector('.page-reports .error', { timeout: 15_000 });
+  check(!(await liaison.$('.page-reports iframe.report-frame')), 'the liaison is refused the report');
+  await liaison.goto(`${base}/#/reports`);
+  await liaison.waitForSelector('.page-reports .readonly', { timeout: 15_000 });
+  check(!(await liaison.$('.page-reports table')), 'the liaison is shown no list');
+  check(!(await liaison.$('.page-reports form.report-form')), 'nor the form to make reports');
+  await shot(liaison, '35-reports-liaison');
+  await liaison.context().close();
+}
+
 export const FLOWS = [
   ['first start: login with the one-time password, forced change', firstLogin],
   ['dashboard charts render with CED data (1366×768, big screen 1920×1080)', dashboard],
@@ -231,4 +540,7 @@ export const FLOWS = [
   ['search with filters: the page total equals the API count', searchWithFilters],
   ['a plan made in the structured editor with live preview', planWithLivePreview],
   ['a liaison is refused another unit\'s case', liaisonRefusedOtherUnitsCase],
+  ['search with a plan expression: totals, highlights, a malformed query', searchWithPlanExpression],
+  ['an alert becomes a case that a leader and a liaison carry to close', alertToClosedCase],
+  ['an analyst makes a 日报 on the 报告 page, edits its commentary, finds the downloads', dailyReportFromThePage],
 ];

@@ -89,7 +89,12 @@ async function main() {
   const tmp = mkdtempSync(join(tmpdir(), 'yuqing-browser-'));
   const data = join(tmp, 'data');
   const config = join(tmp, 'yuqing.toml');
-  writeFileSync(config, '[server]\npush_tokens = ["browser-test-token"]\n');
+  // A plan and an alert rule for the case flow: a document holding the probe raises an alert.
+  writeFileSync(config, [
+    '[server]', 'push_tokens = ["browser-test-token"]', '',
+    '[[plans]]', 'name = "浏览器处置测试"', 'expression = "浏览器处置探针"', '',
+    '[[alert_rules]]', 'name = "浏览器处置"', 'plans = ["浏览器处置测试"]', '',
+  ].join('\n'));
   const file = join(tmp, 'slice.jsonl');
   await slice(SLICE, file);
   yq(['import', file, '--data', data, '--config', config]);
@@ -98,7 +103,11 @@ async function main() {
   const ctx = { srv, browser, tmp, data, config, newPassword: 'Yuqing-test-2026!' };
   try {
     const flows = await import('./flows.mjs');
-    for (const [name, f] of flows.FLOWS) {
+    // YUQING_BROWSER_FLOWS=regex runs only the matching flows (and the first, which sets
+    // the administrator's password the others log in with).
+    const only = process.env.YUQING_BROWSER_FLOWS ? new RegExp(process.env.YUQING_BROWSER_FLOWS) : null;
+    for (const [i, [name, f]] of flows.FLOWS.entries()) {
+      if (only && i > 0 && !only.test(name)) continue;
       await step(name, () => f(ctx));
     }
   } finally {

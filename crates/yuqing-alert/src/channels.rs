@@ -461,8 +461,12 @@ pub fn dingtalk_payload(msg: &AlertMessage, lang: Lang) -> Value {
 
 /// The Feishu robot body; `sign` is `(timestamp_s, signature)` when signing is on.
 pub fn feishu_payload(msg: &AlertMessage, lang: Lang, sign: Option<(i64, String)>) -> Value {
-    let text: String = msg
-        .render_text_within(lang, FEISHU_MAX_BYTES)
+    feishu_body(&msg.render_text_within(lang, FEISHU_MAX_BYTES), sign)
+}
+
+/// A Feishu text body (`<` and `>` neutralised), signed when `sign` is given.
+fn feishu_body(text: &str, sign: Option<(i64, String)>) -> Value {
+    let text: String = text
         .chars()
         .map(|c| match c {
             '<' => '＜',
@@ -479,6 +483,27 @@ pub fn feishu_payload(msg: &AlertMessage, lang: Lang, sign: Option<(i64, String)
         obj.insert("sign".into(), Value::String(sig));
     }
     body
+}
+
+/// The DingTalk URL, with `timestamp` and `sign` when a secret is set.
+fn dingtalk_url(url: &Url, secret: Option<&Secret>, now: DateTime<Utc>) -> Url {
+    let mut url = url.clone();
+    if let Some(s) = secret {
+        let ts = now.timestamp_millis();
+        let sign = dingtalk_sign(s.expose(), ts);
+        url.query_pairs_mut()
+            .append_pair("timestamp", &ts.to_string())
+            .append_pair("sign", &sign);
+    }
+    url
+}
+
+/// Feishu's `(timestamp, sign)` when a secret is set.
+fn feishu_sign_now(secret: Option<&Secret>, now: DateTime<Utc>) -> Option<(i64, String)> {
+    secret.map(|s| {
+        let ts = now.timestamp();
+        (ts, feishu_sign(s.expose(), ts))
+    })
 }
 
 /// A successful send.
@@ -565,24 +590,14 @@ impl Channel {
                 format!("HTTP {status}")
             }
             Kind::Dingtalk { http, secret } => {
-                let mut url = http.url.clone();
-                if let Some(s) = secret {
-                    let ts = now.timestamp_millis();
-                    let sign = dingtalk_sign(s.expose(), ts);
-                    url.query_pairs_mut()
-                        .append_pair("timestamp", &ts.to_string())
-                        .append_pair("sign", &sign);
-                }
+                let url = dingtalk_url(&http.url, secret.as_ref(), now);
                 let body = dingtalk_payload(msg, self.lang);
                 let (status, answer) = http.post(&self.name, url, &body, &HeaderMap::new()).await?;
                 check_errcode(&self.name, &answer, "errcode", "errmsg")?;
                 format!("HTTP {status}")
             }
             Kind::Feishu { http, secret } => {
-                let sign = secret.as_ref().map(|s| {
-                    let ts = now.timestamp();
-                    (ts, feishu_sign(s.expose(), ts))
-                });
+                let sign = feishu_sign_now(secret.as_ref(), now);
                 let body = feishu_payload(msg, self.lang, sign);
                 let (status, answer) = http
                     .post(&self.name, http.url.clone(), &body, &HeaderMap::new())
@@ -912,6 +927,157 @@ impl Smtp {
         let mail = b
             .body(msg.email_body(lang))
             .map_err(|e| smtp_err(format!("cannot build the mail: {e}"), true))?;
+        match self.transport.send(mail).await {
+            Ok(resp) => Ok(format!("smtp {}", resp.code())),
+            Err(e) => Err(smtp_err(error_chain(&e), e.is_permanent())),
+        }
+    }
+}
+
+/// A report announcement sent through a channel (the scheduled 日报, issue 6): a title, a
+/// few lines of text, a link to the report, and, for e-mail, the report as an attachment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportNotice {
+    /// Identifies the notice (e-mail Message-ID, webhook `notice_id`).
+    pub id: String,
+    pub title: String,
+    pub text: String,
+    pub link: Option<String>,
+    /// `(file name, MIME type, bytes)`, attached to e-mails only.
+    pub attachment: Option<(String, String, Vec<u8>)>,
+}
+
+impl ReportNotice {
+    fn markdown(&self, max: usize) -> String {
+        let mut s = format!(
+            "**{}**\n\n{}",
+            crate::message::escape_markdown(&one_line(&self.title)),
+            crate::message::escape_markdown(&self.text)
+        );
+        if let Some(l) = self
+            .link
+            .as_deref()
+            .and_then(crate::message::markdown_link_target)
+        {
+            s.push_str(&format!("\n\n[查看报告 / open the report]({l})"));
+        }
+        cut_bytes(&s, max)
+    }
+
+    fn plain(&self, max: usize) -> String {
+        let mut s = format!("{}\n{}", one_line(&self.title), self.text);
+        if let Some(l) = &self.link {
+            s.push_str(&format!("\n{l}"));
+        }
+        cut_bytes(&s, max)
+    }
+}
+
+impl Channel {
+    /// Sends a report announcement; e-mail attaches the report.
+    pub async fn send_notice(
+        &self,
+        n: &ReportNotice,
+        now: DateTime<Utc>,
+    ) -> Result<Delivery, SendError> {
+        let detail = match &self.kind {
+            Kind::Webhook { http, headers } => {
+                let body = json!({
+                    "version": 1,
+                    "type": "report",
+                    "notice_id": n.id,
+                    "title": cut_chars(&one_line(&n.title), 1000),
+                    "text": cut_bytes(&n.text, WEBHOOK_TEXT_MAX_BYTES),
+                    "link": n.link,
+                    "sent_at": now,
+                });
+                let (status, _) = http
+                    .post(&self.name, http.url.clone(), &body, headers)
+                    .await?;
+                format!("HTTP {status}")
+            }
+            Kind::Wecom { http } => {
+                let body = json!({"msgtype": "markdown", "markdown": {"content": n.markdown(WECOM_MAX_BYTES)}});
+                let (status, answer) = http
+                    .post(&self.name, http.url.clone(), &body, &HeaderMap::new())
+                    .await?;
+                check_errcode(&self.name, &answer, "errcode", "errmsg")?;
+                format!("HTTP {status}")
+            }
+            Kind::Dingtalk { http, secret } => {
+                let url = dingtalk_url(&http.url, secret.as_ref(), now);
+                let body = json!({"msgtype": "markdown", "markdown": {
+                    "title": cut_chars(&one_line(&n.title), 40),
+                    "text": n.markdown(DINGTALK_MAX_BYTES),
+                }});
+                let (status, answer) = http.post(&self.name, url, &body, &HeaderMap::new()).await?;
+                check_errcode(&self.name, &answer, "errcode", "errmsg")?;
+                format!("HTTP {status}")
+            }
+            Kind::Feishu { http, secret } => {
+                let body = feishu_body(
+                    &n.plain(FEISHU_MAX_BYTES),
+                    feishu_sign_now(secret.as_ref(), now),
+                );
+                let (status, answer) = http
+                    .post(&self.name, http.url.clone(), &body, &HeaderMap::new())
+                    .await?;
+                check_feishu(&self.name, &answer)?;
+                format!("HTTP {status}")
+            }
+            Kind::Email(smtp) => smtp.send_notice(&self.name, n, now).await?,
+        };
+        Ok(Delivery {
+            channel: self.name.clone(),
+            at: now,
+            detail,
+        })
+    }
+}
+
+impl Smtp {
+    async fn send_notice(
+        &self,
+        channel: &str,
+        n: &ReportNotice,
+        now: DateTime<Utc>,
+    ) -> Result<String, AlertError> {
+        use lettre::message::{Attachment, MultiPart, SinglePart};
+        let smtp_err = |reason: String, permanent: bool| AlertError::Smtp {
+            channel: channel.to_owned(),
+            reason,
+            permanent,
+        };
+        let id: String =
+            n.id.chars()
+                .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+                .take(64)
+                .collect();
+        let mut b = lettre::Message::builder()
+            .from(self.from.clone())
+            .subject(one_line(&n.title))
+            .date(SystemTime::from(now))
+            .message_id(Some(format!(
+                "<report-{id}-{}@yuqing.invalid>",
+                now.timestamp_millis()
+            )));
+        for t in &self.to {
+            b = b.to(t.clone());
+        }
+        let text = SinglePart::plain(n.plain(1 << 20));
+        let mail = match &n.attachment {
+            Some((name, mime, bytes)) => {
+                let ct = ContentType::parse(mime)
+                    .map_err(|e| smtp_err(format!("bad attachment type {mime}: {e}"), true))?;
+                b.multipart(
+                    MultiPart::mixed()
+                        .singlepart(text)
+                        .singlepart(Attachment::new(name.clone()).body(bytes.clone(), ct)),
+                )
+            }
+            None => b.singlepart(text),
+        }
+        .map_err(|e| smtp_err(format!("cannot build the mail: {e}"), true))?;
         match self.transport.send(mail).await {
             Ok(resp) => Ok(format!("smtp {}", resp.code())),
             Err(e) => Err(smtp_err(error_chain(&e), e.is_permanent())),

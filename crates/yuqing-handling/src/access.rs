@@ -6,8 +6,9 @@
 //! - [`Access::login`] / [`Access::logout`] / [`Access::session`]: sessions with an idle
 //!   and an absolute expiry; failed logins are counted per account (lockout) and per
 //!   client address (rate limit);
-//! - [`Access::change_password`] (by the user, with the old password) and
-//!   [`Access::set_password`] (by an administrator or the local operator);
+//! - [`Access::change_password`] (by the user, with the old password),
+//!   [`Access::set_password`] (by an administrator or the local operator) and
+//!   [`Access::reset_password`] (an administrator gets a one-time password to hand over);
 //! - [`Access::create_token`] / [`Access::revoke_token`] / [`Access::token_user`]: personal
 //!   API tokens for machine clients, shown once.
 //!
@@ -664,6 +665,43 @@ impl<S: HandlingStore> Access<S> {
         };
         self.store.put_credential(&cred, None, vec![entry]).await?;
         Ok(())
+    }
+
+    /// An administrator (or the local operator) resets a user's password: a new random
+    /// one-time password, returned to be shown once, that must be changed at the next
+    /// login (like the first administrator's). Clears a lockout and ends every session of
+    /// the user; audited as `access.password_reset` (without the password).
+    pub async fn reset_password(&self, by: &Principal, user: &str) -> Result<String> {
+        let org = self.org().await?;
+        org.require_user(user)?;
+        if let Principal::User(b) = by
+            && !org.user(b).is_some_and(is_admin)
+        {
+            return Err(HandlingError::forbidden(
+                format!("{b} 不是系统管理员，不能重置密码"),
+                format!("{b} is not an administrator and cannot reset passwords"),
+            ));
+        }
+        let password = one_time_password()?;
+        let now = self.now();
+        let cred = Credential {
+            user: user.to_string(),
+            phc: hash_password(password.clone()).await?,
+            must_change: true,
+            failed: 0,
+            locked_until: None,
+            updated_at: now,
+        };
+        let entry = NewEntry {
+            at: now,
+            actor: by.name().to_string(),
+            action: "access.password_reset".into(),
+            target: user_target(user),
+            before: None,
+            after: Some(json!({"must_change": true})),
+        };
+        self.store.put_credential(&cred, None, vec![entry]).await?;
+        Ok(password)
     }
 
     fn may_manage_tokens_of(org: &Org, by: &Principal, user: &str) -> Result<()> {

@@ -10,7 +10,9 @@
 //! - [`escalation`]: tells the next person on duty about unacknowledged alerts;
 //! - [`cases`]: the case workflow (register, act, list within scope), deadlines and
 //!   reminders, statistics and audit verification;
-//! - [`evidence`]: the evidence files of cases, stored by content hash.
+//! - [`evidence`]: the evidence files of cases, stored by content hash;
+//! - [`reports`]: the report products (日报 … 年度统计) built from the store, and the
+//!   reports made.
 //!
 //! Time always comes from an injected `yuqing_core::Clock`, so tests walk through days.
 
@@ -21,6 +23,7 @@ pub mod delivery;
 pub mod error;
 pub mod escalation;
 pub mod evidence;
+pub mod reports;
 pub mod settings;
 
 pub use error::{HandlingError, Result};

@@ -3,6 +3,8 @@
 //! real local servers (a webhook receiver and an SMTP sink on 127.0.0.1) that are down
 //! and come back, and escalation along the duty roster.
 
+mod common;
+
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -12,7 +14,6 @@ use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use yuqing_core::{Assessment, Clock, FixedClock};
@@ -59,50 +60,6 @@ async fn serve_hook(h: Hook) -> SocketAddr {
         let _ = axum::serve(listener, app).await;
     });
     addr
-}
-
-/// A minimal SMTP sink: accepts every mail and keeps its DATA.
-async fn smtp_sink(listener: TcpListener, mails: Arc<Mutex<Vec<String>>>) {
-    while let Ok((sock, _)) = listener.accept().await {
-        let mails = mails.clone();
-        tokio::spawn(async move {
-            let (r, mut w) = sock.into_split();
-            let mut r = BufReader::new(r);
-            let _ = w.write_all(b"220 sink ESMTP\r\n").await;
-            let mut line = String::new();
-            loop {
-                line.clear();
-                if r.read_line(&mut line).await.unwrap_or(0) == 0 {
-                    return;
-                }
-                let up = line.trim_end().to_ascii_uppercase();
-                let reply: &[u8] = if up.starts_with("EHLO") || up.starts_with("HELO") {
-                    b"250-sink\r\n250 SMTPUTF8\r\n"
-                } else if up == "DATA" {
-                    let _ = w.write_all(b"354 go\r\n").await;
-                    let mut data = String::new();
-                    loop {
-                        line.clear();
-                        if r.read_line(&mut line).await.unwrap_or(0) == 0 {
-                            return;
-                        }
-                        if line == ".\r\n" {
-                            break;
-                        }
-                        data.push_str(&line);
-                    }
-                    mails.lock().expect("lock").push(data);
-                    b"250 queued\r\n"
-                } else if up == "QUIT" {
-                    let _ = w.write_all(b"221 bye\r\n").await;
-                    return;
-                } else {
-                    b"250 OK\r\n"
-                };
-                let _ = w.write_all(reply).await;
-            }
-        });
-    }
 }
 
 fn settings(toml_text: &str) -> HandlingSettings {
@@ -363,7 +320,7 @@ timeout = "2s"
     let listener = TcpListener::bind(smtp_addr)
         .await
         .expect("rebind smtp port");
-    tokio::spawn(smtp_sink(listener, mails.clone()));
+    tokio::spawn(common::smtp_sink(listener, mails.clone()));
     w.clock.advance(Duration::seconds(31));
     let p = d.drain().await.expect("drain");
     assert_eq!(p.delivered, 6, "3 alerts × 2 channels");

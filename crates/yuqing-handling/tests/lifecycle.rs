@@ -8,6 +8,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use yuqing_core::{Clock, Code, FixedClock};
 use yuqing_handling::HandlingError;
 use yuqing_handling::cases::{CaseFilter, Cases, NewCase, Origin, Principal};
+use yuqing_handling::reports::{Inputs, Reports, Spec};
+use yuqing_ingest::transforms::judge::Judge;
 use yuqing_judge::grading::Level;
 use yuqing_store::SqliteStore;
 use yuqing_store::handling::NewDutySlot;
@@ -341,6 +343,47 @@ async fn a_general_item_assigned_and_answered_on_time() {
     assert_eq!(edu.median_reply_secs, Some(2 * 3600));
     let m = s.monitors.iter().find(|m| m.user == "analyst").unwrap();
     assert_eq!((m.found, m.found_first, m.reported, m.late), (1, 1, 0, 0));
+
+    // The year-end statistics report (年度统计) carries the same figures, by name.
+    let clock = w.clock.clone() as Arc<dyn Clock>;
+    let reports = Reports::new(w.store.clone(), Judge::builtin(), clock.clone()).with_cases(
+        Arc::new(Cases::new(w.store.clone(), clock, DeadlineRules::default())),
+    );
+    let y = reports
+        .build(
+            &Inputs::new(Spec::Yearly { year: 2027 }),
+            &Principal::Operator,
+        )
+        .await
+        .unwrap();
+    use yuqing_report::Value as V;
+    assert_eq!(y.figure("cases_registered"), Some(&V::Int(1)));
+    assert_eq!(y.figure("cases_closed"), Some(&V::Int(1)));
+    let row = y.table("departments").unwrap().rows[0].clone();
+    assert_eq!(
+        row[..6],
+        [
+            V::Text("镇教育办".into()),
+            V::Int(1),
+            V::Int(1),
+            V::Int(1),
+            V::Int(1),
+            V::Int(0)
+        ]
+    );
+    assert_eq!(row[8], V::Pct(1.0), "on-time rate");
+    assert_eq!(row[10], V::Num(2.0), "median hours to reply");
+    let monitor = y.table("monitors").unwrap().rows[0].clone();
+    assert_eq!(
+        monitor,
+        [
+            V::Text("监测员甲".into()),
+            V::Int(1),
+            V::Int(1),
+            V::Int(0),
+            V::Int(0)
+        ]
+    );
 
     // The next case of the year gets the next number; the year is Beijing's.
     w.at(60 * 24);

@@ -269,6 +269,16 @@ pub async fn analyse<S: Store>(
     bg: &Background,
     id: i64,
 ) -> Result<EventAnalysis, AnalysisError> {
+    Ok(analyse_with_members(store, judge, bg, id).await?.0)
+}
+
+/// Analyses event `id`, and returns its members too (the event report quotes them).
+pub async fn analyse_with_members<S: Store>(
+    store: &S,
+    judge: &Judge,
+    bg: &Background,
+    id: i64,
+) -> Result<(EventAnalysis, Vec<EventMember>), AnalysisError> {
     let started = Instant::now();
     let Some(e) = store.events_by_id(&[id]).await?.into_iter().next() else {
         return Err(AnalysisError::NotFound(id));
@@ -278,7 +288,7 @@ pub async fn analyse<S: Store>(
     let mut a = tokio::task::block_in_place(|| compute(&e, &members, judge, bg));
     a.level_history = history.iter().filter_map(LevelInfo::of).collect();
     a.computed_ms = started.elapsed().as_millis() as u64;
-    Ok(a)
+    Ok((a, members))
 }
 
 fn region_of(location: &str) -> Option<String> {

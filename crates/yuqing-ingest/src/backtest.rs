@@ -185,6 +185,14 @@ pub fn hit_terms(plan: &Plan, d: &StoredDocument) -> Vec<String> {
     plan.hit_terms(&f.input(d)).unwrap_or_default()
 }
 
+/// The terms that made `plan` match the stored document, or `None` when it does not match
+/// (a match may report no term, e.g. `platform:weibo`). The search page's plan queries
+/// use it to verify candidates and highlight them.
+pub fn matched_terms(plan: &Plan, d: &StoredDocument) -> Option<Vec<String>> {
+    let f = Fields::of(d);
+    plan.hit_terms(&f.input(d))
+}
+
 /// Indices of the documents `plan` matches, checked on two threads.
 fn matching(
     plan: &Plan,

@@ -211,8 +211,23 @@ impl Snippet {
 /// normalised query `q`. Each original character is normalised on its own so that match
 /// positions map back to the original text exactly.
 pub fn snippet(text: &str, q: &str, width: usize) -> Snippet {
-    let orig: Vec<char> = text.chars().take(50_000).collect();
     if q.is_empty() {
+        return snippet_terms(text, &[], width);
+    }
+    snippet_terms(text, &[q], width)
+}
+
+/// [`snippet`] for several normalised terms (the hit terms of a plan query): the window
+/// starts near the first match of any term, and every match inside it is highlighted
+/// (overlapping matches merged). With one term it is exactly [`snippet`].
+pub fn snippet_terms(text: &str, terms: &[&str], width: usize) -> Snippet {
+    let orig: Vec<char> = text.chars().take(50_000).collect();
+    let terms: Vec<Vec<char>> = terms
+        .iter()
+        .filter(|t| !t.is_empty())
+        .map(|t| t.chars().collect())
+        .collect();
+    if terms.is_empty() {
         return Snippet {
             text: orig.iter().take(width).collect(),
             highlights: vec![],
@@ -229,22 +244,35 @@ pub fn snippet(text: &str, q: &str, width: usize) -> Snippet {
             norm.push((' ', i));
         }
     }
-    let qc: Vec<char> = q.chars().collect();
     let mut matches = Vec::new();
-    let mut i = 0;
-    while i + qc.len() <= norm.len() {
-        if norm[i..i + qc.len()]
-            .iter()
-            .map(|x| x.0)
-            .eq(qc.iter().copied())
-        {
-            let s = norm[i].1;
-            let e = norm[i + qc.len() - 1].1 + 1;
-            matches.push((s, e));
-            i += qc.len();
-        } else {
-            i += 1;
+    for qc in &terms {
+        let mut i = 0;
+        while i + qc.len() <= norm.len() {
+            if norm[i..i + qc.len()]
+                .iter()
+                .map(|x| x.0)
+                .eq(qc.iter().copied())
+            {
+                let s = norm[i].1;
+                let e = norm[i + qc.len() - 1].1 + 1;
+                matches.push((s, e));
+                i += qc.len();
+            } else {
+                i += 1;
+            }
         }
+    }
+    if terms.len() > 1 {
+        // In order, overlapping or touching matches of different terms merged.
+        matches.sort_unstable();
+        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(matches.len());
+        for (s, e) in matches {
+            match merged.last_mut() {
+                Some(last) if s < last.1 => last.1 = last.1.max(e),
+                _ => merged.push((s, e)),
+            }
+        }
+        matches = merged;
     }
     let Some(&(first, _)) = matches.first() else {
         return Snippet {

@@ -176,7 +176,7 @@ pub struct NewOutboxEntry {
 /// Persistence of warning and handling. Every method that takes `audit` appends those
 /// entries to the chained audit log in the same transaction. The organisation's
 /// credentials, sessions and API tokens ([`AccessStore`](crate::AccessStore)) come with it.
-pub trait HandlingStore: crate::AccessStore + Send + Sync + 'static {
+pub trait HandlingStore: crate::AccessStore + crate::ReportStore + Send + Sync + 'static {
     // ---- organisation and duty ----
 
     /// Every unit and user.

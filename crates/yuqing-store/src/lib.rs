@@ -15,12 +15,14 @@ pub mod conformance;
 mod error;
 pub mod handling;
 mod model;
+pub mod reports;
 pub mod sqlite;
 
 pub use access::AccessStore;
 pub use error::StoreError;
 pub use handling::HandlingStore;
 pub use model::*;
+pub use reports::ReportStore;
 pub use sqlite::SqliteStore;
 
 use std::collections::{HashMap, HashSet};
@@ -224,6 +226,16 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<String>>> + Send;
     /// The latest publication time of any stored document.
     fn latest_published(&self) -> impl Future<Output = Result<Option<i64>>> + Send;
+    /// The same statistics over only the documents plan `plan_id` hit (a plan's report):
+    /// hourly volume, sentiment, platforms, the newest `texts` texts, and the events of
+    /// those documents with how many of them each holds (most first).
+    fn plan_period(
+        &self,
+        plan_id: i64,
+        since_ms: i64,
+        until_ms: i64,
+        texts: i64,
+    ) -> impl Future<Output = Result<PlanPeriod>> + Send;
     /// Of the documents `seqs`, those that pass `filter`, with their publication time, in
     /// seq order (search filters the full-text index does not hold).
     fn filter_seqs(
@@ -231,6 +243,17 @@ pub trait Store: Send + Sync + 'static {
         seqs: &[i64],
         filter: &DocFilter,
     ) -> impl Future<Output = Result<Vec<(i64, Option<i64>)>>> + Send;
+}
+
+/// Statistics of a period over the documents one plan hit ([`Store::plan_period`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlanPeriod {
+    pub hours: Vec<(i64, u64)>,
+    pub sentiment: SentimentCounts,
+    pub platforms: Vec<(String, u64)>,
+    pub texts: Vec<String>,
+    /// (event id, documents of the plan in the period), most first.
+    pub events: Vec<(i64, u64)>,
 }
 
 /// Documents of a time range by sentiment.

@@ -29,6 +29,7 @@ use yuqing_core::{Assessment, Author, Document, Kind, Metrics, StoredDocument};
 
 mod access;
 mod handling;
+mod reports;
 mod stats;
 
 /// Rows per multi-row INSERT (30 columns each; SQLite allows 32,766 parameters).
@@ -71,6 +72,11 @@ fn migrator() -> Migrator {
             5,
             "dashboard",
             include_str!("../migrations/sqlite/0005_dashboard.sql"),
+        ),
+        m(
+            6,
+            "reports",
+            include_str!("../migrations/sqlite/0006_reports.sql"),
         ),
     ])
 }
@@ -147,6 +153,48 @@ impl SqliteStore {
     }
 
     /// The underlying pool (for maintenance commands such as backup).
+    /// Writes a consistent copy of the whole database to `dest` (which must not exist)
+    /// while others keep reading and writing (`VACUUM INTO`: one read transaction).
+    pub async fn backup_into(&self, dest: &Path) -> Result<()> {
+        let path = dest.to_str().ok_or_else(|| StoreError::Open {
+            path: dest.display().to_string(),
+            source: std::io::Error::other("the path is not UTF-8 / 路径不是 UTF-8"),
+        })?;
+        sqlx::query("VACUUM INTO ?")
+            .bind(path)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Every stored seq, ascending (for `yuqing check`).
+    pub async fn all_seqs(&self) -> Result<Vec<i64>> {
+        Ok(sqlx::query_scalar("SELECT seq FROM documents ORDER BY seq")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Identities stored more than once (`platform:id`), which the unique index forbids.
+    pub async fn doubled_identities(&self) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT platform || ':' || id FROM documents GROUP BY platform, id HAVING COUNT(*) > 1 LIMIT 100",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// `PRAGMA integrity_check`: `Ok(())` or the problems SQLite found.
+    pub async fn integrity_check(&self) -> Result<std::result::Result<(), String>> {
+        let rows: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(if rows.len() == 1 && rows[0] == "ok" {
+            Ok(())
+        } else {
+            Err(rows.join("; "))
+        })
+    }
+
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
@@ -1296,6 +1344,16 @@ impl Store for SqliteStore {
     }
     async fn latest_published(&self) -> Result<Option<i64>> {
         self.stats_latest_published().await
+    }
+    async fn plan_period(
+        &self,
+        plan_id: i64,
+        since_ms: i64,
+        until_ms: i64,
+        texts: i64,
+    ) -> Result<crate::PlanPeriod> {
+        self.stats_plan_period(plan_id, since_ms, until_ms, texts)
+            .await
     }
     async fn filter_seqs(
         &self,

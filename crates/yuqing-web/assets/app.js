@@ -62,6 +62,8 @@ export class ApiError extends Error {
     this.status = status;
     this.code = body?.code;
     this.reason = body?.reason;
+    /** The whole error body (e.g. `position` and `column` of a plan expression). */
+    this.body = body;
   }
 }
 
@@ -237,12 +239,13 @@ const routes = {
   alerts: './pages/alerts.js',
   cases: './pages/cases.js',
   stats: './pages/stats.js',
+  reports: './pages/reports.js',
   admin: './pages/admin.js',
   password: './pages/login.js',
   apidocs: './pages/apidocs.js',
 };
 
-const NAV = ['dashboard', 'search', 'events', 'plans', 'alerts', 'cases', 'stats', 'admin'];
+const NAV = ['dashboard', 'search', 'events', 'plans', 'alerts', 'cases', 'stats', 'reports', 'admin'];
 
 /** Navigates to a route, e.g. go('/cases/2026-0001') or go('/search', {q: '学校'}). */
 export function go(path, query) {

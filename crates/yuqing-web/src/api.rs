@@ -3,12 +3,15 @@
 //! personal API token, or one of `[server] push_tokens` (`Authorization: Bearer`).
 //!
 //! - Access (`auth.rs`): `POST /api/v1/login`, `POST /api/v1/logout`, `GET /api/v1/me`,
-//!   `POST /api/v1/password`, `GET|POST /api/v1/tokens`, `DELETE /api/v1/tokens/{id}`.
+//!   `POST /api/v1/password`, `GET|POST /api/v1/tokens`, `DELETE /api/v1/tokens/{id}`,
+//!   `POST /api/v1/users/{id}/password-reset` (administrators; a one-time password).
 //! - `POST /api/v1/documents`: push documents (JSON array or NDJSON); returns one result
 //!   per document, in order.
-//! - `GET /api/v1/search`, `GET /api/v1/count`: the plan-free search of the CLI, plus the
-//!   store's filters `sentiment`, `level`, `plan`, `region` (`api/dashboard.rs`); hits
-//!   carry `sentiment`, `corrected` and `event_level`.
+//! - `GET /api/v1/search`, `GET /api/v1/count`: `q` is a plain word (the substring search
+//!   of the CLI) or a plan expression (`api/plan_query.rs`; a malformed one is a 400 with
+//!   its position), plus the store's filters `sentiment`, `level`, `plan`, `region`
+//!   (`api/dashboard.rs`); hits carry `sentiment`, `corrected` and `event_level` (and the
+//!   plan's hit `terms`).
 //! - Dashboard (`api/dashboard.rs`, login or token): `GET /api/v1/dashboard?range=today|week&at`
 //!   (volume by hour with the previous period, sentiment, platforms, hot words, top
 //!   events, latest alerts, overdue cases, source health);
@@ -55,6 +58,9 @@
 //! - Page views (`api/settings.rs`, identity as for cases): `GET /api/v1/deadlines?state&limit`
 //!   (every deadline of the viewer's open cases, for the 处置 board),
 //!   `GET /api/v1/special-periods` (特殊时期 of the grading rules).
+//! - Reports (`api/reports.rs`, issue 6): `GET|POST /api/v1/reports`,
+//!   `GET /api/v1/reports/{id}`, `GET /api/v1/reports/{id}/export.{html|docx|xlsx|pdf|json}`,
+//!   `PUT /api/v1/reports/{id}/commentary`, `POST /api/v1/reports/{id}/rebuild`.
 //! - `GET /api/v1/groups/{id}` (a reprint group: members, distinct sites, first
 //!   publisher), `GET /api/v1/sources`, `GET /api/v1/dead-letters`, `GET /healthz`,
 //!   `GET /metrics`.
@@ -66,7 +72,9 @@ mod event_members;
 mod evidence;
 mod judgement;
 pub(crate) mod live;
+mod plan_query;
 mod plans_preview;
+mod reports;
 mod settings;
 
 use crate::auth;
@@ -113,6 +121,10 @@ pub struct AppState<S: Store> {
     pub access: Option<Arc<yuqing_handling::access::Access<S>>>,
     /// Mark the session cookie `Secure` (serve behind TLS).
     pub secure_cookies: bool,
+    /// The report builders (`/api/v1/reports`); `None`: those routes answer 503.
+    pub reports: Option<Arc<yuqing_handling::reports::Reports<S>>>,
+    /// How reports are rendered (fonts, LibreOffice, links).
+    pub report_options: yuqing_report::RenderOptions,
 }
 
 /// Largest push request body.
@@ -191,6 +203,23 @@ pub fn router<S: Store + HandlingStore>(state: Arc<AppState<S>>) -> Router {
         .route("/api/v1/alerts", get(alerts::list_alerts::<S>))
         .route("/api/v1/alerts/{id}", get(alerts::get_alert::<S>))
         .route("/api/v1/alerts/{id}/ack", post(alerts::ack_alert::<S>))
+        .route(
+            "/api/v1/reports",
+            get(reports::list_reports::<S>).post(reports::create_report::<S>),
+        )
+        .route("/api/v1/reports/{id}", get(reports::get_report::<S>))
+        .route(
+            "/api/v1/reports/{id}/commentary",
+            put(reports::put_commentary::<S>),
+        )
+        .route(
+            "/api/v1/reports/{id}/rebuild",
+            post(reports::rebuild_report::<S>),
+        )
+        .route(
+            "/api/v1/reports/{id}/{file}",
+            get(reports::export_report::<S>),
+        )
         .route("/api/v1/audit", get(cases::audit_log::<S>))
         .route("/api/v1/audit/verify", get(cases::audit_verify::<S>))
         .route("/api/v1/stats", get(cases::stats::<S>))
@@ -211,6 +240,10 @@ pub fn router<S: Store + HandlingStore>(state: Arc<AppState<S>>) -> Router {
             get(auth::list_tokens::<S>).post(auth::create_token::<S>),
         )
         .route("/api/v1/tokens/{id}", delete(auth::revoke_token::<S>))
+        .route(
+            "/api/v1/users/{id}/password-reset",
+            post(auth::reset_password::<S>),
+        )
         .layer(axum::middleware::from_fn(auth::csrf_guard))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

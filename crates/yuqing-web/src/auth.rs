@@ -22,7 +22,8 @@
 //! csrf, expires_at}` and the cookie; `POST /api/v1/logout`; `GET /api/v1/me`;
 //! `POST /api/v1/password` `{old, new}`; `GET /api/v1/tokens` (`?all=true` for an
 //! administrator), `POST /api/v1/tokens` `{name, user?}` → the token, shown once;
-//! `DELETE /api/v1/tokens/{id}`.
+//! `DELETE /api/v1/tokens/{id}`; `POST /api/v1/users/{id}/password-reset` (administrators:
+//! a one-time password, shown once, to be changed at the user's next login).
 
 use crate::api::AppState;
 use crate::error::ApiError;
@@ -541,4 +542,25 @@ pub async fn revoke_token<S: Store + HandlingStore>(
     let by = person(&id)?;
     let t = access.revoke_token(&Principal::User(by), token_id).await?;
     Ok(Json(json!({ "token": t })))
+}
+
+/// `POST /api/v1/users/{id}/password-reset`: an administrator resets a user's password.
+/// Answers `{user, password, must_change: true}`: the one-time password is in this answer
+/// only (`Cache-Control: no-store`); the user's sessions end and the next login must change
+/// it. A machine token cannot reset (no person to audit); operators use `yuqing user passwd`.
+pub async fn reset_password<S: Store + HandlingStore>(
+    State(st): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+    Path(user): Path<String>,
+) -> Result<Response, ApiError> {
+    let access = service(&st)?;
+    let id = resolve(&st, &headers).await?;
+    require_changed(&id)?;
+    let by = person(&id)?;
+    let password = access.reset_password(&Principal::User(by), &user).await?;
+    let mut resp =
+        Json(json!({ "user": user, "password": password, "must_change": true })).into_response();
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
 }

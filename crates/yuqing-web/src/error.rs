@@ -1,6 +1,8 @@
 //! One error type for every handler, rendered as
-//! `{"message", "message_en", "code", "type", "link"}` with a status from its code.
-//! Internal errors are logged and never sent to the client in detail.
+//! `{"message", "message_en", "code", "type", "link"}` with a status from its code, plus
+//! the fields that say where for an input that has a position (a plan expression:
+//! `position`, `column`, `kind`). Internal errors are logged and never sent to the client
+//! in detail.
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -13,6 +15,8 @@ pub struct ApiError {
     pub code: Code,
     pub zh: String,
     pub en: String,
+    /// More fields of the body (where the input was wrong).
+    pub extra: Option<Box<serde_json::Map<String, serde_json::Value>>>,
 }
 
 impl ApiError {
@@ -21,7 +25,24 @@ impl ApiError {
             code,
             zh: zh.into(),
             en: en.into(),
+            extra: None,
         }
+    }
+    /// 400 for a plan expression that does not parse (`q` of search, a plan's expression):
+    /// the message with the column, and `position` (0-based characters), `column` and
+    /// `kind` (the stable name of the plan error, docs/specs/plan-language.md §10).
+    pub fn plan(e: &yuqing_text::plan::PlanError) -> Self {
+        let col = e.column();
+        let mut err = Self::invalid(
+            format!("方案表达式有误：第 {col} 列：{}", e.zh),
+            format!("the plan expression is invalid: column {col}: {}", e.en),
+        );
+        let mut extra = serde_json::Map::new();
+        extra.insert("position".into(), json!(e.pos));
+        extra.insert("column".into(), json!(col));
+        extra.insert("kind".into(), json!(e.kind));
+        err.extra = Some(Box::new(extra));
+        err
     }
     pub fn invalid(zh: impl Into<String>, en: impl Into<String>) -> Self {
         Self::new(Code::InvalidInput, zh, en)
@@ -63,13 +84,16 @@ impl IntoResponse for ApiError {
             Code::Unauthenticated | Code::Forbidden => "auth",
             _ => "invalid_request",
         };
-        let body = json!({
+        let mut body = json!({
             "message": self.zh,
             "message_en": self.en,
             "code": self.code.as_str(),
             "type": kind,
             "link": format!("/docs/errors#{}", self.code.as_str()),
         });
+        if let (Some(extra), Some(obj)) = (self.extra, body.as_object_mut()) {
+            obj.extend(*extra);
+        }
         (status(self.code), Json(body)).into_response()
     }
 }

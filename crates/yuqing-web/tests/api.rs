@@ -50,6 +50,8 @@ async fn start() -> Server {
         access: None,
         secure_cookies: false,
         handling: None,
+        reports: None,
+        report_options: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

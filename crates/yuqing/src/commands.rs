@@ -336,6 +336,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             reason,
         } => crate::judgement::set_level(&cli.data, event, &level, &by, &reason).await,
         Command::Handling(command) => crate::handling::run(&cli.data, &cfg, command).await,
+        Command::Report { command } => crate::reports::run(&cli.data, &cfg, command).await,
+        Command::Check { repair } => crate::check::check(&cli.data, &cfg, repair).await,
+        Command::Backup { dest } => crate::backup::backup(&cli.data, &dest).await,
+        Command::Restore { src } => crate::backup::restore(&cli.data, &cfg, &src).await,
         Command::Serve { bind } => crate::serve::serve(&cli.data, cfg, bind).await,
     }
 }

@@ -37,6 +37,8 @@ pub struct Config {
     pub alert_rules: Vec<yuqing_alert::rules::AlertRule>,
     /// Alert channels (`[[channels]]`).
     pub channels: Vec<yuqing_alert::ChannelConfig>,
+    /// Reports: letterhead, rendering tools, the daily schedule (`[report]`).
+    pub report: yuqing_handling::reports::ReportSettings,
 }
 
 /// A monitoring plan in the config file: an expression, or the structured form.

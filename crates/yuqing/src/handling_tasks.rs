@@ -1,5 +1,6 @@
 //! The background work of warning and handling in `yuqing serve`: the alert follower, the
-//! outbox dispatcher, and a one-minute timer for escalation and case deadlines.
+//! outbox dispatcher, a 30-second timer for escalation and case deadlines, and the
+//! schedule of the daily report (checked every minute).
 
 use crate::config::Config;
 use crate::data::DataDir;
@@ -66,4 +67,38 @@ pub async fn spawn(dir: &DataDir, cfg: &Config) -> anyhow::Result<Vec<JoinHandle
         tokio::spawn(dispatcher.run(DISPATCH_IDLE)),
         tokio::spawn(timer),
     ])
+}
+
+/// How often the report schedule is checked.
+const REPORT_EVERY: Duration = Duration::from_secs(60);
+
+/// Starts the daily-report schedule (`[report] daily_at`).
+pub fn spawn_reports(
+    reports: Arc<yuqing_handling::reports::Reports<yuqing_store::SqliteStore>>,
+    settings: yuqing_handling::reports::ReportSettings,
+    channels: &[yuqing_alert::ChannelConfig],
+) -> anyhow::Result<JoinHandle<()>> {
+    settings.daily_time()?;
+    let channels: Vec<yuqing_alert::Channel> = channels
+        .iter()
+        .map(|c| c.build())
+        .collect::<Result<_, _>>()?;
+    Ok(tokio::spawn(async move {
+        loop {
+            match reports.run_schedule(&settings, &channels).await {
+                Ok(r) => {
+                    if let Some(saved) = r.made {
+                        tracing::info!(
+                            report = saved.id,
+                            sent = r.sent.iter().filter(|x| x.is_ok()).count(),
+                            failed = r.sent.iter().filter(|x| x.is_err()).count(),
+                            "the daily report was made"
+                        );
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "making the daily report failed"),
+            }
+            tokio::time::sleep(REPORT_EVERY).await;
+        }
+    }))
 }

@@ -2,6 +2,8 @@
 //! directory and runs one command. All behaviour lives in the library crates; this file
 //! wires them together and formats output.
 
+mod backup;
+mod check;
 mod commands;
 mod config;
 mod data;
@@ -9,6 +11,7 @@ mod handling;
 mod handling_tasks;
 mod judgement;
 mod plans;
+mod reports;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -164,6 +167,24 @@ pub enum Command {
     /// Case handling: `org`, `duty`, `case`, `audit`, `stats` (docs/specs/case-workflow.md).
     #[command(flatten)]
     Handling(handling::HandlingCommand),
+    /// Reports (舆情报告): 日报, 周报, 月报, 专报, 快报, 摘报, 年度统计, as html, docx, xlsx,
+    /// pdf or json; the saved reports.
+    Report {
+        #[command(subcommand)]
+        command: reports::ReportCommand,
+    },
+    /// Is the data directory whole (after a crash)? The database, the index against the
+    /// store, the audit chain; `--repair` rebuilds a damaged index (stop serve first).
+    Check {
+        #[arg(long)]
+        repair: bool,
+    },
+    /// A consistent copy of the data directory (database, evidence, manifest) into a new
+    /// directory, also while `serve` runs; the index is rebuilt on restore.
+    Backup { dest: PathBuf },
+    /// Make the data directory (`--data`, which must hold no database) from a backup:
+    /// checks it, copies it, rebuilds the index and verifies the audit chain.
+    Restore { src: PathBuf },
     /// Run the system: sources, pipeline and web server.
     Serve {
         /// Address to listen on (default from config: 127.0.0.1:8080).

@@ -74,6 +74,29 @@ pub async fn serve(root: &Path, cfg: Config, bind: Option<String>) -> anyhow::Re
         .await
         .with_context(|| format!("无法监听 {bind}（端口被占用？用 --bind 换一个）/ cannot listen on {bind} (port in use? choose another with --bind)"))?;
     let addr = listener.local_addr()?;
+    let cases = Arc::new(
+        yuqing_handling::cases::Cases::new(
+            dir.store.clone(),
+            Arc::new(yuqing_core::SystemClock),
+            cfg.deadlines.clone(),
+        )
+        .with_evidence(root.join("evidence")),
+    );
+    let reports = Arc::new(
+        yuqing_handling::reports::Reports::new(
+            dir.store.clone(),
+            writer.judge().clone(),
+            Arc::new(yuqing_core::SystemClock),
+        )
+        .with_cases(cases.clone())
+        .with_letterhead(cfg.report.letterhead()?),
+    );
+    let mut handling = handling;
+    handling.push(crate::handling_tasks::spawn_reports(
+        reports.clone(),
+        cfg.report.clone(),
+        &cfg.channels,
+    )?);
     let state = Arc::new(AppState {
         store: dir.store.clone(),
         index: dir.index.clone(),
@@ -82,17 +105,12 @@ pub async fn serve(root: &Path, cfg: Config, bind: Option<String>) -> anyhow::Re
         metrics,
         judge: writer.judge().clone(),
         judgement: Default::default(),
-        cases: Some(Arc::new(
-            yuqing_handling::cases::Cases::new(
-                dir.store.clone(),
-                Arc::new(yuqing_core::SystemClock),
-                cfg.deadlines.clone(),
-            )
-            .with_evidence(root.join("evidence")),
-        )),
+        cases: Some(cases),
         access: Some(access),
         secure_cookies: cfg.server.secure_cookies,
         handling: Some(Arc::new(cfg.handling())),
+        reports: Some(reports.clone()),
+        report_options: cfg.report.render_options(),
     });
     drop(writer);
     eprintln!(

@@ -494,3 +494,166 @@ async fn logins_csrf_lockout_tokens_and_scope_through_serve() {
     let _srv = common::serve(tmp.path(), config);
     assert_eq!(one_time_password(tmp.path()), None);
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_resets_a_password_over_http() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("data");
+    let srv = common::serve(tmp.path(), "[server]\npush_tokens = [\"t0ken\"]\n");
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let c = Client {
+        c: reqwest::Client::new(),
+        base: srv.base.clone(),
+    };
+    // The administrator's first login and the organisation.
+    let otp = one_time_password(tmp.path()).expect("one-time password printed");
+    let (admin, admin_csrf, _) = c.login("admin", &otp).await;
+    let (st, v, _) = c
+        .send(
+            Method::POST,
+            "/password",
+            As::Cookie(&admin, Some(&admin_csrf)),
+            Some(json!({"old": otp, "new": "admin-password-2026"})),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    let parsed: Value = toml::from_str(ORG).expect("toml");
+    let (st, v, _) = c
+        .send(
+            Method::PUT,
+            "/org",
+            As::Cookie(&admin, Some(&admin_csrf)),
+            Some(json!({"units": parsed["units"], "users": parsed["users"]})),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    // The analyst has a password and a session.
+    cli(
+        &data,
+        &["user", "passwd", "analyst"],
+        "analyst-temporary-1\n",
+    );
+    let (an, an_csrf, _) = c.login("analyst", "analyst-temporary-1").await;
+    let (st, v, _) = c
+        .send(
+            Method::POST,
+            "/password",
+            As::Cookie(&an, Some(&an_csrf)),
+            Some(json!({"old": "analyst-temporary-1", "new": "analyst-password-2026"})),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+
+    let path = "/users/analyst/password-reset";
+    // Nobody, a bad token, the machine token, a non-administrator, no CSRF: refused.
+    let (st, _, _) = c.send(Method::POST, path, As::Nobody, None).await;
+    assert_eq!(st, 401);
+    let (st, _, _) = c.send(Method::POST, path, As::Bearer("yq_bad"), None).await;
+    assert_eq!(st, 401);
+    let (st, v, _) = c.send(Method::POST, path, As::Machine("admin"), None).await;
+    assert_eq!(st, 403, "a machine token has no person to audit: {v}");
+    let (st, v, _) = c
+        .send(
+            Method::POST,
+            "/users/edu-liaison/password-reset",
+            As::Cookie(&an, Some(&an_csrf)),
+            None,
+        )
+        .await;
+    assert_eq!(st, 403, "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("不是系统管理员")
+            && v["message_en"]
+                .as_str()
+                .unwrap_or("")
+                .contains("not an administrator"),
+        "{v}"
+    );
+    let (st, _, _) = c
+        .send(Method::POST, path, As::Cookie(&admin, None), None)
+        .await;
+    assert_eq!(st, 403, "no CSRF token");
+    let (st, v, _) = c
+        .send(
+            Method::POST,
+            "/users/nobody/password-reset",
+            As::Cookie(&admin, Some(&admin_csrf)),
+            None,
+        )
+        .await;
+    assert_eq!(st, 404, "{v}");
+
+    // The reset: a one-time password, shown once and not cached.
+    let (st, v, h) = c
+        .send(
+            Method::POST,
+            path,
+            As::Cookie(&admin, Some(&admin_csrf)),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(h["cache-control"], "no-store");
+    assert_eq!(v["user"], "analyst");
+    assert_eq!(v["must_change"], true);
+    let one_time = v["password"].as_str().expect("password").to_string();
+    assert_eq!(one_time.chars().count(), 16, "{one_time}");
+    // The analyst's sessions ended; the old password no longer works.
+    let (st, _, _) = c
+        .send(Method::GET, "/me", As::Cookie(&an, None), None)
+        .await;
+    assert_eq!(st, 401, "the analyst's session ended");
+    let (st, _, _) = c
+        .send(
+            Method::POST,
+            "/login",
+            As::Nobody,
+            Some(json!({"user": "analyst", "password": "analyst-password-2026"})),
+        )
+        .await;
+    assert!(st == 401 || st == 403, "old password refused: {st}");
+    // The one-time password logs in, but must be changed first.
+    let (an, an_csrf, me) = c.login("analyst", &one_time).await;
+    assert_eq!(me["must_change"], true, "{me}");
+    let (st, _, _) = c
+        .send(Method::GET, "/cases", As::Cookie(&an, None), None)
+        .await;
+    assert_eq!(st, 403, "nothing before the change");
+    let (st, v, _) = c
+        .send(
+            Method::POST,
+            "/password",
+            As::Cookie(&an, Some(&an_csrf)),
+            Some(json!({"old": one_time, "new": "analyst-password-2027"})),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    let (st, _, _) = c
+        .send(Method::GET, "/cases", As::Cookie(&an, None), None)
+        .await;
+    assert_eq!(st, 200);
+
+    // Audited, by whom and for whom, without the password.
+    let (st, v, _) = c
+        .send(
+            Method::GET,
+            "/audit?limit=500",
+            As::Cookie(&admin, None),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    let entries = v["entries"].as_array().expect("entries");
+    let reset = entries
+        .iter()
+        .find(|e| e["action"] == "access.password_reset")
+        .unwrap_or_else(|| panic!("no reset entry: {v}"));
+    assert_eq!(reset["actor"], "admin");
+    assert_eq!(reset["target"], "user:analyst");
+    assert!(!v.to_string().contains(&one_time), "no secret in the log");
+    drop(srv);
+}

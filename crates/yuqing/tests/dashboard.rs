@@ -2,14 +2,15 @@
 //! a slice of the shared CED data imported with `yuqing import`: the dashboard's figures
 //! agree with each other and with `yuqing count`, the filtered counts add up, the export
 //! is a valid xlsx with the expected header and rows, and the pages are served with the
-//! security headers.
+//! security headers. The search box's plan language (issue 5): a plain word stays the
+//! substring search, a plan expression gives what `yuqing plan test` gives, with its hit
+//! terms highlighted, paging and filters, the export honouring it, and a malformed one is
+//! a 400 with its position.
 
 mod common;
 
-use common::{first_events, run, write_lines};
+use common::{first_events, run, unzip, write_lines};
 use serde_json::Value;
-use std::collections::HashMap;
-use std::io::Read;
 
 const TOKEN: &str = "dash-t0ken";
 
@@ -33,47 +34,6 @@ fn cli_count(data: &str, q: &str, args: &[&str]) -> u64 {
         .trim()
         .parse()
         .unwrap_or_else(|_| panic!("count output: {:?}", String::from_utf8_lossy(&out.stdout)))
-}
-
-/// The files of a zip archive (stored or deflated), read through its central directory.
-fn unzip(bytes: &[u8]) -> HashMap<String, Vec<u8>> {
-    let u16_at = |i: usize| u16::from_le_bytes([bytes[i], bytes[i + 1]]) as usize;
-    let u32_at = |i: usize| {
-        u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]) as usize
-    };
-    let eocd = (0..bytes.len().saturating_sub(21))
-        .rev()
-        .find(|&i| u32_at(i) == 0x0605_4b50)
-        .expect("zip: end of central directory");
-    let (entries, mut at) = (u16_at(eocd + 10), u32_at(eocd + 16));
-    let mut out = HashMap::new();
-    for _ in 0..entries {
-        assert_eq!(u32_at(at), 0x0201_4b50, "zip: central directory entry");
-        let method = u16_at(at + 10);
-        let (csize, size) = (u32_at(at + 20), u32_at(at + 24));
-        let (name_len, extra_len, comment_len) =
-            (u16_at(at + 28), u16_at(at + 30), u16_at(at + 32));
-        let local = u32_at(at + 42);
-        let name = String::from_utf8(bytes[at + 46..at + 46 + name_len].to_vec()).expect("name");
-        assert_eq!(u32_at(local), 0x0403_4b50, "zip: local header of {name}");
-        let data_at = local + 30 + u16_at(local + 26) + u16_at(local + 28);
-        let raw = &bytes[data_at..data_at + csize];
-        let data = match method {
-            0 => raw.to_vec(),
-            8 => {
-                let mut v = Vec::new();
-                flate2::read::DeflateDecoder::new(raw)
-                    .read_to_end(&mut v)
-                    .expect("inflate");
-                v
-            }
-            m => panic!("zip: method {m} of {name}"),
-        };
-        assert_eq!(data.len(), size, "zip: size of {name}");
-        out.insert(name, data);
-        at += 46 + name_len + extra_len + comment_len;
-    }
-    out
 }
 
 #[cfg(unix)]
@@ -369,4 +329,222 @@ async fn search_filters_export_and_pages() {
             );
         }
     }
+}
+
+/// `yuqing plan test EXPR --json`: the backtest's count (the plan language's oracle here).
+fn backtest_count(data: &str, expr: &str) -> u64 {
+    let out = run(&["plan", "test", expr, "--json", "--data", data]);
+    let v: Value = serde_json::from_slice(&out.stdout).expect("plan test --json");
+    v["count"].as_u64().expect("count")
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_accepts_the_plan_language() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let lines = first_events(25);
+    let src = write_lines(tmp.path(), "ced.jsonl", &lines);
+    let data = tmp.path().join("data");
+    let d = data.to_str().expect("utf8");
+    run(&["import", src.to_str().expect("utf8"), "--data", d, "--json"]);
+    let srv = common::serve(
+        tmp.path(),
+        &format!("[server]\npush_tokens = [\"{TOKEN}\"]\n"),
+    );
+    let base = srv.base.clone();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let c = reqwest::Client::new();
+    let call = async |path: &str| -> (u16, Value) {
+        let r = c
+            .get(format!("{base}{path}"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .expect("send");
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    };
+    let get = async |path: &str| -> Value {
+        let (st, v) = call(path).await;
+        assert_eq!(st, 200, "GET {path}: {v}");
+        v
+    };
+    let total = async |q: &str, more: &str| -> u64 {
+        let v = get(&format!("/api/v1/search?q={}&limit=1{more}", urlencode(q))).await;
+        v["total"].as_u64().expect("total")
+    };
+
+    // A plain word stays the substring search: same total as `yuqing count`, relevance
+    // order, the query reported as text.
+    let plain = get(&format!("/api/v1/search?q={}&limit=10", urlencode("转发"))).await;
+    assert_eq!(plain["query"]["type"], "text", "{}", plain["query"]);
+    assert_eq!(plain["total"].as_u64(), Some(cli_count(d, "转发", &[])));
+    assert!(plain["hits"][0].get("terms").is_none());
+
+    // A plan: the total equals the backtest of `yuqing plan test` (a full scan with the
+    // plan itself), and count agrees.
+    for expr in [
+        "转发+谣言",
+        "转发|谣言",
+        "转发-谣言",
+        "(谣言|辟谣)+转发",
+        "转发 谣言",
+    ] {
+        let want = backtest_count(d, expr);
+        let v = get(&format!("/api/v1/search?q={}&limit=20", urlencode(expr))).await;
+        assert_eq!(v["query"]["type"], "plan", "{expr}: {}", v["query"]);
+        assert_eq!(v["total"].as_u64(), Some(want), "{expr}");
+        let n = get(&format!("/api/v1/count?q={}", urlencode(expr))).await;
+        assert_eq!(n["count"].as_u64(), Some(want), "count of {expr}");
+    }
+    let (a, ab, a_not_b) = (
+        total("转发", "").await,
+        total("转发+谣言", "").await,
+        total("转发-谣言", "").await,
+    );
+    assert!(
+        ab > 0 && a_not_b > 0,
+        "both parts hold documents: {ab} {a_not_b}"
+    );
+    assert_eq!(ab + a_not_b, a, "A+B and A-B partition A");
+
+    // Hits carry the plan's terms, highlighted in the snippet (never an excluded term).
+    let v = get(&format!(
+        "/api/v1/search?q={}&limit=20",
+        urlencode("谣言|辟谣-不实")
+    ))
+    .await;
+    let hits = v["hits"].as_array().expect("hits");
+    assert!(!hits.is_empty(), "{v}");
+    for h in hits {
+        let terms: Vec<&str> = h["terms"]
+            .as_array()
+            .expect("terms")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert!(!terms.is_empty() && !terms.contains(&"不实"), "{h}");
+        let text: Vec<char> = h["snippet"]["text"]
+            .as_str()
+            .expect("text")
+            .chars()
+            .collect();
+        for r in h["snippet"]["highlights"].as_array().expect("highlights") {
+            let (s, e) = (
+                r[0].as_u64().expect("s") as usize,
+                r[1].as_u64().expect("e") as usize,
+            );
+            let marked: String = text[s..e].iter().collect();
+            assert!(
+                terms.iter().any(|t| marked.contains(t)),
+                "{marked} of {terms:?}"
+            );
+        }
+    }
+    // Newest first, and pages follow each other without overlap.
+    let q = urlencode("转发|谣言");
+    let ten = get(&format!("/api/v1/search?q={q}&limit=10")).await;
+    let ids = |v: &Value| -> Vec<String> {
+        v["hits"]
+            .as_array()
+            .expect("hits")
+            .iter()
+            .map(|h| format!("{}:{}", h["platform"], h["id"]))
+            .collect()
+    };
+    let times: Vec<String> = ten["hits"]
+        .as_array()
+        .expect("hits")
+        .iter()
+        .map(|h| h["published_at"].as_str().unwrap_or("").to_owned())
+        .collect();
+    let parsed: Vec<_> = times
+        .iter()
+        .filter(|t| !t.is_empty())
+        .map(|t| chrono::DateTime::parse_from_rfc3339(t).expect("time"))
+        .collect();
+    assert!(
+        parsed.windows(2).all(|w| w[0] >= w[1]),
+        "newest first: {times:?}"
+    );
+    let p1 = get(&format!("/api/v1/search?q={q}&limit=5")).await;
+    let p2 = get(&format!("/api/v1/search?q={q}&limit=5&offset=5")).await;
+    assert_eq!(
+        [ids(&p1), ids(&p2)].concat(),
+        ids(&ten),
+        "pages 1 and 2 = the first ten"
+    );
+
+    // Filters still apply: the sentiments partition the plan's hits.
+    let all = total("转发|谣言", "").await;
+    let mut parts = 0;
+    for s in ["negative", "neutral", "positive"] {
+        let page = get(&format!("/api/v1/search?q={q}&sentiment={s}&limit=50")).await;
+        for h in page["hits"].as_array().expect("hits") {
+            assert_eq!(
+                h["sentiment"].as_i64(),
+                Some(match s {
+                    "negative" => -1,
+                    "neutral" => 0,
+                    _ => 1,
+                }),
+                "{h}"
+            );
+        }
+        parts += page["total"].as_u64().expect("total");
+    }
+    assert_eq!(parts, all, "sentiment filters partition the plan's hits");
+
+    // A malformed expression: 400, a stable code, the position, zh and en.
+    for (expr, pos, kind) in [
+        ("转发+(谣言", 3, "unbalanced_paren"),
+        ("转发+", 2, "missing_operand"),
+        ("-谣言", 0, "leading_not"),
+        ("转发+foo:x", 3, "unknown_field"),
+    ] {
+        let (st, e) = call(&format!("/api/v1/search?q={}", urlencode(expr))).await;
+        assert_eq!(st, 400, "{expr}: {e}");
+        assert_eq!(e["code"], "invalid_input", "{e}");
+        assert_eq!(e["kind"], kind, "{expr}: {e}");
+        assert_eq!(e["position"], pos, "{expr}: {e}");
+        assert_eq!(e["column"], pos + 1, "{expr}: {e}");
+        let col = pos + 1;
+        assert!(
+            e["message"]
+                .as_str()
+                .expect("zh")
+                .contains(&format!("第 {col} 列")),
+            "{e}"
+        );
+        assert!(
+            e["message_en"]
+                .as_str()
+                .expect("en")
+                .contains(&format!("column {col}")),
+            "{e}"
+        );
+        let (st, _) = call(&format!("/api/v1/count?q={}", urlencode(expr))).await;
+        assert_eq!(st, 400, "count of {expr}");
+        let (st, _) = call(&format!("/api/v1/search/export.xlsx?q={}", urlencode(expr))).await;
+        assert_eq!(st, 400, "export of {expr}");
+    }
+
+    // The export honours the plan: one row per hit.
+    let want = total("转发+谣言", "").await;
+    let r = c
+        .get(format!(
+            "{base}/api/v1/search/export.xlsx?q={}",
+            urlencode("转发+谣言")
+        ))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status().as_u16(), 200);
+    let files = unzip(&r.bytes().await.expect("body"));
+    let sheet = String::from_utf8(files["xl/worksheets/sheet1.xml"].clone()).expect("utf8");
+    assert_eq!(
+        sheet.matches("<row ").count() as u64,
+        want + 1,
+        "header + hits"
+    );
 }

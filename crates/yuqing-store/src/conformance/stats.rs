@@ -21,6 +21,85 @@ where
     range_counts_agree(make().await).await;
     recent_texts_newest_first(make().await).await;
     filters_by_sentiment_level_plan_region(make().await).await;
+    plan_period_counts_only_the_plans_documents(make().await).await;
+}
+
+/// `plan_period` counts only the documents the plan hit in `[since, until)`: hours,
+/// sentiment, platforms and events agree with the documents inserted.
+pub async fn plan_period_counts_only_the_plans_documents<S: Store>(s: S) {
+    let mut docs = Vec::new();
+    // (t, sentiment, platform, event, plan 1 hit, plan 2 hit)
+    for (i, (t, sent, platform, event, p1, p2)) in [
+        (0, Some(-1), "weibo", 1, true, false),
+        (100, Some(0), "weibo", 1, true, true),
+        (200, Some(-1), "news", 2, true, false),
+        (300, Some(1), "weibo", 2, false, true),
+        (4_000, None, "weibo", 2, true, false),
+        (9_000, Some(-1), "weibo", 1, true, false), // outside the range
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut d = event_doc(
+            &format!("p{i}"),
+            &format!("文本{i}"),
+            t,
+            event,
+            i < 3 && i != 1,
+        );
+        d.doc.platform = platform.to_owned();
+        d.assessment.sentiment = sent;
+        d.plan_hits = [(1, p1), (2, p2)]
+            .into_iter()
+            .filter(|x| x.1)
+            .map(|x| (x.0, vec!["文本".to_owned()]))
+            .collect();
+        docs.push(d);
+    }
+    s.insert(&docs, None).await.expect("insert");
+    let p = s
+        .plan_period(1, ms(0), ms(9_000), 10)
+        .await
+        .expect("plan 1");
+    assert_eq!(
+        p.sentiment,
+        SentimentCounts {
+            positive: 0,
+            neutral: 1,
+            negative: 2,
+            unjudged: 1
+        },
+        "plan_period: sentiment"
+    );
+    assert_eq!(
+        p.hours.iter().map(|h| h.1).sum::<u64>(),
+        4,
+        "plan_period: hours"
+    );
+    assert_eq!(
+        p.platforms,
+        vec![("weibo".to_owned(), 3), ("news".to_owned(), 1)],
+        "plan_period: platforms"
+    );
+    assert_eq!(
+        p.events,
+        vec![(1, 2), (2, 2)],
+        "plan_period: events, ties by id"
+    );
+    assert_eq!(p.texts.len(), 4);
+    assert!(
+        p.texts[0].contains("文本4"),
+        "plan_period: newest first: {:?}",
+        p.texts
+    );
+    let p2 = s.plan_period(2, ms(0), ms(9_000), 1).await.expect("plan 2");
+    assert_eq!(p2.sentiment.total(), 2);
+    assert_eq!(p2.texts.len(), 1, "plan_period: at most `texts` texts");
+    let none = s
+        .plan_period(3, ms(0), ms(9_000), 10)
+        .await
+        .expect("plan 3");
+    assert_eq!(none, crate::PlanPeriod::default());
 }
 
 /// Volume by hour, sentiment and platform counts cover `[since, until)` of publication

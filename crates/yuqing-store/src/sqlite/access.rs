@@ -240,23 +240,12 @@ impl AccessStore for SqliteStore {
     }
 
     async fn api_tokens(&self, user: Option<&str>) -> Result<Vec<ApiTokenRow>> {
-        let rows = match user {
-            Some(u) => {
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE user_id = ? ORDER BY id"
-                )))
-                .bind(u)
-                .fetch_all(&self.pool)
-                .await?
-            }
-            None => {
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY id"
-                )))
-                .fetch_all(&self.pool)
-                .await?
-            }
-        };
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE ?1 IS NULL OR user_id = ?1 ORDER BY id"
+        )))
+        .bind(user)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(row_to_token).collect()
     }
 

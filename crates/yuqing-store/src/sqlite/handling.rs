@@ -451,23 +451,12 @@ impl HandlingStore for SqliteStore {
 
     async fn reminders(&self, case_id: Option<&str>) -> Result<Vec<ReminderRow>> {
         let cols = "key, case_id, kind, what, due_at, unit, sent_at, message";
-        let rows = match case_id {
-            Some(id) => {
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT {cols} FROM reminders WHERE case_id = ? ORDER BY sent_at, key"
-                )))
-                .bind(id)
-                .fetch_all(&self.pool)
-                .await?
-            }
-            None => {
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT {cols} FROM reminders ORDER BY sent_at, key"
-                )))
-                .fetch_all(&self.pool)
-                .await?
-            }
-        };
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {cols} FROM reminders WHERE ?1 IS NULL OR case_id = ?1 ORDER BY sent_at, key"
+        )))
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(row_to_reminder).collect()
     }
 

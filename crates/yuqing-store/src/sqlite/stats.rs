@@ -8,8 +8,9 @@
 //! chunks.
 
 use super::{LOOKUP_CHUNK, SqliteStore};
-use crate::{DocFilter, Result, SentimentCounts};
+use crate::{DocFilter, PlanPeriod, Result, SentimentCounts};
 use sqlx::{QueryBuilder, Row, Sqlite};
+use std::collections::{BTreeMap, HashMap};
 
 const HOUR_MS: i64 = 3_600_000;
 
@@ -97,6 +98,71 @@ impl SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
+    /// One pass over the plan's hits in the period (`plan_hits` by its primary key, each
+    /// document by its seq), aggregated here.
+    pub(super) async fn stats_plan_period(
+        &self,
+        plan_id: i64,
+        since_ms: i64,
+        until_ms: i64,
+        texts: i64,
+    ) -> Result<PlanPeriod> {
+        let rows = sqlx::query(
+            "SELECT d.published_at, d.sentiment, d.platform, d.event_id \
+             FROM plan_hits h JOIN documents d ON d.seq = h.seq \
+             WHERE h.plan_id = ? AND d.published_at >= ? AND d.published_at < ?",
+        )
+        .bind(plan_id)
+        .bind(since_ms)
+        .bind(until_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut hours: BTreeMap<i64, u64> = BTreeMap::new();
+        let mut platforms: HashMap<String, u64> = HashMap::new();
+        let mut events: HashMap<i64, u64> = HashMap::new();
+        let mut c = SentimentCounts::default();
+        for r in &rows {
+            let t: i64 = r.try_get(0)?;
+            *hours.entry(t.div_euclid(HOUR_MS)).or_default() += 1;
+            match r.try_get::<Option<i64>, _>(1)? {
+                Some(1) => c.positive += 1,
+                Some(0) => c.neutral += 1,
+                Some(-1) => c.negative += 1,
+                _ => c.unjudged += 1,
+            }
+            *platforms.entry(r.try_get(2)?).or_default() += 1;
+            if let Some(e) = r.try_get::<Option<i64>, _>(3)? {
+                *events.entry(e).or_default() += 1;
+            }
+        }
+        let mut platforms: Vec<(String, u64)> = platforms.into_iter().collect();
+        platforms.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let mut events: Vec<(i64, u64)> = events.into_iter().collect();
+        events.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let text_rows = sqlx::query(
+            "SELECT CASE WHEN d.title IS NULL OR d.title = '' THEN d.text ELSE d.title || ' ' || d.text END \
+             FROM plan_hits h JOIN documents d ON d.seq = h.seq \
+             WHERE h.plan_id = ? AND d.published_at >= ? AND d.published_at < ? \
+             ORDER BY d.published_at DESC LIMIT ?",
+        )
+        .bind(plan_id)
+        .bind(since_ms)
+        .bind(until_ms)
+        .bind(texts.max(0))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(PlanPeriod {
+            hours: hours.into_iter().collect(),
+            sentiment: c,
+            platforms,
+            texts: text_rows
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<std::result::Result<_, _>>()?,
+            events,
+        })
     }
 
     pub(super) async fn stats_latest_published(&self) -> Result<Option<i64>> {

@@ -37,7 +37,11 @@ define({
   'admin.remove': ['移除', 'Remove'],
   'admin.edit': ['编辑', 'Edit'],
   'admin.saved': ['已保存', 'Saved'],
-  'admin.password_hint': ['新用户的密码由管理员在服务器上设置：yuqing user passwd <账号>', 'Set a new user\'s password on the server: yuqing user passwd <user>'],
+  'admin.password_hint': ['保存用户后，点“重置密码”生成一次性密码交给本人（也可在服务器上执行 yuqing user passwd <账号>）', 'After saving a user, “Reset password” makes a one-time password to hand over (or run yuqing user passwd <user> on the server)'],
+  'admin.reset_password': ['重置密码', 'Reset password'],
+  'admin.reset_confirm': ['确认重置 {user} 的密码？其现有登录将全部退出。', 'Reset the password of {user}? Their sessions will all end.'],
+  'admin.reset_do': ['确认重置', 'Reset now'],
+  'admin.reset_once': ['{user} 的一次性密码（只显示这一次，请当面或通过安全渠道告知本人；首次登录须修改）：', 'One-time password of {user} (shown only this once; hand it over safely; it must be changed at the first login):'],
   'admin.no_users': ['（无用户）', '(no users)'],
   'admin.unassigned': ['没有授权的用户', 'Users without grants'],
   'admin.duty.now': ['当前值班', 'On duty now'],
@@ -233,7 +237,8 @@ async function org(root) {
       h('div', {}, h('button', { type: 'button', class: 'link', onclick: () => addGrant() }, t('admin.add_grant')))),
     h('p', { class: 'muted small' }, t('admin.password_hint')),
     h('div', {}, h('button', { class: 'primary', type: 'submit' }, t('common.save')),
-      existing ? h('button', { type: 'button', onclick: () => drawUserForm() }, t('common.cancel')) : null)));
+      existing ? h('button', { type: 'button', onclick: () => drawUserForm() }, t('common.cancel')) : null),
+    existing && isAdmin() ? resetPassword(existing) : null));
     userForm.scrollIntoView?.({ block: 'nearest' });
   }
   drawUserForm();
@@ -249,6 +254,34 @@ async function org(root) {
       isAdmin() ? null : h('p', { class: 'muted' }, t('admin.forbidden_hint')),
       h('h2', {}, t('admin.add_user')), userForm,
       h('h2', {}, t('admin.add_unit')), unitForm)));
+}
+
+/**
+ * The administrator's "reset password" control for one user: a confirmation, then the
+ * one-time password from POST /api/v1/users/{id}/password-reset, shown once as text and
+ * never kept by the page.
+ */
+function resetPassword(user) {
+  const box = h('div', { class: 'reset-password' });
+  const start = () => mount(box, h('button', { type: 'button', class: 'danger', name: 'reset-password', onclick: confirm }, t('admin.reset_password')));
+  const confirm = () => mount(box,
+    h('span', {}, t('admin.reset_confirm', { user: `${user.name}（${user.id}）` })), ' ',
+    h('button', {
+      type: 'button',
+      class: 'danger',
+      name: 'reset-confirm',
+      onclick: async (e) => {
+        e.target.disabled = true;
+        const r = await guard(() => api(`users/${encodeURIComponent(user.id)}/password-reset`, { method: 'POST' }));
+        if (!r) { e.target.disabled = false; return; }
+        mount(box, h('div', { class: 'token-once' },
+          t('admin.reset_once', { user: `${user.name}（${user.id}）` }), ' ',
+          h('code', { class: 'one-time-password' }, r.password)));
+      },
+    }, t('admin.reset_do')), ' ',
+    h('button', { type: 'button', onclick: start }, t('common.cancel')));
+  start();
+  return box;
 }
 
 // ---- duty roster ----------------------------------------------------------------------

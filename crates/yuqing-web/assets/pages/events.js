@@ -35,7 +35,6 @@ define({
   'event.btn.level': ['预警/定级', 'Alert / set level'],
   'event.btn.case': ['立案', 'Open a case'],
   'event.btn.report': ['生成报告', 'Make the report'],
-  'event.report_soon': ['报告功能即将提供', 'Reports are coming soon'],
   'event.kpi.documents': ['文档数', 'Documents'],
   'event.kpi.first_at': ['首发', 'First published'],
   'event.kpi.last_at': ['最新', 'Latest'],
@@ -549,15 +548,10 @@ function docRow(d, a) {
 
 function mountActions(actions, panel, a, fp) {
   panel.classList.add('ev-panel');
-  const hasReports = false; // no #/reports route yet (its own issue)
   mount(actions,
     h('button', { class: 'primary', onclick: () => levelForm(panel, a) }, t('event.btn.level')),
     h('button', { onclick: () => openCase(panel, a, fp) }, t('event.btn.case')),
-    hasReports
-      ? h('a', { class: 'btn', href: `#/reports/event/${a.id}` }, t('event.btn.report'))
-      // A disabled button shows no tooltip in every browser: the wrapper carries it.
-      : h('span', { class: 'ev-soon', title: t('event.report_soon') },
-        h('button', { disabled: true, 'aria-label': `${t('event.btn.report')}（${t('event.report_soon')}）` }, t('event.btn.report'))));
+    h('a', { class: 'btn', href: `#/reports/new?kind=event&event=${a.id}` }, t('event.btn.report')));
 }
 
 function levelForm(panel, a) {

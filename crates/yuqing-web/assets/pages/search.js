@@ -3,12 +3,16 @@
 // export of the result list to Excel. The filters live in the URL (#/search?q=…), so the
 // back button and shared links work.
 //
+// The query box takes a plain word (substring search) or a monitoring-plan expression
+// (学校+(食堂|食品)-谣言, title:地震, a NEAR/5 b); a malformed expression is answered with
+// its position, shown under the box with the place marked and the caret put there.
+//
 // Highlights: the API gives the snippet's text and character ranges of the matches; the
 // text is cut at those ranges and each match becomes a <mark> holding a text node. No
 // HTML is ever parsed from a document.
 
 import {
-  h, mount, api, t, go, guard, toast, session, fmtTime, fmtNum, levelBadge, sentimentBadge,
+  h, mount, api, t, go, guard, toast, session, fmtTime, fmtNum, levelBadge, sentimentBadge, ApiError,
 } from '../app.js';
 import { define } from '../i18n.js';
 import { platformLabel } from './dashboard.js';
@@ -16,7 +20,11 @@ import { platformLabel } from './dashboard.js';
 define({
   'search.title': ['信息检索', 'Search'],
   'search.q': ['检索词', 'Query'],
-  'search.q_hint': ['输入关键词，如 学校 食堂', 'Words to find, e.g. 学校 食堂'],
+  'search.q_hint': ['关键词或方案表达式，如 学校+(食堂|食品)-谣言', 'A word or a plan expression, e.g. 学校+(食堂|食品)-谣言'],
+  'search.plan_query': ['按方案表达式检索：{expr}', 'Plan expression: {expr}'],
+  'search.plan_error': ['检索式有误', 'The query is malformed'],
+  'search.syntax': ['语法：+ 且，| 或，- 排除，( ) 分组，"…" 短语，title: author: platform: 限定字段，A NEAR/5 B 邻近', 'Syntax: + and, | or, - not, ( ) group, "…" phrase, title: author: platform: fields, A NEAR/5 B proximity'],
+  'search.terms': ['命中词：{terms}', 'Matched: {terms}'],
   'search.since': ['起始时间', 'From'],
   'search.until': ['截止时间', 'Until'],
   'search.platform': ['平台', 'Platform'],
@@ -144,8 +152,22 @@ export default async function (root, _params, query) {
   // Dates are whole Beijing days: until is the end of that day.
   const params = { ...values(), limit: PAGE, offset };
   if (params.until) params.until = nextDay(params.until);
-  const data = await guard(() => api('search', { query: params }), results);
-  if (!data) return;
+  let data;
+  try {
+    data = await api('search', { query: params });
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) return;
+    if (e instanceof ApiError && e.status === 400 && Number.isInteger(e.body?.position)) {
+      mount(results, planError(q.q, e));
+      // The caret at the place of the error, so it can be fixed at once.
+      const at = Array.from(q.q).slice(0, e.body.position).join('').length;
+      f.q.focus();
+      f.q.setSelectionRange?.(at, at);
+      return;
+    }
+    mount(results, h('p', { class: 'error' }, `${t('common.error')}：${e.message}`));
+    return;
+  }
 
   const total = data.total || 0;
   const exportQuery = new URLSearchParams(Object.entries({ ...params, limit: undefined, offset: undefined })
@@ -153,6 +175,7 @@ export default async function (root, _params, query) {
   const head = h('div', { class: 'row' },
     h('strong', {}, t('search.total', { n: fmtNum(total) })),
     data.capped ? h('span', { class: 'muted' }, t('search.capped')) : null,
+    data.query?.type === 'plan' ? h('span', { class: 'muted plan-query' }, t('search.plan_query', { expr: data.query.expression })) : null,
     h('span', { style: { flex: '1' } }),
     total ? h('a', { class: 'btn', href: `/api/v1/search/export.xlsx?${exportQuery}`, download: 'yuqing-search.xlsx', title: t('search.export_hint') }, t('search.export')) : null);
 
@@ -191,6 +214,7 @@ export default async function (root, _params, query) {
         d.event_level ? levelBadge(d.event_level) : null,
         d.event_id ? h('a', { href: `#/events/${encodeURIComponent(d.event_id)}`, class: 'muted' }, t('search.event', { id: d.event_id })) : null),
       h('p', { class: 'snippet', style: { margin: '4px 0', wordBreak: 'break-word' } }, highlighted(d.snippet)),
+      d.terms?.length ? h('div', { class: 'muted small hit-terms' }, t('search.terms', { terms: d.terms.join('、') })) : null,
       h('div', { class: 'row muted', style: { marginBottom: '0' } },
         h('span', {}, fmtTime(d.published_at)), h('span', {}, platformLabel(d.platform)),
         author ? h('span', {}, `${t('search.author')}：${author}`) : null,
@@ -231,6 +255,22 @@ export default async function (root, _params, query) {
       h('span', {}, t('search.page', { p: page, n: pages })),
       h('button', { disabled: page >= pages, onclick: () => to(at + PAGE) }, t('common.next')));
   }
+}
+
+/**
+ * A malformed plan expression: the server's message, the expression with the offending
+ * character marked (text nodes only), and a reminder of the syntax.
+ */
+function planError(expr, e) {
+  const chars = Array.from(expr);
+  const pos = Math.min(e.body.position, chars.length);
+  return h('div', { class: 'card plan-error', role: 'alert' },
+    h('p', { class: 'error' }, `${t('search.plan_error')}：${e.message}`),
+    h('pre', { class: 'expr' },
+      chars.slice(0, pos).join(''),
+      h('mark', { class: 'error-at' }, chars[pos] ?? ' '),
+      chars.slice(pos + 1).join('')),
+    h('p', { class: 'muted small' }, t('search.syntax')));
 }
 
 /** The day after a YYYY-MM-DD date (the exclusive end of a whole-day range). */

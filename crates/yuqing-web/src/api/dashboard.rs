@@ -18,6 +18,8 @@
 //!   lower bound); filtered hits are ordered by time (newest first, or oldest with
 //!   `sort=time_asc`), not by relevance. Every hit carries its `sentiment`, `corrected`
 //!   and its event's `event_level`.
+//! - `q` may be a plan expression (`api/plan_query.rs`); a plain word stays a substring
+//!   search.
 //! - `GET /api/v1/search/export.xlsx?<the parameters of search>`: the first
 //!   [`EXPORT_MAX`] hits as an Excel sheet (时间, 平台, 作者, 标题/正文, 链接, 情感, 事件, 级别).
 //!
@@ -142,7 +144,7 @@ fn background_cache() -> &'static BackgroundCache {
 }
 
 /// Runs blocking or CPU-heavy work off the async workers.
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f).await.map_err(|e| {
@@ -441,6 +443,8 @@ pub(super) struct Found {
     pub hits: Vec<SearchHit>,
     /// The store filters saw only the newest [`MAX_CANDIDATES`] candidates.
     pub capped: bool,
+    /// For a plan query: the terms that made the plan match each hit (by seq).
+    pub terms: HashMap<i64, Vec<String>>,
 }
 
 fn matches(d: &StoredDocument, q: &str) -> bool {
@@ -481,6 +485,7 @@ pub(super) async fn find<S: Store>(
             total: page.total,
             hits: page.hits,
             capped: false,
+            terms: HashMap::new(),
         });
     }
     // Every candidate of the index (the query's characters, platform, kind, time,
@@ -521,17 +526,7 @@ pub(super) async fn find<S: Store>(
         }
         kept = ok;
     }
-    match req.sort {
-        Sort::TimeAsc => kept.sort_by_key(|&(s, t)| (t.unwrap_or(i64::MAX), s)),
-        _ => kept.sort_by_key(|&(s, t)| std::cmp::Reverse((t.unwrap_or(i64::MIN), s))),
-    }
-    let total = kept.len();
-    let page: Vec<i64> = kept
-        .iter()
-        .skip(req.offset)
-        .take(req.limit.max(1))
-        .map(|x| x.0)
-        .collect();
+    let (total, page) = sort_and_page(kept, req);
     let docs = st.store.by_seqs(&page).await?;
     let hits = docs
         .into_iter()
@@ -541,7 +536,29 @@ pub(super) async fn find<S: Store>(
         total,
         hits,
         capped,
+        terms: HashMap::new(),
     })
+}
+
+/// The hits of `p`: a plan query (`api/plan_query.rs`) or the substring search with the
+/// store's filters; `limit` and `offset` replace the page of `p` when given.
+async fn find_params<S: Store>(
+    st: &AppState<S>,
+    p: SearchParams,
+    page: Option<(usize, usize)>,
+) -> Result<(Found, Option<Arc<yuqing_text::plan::Plan>>), ApiError> {
+    let plan = super::plan_query::classify(&p.q)?;
+    let filter = doc_filter(&p)?;
+    let mut req = to_request(p)?;
+    if let Some((limit, offset)) = page {
+        req.limit = limit;
+        req.offset = offset;
+    }
+    let found = match &plan {
+        Some(pl) => super::plan_query::find(st, &req, &filter, pl.clone()).await?,
+        None => find(st, &req, &filter).await?,
+    };
+    Ok((found, plan))
 }
 
 /// The levels of the events of `hits` (event id → level code).
@@ -563,14 +580,13 @@ async fn event_levels<S: Store>(
     Ok(out)
 }
 
-/// `GET /api/v1/search`: a page of hits with snippets, judgement and event level.
+/// `GET /api/v1/search`: a page of hits with snippets, judgement and event level; with a
+/// plan query, each hit's `terms` and the plan's canonical `expression`.
 pub(super) async fn search_json<S: Store>(
     st: &AppState<S>,
     p: SearchParams,
 ) -> Result<Value, ApiError> {
-    let filter = doc_filter(&p)?;
-    let req = to_request(p)?;
-    let found = find(st, &req, &filter).await?;
+    let (found, plan) = find_params(st, p, None).await?;
     let levels = event_levels(st, &found.hits).await?;
     let hits: Vec<Value> = found
         .hits
@@ -582,26 +598,33 @@ pub(super) async fn search_json<S: Store>(
             v["corrected"] = json!(a.corrected & yuqing_core::Assessment::SENTIMENT != 0);
             let level = h.doc.event_id.and_then(|e| levels.get(&e)).copied();
             v["event_level"] = json!(level.and_then(Level::from_code).map(Level::as_str));
+            if let Some(t) = found.terms.get(&h.doc.seq) {
+                v["terms"] = json!(t);
+            }
             v
         })
         .collect();
-    Ok(json!({ "total": found.total, "capped": found.capped, "hits": hits }))
+    let query = match &plan {
+        Some(pl) => json!({"type": "plan", "expression": pl.expression()}),
+        None => json!({"type": "text"}),
+    };
+    Ok(json!({ "total": found.total, "capped": found.capped, "hits": hits, "query": query }))
 }
 
-/// `GET /api/v1/count` with the store's filters.
+/// `GET /api/v1/count` with the store's filters (and plan queries).
 pub(super) async fn count_filtered<S: Store>(
     st: &AppState<S>,
     p: SearchParams,
 ) -> Result<Value, ApiError> {
-    let filter = doc_filter(&p)?;
-    let mut req = to_request(p)?;
-    if filter.is_empty() {
-        let n = query::count(st.store.as_ref(), &st.index, &req).await?;
-        return Ok(json!({ "count": n }));
+    if super::plan_query::classify(&p.q)?.is_none() {
+        let filter = doc_filter(&p)?;
+        if filter.is_empty() {
+            let req = to_request(p)?;
+            let n = query::count(st.store.as_ref(), &st.index, &req).await?;
+            return Ok(json!({ "count": n }));
+        }
     }
-    req.limit = 1;
-    req.offset = 0;
-    let found = find(st, &req, &filter).await?;
+    let (found, _) = find_params(st, p, Some((1, 0))).await?;
     Ok(json!({ "count": found.total, "capped": found.capped }))
 }
 
@@ -623,11 +646,7 @@ pub async fn export_xlsx<S: Store + HandlingStore>(
     Query(p): Query<SearchParams>,
 ) -> Result<Response, ApiError> {
     reader(&st, &headers).await?;
-    let filter = doc_filter(&p)?;
-    let mut req = to_request(p)?;
-    req.limit = EXPORT_MAX;
-    req.offset = 0;
-    let found = find(&st, &req, &filter).await?;
+    let (found, _) = find_params(&st, p, Some((EXPORT_MAX, 0))).await?;
     let levels = event_levels(&st, &found.hits).await?;
     let total = found.total;
     let bytes = blocking(move || workbook(&found.hits, &levels, total)).await??;
@@ -752,6 +771,25 @@ fn workbook(
     ws.set_column_width(4, 40).map_err(err)?;
     ws.set_freeze_panes(1, 0).map_err(err)?;
     wb.save_to_buffer().map_err(err)
+}
+
+/// Orders filtered `(seq, published ms)` by time (newest first, or oldest with
+/// `sort=time_asc`; undated last) and returns the total and the seqs of the page asked.
+pub(super) fn sort_and_page(
+    mut kept: Vec<(i64, Option<i64>)>,
+    req: &SearchRequest,
+) -> (usize, Vec<i64>) {
+    match req.sort {
+        Sort::TimeAsc => kept.sort_by_key(|&(s, t)| (t.unwrap_or(i64::MAX), s)),
+        _ => kept.sort_by_key(|&(s, t)| std::cmp::Reverse((t.unwrap_or(i64::MIN), s))),
+    }
+    let page = kept
+        .iter()
+        .skip(req.offset)
+        .take(req.limit.max(1))
+        .map(|x| x.0)
+        .collect();
+    (kept.len(), page)
 }
 
 #[cfg(test)]

@@ -333,19 +333,20 @@ struct PlanBody {
 }
 
 /// The body of a 400 for an expression that does not parse: the standard error fields
-/// plus where.
+/// plus where (`ApiError::plan`, also used by search).
 pub(super) fn plan_error_body(e: &PlanError) -> Value {
-    let col = e.column();
-    json!({
-        "message": format!("方案表达式有误：第 {col} 列：{}", e.zh),
-        "message_en": format!("the plan expression is invalid: column {col}: {}", e.en),
+    let r = ApiError::plan(e);
+    let mut v = json!({
+        "message": r.zh,
+        "message_en": r.en,
         "code": Code::InvalidInput.as_str(),
         "type": "invalid_request",
         "link": format!("/docs/errors#{}", Code::InvalidInput.as_str()),
-        "position": e.pos,
-        "column": col,
-        "kind": e.kind,
-    })
+    });
+    if let (Some(extra), Some(obj)) = (r.extra, v.as_object_mut()) {
+        obj.extend(*extra);
+    }
+    v
 }
 
 /// 400 for an expression that does not parse.

@@ -3,8 +3,8 @@
 #![allow(dead_code)]
 
 use flate2::read::GzDecoder;
-use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Write};
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Instant;
@@ -115,4 +115,76 @@ pub fn serve(dir: &Path, config: &str) -> Server {
         base,
         _stdout: stdout,
     }
+}
+
+/// The files of a zip archive (stored or deflated), read through its central directory
+/// (DOCX and XLSX are zip archives of XML parts).
+pub fn unzip(bytes: &[u8]) -> HashMap<String, Vec<u8>> {
+    let u16_at = |i: usize| u16::from_le_bytes([bytes[i], bytes[i + 1]]) as usize;
+    let u32_at = |i: usize| {
+        u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]) as usize
+    };
+    let eocd = (0..bytes.len().saturating_sub(21))
+        .rev()
+        .find(|&i| u32_at(i) == 0x0605_4b50)
+        .expect("zip: end of central directory");
+    let (entries, mut at) = (u16_at(eocd + 10), u32_at(eocd + 16));
+    let mut out = HashMap::new();
+    for _ in 0..entries {
+        assert_eq!(u32_at(at), 0x0201_4b50, "zip: central directory entry");
+        let method = u16_at(at + 10);
+        let (csize, size) = (u32_at(at + 20), u32_at(at + 24));
+        let (name_len, extra_len, comment_len) =
+            (u16_at(at + 28), u16_at(at + 30), u16_at(at + 32));
+        let local = u32_at(at + 42);
+        let name = String::from_utf8(bytes[at + 46..at + 46 + name_len].to_vec()).expect("name");
+        assert_eq!(u32_at(local), 0x0403_4b50, "zip: local header of {name}");
+        let data_at = local + 30 + u16_at(local + 26) + u16_at(local + 28);
+        let raw = &bytes[data_at..data_at + csize];
+        let data = match method {
+            0 => raw.to_vec(),
+            8 => {
+                let mut v = Vec::new();
+                flate2::read::DeflateDecoder::new(raw)
+                    .read_to_end(&mut v)
+                    .expect("inflate");
+                v
+            }
+            m => panic!("zip: method {m} of {name}"),
+        };
+        assert_eq!(data.len(), size, "zip: size of {name}");
+        out.insert(name, data);
+        at += 46 + name_len + extra_len + comment_len;
+    }
+    out
+}
+
+/// Pushes weibo posts `ids` (text: `text` and the id, published 2026-11-22 09:00 Beijing)
+/// to a running serve with `token`; the HTTP status, or `None` when the server did not
+/// answer.
+pub async fn push_posts(
+    c: &reqwest::Client,
+    base: &str,
+    token: &str,
+    ids: &[String],
+    text: &str,
+) -> Option<u16> {
+    let body = ids
+        .iter()
+        .map(|id| {
+            serde_json::json!({"id": id, "platform": "weibo", "kind": "post",
+                               "published_at": "2026-11-22T09:00:00+08:00",
+                               "text": format!("{text} {id}")})
+            .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let r = c
+        .post(format!("{base}/api/v1/documents"))
+        .bearer_auth(token)
+        .body(body)
+        .send()
+        .await
+        .ok()?;
+    Some(r.status().as_u16())
 }
