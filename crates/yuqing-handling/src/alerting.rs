@@ -5,6 +5,11 @@
 //! The follower's position is a stored cursor written with the alerts, so a crash never
 //! loses an item or raises it twice; on first start it begins at the newest document
 //! (history already stored does not page anyone; `max_age` guards re-imports too).
+//!
+//! A document is stored before the pipeline grades its event, so the follower stops at a
+//! document whose event is not yet graded up to it ([`EventRow::graded_seq`]) and takes it
+//! up at the next step: the alert carries the level the rules give. A writer that died
+//! between the two is waited for at most [`GRADING_GRACE`].
 
 use crate::Result;
 use chrono::{DateTime, Utc};
@@ -29,6 +34,8 @@ use crate::HandlingSettings;
 pub const CURSOR: &str = "alerts";
 /// Documents read per step.
 const PAGE: i64 = 1_000;
+/// How long the follower waits for the grading of a stored document's event.
+pub const GRADING_GRACE: Duration = Duration::from_secs(10);
 
 /// What one step did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -107,26 +114,24 @@ impl<S: Store + HandlingStore> Alerter<S> {
 
     /// Looks at the documents stored since the cursor (at most one page).
     pub async fn step(&mut self) -> Result<Step> {
-        let docs = self.store.scan(self.cursor, PAGE).await?;
-        let Some(last) = docs.last().map(|d| d.seq) else {
+        let mut docs = self.store.scan(self.cursor, PAGE).await?;
+        if docs.is_empty() {
             return Ok(Step::default());
-        };
+        }
         let now = self.clock.now();
-        let mut step = Step {
-            scanned: docs.len(),
-            ..Step::default()
-        };
         if !self.settings.enabled {
+            let last = docs.last().map_or(self.cursor, |d| d.seq);
             self.store.raise_alerts(&[], Some((CURSOR, last))).await?;
             self.cursor = last;
-            return Ok(step);
+            return Ok(Step {
+                scanned: docs.len(),
+                ..Step::default()
+            });
         }
-        self.refresh_plans().await?;
-        let seqs: Vec<i64> = docs.iter().map(|d| d.seq).collect();
-        let hits = self.store.plan_hits_of(&seqs).await?;
         let mut event_ids: Vec<i64> = docs.iter().filter_map(|d| d.event_id).collect();
         event_ids.sort_unstable();
         event_ids.dedup();
+        // Read after the scan: a mark at or past a document's seq means its grading is in.
         let events: FxHashMap<i64, EventRow> = self
             .store
             .events_by_id(&event_ids)
@@ -134,6 +139,24 @@ impl<S: Store + HandlingStore> Alerter<S> {
             .into_iter()
             .map(|e| (e.id, e))
             .collect();
+        let grace = chrono::Duration::from_std(GRADING_GRACE).unwrap_or_default();
+        if let Some(cut) = docs.iter().position(|d| {
+            d.event_id
+                .and_then(|e| events.get(&e))
+                .is_some_and(|e| e.graded_seq < d.seq && now - d.ingested_at < grace)
+        }) {
+            docs.truncate(cut);
+        }
+        let Some(last) = docs.last().map(|d| d.seq) else {
+            return Ok(Step::default());
+        };
+        let mut step = Step {
+            scanned: docs.len(),
+            ..Step::default()
+        };
+        self.refresh_plans().await?;
+        let seqs: Vec<i64> = docs.iter().map(|d| d.seq).collect();
+        let hits = self.store.plan_hits_of(&seqs).await?;
         let mut alerts = Vec::new();
         for d in &docs {
             let Some(event) = d.event_id.and_then(|e| events.get(&e)) else {
@@ -226,7 +249,7 @@ impl<S: Store + HandlingStore> Alerter<S> {
         Ok(step)
     }
 
-    /// Steps until the cursor reaches the newest document.
+    /// Steps until the cursor reaches the newest document (or one waiting for grading).
     pub async fn catch_up(&mut self) -> Result<Step> {
         let mut total = Step::default();
         loop {

@@ -95,8 +95,24 @@ impl World {
         }
     }
 
-    /// Stores one item of `event` published `age` before now.
+    /// Stores one item of `event` published `age` before now, and grades its event up to
+    /// it (as the pipeline does).
     async fn item(
+        &mut self,
+        event: i64,
+        text: &str,
+        hit: bool,
+        negative_behaviour: bool,
+        age: Duration,
+    ) {
+        self.stored(event, text, hit, negative_behaviour, age).await;
+        // As the pipeline does after storing: the event is graded up to this member.
+        let seq = self.store.max_seq().await.expect("seq");
+        self.store.mark_graded(&[event], seq).await.expect("graded");
+    }
+
+    /// Stores one item of `event` published `age` before now, its grading still to come.
+    async fn stored(
         &mut self,
         event: i64,
         text: &str,
@@ -260,6 +276,48 @@ async fn rules_raise_one_alert_per_event_and_level() {
         audit.iter().filter(|e| e.action == "alert.raise").count(),
         3
     );
+}
+
+/// The pipeline stores an item, then grades its event: the follower waits for the grading
+/// (else the alert would carry the level of the moment before, and a second alert follow),
+/// and goes on without it only when the writer never graded (it died in between).
+#[tokio::test]
+async fn an_item_waits_for_its_events_grading() {
+    let mut w = World::new().await;
+    let s = settings("");
+    let mut a = w.alerter(&s).await;
+    w.stored(100, "某中学食堂饭菜变质", true, false, Duration::zero())
+        .await;
+    let step = a.step().await.expect("step");
+    assert_eq!((step.scanned, a.cursor()), (0, 0), "waits: {step:?}");
+    w.level(100, 4).await;
+    w.store.mark_graded(&[100], 1).await.expect("graded");
+    let step = a.step().await.expect("step");
+    assert_eq!((step.scanned, step.raised.len()), (1, 1), "{step:?}");
+    let alert = w
+        .store
+        .alert(step.raised[0])
+        .await
+        .expect("get")
+        .expect("row");
+    assert_eq!(alert.level, 4, "the alert has the level the grading gave");
+
+    // A grading that never comes (the writer died) is waited for only so long.
+    w.stored(
+        200,
+        "明天去政府门口拉横幅讨说法",
+        false,
+        true,
+        Duration::zero(),
+    )
+    .await;
+    assert_eq!(a.step().await.expect("step").scanned, 0);
+    w.clock.advance(Duration::seconds(5));
+    assert_eq!(a.step().await.expect("step").scanned, 0);
+    w.clock.advance(Duration::seconds(6));
+    let step = a.step().await.expect("step");
+    assert_eq!((step.scanned, step.raised.len()), (1, 1), "{step:?}");
+    assert_eq!(a.cursor(), 2);
 }
 
 #[tokio::test]

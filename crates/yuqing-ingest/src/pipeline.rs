@@ -371,14 +371,15 @@ impl<S: Store> Pipeline<S> {
         let staged = self.stage(items, checkpoint, source).await?;
         let inserted = store_staged(self.store.as_ref(), &staged).await?;
         let (report, outcomes, touched) = self.apply(staged, inserted)?;
-        self.regrade(&touched).await?;
+        self.regrade(&touched.0, touched.1).await?;
         Ok((report, outcomes))
     }
 
-    /// Re-grades the events a batch added to. A level only rises here (a person may
-    /// lower it, and that stands until the rules conclude more than before); every change
-    /// is recorded with its explanation.
-    pub async fn regrade(&mut self, events: &[i64]) -> Result<(), PipelineError> {
+    /// Re-grades the events a batch added to, whose newest member is seq `upto`, and
+    /// marks them graded up to it (the alert follower waits for that mark). A level only
+    /// rises here (a person may lower it, and that stands until the rules conclude more
+    /// than before); every change is recorded with its explanation.
+    pub async fn regrade(&mut self, events: &[i64], upto: i64) -> Result<(), PipelineError> {
         if events.is_empty() {
             return Ok(());
         }
@@ -426,6 +427,7 @@ impl<S: Store> Pipeline<S> {
                 self.store.set_rules_level(e.id, grade.level.code()).await?;
             }
         }
+        self.store.mark_graded(events, upto).await?;
         stage_seconds("grade", started);
         Ok(())
     }
@@ -451,7 +453,7 @@ impl<S: Store> Pipeline<S> {
                         self.stage(batch, None, source)
                     );
                     let (r, o, touched) = self.apply(st, inserted?)?;
-                    self.regrade(&touched).await?;
+                    self.regrade(&touched.0, touched.1).await?;
                     total.add(&r);
                     each(&r, &o);
                     in_flight = Some(staged?);
@@ -459,7 +461,7 @@ impl<S: Store> Pipeline<S> {
                 (Some(st), None) => {
                     let inserted = store_staged(self.store.as_ref(), &st).await?;
                     let (r, o, touched) = self.apply(st, inserted)?;
-                    self.regrade(&touched).await?;
+                    self.regrade(&touched.0, touched.1).await?;
                     total.add(&r);
                     each(&r, &o);
                     break;
@@ -739,8 +741,9 @@ impl<S: Store> Pipeline<S> {
         &mut self,
         staged: Staged,
         inserted: Vec<yuqing_store::Inserted>,
-    ) -> Result<(Report, Vec<Outcome>, Vec<i64>), PipelineError> {
+    ) -> Result<(Report, Vec<Outcome>, (Vec<i64>, i64)), PipelineError> {
         let started = Instant::now();
+        let upto = inserted.iter().map(|i| i.seq).max().unwrap_or(0);
         let Staged {
             mut report,
             mut outcomes,
@@ -819,7 +822,7 @@ impl<S: Store> Pipeline<S> {
             .collect();
         touched.sort_unstable();
         touched.dedup();
-        Ok((report, outcomes, touched))
+        Ok((report, outcomes, (touched, upto)))
     }
 
     /// Commits the index and waits for background merges (call before exit).

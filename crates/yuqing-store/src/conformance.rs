@@ -77,6 +77,7 @@ where
     roots_are_resolved(make().await).await;
     events_keep_counters(make().await).await;
     levels_are_recorded(make().await).await;
+    grading_marks_only_rise(make().await).await;
     plans_are_managed(make().await).await;
     plan_hits_are_kept(make().await).await;
     corrections_win(make().await).await;
@@ -150,6 +151,39 @@ pub async fn events_keep_counters<S: Store>(s: S) {
     let ge = s.group_events(&[55, 56]).await.expect("group events");
     assert_eq!(ge.get(&55), Some(&8));
     assert_eq!(ge.len(), 1);
+}
+
+/// A stored member leaves its event ungraded until the pipeline marks it; the mark never
+/// goes down (two writers may mark out of order).
+pub async fn grading_marks_only_rise<S: Store>(s: S) {
+    s.insert(
+        &[
+            event_doc("p1", "帖子", 1, 1, true),
+            event_doc("q1", "另一帖", 2, 2, true),
+        ],
+        None,
+    )
+    .await
+    .expect("insert");
+    let marks = |evs: Vec<crate::EventRow>| evs.iter().map(|e| e.graded_seq).collect::<Vec<_>>();
+    assert_eq!(
+        marks(s.events_by_id(&[1, 2]).await.expect("events")),
+        vec![0, 0],
+        "a new event is not graded yet"
+    );
+    s.mark_graded(&[1, 2], 2).await.expect("mark");
+    s.mark_graded(&[1], 1).await.expect("mark");
+    s.mark_graded(&[], 9).await.expect("mark nothing");
+    assert_eq!(
+        marks(s.events_by_id(&[1, 2]).await.expect("events")),
+        vec![2, 2],
+        "an older mark does not lower a newer one"
+    );
+    s.insert(&[event_doc("p2", "跟帖", 3, 1, false)], None)
+        .await
+        .expect("insert");
+    let e = &s.events_by_id(&[1]).await.expect("events")[0];
+    assert_eq!((e.documents, e.graded_seq), (2, 2), "a new member waits");
 }
 
 pub async fn levels_are_recorded<S: Store>(s: S) {

@@ -130,6 +130,9 @@ pub trait Store: Send + Sync + 'static {
         event_id: i64,
         level: &LevelRecord,
     ) -> impl Future<Output = Result<()>> + Send;
+    /// Records that the rules have graded `events` with every member up to seq `upto`
+    /// (never lowers the mark).
+    fn mark_graded(&self, events: &[i64], upto: i64) -> impl Future<Output = Result<()>> + Send;
     /// Records the level the rules computed without changing the event's level (when a
     /// person's level is higher).
     fn set_rules_level(&self, event_id: i64, level: i64)

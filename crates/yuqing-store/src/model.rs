@@ -106,6 +106,8 @@ pub struct EventRow {
     pub level: Option<LevelRecord>,
     /// The highest level the rules computed so far (code).
     pub rules_level: Option<i64>,
+    /// The rules have graded every member with a seq up to this one (0: none yet).
+    pub graded_seq: i64,
 }
 
 /// A level given to an event, with its explanation.

@@ -78,6 +78,11 @@ fn migrator() -> Migrator {
             "reports",
             include_str!("../migrations/sqlite/0006_reports.sql"),
         ),
+        m(
+            7,
+            "graded",
+            include_str!("../migrations/sqlite/0007_graded.sql"),
+        ),
     ])
 }
 
@@ -298,7 +303,7 @@ fn row_to_doc(r: &SqliteRow) -> Result<StoredDocument> {
 
 const EVENT_COLUMNS: &str = "id, platform, root_id, created_at, updated_at, title, first_id, first_seq, first_at, \
      last_at, documents, originals, comments, views, reposts, likes, negative, critical_category, critical_id, \
-     level, level_rule, level_reason, level_reason_en, level_at, level_by, rules_level";
+     level, level_rule, level_reason, level_reason_en, level_at, level_by, rules_level, graded_seq";
 
 fn row_to_event(r: &SqliteRow) -> Result<EventRow> {
     let level = match r.try_get::<Option<i64>, _>("level")? {
@@ -341,6 +346,7 @@ fn row_to_event(r: &SqliteRow) -> Result<EventRow> {
         mainstream: Vec::new(),
         level,
         rules_level: r.try_get("rules_level")?,
+        graded_seq: r.try_get("graded_seq")?,
     })
 }
 
@@ -1026,6 +1032,21 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        Ok(())
+    }
+
+    async fn mark_graded(&self, events: &[i64], upto: i64) -> Result<()> {
+        for chunk in events.chunks(LOOKUP_CHUNK) {
+            let mut q =
+                QueryBuilder::<Sqlite>::new("UPDATE events SET graded_seq = MAX(graded_seq, ");
+            q.push_bind(upto).push(") WHERE id IN (");
+            let mut sep = q.separated(", ");
+            for id in chunk {
+                sep.push_bind(*id);
+            }
+            q.push(")");
+            q.build().execute(&self.pool).await?;
+        }
         Ok(())
     }
 
