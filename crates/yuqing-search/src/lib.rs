@@ -541,6 +541,8 @@ impl Writer {
         })
         .map_err(|e| SearchError::Internal(e.to_string()))?;
         let mut p = self.w.prepare_commit()?;
+        // The new segments are on disk, the meta file that makes them the index is not.
+        yuqing_core::failpoint("index-commit");
         p.set_payload(&payload);
         p.commit()?;
         Ok(())
