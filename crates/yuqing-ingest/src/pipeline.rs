@@ -130,6 +130,9 @@ impl PipelineError {
     }
 }
 
+/// The events a stored batch added to, and the batch's newest seq.
+type Touched = (Vec<i64>, i64);
+
 /// A batch after de-duplication and grouping, waiting to be stored.
 struct Staged {
     report: Report,
@@ -741,7 +744,7 @@ impl<S: Store> Pipeline<S> {
         &mut self,
         staged: Staged,
         inserted: Vec<yuqing_store::Inserted>,
-    ) -> Result<(Report, Vec<Outcome>, (Vec<i64>, i64)), PipelineError> {
+    ) -> Result<(Report, Vec<Outcome>, Touched), PipelineError> {
         let started = Instant::now();
         let upto = inserted.iter().map(|i| i.seq).max().unwrap_or(0);
         let Staged {

@@ -30,6 +30,10 @@ impl StoreError {
                 Code::Unavailable
             }
             StoreError::Open { .. } => Code::Unavailable,
+            // A full disk (SQLITE_FULL) passes when space returns: the client retries.
+            StoreError::Database(sqlx::Error::Database(d)) if d.code().as_deref() == Some("13") => {
+                Code::Unavailable
+            }
             _ => Code::Internal,
         }
     }

@@ -7,6 +7,7 @@ mod check;
 mod commands;
 mod config;
 mod data;
+mod failure;
 mod handling;
 mod handling_tasks;
 mod judgement;
@@ -293,10 +294,14 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    let data = cli.data.clone();
     match rt.block_on(commands::run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("错误 / error: {e:#}");
+            eprintln!("错误 / error: {}", failure::message(&e));
+            if let Some(c) = failure::condition(&e) {
+                eprintln!("{}", failure::advice(c, &data));
+            }
             std::process::ExitCode::FAILURE
         }
     }

@@ -91,15 +91,21 @@ impl Drop for Server {
 
 /// Starts `yuqing serve` with `config` (TOML) on a data directory inside `dir`.
 pub fn serve(dir: &Path, config: &str) -> Server {
-    let cfg = dir.join("yuqing.toml");
+    serve_with(&dir.join("data"), dir, config)
+}
+
+/// Starts `yuqing serve` on the data directory `data`, with `config` (TOML) and the log
+/// (`serve.log`) in `side`.
+pub fn serve_with(data: &Path, side: &Path, config: &str) -> Server {
+    let cfg = side.join("yuqing.toml");
     std::fs::write(&cfg, config).expect("config");
     let mut child = Command::new(env!("CARGO_BIN_EXE_yuqing"))
         .args(["serve", "--bind", "127.0.0.1:0", "--data"])
-        .arg(dir.join("data"))
+        .arg(data)
         .arg("--config")
         .arg(&cfg)
         .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(dir.join("serve.log")).expect("log"))
+        .stderr(std::fs::File::create(side.join("serve.log")).expect("log"))
         .spawn()
         .expect("spawn serve");
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
