@@ -9,6 +9,9 @@
 //! - A process dying inside an index commit (segments written, meta file not: the
 //!   `index-commit` failpoint, see `yuqing_core::failpoint`), in `import` and in `serve`:
 //!   nothing stored is lost, the next writer catches the index up, search finds it all.
+//! - Hostile sources beside a good one in a running `serve`: one that hangs, one that
+//!   answers garbage, one that redirects in a loop, one that serves 100 MB. Each is marked
+//!   failing with a message saying what happened; the good source keeps its schedule.
 
 mod common;
 
@@ -362,4 +365,163 @@ async fn serve_dying_inside_an_index_commit_loses_nothing() {
         stored.len().to_string(),
         "search finds every stored push"
     );
+}
+
+/// An RSS feed whose items are new at every poll (`n` is the poll number).
+fn feed(n: usize) -> String {
+    let items: String = (0..3)
+        .map(|i| {
+            format!(
+                "<item><title>好源第{n}次第{i}条</title><link>http://good.example/{n}/{i}</link>\
+                 <guid>good-{n}-{i}</guid><description>好源正文 {n} {i}</description>\
+                 <pubDate>Sun, 22 Nov 2026 09:00:00 +0800</pubDate></item>"
+            )
+        })
+        .collect();
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>好源</title>{items}</channel></rss>"
+    )
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_sources_are_marked_failing_and_the_good_one_keeps_its_schedule() {
+    use axum::body::Body;
+    use axum::http::{StatusCode, header};
+    use axum::response::{IntoResponse, Response};
+    use axum::routing::get;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let polls = Arc::new(AtomicUsize::new(0));
+    let p = polls.clone();
+    let app = axum::Router::new()
+        .route(
+            "/good.xml",
+            get(move || {
+                let n = p.fetch_add(1, Ordering::SeqCst);
+                async move { ([(header::CONTENT_TYPE, "application/rss+xml")], feed(n)) }
+            }),
+        )
+        .route(
+            "/hang.xml",
+            get(|| async {
+                tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+                "never"
+            }),
+        )
+        .route(
+            "/garbage.xml",
+            get(|| async {
+                let bytes: Vec<u8> = (0..200_000u32)
+                    .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+                    .collect();
+                ([(header::CONTENT_TYPE, "application/rss+xml")], bytes)
+            }),
+        )
+        .route(
+            "/loop.xml",
+            get(|| async {
+                (StatusCode::FOUND, [(header::LOCATION, "/loop.xml")]).into_response()
+            }),
+        )
+        .route(
+            "/huge.xml",
+            get(|| async {
+                // 100 MB in 64 KiB chunks, produced as the client reads.
+                let chunk = axum::body::Bytes::from(vec![b'a'; 65_536]);
+                let stream = futures::stream::iter(
+                    (0..1600).map(move |_| Ok::<_, std::io::Error>(chunk.clone())),
+                );
+                Response::builder()
+                    .header(header::CONTENT_TYPE, "application/rss+xml")
+                    .body(Body::from_stream(stream))
+                    .expect("response")
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+
+    let source = |name: &str| {
+        format!(
+            "[[sources]]\nname = \"{name}\"\ntype = \"feed\"\nurl = \"http://{addr}/{name}.xml\"\n\
+             interval = \"1s\"\ntimeout = \"2s\"\nmin_host_interval = \"0s\"\nrespect_robots = false\n\
+             allow_hosts = [\"{addr}\"]\n"
+        )
+    };
+    let config = format!(
+        "[server]\npush_tokens = [\"{TOKEN}\"]\n[ingest]\nindex_commit_secs = 1\n[report]\ndaily_at = \"\"\n{}",
+        ["good", "hang", "garbage", "loop", "huge"]
+            .map(source)
+            .concat()
+    );
+    let tmp = tempfile::tempdir().expect("tmp");
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let c = reqwest::Client::new();
+    let srv = common::serve(tmp.path(), &config);
+    let started = std::time::Instant::now();
+    tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+    let v: Value = c
+        .get(format!("{}/api/v1/sources", srv.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("sources")
+        .json()
+        .await
+        .expect("json");
+    let elapsed = started.elapsed().as_secs_f64();
+    let health = |name: &str| -> Value {
+        v["sources"]
+            .as_array()
+            .expect("sources")
+            .iter()
+            .find(|s| s["health"]["name"] == name)
+            .unwrap_or_else(|| panic!("no health for {name}: {v}"))["health"]
+            .clone()
+    };
+    // The good source polled on its schedule (every second) despite the others.
+    let good = health("good");
+    assert_eq!(good["consecutive_failures"], 0, "{good}");
+    assert!(
+        good["polls"].as_i64().expect("polls") as f64 >= (elapsed - 2.0).floor().min(4.0),
+        "the good source keeps its 1 s schedule ({elapsed:.1} s): {good}"
+    );
+    let polled = polls.load(Ordering::SeqCst) as i64;
+    assert!(
+        good["documents"].as_i64().expect("docs") >= 3 * (polled - 1),
+        "{good} after {polled} polls"
+    );
+    for (name, says) in [
+        ("hang", "超时"),
+        ("garbage", "不是可识别的订阅"),
+        ("loop", "重定向"),
+        ("huge", "超过"),
+    ] {
+        let h = health(name);
+        assert!(
+            h["consecutive_failures"].as_i64().expect("failures") >= 1,
+            "{name}: {h}"
+        );
+        assert_eq!(h["documents"], 0, "{name}: {h}");
+        let err = h["last_error"].as_str().unwrap_or_default();
+        assert!(err.contains(says) && err.contains(name), "{name}: {err}");
+    }
+    // What the good source brought is searchable.
+    let r: Value = c
+        .get(format!("{}/api/v1/count?q=好源正文", srv.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("count")
+        .json()
+        .await
+        .expect("json");
+    assert!(r["count"].as_i64().unwrap_or(0) >= 3, "{r}");
+    drop(srv);
 }
