@@ -97,9 +97,15 @@ pub fn serve(dir: &Path, config: &str) -> Server {
 /// Starts `yuqing serve` on the data directory `data`, with `config` (TOML) and the log
 /// (`serve.log`) in `side`.
 pub fn serve_with(data: &Path, side: &Path, config: &str) -> Server {
+    serve_cmd(data, side, config, &[])
+}
+
+/// [`serve_with`], with environment variables for the server.
+pub fn serve_cmd(data: &Path, side: &Path, config: &str, envs: &[(&str, &str)]) -> Server {
     let cfg = side.join("yuqing.toml");
     std::fs::write(&cfg, config).expect("config");
     let mut child = Command::new(env!("CARGO_BIN_EXE_yuqing"))
+        .envs(envs.iter().copied())
         .args(["serve", "--bind", "127.0.0.1:0", "--data"])
         .arg(data)
         .arg("--config")
