@@ -97,23 +97,52 @@ async function dashboard(ctx) {
 async function hostileTextIsEscaped(ctx) {
   const now = new Date().toISOString();
   await pushDocs(ctx, [{
-    id: 'xss-1', platform: 'weibo', kind: 'post', published_at: now,
+    id: 'xss-1', platform: 'weibo', kind: 'post', published_at: now, url: 'javascript:window.__xss = 5',
     text: 'xssprobe <script>window.__xss = 1</script><img src=x onerror="window.__xss = 2"> 学校',
     author: { id: 'x', name: '<img src=x onerror="window.__xss = 3">' },
   }]);
   const page = await login(ctx, 'admin', ctx.newPassword);
   let dialog = false;
   page.on('dialog', (d) => { dialog = true; d.dismiss(); });
+  const inert = async (where) => {
+    check(await page.evaluate(() => window.__xss === undefined), `${where}: no injected script ran`);
+    check(!(await page.$('img[src="x"]')), `${where}: no injected image element`);
+    check(!(await page.$('#app b:has-text("恶意方案")')), `${where}: no markup from a plan name`);
+    check(!(await page.$('a[href^="javascript:"]')), `${where}: no javascript: link`);
+    check(!dialog, `${where}: no dialog opened`);
+  };
   // Wait for the index to commit (about 2 s).
   await page.waitForTimeout(2500);
   await page.goto(`${ctx.srv.base}/#/search?q=xssprobe`);
   await page.waitForFunction(() => document.querySelector('.page-search')?.textContent.includes('xssprobe'), null, { timeout: 15_000 });
   const text = await page.textContent('.page-search');
   check(text.includes('<script>'), 'the script tag is shown as text');
-  check(await page.evaluate(() => window.__xss === undefined), 'no injected script ran');
-  check(!(await page.$('.page-search img[src="x"]')), 'no injected image element');
-  check(!dialog, 'no dialog opened');
+  await inert('search');
   await shot(page, '04-search-escaped');
+
+  // Everywhere else collected text and user-given names are shown: the alert inbox (the
+  // plan with markup in its name alerted), the event list and page, the plans, the dashboard.
+  await page.goto(`${ctx.srv.base}/#/alerts`);
+  for (let i = 0; i < 40 && !(await page.$('.page-alerts tr[data-alert]:has-text("xssprobe")')); i += 1) {
+    await page.waitForTimeout(500);
+    if (i % 6 === 5) await page.click('.page-alerts button:has-text("刷新")');
+  }
+  const alertRow = await page.$('.page-alerts tr[data-alert]:has-text("xssprobe")');
+  check(alertRow, 'the hostile document alerted through the plan with markup in its name');
+  check((await alertRow.textContent()).includes('<b>恶意方案</b>'), 'the plan name is shown as text in the inbox');
+  await inert('alerts');
+  const doc = await (await fetch(`${ctx.srv.base}/api/v1/documents/weibo/xss-1`, { headers: { Authorization: `Bearer ${TOKEN}` } })).json();
+  check(doc.event_id, `the hostile document is in an event: ${JSON.stringify(doc).slice(0, 200)}`);
+  for (const [route, page_] of [['events', 'events'], [`events/${doc.event_id}`, 'events'], ['plans', 'plans'], ['', 'dashboard']]) {
+    await page.goto(`${ctx.srv.base}/#/${route}`);
+    await page.waitForFunction(
+      (r) => { const p = document.querySelector(`.page-${r}`); return p && !p.textContent.includes('加载中'); },
+      page_, { timeout: 15_000 },
+    );
+    await page.waitForTimeout(300);
+    await inert(`#/${route}`);
+  }
+  await shot(page, '05-event-escaped');
   await page.close();
 }
 
@@ -535,7 +564,7 @@ async function dailyReportFromThePage(ctx) {
 export const FLOWS = [
   ['first start: login with the one-time password, forced change', firstLogin],
   ['dashboard charts render with CED data (1366×768, big screen 1920×1080)', dashboard],
-  ['a document holding <script> and <img onerror> is shown escaped', hostileTextIsEscaped],
+  ['hostile text (<script>, <img onerror>, javascript: links, a plan name with markup) is inert on every page that shows it', hostileTextIsEscaped],
   ['every page renders without errors', everyPageRenders],
   ['search with filters: the page total equals the API count', searchWithFilters],
   ['a plan made in the structured editor with live preview', planWithLivePreview],

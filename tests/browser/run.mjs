@@ -94,6 +94,9 @@ async function main() {
     '[server]', 'push_tokens = ["browser-test-token"]', '',
     '[[plans]]', 'name = "浏览器处置测试"', 'expression = "浏览器处置探针"', '',
     '[[alert_rules]]', 'name = "浏览器处置"', 'plans = ["浏览器处置测试"]', '',
+    // A plan whose name holds markup, hit by the hostile document of the escaping flow.
+    '[[plans]]', 'name = "<b>恶意方案</b><img src=x onerror=\\"window.__xss = 4\\">"', 'expression = "xssprobe"', '',
+    '[[alert_rules]]', 'name = "恶意"', 'plans = ["<b>恶意方案</b><img src=x onerror=\\"window.__xss = 4\\">"]', '',
   ].join('\n'));
   const file = join(tmp, 'slice.jsonl');
   await slice(SLICE, file);
