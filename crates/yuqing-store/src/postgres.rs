@@ -50,7 +50,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::{Map, Value};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
-use sqlx::{AssertSqlSafe, PgConnection, Postgres, QueryBuilder, Row};
+use sqlx::{AssertSqlSafe, Connection, PgConnection, Postgres, QueryBuilder, Row};
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -69,6 +69,9 @@ pub const DOCUMENTS_LOCK: i64 = 0x7975_7169_6e67_0001;
 pub const HANDLING_LOCK: i64 = 0x7975_7169_6e67_0002;
 /// Advisory lock of partition creation and dropping.
 pub const PARTITIONS_LOCK: i64 = 0x7975_7169_6e67_0003;
+
+/// How long opening a connection may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Rows per multi-row INSERT (31 columns each; PostgreSQL allows 65,535 parameters).
 const INSERT_CHUNK: usize = 500;
@@ -179,12 +182,32 @@ impl PgStore {
             opts.get_port(),
             opts.get_database().unwrap_or("")
         );
+        // One connection first, so that the error says why (refused, password, no such
+        // database) rather than the pool's "timed out".
+        let first = match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&opts))
+            .await
+        {
+            Ok(r) => r,
+            Err(_) => Err(sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!(
+                    "no answer within {} s / {} 秒内无应答",
+                    CONNECT_TIMEOUT.as_secs(),
+                    CONNECT_TIMEOUT.as_secs()
+                ),
+            ))),
+        };
+        let connect_error = |source| StoreError::Connect {
+            url: shown.clone(),
+            source,
+        };
+        first.map_err(connect_error)?.close().await.map_err(connect_error)?;
         let pool = PgPoolOptions::new()
             .max_connections(8)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(CONNECT_TIMEOUT)
             .connect_with(opts)
             .await
-            .map_err(|source| StoreError::Connect { url: shown, source })?;
+            .map_err(connect_error)?;
         migrator().run(&pool).await?;
         Ok(Self {
             pool,

@@ -198,6 +198,7 @@ async fn unreachable_server_is_a_clear_error() {
         "the message names the server: {msg}"
     );
     assert!(!msg.contains("secret"), "no password in the message: {msg}");
+    assert!(msg.contains("refused"), "the message says why: {msg}");
     assert_eq!(err.code(), yuqing_core::Code::Unavailable);
     let bad = PgStore::connect("mysql://x")
         .await
