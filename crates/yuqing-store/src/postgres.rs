@@ -73,7 +73,7 @@ pub const PARTITIONS_LOCK: i64 = 0x7975_7169_6e67_0003;
 /// How long opening a connection may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Rows per multi-row INSERT (31 columns each; PostgreSQL allows 65,535 parameters).
+/// Rows per multi-row INSERT of dead letters (PostgreSQL allows 65,535 parameters).
 const INSERT_CHUNK: usize = 500;
 
 fn migrator() -> Migrator {
@@ -184,24 +184,27 @@ impl PgStore {
         );
         // One connection first, so that the error says why (refused, password, no such
         // database) rather than the pool's "timed out".
-        let first = match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&opts))
-            .await
-        {
-            Ok(r) => r,
-            Err(_) => Err(sqlx::Error::Io(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                format!(
-                    "no answer within {} s / {} 秒内无应答",
-                    CONNECT_TIMEOUT.as_secs(),
-                    CONNECT_TIMEOUT.as_secs()
-                ),
-            ))),
-        };
+        let first =
+            match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&opts)).await {
+                Ok(r) => r,
+                Err(_) => Err(sqlx::Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!(
+                        "no answer within {} s / {} 秒内无应答",
+                        CONNECT_TIMEOUT.as_secs(),
+                        CONNECT_TIMEOUT.as_secs()
+                    ),
+                ))),
+            };
         let connect_error = |source| StoreError::Connect {
             url: shown.clone(),
             source,
         };
-        first.map_err(connect_error)?.close().await.map_err(connect_error)?;
+        first
+            .map_err(connect_error)?
+            .close()
+            .await
+            .map_err(connect_error)?;
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(CONNECT_TIMEOUT)
@@ -494,9 +497,7 @@ impl PgStore {
                 .filter(|(s, _)| ok.contains(*s) && !lost_url.contains(*s))
                 .map(|(s, n)| (*s, *n))
                 .collect();
-            for chunk in stored.chunks(INSERT_CHUNK) {
-                insert_documents(&mut tx, chunk).await?;
-            }
+            insert_documents(&mut tx, &stored).await?;
         }
 
         let inserted: Vec<Inserted> = stored
@@ -803,64 +804,88 @@ fn metric(name: &str) -> String {
     )
 }
 
-/// Inserts documents that already have their seq (their identity rows are written).
-async fn insert_documents(tx: &mut PgConnection, chunk: &[(i64, &NewDocument)]) -> Result<()> {
-    let mut q = QueryBuilder::<Postgres>::new(
+/// Inserts documents that already have their seq (their identity rows are written): one
+/// statement of 31 arrays (`UNNEST`), whatever the number of documents.
+async fn insert_documents(tx: &mut PgConnection, docs: &[(i64, &NewDocument)]) -> Result<()> {
+    // Encoded by the preparers (borrowed), or here when a caller did not.
+    let json: Vec<[Option<Cow<'_, str>>; 4]> =
+        docs.iter()
+            .map(|(_, n)| match &n.encoded {
+                Some(e) => [&e.author, &e.metrics, &e.extra, &e.rest]
+                    .map(|v| v.as_deref().map(Cow::Borrowed)),
+                None => {
+                    let e = EncodedJson::of(&n.doc);
+                    [e.author, e.metrics, e.extra, e.rest].map(|v| v.map(Cow::Owned))
+                }
+            })
+            .collect();
+    let col = |k: usize| -> Vec<Option<&str>> { json.iter().map(|j| j[k].as_deref()).collect() };
+    let texts = |f: &dyn Fn(&NewDocument) -> Option<&str>| -> Vec<Option<&str>> {
+        docs.iter().map(|(_, n)| f(n)).collect()
+    };
+    let ints = |f: &dyn Fn(&NewDocument) -> Option<i64>| -> Vec<Option<i64>> {
+        docs.iter().map(|(_, n)| f(n)).collect()
+    };
+    sqlx::query(
         "INSERT INTO documents (seq, platform, id, kind, url, url_canonical, site, title, text, published_at, \
          published_off, ingested_at, author_id, author_name, author_verified, author, metrics, parent_id, \
          root_id, source, extra, rest, content_key, simhash, group_id, group_joined, event_id, sentiment, \
-         sentiment_score, content_type, categories) ",
-    );
-    q.push_values(chunk, |mut b, (seq, n)| {
-        let d = &n.doc;
-        let author = d.author.as_ref();
-        // Encoded by the preparers (borrowed), or here when a caller did not.
-        let json: [Option<Cow<'_, str>>; 4] = match &n.encoded {
-            Some(e) => {
-                [&e.author, &e.metrics, &e.extra, &e.rest].map(|v| v.as_deref().map(Cow::Borrowed))
-            }
-            None => {
-                let e = EncodedJson::of(d);
-                [e.author, e.metrics, e.extra, e.rest].map(|v| v.map(Cow::Owned))
-            }
-        };
-        let [j_author, j_metrics, j_extra, j_rest] = json;
-        b.push_bind(*seq)
-            .push_bind(d.platform.as_str())
-            .push_bind(n.id.as_str())
-            .push_bind(d.kind.as_str())
-            .push_bind(d.url.as_deref())
-            .push_bind(n.url_canonical.as_deref())
-            .push_bind(n.site.as_deref())
-            .push_bind(d.title.as_deref())
-            .push_bind(d.text.as_str())
-            .push_bind(d.published_at.map(|t| t.timestamp_millis()))
-            .push_bind(
-                d.published_at
-                    .map(|t| i64::from(t.offset().local_minus_utc())),
-            )
-            .push_bind(n.ingested_at.timestamp_millis())
-            .push_bind(author.and_then(|a| a.id.as_deref()))
-            .push_bind(author.and_then(|a| a.name.as_deref()))
-            .push_bind(d.author_verified())
-            .push_bind(j_author)
-            .push_bind(j_metrics)
-            .push_bind(d.parent_id.as_deref())
-            .push_bind(d.root_id.as_deref())
-            .push_bind(d.source.as_deref())
-            .push_bind(j_extra)
-            .push_bind(j_rest)
-            .push_bind(n.content_key)
-            .push_bind(n.simhash)
-            .push_bind(n.group_id)
-            .push_bind(n.group_joined)
-            .push_bind(n.event.as_ref().map(|e| e.event_id))
-            .push_bind(n.assessment.sentiment.map(i64::from))
-            .push_bind(n.assessment.sentiment_score.map(f64::from))
-            .push_bind(n.assessment.content_type)
-            .push_bind(i64::from(n.assessment.categories));
-    });
-    q.build().execute(&mut *tx).await?;
+         sentiment_score, content_type, categories) \
+         SELECT * FROM UNNEST($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
+         $7::text[], $8::text[], $9::text[], $10::int8[], $11::int8[], $12::int8[], $13::text[], $14::text[], \
+         $15::bool[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::text[], \
+         $22::text[], $23::int8[], $24::int8[], $25::int8[], $26::bool[], $27::int8[], $28::int8[], \
+         $29::float8[], $30::int8[], $31::int8[])",
+    )
+    .bind(docs.iter().map(|(s, _)| *s).collect::<Vec<i64>>())
+    .bind(texts(&|n| Some(n.doc.platform.as_str())))
+    .bind(texts(&|n| Some(n.id.as_str())))
+    .bind(texts(&|n| Some(n.doc.kind.as_str())))
+    .bind(texts(&|n| n.doc.url.as_deref()))
+    .bind(texts(&|n| n.url_canonical.as_deref()))
+    .bind(texts(&|n| n.site.as_deref()))
+    .bind(texts(&|n| n.doc.title.as_deref()))
+    .bind(texts(&|n| Some(n.doc.text.as_str())))
+    .bind(ints(&|n| n.doc.published_at.map(|t| t.timestamp_millis())))
+    .bind(ints(&|n| {
+        n.doc
+            .published_at
+            .map(|t| i64::from(t.offset().local_minus_utc()))
+    }))
+    .bind(ints(&|n| Some(n.ingested_at.timestamp_millis())))
+    .bind(texts(&|n| n.doc.author.as_ref().and_then(|a| a.id.as_deref())))
+    .bind(texts(&|n| n.doc.author.as_ref().and_then(|a| a.name.as_deref())))
+    .bind(
+        docs.iter()
+            .map(|(_, n)| n.doc.author_verified())
+            .collect::<Vec<bool>>(),
+    )
+    .bind(col(0))
+    .bind(col(1))
+    .bind(texts(&|n| n.doc.parent_id.as_deref()))
+    .bind(texts(&|n| n.doc.root_id.as_deref()))
+    .bind(texts(&|n| n.doc.source.as_deref()))
+    .bind(col(2))
+    .bind(col(3))
+    .bind(ints(&|n| n.content_key))
+    .bind(ints(&|n| n.simhash))
+    .bind(ints(&|n| n.group_id))
+    .bind(
+        docs.iter()
+            .map(|(_, n)| n.group_joined)
+            .collect::<Vec<bool>>(),
+    )
+    .bind(ints(&|n| n.event.as_ref().map(|e| e.event_id)))
+    .bind(ints(&|n| n.assessment.sentiment.map(i64::from)))
+    .bind(
+        docs.iter()
+            .map(|(_, n)| n.assessment.sentiment_score.map(f64::from))
+            .collect::<Vec<Option<f64>>>(),
+    )
+    .bind(ints(&|n| n.assessment.content_type))
+    .bind(ints(&|n| Some(i64::from(n.assessment.categories))))
+    .execute(&mut *tx)
+    .await?;
     Ok(())
 }
 
@@ -1681,6 +1706,26 @@ struct EventDelta<'a> {
     critical: Option<(i64, &'a str)>,
 }
 
+/// What a batch adds to its events, one array per column (for `UNNEST`).
+#[derive(Default)]
+struct EventColumns<'a> {
+    documents: Vec<i64>,
+    originals: Vec<i64>,
+    comments: Vec<i64>,
+    views: Vec<i64>,
+    reposts: Vec<i64>,
+    likes: Vec<i64>,
+    negative: Vec<i64>,
+    last_at: Vec<Option<i64>>,
+    critical_category: Vec<Option<i64>>,
+    critical_id: Vec<Option<&'a str>>,
+    first_id: Vec<&'a str>,
+    first_seq: Vec<i64>,
+    first_at: Vec<Option<i64>>,
+    title: Vec<Option<String>>,
+    first_original: Vec<i64>,
+}
+
 fn better_first(a: (bool, Option<i64>, i64), b: (bool, Option<i64>, i64)) -> bool {
     // Originals first, then the earliest time (unknown times last), then the lowest seq.
     let key = |x: (bool, Option<i64>, i64)| (!x.0, x.1.is_none(), x.1.unwrap_or(0), x.2);
@@ -1755,67 +1800,95 @@ async fn write_judgement(
             d.critical = Some((c, n.id.as_str()));
         }
     }
-    // In id order, so that two writers touching the same events lock them in one order.
+    // Two statements for all the batch's events (not two per event): the rows, then the
+    // counters. Sorted by id, so writers lock events in one order.
     let mut ids: Vec<i64> = deltas.keys().copied().collect();
     ids.sort_unstable();
-    for id in ids {
-        let d = &deltas[&id];
-        // The founder creates the row; if it was not stored (a copy in flight), any
-        // member does, so a stored document never points to a missing event.
-        let (_, _, _, any) = d.first.expect("every delta has a member");
-        let f = d.founder.unwrap_or(any);
-        let root = f
-            .event
-            .as_ref()
-            .and_then(|l| l.root_key.clone())
-            .unwrap_or_else(|| f.id.clone());
+    if !ids.is_empty() {
+        let mut platforms: Vec<&str> = Vec::with_capacity(ids.len());
+        let mut event_roots: Vec<String> = Vec::with_capacity(ids.len());
+        let mut v = EventColumns::default();
+        for id in &ids {
+            let d = &deltas[id];
+            // The founder creates the row; if it was not stored (a copy in flight), any
+            // member does, so a stored document never points to a missing event.
+            let (orig, at, seq, first) = d.first.expect("every delta has a member");
+            let f = d.founder.unwrap_or(first);
+            platforms.push(f.doc.platform.as_str());
+            event_roots.push(
+                f.event
+                    .as_ref()
+                    .and_then(|l| l.root_key.clone())
+                    .unwrap_or_else(|| f.id.clone()),
+            );
+            v.documents.push(d.documents);
+            v.originals.push(d.originals);
+            v.comments.push(d.comments);
+            v.views.push(d.views);
+            v.reposts.push(d.reposts);
+            v.likes.push(d.likes);
+            v.negative.push(d.negative);
+            v.last_at.push(d.last_at);
+            v.critical_category.push(d.critical.map(|c| c.0));
+            v.critical_id.push(d.critical.map(|c| c.1));
+            v.first_id.push(first.id.as_str());
+            v.first_seq.push(seq);
+            v.first_at.push(at);
+            v.title.push(crate::sqlite::event_title(&first.doc));
+            v.first_original.push(i64::from(orig));
+        }
         sqlx::query(
-            "INSERT INTO events (id, platform, root_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT DO NOTHING",
+            "INSERT INTO events (id, platform, root_id, created_at, updated_at) \
+             SELECT id, platform, root_id, $4, $4 FROM UNNEST($1::int8[], $2::text[], $3::text[]) \
+             AS v(id, platform, root_id) ON CONFLICT DO NOTHING",
         )
-        .bind(id)
-        .bind(f.doc.platform.as_str())
-        .bind(root)
-        .bind(now)
+        .bind(&ids)
+        .bind(&platforms)
+        .bind(&event_roots)
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        let (orig, at, seq, first) = d.first.expect("every delta has a member");
-        let title = crate::sqlite::event_title(&first.doc);
         // The batch's candidate beats the stored first publisher: originals first, then
         // the earliest known time (SET expressions all see the old row).
-        const BEATS: &str = "(first_id IS NULL OR $17 > first_original OR ($17 = first_original \
-             AND $15::int8 IS NOT NULL AND (first_at IS NULL OR $15 < first_at)))";
+        const BEATS: &str = "(e.first_id IS NULL OR v.first_original > e.first_original \
+             OR (v.first_original = e.first_original AND v.first_at IS NOT NULL \
+             AND (e.first_at IS NULL OR v.first_at < e.first_at)))";
         let sql = format!(
-            "UPDATE events SET updated_at = $2, documents = documents + $3, originals = originals + $4, \
-             comments = comments + $5, views = views + $6, reposts = reposts + $7, likes = likes + $8, \
-             negative = negative + $9, last_at = GREATEST(last_at, $10), \
-             critical_category = COALESCE(critical_category, $11), critical_id = COALESCE(critical_id, $12), \
-             first_id = CASE WHEN {BEATS} THEN $13 ELSE first_id END, \
-             first_seq = CASE WHEN {BEATS} THEN $14 ELSE first_seq END, \
-             first_at = CASE WHEN {BEATS} THEN $15 ELSE first_at END, \
-             title = CASE WHEN {BEATS} THEN $16 ELSE title END, \
-             first_original = CASE WHEN {BEATS} THEN $17 ELSE first_original END \
-             WHERE id = $1"
+            "UPDATE events AS e SET updated_at = $1, documents = e.documents + v.documents, \
+             originals = e.originals + v.originals, comments = e.comments + v.comments, \
+             views = e.views + v.views, reposts = e.reposts + v.reposts, likes = e.likes + v.likes, \
+             negative = e.negative + v.negative, last_at = GREATEST(e.last_at, v.last_at), \
+             critical_category = COALESCE(e.critical_category, v.critical_category), \
+             critical_id = COALESCE(e.critical_id, v.critical_id), \
+             first_id = CASE WHEN {BEATS} THEN v.first_id ELSE e.first_id END, \
+             first_seq = CASE WHEN {BEATS} THEN v.first_seq ELSE e.first_seq END, \
+             first_at = CASE WHEN {BEATS} THEN v.first_at ELSE e.first_at END, \
+             title = CASE WHEN {BEATS} THEN v.title ELSE e.title END, \
+             first_original = CASE WHEN {BEATS} THEN v.first_original ELSE e.first_original END \
+             FROM UNNEST($2::int8[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::int8[], \
+             $8::int8[], $9::int8[], $10::int8[], $11::int8[], $12::text[], $13::text[], $14::int8[], \
+             $15::int8[], $16::text[], $17::int8[]) AS v(id, documents, originals, comments, views, \
+             reposts, likes, negative, last_at, critical_category, critical_id, first_id, first_seq, \
+             first_at, title, first_original) WHERE e.id = v.id"
         );
         sqlx::query(AssertSqlSafe(sql))
-            .bind(id)
             .bind(now)
-            .bind(d.documents)
-            .bind(d.originals)
-            .bind(d.comments)
-            .bind(d.views)
-            .bind(d.reposts)
-            .bind(d.likes)
-            .bind(d.negative)
-            .bind(d.last_at)
-            .bind(d.critical.map(|c| c.0))
-            .bind(d.critical.map(|c| c.1))
-            .bind(first.id.as_str())
-            .bind(seq)
-            .bind(at)
-            .bind(title)
-            .bind(i64::from(orig))
+            .bind(&ids)
+            .bind(&v.documents)
+            .bind(&v.originals)
+            .bind(&v.comments)
+            .bind(&v.views)
+            .bind(&v.reposts)
+            .bind(&v.likes)
+            .bind(&v.negative)
+            .bind(&v.last_at)
+            .bind(&v.critical_category)
+            .bind(&v.critical_id)
+            .bind(&v.first_id)
+            .bind(&v.first_seq)
+            .bind(&v.first_at)
+            .bind(&v.title)
+            .bind(&v.first_original)
             .execute(&mut *tx)
             .await?;
     }

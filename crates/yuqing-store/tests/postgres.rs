@@ -437,7 +437,7 @@ async fn insert_rate_by_hand() {
             })
             .collect()
     };
-    let rounds = 5;
+    let rounds = 20;
     let dbs = Dbs::new().await;
     let pg = dbs.fresh().await;
     pg.insert(&batch(99), None).await.expect("warm up");
