@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod handling;
+pub mod reports;
 pub mod stats;
 
 use crate::{

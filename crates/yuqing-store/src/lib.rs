@@ -1,5 +1,6 @@
-//! Storage for yuqing: the [`Store`] trait, its SQLite implementation, and the
-//! conformance suite every implementation must pass.
+//! Storage for yuqing: the [`Store`] trait (with [`HandlingStore`], [`AccessStore`] and
+//! [`ReportStore`]), its SQLite and PostgreSQL implementations, and the conformance suites
+//! every implementation must pass.
 //!
 //! The store is the system of record. Everything derived (the full-text index, reprint
 //! groups in memory, statistics) can be rebuilt from it. Invariants:
@@ -9,12 +10,34 @@
 //! - a source's checkpoint is written in the same transaction as the documents it produced.
 //!
 //! Only this crate writes SQL.
+//!
+//! # PostgreSQL
+//!
+//! [`PgStore`] (`postgres.rs`, migrations in `migrations/postgres/`, numbered on their
+//! own) implements the same four traits with the same behaviour: `tests/postgres.rs` runs
+//! every conformance suite on a real server (`cargo test -p yuqing-store --test postgres
+//! -- --ignored`; the URL comes from `YUQING_TEST_POSTGRES`). What differs from SQLite:
+//! - `documents` is partitioned by month of ingestion (RANGE on `ingested_at`, unix ms);
+//!   partitions are created on demand before the batch that needs them;
+//! - identity (`(platform, id)`, canonical URL) is kept unique by the unpartitioned tables
+//!   `document_ids` and `document_urls`, written in the insert's transaction, because a
+//!   unique index on a partitioned table must include the partition key;
+//! - inserts take the advisory lock [`postgres::DOCUMENTS_LOCK`] before drawing seqs, so
+//!   seqs become visible in commit order and a reader that resumes from the highest seq it
+//!   saw misses nothing; handling writes take [`postgres::HANDLING_LOCK`] where SQLite
+//!   says `BEGIN IMMEDIATE`;
+//! - retention, [`PgStore::drop_partitions_before`], drops whole months of documents with
+//!   their identities and plan hits, and keeps events, alerts, cases and the audit log.
+//!
+//! Not done yet: the binary opens only SQLite (`--database postgres://…` is a later step),
+//! and backup, restore and `yuqing check` are SQLite's.
 
 pub mod access;
 pub mod conformance;
 mod error;
 pub mod handling;
 mod model;
+pub mod postgres;
 pub mod reports;
 pub mod sqlite;
 
@@ -22,6 +45,7 @@ pub use access::AccessStore;
 pub use error::StoreError;
 pub use handling::HandlingStore;
 pub use model::*;
+pub use postgres::PgStore;
 pub use reports::ReportStore;
 pub use sqlite::SqliteStore;
 

@@ -40,3 +40,8 @@ async fn access_conformance_in_memory() {
 async fn stats_conformance_in_memory() {
     conformance::stats::run_all(|| async { SqliteStore::in_memory().await.expect("open") }).await;
 }
+
+#[tokio::test]
+async fn reports_conformance_in_memory() {
+    conformance::reports::run_all(|| async { SqliteStore::in_memory().await.expect("open") }).await;
+}
