@@ -39,6 +39,7 @@ pub mod handling;
 mod model;
 pub mod postgres;
 pub mod reports;
+mod rows;
 pub mod sqlite;
 
 pub use access::AccessStore;
