@@ -40,6 +40,7 @@ pub use error::BusError;
 pub use publish::{Published, Publisher};
 
 use async_nats::jetstream::{self, stream};
+use bytes::Bytes;
 use std::time::Duration;
 
 pub type Result<T, E = BusError> = std::result::Result<T, E>;
@@ -133,12 +134,24 @@ impl Bus {
         let js = jetstream::ContextBuilder::new()
             .timeout(Duration::from_secs(10))
             .build(client.clone());
-        js.query_account()
-            .await
-            .map_err(|e| BusError::NoJetStream {
-                url: url.to_owned(),
-                reason: e.to_string(),
-            })?;
+        // `$JS.API.INFO` answers when JetStream is on (read as plain JSON: the client's
+        // typed account info does not parse older servers' answers).
+        let no_js = |reason: String| BusError::NoJetStream {
+            url: url.to_owned(),
+            reason,
+        };
+        let info = tokio::time::timeout(
+            Duration::from_secs(5),
+            client.request("$JS.API.INFO", Bytes::new()),
+        )
+        .await
+        .map_err(|_| no_js("no answer to $JS.API.INFO within 5 s".into()))?
+        .map_err(|e| no_js(e.to_string()))?;
+        let v: serde_json::Value =
+            serde_json::from_slice(&info.payload).map_err(|e| no_js(e.to_string()))?;
+        if let Some(e) = v.get("error") {
+            return Err(no_js(e.to_string()));
+        }
         Ok(Bus {
             url: url.to_owned(),
             client,
