@@ -19,7 +19,6 @@ use crate::wire::{
     encode_header,
 };
 use crate::{Bus, BusError, Result};
-use async_nats::HeaderMap;
 use async_nats::jetstream::Message;
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer, pull};
 use async_nats::jetstream::message::{AckKind, PublishMessage};
@@ -233,7 +232,7 @@ impl Consumer {
             reason = %reason,
             "message sent to dead letters"
         );
-        let mut headers = m.headers.clone().unwrap_or_else(HeaderMap::new);
+        let mut headers = m.headers.clone().unwrap_or_default();
         headers.insert(DEAD_REASON_HEADER, encode_header(&reason).as_str());
         headers.insert(DEAD_SUBJECT_HEADER, subject.as_str());
         headers.insert(DEAD_DELIVERIES_HEADER, deliveries.to_string().as_str());
