@@ -109,7 +109,6 @@ impl Consumer {
             // the server never drops a message silently (see the crate docs).
             max_deliver: -1,
             max_ack_pending: settings.max_ack_pending,
-            max_batch: settings.batch as i64,
             ..Default::default()
         };
         // Creating a durable that exists with the same settings joins it; with changed

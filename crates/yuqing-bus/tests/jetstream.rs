@@ -218,6 +218,25 @@ async fn two_processors_share_every_document_once_and_repeats_are_dropped() {
 
 #[tokio::test]
 #[ignore = "needs NATS with JetStream: cargo test -p yuqing-bus --test jetstream -- --ignored"]
+async fn an_oversized_document_is_refused_with_its_id() {
+    let bus = bus("oversized").await;
+    let mut d = Document::new("weibo", "big");
+    d.text = "长".repeat(2 << 20);
+    let e = bus
+        .publisher()
+        .publish(&d, "ced")
+        .await
+        .expect_err("too large");
+    assert!(matches!(e, BusError::TooLarge { .. }), "{e:?}");
+    assert!(e.to_string().contains("weibo:big"), "{e}");
+    // The connection is still usable.
+    let ok = bus.publisher().publish(&ced_docs(1)[0], "ced").await;
+    assert!(!ok.expect("publish").duplicate);
+    bus.delete_streams().await.expect("cleanup");
+}
+
+#[tokio::test]
+#[ignore = "needs NATS with JetStream: cargo test -p yuqing-bus --test jetstream -- --ignored"]
 async fn an_unacked_batch_is_delivered_again_after_ack_wait() {
     let bus = bus("redeliver").await;
     let docs = ced_docs(50);
