@@ -30,6 +30,7 @@ use yuqing_core::Document;
 #[derive(Debug, Clone)]
 pub struct ConsumerSettings {
     /// The durable consumer's name: processors with the same name share the messages.
+    /// A new name starts at the oldest message the stream keeps (nothing is skipped).
     pub durable: String,
     /// A delivered message not acked within this time is delivered again.
     pub ack_wait: Duration,
