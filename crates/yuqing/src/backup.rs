@@ -14,6 +14,7 @@
 
 use crate::config::Config;
 use crate::data::DataDir;
+use crate::output::outln;
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -148,7 +149,7 @@ pub async fn backup(root: &Path, dest: &Path) -> anyhow::Result<ExitCode> {
         started.elapsed().as_secs_f64(),
         dest.display()
     );
-    println!("{}", serde_json::to_string(&manifest)?);
+    outln!("{}", serde_json::to_string(&manifest)?);
     Ok(ExitCode::SUCCESS)
 }
 

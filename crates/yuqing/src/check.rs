@@ -12,6 +12,7 @@
 
 use crate::config::Config;
 use crate::data::DataDir;
+use crate::output::outln;
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -117,7 +118,7 @@ pub async fn check(root: &Path, cfg: &Config, repair: bool) -> anyhow::Result<Ex
         f = inspect(&dir, cfg).await?;
         f.repaired = true;
     }
-    println!("{}", serde_json::to_string(&f)?);
+    outln!("{}", serde_json::to_string(&f)?);
     if f.consistent() {
         eprintln!(
             "数据目录完好：{} 条文档，索引 {} 条，审计日志 {} 条 / the data directory is consistent: {} documents, {} indexed, {} audit entries",

@@ -2,6 +2,7 @@
 
 use crate::config::{Config, EXAMPLE};
 use crate::data::DataDir;
+use crate::output::{out, outln};
 use crate::{Cli, Command};
 use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
@@ -73,7 +74,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     yuqing_text::set_fold_traditional(cfg.text.fold_traditional);
     match cli.command {
         Command::DefaultConfig => {
-            print!("{EXAMPLE}");
+            out!("{EXAMPLE}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Import {
@@ -146,7 +147,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let dir = open_reader(&cli.data, &cfg).await?;
             let req = filters.request(&query)?;
             let n = query::count(dir.store.as_ref(), &dir.index, &req).await?;
-            println!("{n}");
+            outln!("{n}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Export { output } => {
@@ -182,16 +183,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let configured: Vec<&str> = cfg.sources.iter().map(|s| s.name()).collect();
             if json {
                 for h in &health {
-                    println!(
+                    outln!(
                         "{}",
                         json!({"health": h, "lag_seconds": h.lag_seconds(now)})
                     );
                 }
                 return Ok(ExitCode::SUCCESS);
             }
-            println!(
+            outln!(
                 "{:<24} {:>6} {:>8} {:>8} {:>6} {:<20} 最近错误 / last error",
-                "数据源 / source", "状态", "文档", "时/h", "连败", "最近成功 / success"
+                "数据源 / source",
+                "状态",
+                "文档",
+                "时/h",
+                "连败",
+                "最近成功 / success"
             );
             let fmt = |t: Option<DateTime<Utc>>| {
                 t.map(|t| {
@@ -209,7 +215,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 } else {
                     "故障"
                 };
-                println!(
+                outln!(
                     "{:<24} {:>6} {:>8} {:>8} {:>6} {:<20} {}",
                     h.name,
                     state,
@@ -227,7 +233,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             for name in configured {
                 if !health.iter().any(|h| h.name == name) {
-                    println!("{name:<24} {:>6} (尚未运行 / not polled yet)", "-");
+                    outln!("{name:<24} {:>6} (尚未运行 / not polled yet)", "-");
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -236,9 +242,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let dir = DataDir::open_existing(&cli.data).await?;
             for l in dir.store.dead_letters(limit).await? {
                 if json {
-                    println!("{}", serde_json::to_string(&l)?);
+                    outln!("{}", serde_json::to_string(&l)?);
                 } else {
-                    println!(
+                    outln!(
                         "{}  {}  {}  {}",
                         l.at.format("%Y-%m-%d %H:%M:%S"),
                         l.letter.source,
@@ -291,9 +297,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             model.save(&output)?;
             for r in &reports {
-                println!(
+                outln!(
                     "{:<32} dev {:>6}  accuracy {:.4}",
-                    r.name, r.dev_rows, r.accuracy
+                    r.name,
+                    r.dev_rows,
+                    r.accuracy
                 );
             }
             eprintln!(
@@ -460,11 +468,11 @@ async fn import(
             "seconds": (secs * 1000.0).round() / 1000.0,
             "docs_per_second": rate.round(),
         });
-        println!("{obj}");
+        outln!("{obj}");
     } else {
-        println!("{summary}");
+        outln!("{summary}");
         for l in &lines {
-            println!("{l}");
+            outln!("{l}");
         }
     }
     Ok(ExitCode::SUCCESS)

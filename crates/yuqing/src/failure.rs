@@ -57,6 +57,16 @@ pub fn condition(e: &anyhow::Error) -> Option<Condition> {
     }
 }
 
+/// True when `e` is a write to a closed pipe (the reader of the output stopped).
+pub fn broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>()
+                .is_some_and(|j| j.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe))
+    })
+}
+
 /// What to do about `c`, for the data directory `data` (zh / en).
 pub fn advice(c: Condition, data: &Path) -> String {
     let d = data.display();

@@ -9,6 +9,7 @@
 //! user (`--as`), whose roles the workflow checks.
 
 use crate::config::Config;
+use crate::output::outln;
 use anyhow::{Context, bail};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use clap::Subcommand;
@@ -528,7 +529,7 @@ async fn org(root: &Path, cfg: &Config, cmd: OrgCommand) -> anyhow::Result<ExitC
                 .import_org(&text, &principal(as_user))
                 .await
                 .map_err(refused)?;
-            println!(
+            outln!(
                 "组织架构已更新：{} 个单位，{} 个用户 / organisation updated: {} units, {} users",
                 org.units().count(),
                 org.users().count(),
@@ -609,7 +610,7 @@ async fn duty(root: &Path, cfg: &Config, cmd: DutyCommand) -> anyhow::Result<Exi
                 .await
                 .map_err(refused)?;
             for s in added {
-                println!(
+                outln!(
                     "已添加值班 {} / duty slot {} added: {} @ {}  {} — {}",
                     s.id,
                     s.id,
@@ -661,7 +662,7 @@ async fn duty(root: &Path, cfg: &Config, cmd: DutyCommand) -> anyhow::Result<Exi
             svc.remove_duty(id, &principal(as_user))
                 .await
                 .map_err(refused)?;
-            println!("已删除值班 {id} / duty slot {id} removed");
+            outln!("已删除值班 {id} / duty slot {id} removed");
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -786,9 +787,9 @@ async fn act(
         .await
         .map_err(refused)?;
     if json {
-        println!("{}", serde_json::to_string(&case)?);
+        outln!("{}", serde_json::to_string(&case)?);
     } else {
-        println!(
+        outln!(
             "{name}：案件 {} 现为“{}”，第 {} 版 / case {} is now {}, version {}",
             case.id,
             case.state.label_zh(),
@@ -864,11 +865,13 @@ async fn case(root: &Path, cfg: &Config, cmd: CaseCommand) -> anyhow::Result<Exi
             };
             let case = svc.register(input, &as_user).await.map_err(refused)?;
             if json {
-                println!("{}", serde_json::to_string(&case)?);
+                outln!("{}", serde_json::to_string(&case)?);
             } else {
-                println!(
+                outln!(
                     "已登记案件 {}（第 1 版）/ case {} registered (version 1): {}",
-                    case.id, case.id, case.title
+                    case.id,
+                    case.id,
+                    case.title
                 );
             }
             Ok(ExitCode::SUCCESS)
@@ -980,7 +983,7 @@ async fn case(root: &Path, cfg: &Config, cmd: CaseCommand) -> anyhow::Result<Exi
                 .await
                 .map_err(refused)?;
             let a = case.attachments.last().map(|a| a.file.sha256.clone());
-            println!(
+            outln!(
                 "已添加附件 {name}（sha256 {}），案件 {id} 现为第 {} 版 / attached {name} (sha256 {}), case {id} is now at version {}",
                 a.as_deref().unwrap_or("?"),
                 case.version,
@@ -1006,7 +1009,7 @@ async fn case(root: &Path, cfg: &Config, cmd: CaseCommand) -> anyhow::Result<Exi
                     out.display()
                 )
             })?;
-            println!("{}（{} 字节）→ {}", a.name, a.size, out.display());
+            outln!("{}（{} 字节）→ {}", a.name, a.size, out.display());
             Ok(ExitCode::SUCCESS)
         }
         CaseCommand::Show { id, as_user, json } => {
@@ -1118,7 +1121,7 @@ async fn audit(root: &Path, cfg: &Config, cmd: AuditCommand) -> anyhow::Result<E
             let anchor = anchor.as_deref().map(parse_anchor).transpose()?;
             let r = svc.verify_audit(anchor).await.map_err(refused)?;
             if json {
-                println!("{}", serde_json::to_string(&r)?);
+                outln!("{}", serde_json::to_string(&r)?);
             }
             match &r.tampered {
                 None => {
@@ -1127,9 +1130,10 @@ async fn audit(root: &Path, cfg: &Config, cmd: AuditCommand) -> anyhow::Result<E
                             .head
                             .as_ref()
                             .map_or_else(|| "-".into(), |a| format!("{}:{}", a.seq, a.hash));
-                        println!(
+                        outln!(
                             "审计日志完好：{} 条记录，末条 {head} / audit log intact: {} entries, head {head}",
-                            r.entries, r.entries
+                            r.entries,
+                            r.entries
                         );
                     }
                     Ok(ExitCode::SUCCESS)
@@ -1150,7 +1154,7 @@ async fn audit(root: &Path, cfg: &Config, cmd: AuditCommand) -> anyhow::Result<E
         }
         AuditCommand::Anchor => {
             match svc.anchor().await.map_err(refused)? {
-                Some(a) => println!("{}:{}", a.seq, a.hash),
+                Some(a) => outln!("{}:{}", a.seq, a.hash),
                 None => bail!("审计日志为空 / the audit log is empty"),
             }
             Ok(ExitCode::SUCCESS)

@@ -3,6 +3,7 @@
 
 use crate::config::Config;
 use crate::data::DataDir;
+use crate::output::outln;
 use anyhow::{Context, bail};
 use chrono::Utc;
 use std::path::Path;
@@ -93,9 +94,9 @@ pub async fn events(
     for e in &rows {
         let s = EventSummary::of(e);
         if json {
-            println!("{}", serde_json::to_string(&s)?);
+            outln!("{}", serde_json::to_string(&s)?);
         } else {
-            println!(
+            outln!(
                 "{:>6}  {:<4}  {:>7} 条  {}  {}",
                 s.id,
                 s.level_label.unwrap_or("-"),
@@ -116,22 +117,22 @@ pub async fn event(root: &Path, cfg: &Config, id: i64, json: bool) -> anyhow::Re
     let bg = analysis::background(dir.store.as_ref()).await?;
     let a = analysis::analyse(dir.store.as_ref(), &judge, &bg, id).await?;
     if json {
-        println!("{}", serde_json::to_string(&a)?);
+        outln!("{}", serde_json::to_string(&a)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "事件 {} / event {}: {}",
         a.id,
         a.id,
         a.title.as_deref().unwrap_or("")
     );
-    println!(
+    outln!(
         "级别 / level: {} ({})",
         a.level_label.unwrap_or("-"),
         a.level_reason.as_deref().unwrap_or("-")
     );
     if let Some(f) = &a.first_publisher {
-        println!(
+        outln!(
             "首发 / first publisher: {} {} {}",
             f.author_name
                 .as_deref()
@@ -141,26 +142,29 @@ pub async fn event(root: &Path, cfg: &Config, id: i64, json: bool) -> anyhow::Re
             f.id
         );
     }
-    println!(
+    outln!(
         "文档 / documents: {}  原创 / originals: {}  转评 / reposts+comments: {}",
-        a.documents, a.kinds.originals, a.kinds.spread
+        a.documents,
+        a.kinds.originals,
+        a.kinds.spread
     );
     if let Some(p) = &a.peak_hour {
-        println!(
+        outln!(
             "峰值 / peak hour: {} ({} 条)",
             p.hour.format("%Y-%m-%d %H:00"),
             p.documents
         );
     }
-    println!(
+    outln!(
         "情感 / sentiment: 正面 {:.1}%  中性 {:.1}%  负面 {:.1}%",
         a.sentiment.positive_share * 100.0,
         a.sentiment.neutral_share * 100.0,
         a.sentiment.negative_share * 100.0
     );
-    println!(
+    outln!(
         "传播 / propagation: 最大深度 max depth {}, 各层 per depth {:?}",
-        a.propagation.max_depth, a.propagation.per_depth
+        a.propagation.max_depth,
+        a.propagation.per_depth
     );
     let words: Vec<&str> = a
         .hot_words
@@ -168,7 +172,7 @@ pub async fn event(root: &Path, cfg: &Config, id: i64, json: bool) -> anyhow::Re
         .take(15)
         .map(|w| w.word.as_str())
         .collect();
-    println!("热词 / hot words: {}", words.join(" "));
+    outln!("热词 / hot words: {}", words.join(" "));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -230,7 +234,7 @@ pub async fn correct(
             .correct(seq, f, by, note)
             .await?
             .with_context(|| format!("no document with seq {seq}"))?;
-        println!("{}", serde_json::to_string(&c)?);
+        outln!("{}", serde_json::to_string(&c)?);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -260,7 +264,7 @@ pub async fn set_level(
             &yuqing_ingest::analysis::manual_level(level, by, reason, Utc::now()),
         )
         .await?;
-    println!(
+    outln!(
         "事件 {id} 已定为{} / event {id} set to {}",
         level.label_zh(),
         level.as_str()

@@ -11,6 +11,7 @@ mod failure;
 mod handling;
 mod handling_tasks;
 mod judgement;
+mod output;
 mod plans;
 mod reports;
 mod serve;
@@ -297,6 +298,8 @@ fn main() -> std::process::ExitCode {
     let data = cli.data.clone();
     match rt.block_on(commands::run(cli)) {
         Ok(code) => code,
+        // The reader of the output went away (`| head`): done, quietly.
+        Err(e) if failure::broken_pipe(&e) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("错误 / error: {}", failure::message(&e));
             if let Some(c) = failure::condition(&e) {

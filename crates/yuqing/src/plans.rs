@@ -5,6 +5,7 @@
 use crate::PlanCommand;
 use crate::commands::parse_time;
 use crate::data::DataDir;
+use crate::output::outln;
 use anyhow::bail;
 use serde_json::json;
 use std::path::Path;
@@ -19,9 +20,9 @@ pub async fn run(root: &Path, cmd: PlanCommand) -> anyhow::Result<ExitCode> {
             let dir = DataDir::open_existing(root).await?;
             for p in dir.store.plans().await? {
                 if as_json {
-                    println!("{}", serde_json::to_string(&p)?);
+                    outln!("{}", serde_json::to_string(&p)?);
                 } else {
-                    println!(
+                    outln!(
                         "{:>4}  {}  {:<16}  {:<6}  {}",
                         p.id,
                         if p.active { "启用 on " } else { "停用 off" },
@@ -82,7 +83,7 @@ pub async fn run(root: &Path, cmd: PlanCommand) -> anyhow::Result<ExitCode> {
                     by: Some(by),
                 })
                 .await?;
-            println!("{}", serde_json::to_string(&p)?);
+            outln!("{}", serde_json::to_string(&p)?);
             Ok(ExitCode::SUCCESS)
         }
         PlanCommand::Hits {
@@ -91,10 +92,10 @@ pub async fn run(root: &Path, cmd: PlanCommand) -> anyhow::Result<ExitCode> {
             json: as_json,
         } => {
             let dir = DataDir::open_existing(root).await?;
-            println!("{}", dir.store.plan_hit_count(id).await?);
+            outln!("{}", dir.store.plan_hit_count(id).await?);
             for (d, terms) in dir.store.plan_hit_docs(id, i64::MAX, limit).await? {
                 if as_json {
-                    println!(
+                    outln!(
                         "{}",
                         json!({
                             "seq": d.seq,
@@ -107,7 +108,7 @@ pub async fn run(root: &Path, cmd: PlanCommand) -> anyhow::Result<ExitCode> {
                     );
                 } else {
                     let text: String = d.doc.text.chars().take(60).collect();
-                    println!("{:>8}  [{}]  {text}", d.seq, terms.join(" "));
+                    outln!("{:>8}  [{}]  {text}", d.seq, terms.join(" "));
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -118,7 +119,7 @@ pub async fn run(root: &Path, cmd: PlanCommand) -> anyhow::Result<ExitCode> {
             if !dir.store.set_plan_active(id, on, Some("cli")).await? {
                 bail!("没有编号为 {id} 的监测方案 / no plan with id {id}");
             }
-            println!(
+            outln!(
                 "方案 {id} 已{} / plan {id} {}",
                 if on { "启用" } else { "停用" },
                 if on { "enabled" } else { "disabled" }
@@ -130,19 +131,19 @@ pub async fn run(root: &Path, cmd: PlanCommand) -> anyhow::Result<ExitCode> {
             if !dir.store.delete_plan(id).await? {
                 bail!("没有编号为 {id} 的监测方案 / no plan with id {id}");
             }
-            println!("方案 {id} 已删除 / plan {id} removed");
+            outln!("方案 {id} 已删除 / plan {id} removed");
             Ok(ExitCode::SUCCESS)
         }
         PlanCommand::Lint { expr } => {
             let msgs = lint(&expr);
             if msgs.is_empty() {
-                println!("没有发现问题 / no problems found");
+                outln!("没有发现问题 / no problems found");
                 return Ok(ExitCode::SUCCESS);
             }
             let mut errors = false;
             for m in &msgs {
                 errors |= m.level == Level::Error;
-                println!("{m}");
+                outln!("{m}");
             }
             Ok(if errors {
                 ExitCode::from(1)
@@ -183,18 +184,18 @@ pub async fn run(root: &Path, cmd: PlanCommand) -> anyhow::Result<ExitCode> {
                 })
                 .collect();
             if json {
-                println!(
+                outln!(
                     "{}",
                     json!({"count": count, "expression": plan.expression(), "daily": daily, "samples": samples})
                 );
             } else {
-                println!("{count}");
-                println!("方案 / plan: {}", plan.expression());
+                outln!("{count}");
+                outln!("方案 / plan: {}", plan.expression());
                 for (day, n) in daily.iter().rev().take(14) {
-                    println!("  {day}  {n}");
+                    outln!("  {day}  {n}");
                 }
                 if !samples.is_empty() {
-                    println!("示例 / samples: {}", samples.join(" "));
+                    outln!("示例 / samples: {}", samples.join(" "));
                 }
             }
             Ok(ExitCode::SUCCESS)

@@ -6,6 +6,7 @@
 
 use crate::config::Config;
 use crate::data::DataDir;
+use crate::output::outln;
 use anyhow::{Context, bail};
 use chrono::NaiveDate;
 use clap::Subcommand;
@@ -299,7 +300,7 @@ pub async fn run(root: &Path, cfg: &Config, cmd: ReportCommand) -> anyhow::Resul
             };
             let (reports, _) = open(root, cfg).await?;
             for r in reports.list(kind, limit).await.map_err(refused)? {
-                println!(
+                outln!(
                     "{}\t{}\t{}\t{}\t{}",
                     r.id,
                     r.kind,

@@ -3,6 +3,7 @@
 
 use crate::config::Config;
 use crate::data::DataDir;
+use crate::output::outln;
 use anyhow::Context;
 use std::path::Path;
 use std::process::ExitCode;
@@ -118,7 +119,7 @@ pub async fn serve(root: &Path, cfg: Config, bind: Option<String>) -> anyhow::Re
         root.display(),
         root.display()
     );
-    println!("listening on http://{addr}");
+    outln!("listening on http://{addr}");
     let shutdown = async {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]

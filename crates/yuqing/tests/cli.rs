@@ -435,3 +435,37 @@ fn default_config_prints_the_example_and_plan_lint_reports() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A reader that stops early (`yuqing export | head -1`) ends the command quietly with
+/// success, as Unix tools do: no panic in `println!`, no error message.
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let src = write_lines(tmp.path(), "ced.jsonl", &first_events(20));
+    let data = tmp.path().join("data");
+    let d = data.to_str().expect("utf8");
+    run(&["import", src.to_str().expect("utf8"), "--data", d]);
+    for args in [
+        vec!["export", "--data", d],
+        vec!["search", "转发", "--limit", "5000", "--data", d],
+        vec!["default-config"],
+    ] {
+        let mut child = bin()
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut first)
+            .expect("first line");
+        // The reader is gone (stdout dropped above); the rest of the output has nowhere to go.
+        let out = child.wait_with_output().expect("wait");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!first.is_empty(), "{args:?} printed something");
+        assert!(out.status.success(), "{args:?}: {:?} {err}", out.status);
+        assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{args:?}: {err}");
+    }
+}
