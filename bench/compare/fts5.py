@@ -29,6 +29,7 @@ first for a scan, as yuqing orders hits it has to verify). Prints one JSON line.
 """
 
 import json
+import math
 import os
 import sqlite3
 import sys
@@ -37,8 +38,9 @@ from datetime import datetime
 
 
 def pct(lat, p):
+    """The same percentile as yuqing-bench: the ceil(n·p)-th smallest."""
     s = sorted(lat)
-    return s[min(len(s) - 1, max(0, -(-len(s) * p // 1) - 1))] if s else 0.0
+    return s[min(len(s) - 1, max(0, math.ceil(len(s) * p) - 1))] if s else 0.0
 
 
 def read_docs(path):
