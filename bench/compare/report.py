@@ -100,15 +100,22 @@ def markdown(c):
                     f"{s['p50_ms']:.2f} / {s['p95_ms']:.2f} ms | {how}: {t['p50_ms']:.2f} / {t['p95_ms']:.2f} ms{jtxt} | "
                     f"**{search['ratio_p50_fts5_trigram_vs_yuqing'][k]:,.1f}×** (p50, FTS5 trigram / yuqing) | "
                     f"trigram hit counts: {t['same_count_queries']}/{t['queries']} queries equal, {t['hits_vs_yuqing']:.2%} of yuqing's hits{like} |")
+    ex = []
+    for k in ("2-char", "3-char"):
+        jq = {e["query"]: e["fts5"] for e in jb["queries"][k]["examples"]} if jb else {}
+        for e in tri["queries"][k]["examples"][:3]:
+            j = f", FTS5 jieba {jq[e['query']]:,}" if e["query"] in jq else ""
+            ex.append(f"{e['query']}: yuqing {e['yuqing']:,}, FTS5 trigram {e['fts5']:,}{j}")
     la = c["load_average"]
     return ("## yuqing vs the tools people use today\n\n"
             "Same texts, same machine, same run; one thread on each side; Python startup and model or dictionary loading left out of "
             "the rates. Ratio > 1 means yuqing is faster (or, for accuracy, better).\n\n"
             "| job | yuqing | the usual tool | ratio | agreement / note |\n|---|---|---|---|---|\n" + "\n".join(rows) +
+            "\n\nHit counts of the first queries: " + "; ".join(ex) + "." +
             f"\n\nTools: {seg['hmm_on']['jieba']['tool']}, {sp['tool']}, SQLite FTS5 {f['sqlite_version']} through Python {f['python']} sqlite3. "
             f"Load average (1, 5, 15 min) at the start: {la['start']}; at the end: {la['end']}.\n\n"
             "What is not equal between the two sides: Python calls cost per text (they are what a Python user pays); "
-            "with HMM on, jieba-rs keeps ASCII runs such as `a_b`, `x-y`, `010-6206` whole where Python jieba splits them "
+            "with HMM on, jieba-rs keeps ASCII runs such as `a_b`, `x-y`, `010-62063650` whole where Python jieba splits them "
             "(see the agreement with HMM off); yuqing's sentiment model was trained on the train parts of these same "
             "sets, SnowNLP on its own product reviews (in-domain against out-of-domain, except where SnowNLP saw the texts); "
             "yuqing searches its normalised text (NFKC, lower case, traditional → simplified: 轉發微博 counts as 转发微博) "
