@@ -184,7 +184,7 @@ fn sample(path: &str) -> anyhow::Result<Vec<String>> {
     sample_n(path, 200_000)
 }
 
-/// The first `n` non-empty texts of a JSONL file (gzip or not); the Python comparisons in
+/// The first `n` non-empty texts of a gzip JSONL file; the Python comparisons in
 /// `bench/compare` read the same ones (`str.strip()` there, `trim` here).
 fn sample_n(path: &str, n: usize) -> anyhow::Result<Vec<String>> {
     let r = std::io::BufReader::with_capacity(
