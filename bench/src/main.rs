@@ -1,15 +1,22 @@
 //! Benchmark helpers run by `bench/run`:
-//! - `search DATA_DIR`: 200 queries of frequent words with a time filter against an
-//!   imported data directory; prints p50/p95/max latency as JSON.
+//! - `search DATA_DIR [--gram N] [--queries-out PATH]`: 200 queries of the most frequent
+//!   ideograph bigrams (or N-grams) with a time filter against an imported data directory;
+//!   prints p50/p95/max latency as JSON, and with `--queries-out` each query with its hit
+//!   count and latency (JSON lines), for the SQLite FTS5 comparison.
 //! - `reference FILE`: the raw rate of jieba + tantivy indexing of the same texts on one
 //!   thread (no store, no normalisation, no grouping), the yardstick for the import rate.
 //! - `plans FILE`: plan matching rate (documents/s, one thread) with 1 and with 10,000
 //!   active plans built from the corpus's own frequent words.
-//! - `sentiment FILE`: sentiment classification rate (texts/s, one thread).
+//! - `sentiment FILE [N]`: sentiment classification rate (texts/s, one thread) over the
+//!   first N (200,000) non-empty texts.
+//! - `segment FILE N [--no-hmm] [--dump PATH]`: word segmentation rate (see `segment.rs`).
+//! - `index FILE.jsonl N DIR`: the indexer alone over the first N documents (`index.rs`).
 //! - `alerts FILE YUQING_BINARY`: alert latency (push → webhook) under 1,000 docs/s of load.
 //! - `web DATA_DIR YUQING_BINARY`: dashboard and search latency under 50 concurrent users.
 
 mod alerts;
+mod index;
+mod segment;
 mod web;
 
 use anyhow::Context;
@@ -20,13 +27,30 @@ use std::time::Instant;
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
-        Some("search") => search(args.get(2).context("usage: yuqing-bench search DATA_DIR")?),
+        Some("search") => search(
+            args.get(2)
+                .context("usage: yuqing-bench search DATA_DIR [--gram N] [--queries-out PATH]")?,
+            flag(&args, "--gram")
+                .map(str::parse)
+                .transpose()?
+                .unwrap_or(2),
+            flag(&args, "--queries-out"),
+        ),
         Some("reference") => reference(
             args.get(2)
                 .context("usage: yuqing-bench reference FILE.jsonl.gz")?,
         ),
         Some("plans") => plans(args.get(2).context("usage: yuqing-bench plans FILE")?),
-        Some("sentiment") => sentiment(args.get(2).context("usage: yuqing-bench sentiment FILE")?),
+        Some("sentiment") => sentiment(
+            args.get(2)
+                .context("usage: yuqing-bench sentiment FILE [N]")?,
+            args.get(3)
+                .map(|n| n.parse())
+                .transpose()?
+                .unwrap_or(200_000),
+        ),
+        Some("segment") => segment::segment(&args[2..]),
+        Some("index") => index::index(&args[2..]),
         Some("web") => web::web(
             args.get(2)
                 .context("usage: yuqing-bench web DATA_DIR YUQING_BINARY")?,
@@ -40,9 +64,15 @@ fn main() -> anyhow::Result<()> {
                 .context("usage: yuqing-bench alerts FILE YUQING_BINARY")?,
         ),
         _ => anyhow::bail!(
-            "usage: yuqing-bench search DATA_DIR | reference FILE.jsonl.gz | plans FILE | sentiment FILE | alerts FILE YUQING_BINARY | web DATA_DIR YUQING_BINARY"
+            "usage: yuqing-bench search DATA_DIR [--gram N] [--queries-out PATH] | reference FILE.jsonl.gz | plans FILE | sentiment FILE [N] | segment FILE N [--no-hmm] [--dump PATH] | index FILE.jsonl N DIR | alerts FILE YUQING_BINARY | web DATA_DIR YUQING_BINARY"
         ),
     }
+}
+
+/// The value after `name` in the arguments, if any.
+fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
+    let i = args.iter().position(|a| a == name)?;
+    args.get(i + 1).map(String::as_str)
 }
 
 fn texts(path: &str, mut f: impl FnMut(&str)) -> anyhow::Result<()> {
@@ -92,7 +122,7 @@ fn reference(path: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn search(data: &str) -> anyhow::Result<()> {
+fn search(data: &str, gram: usize, queries_out: Option<&str>) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -101,12 +131,12 @@ fn search(data: &str) -> anyhow::Result<()> {
         let root = std::path::Path::new(data);
         let store = std::sync::Arc::new(yuqing_store::SqliteStore::open_read_only(&root.join("yuqing.db")).await?);
         let index = yuqing_search::SearchIndex::open(&root.join("index"))?;
-        // The 200 most frequent bigrams of a sample of stored texts are the queries.
+        // The 200 most frequent bigrams (n-grams) of a sample of stored texts are the queries.
         let mut freq: HashMap<String, usize> = HashMap::new();
         use yuqing_store::Store;
         for d in store.scan(0, 50_000).await? {
             let n: Vec<char> = yuqing_text::normalize(&d.doc.text).chars().collect();
-            for w in n.windows(2) {
+            for w in n.windows(gram.max(1)) {
                 if w.iter().all(|c| ('\u{4e00}'..='\u{9fff}').contains(c)) {
                     *freq.entry(w.iter().collect()).or_default() += 1;
                 }
@@ -120,6 +150,7 @@ fn search(data: &str) -> anyhow::Result<()> {
         let until = 1_372_608_000_000i64;
         let mut lat = Vec::new();
         let mut total_hits = 0usize;
+        let mut per_query = Vec::new();
         for w in &words {
             let req = yuqing_search::SearchRequest {
                 query: w.clone(),
@@ -132,12 +163,17 @@ fn search(data: &str) -> anyhow::Result<()> {
             let page = yuqing_ingest::query::search(&store, &index, &req).await?;
             lat.push(t.elapsed().as_secs_f64() * 1000.0);
             total_hits += page.total;
+            per_query.push(serde_json::json!({"query": w, "total": page.total, "ms": lat[lat.len() - 1]}));
+        }
+        if let Some(path) = queries_out {
+            let lines: Vec<String> = per_query.iter().map(|q| q.to_string() + "\n").collect();
+            std::fs::write(path, lines.concat())?;
         }
         lat.sort_by(|a, b| a.total_cmp(b));
         let pct = |p: f64| lat[((lat.len() as f64 * p).ceil() as usize).saturating_sub(1).min(lat.len() - 1)];
         println!(
             "{}",
-            serde_json::json!({"queries": lat.len(), "p50_ms": pct(0.5), "p95_ms": pct(0.95), "max_ms": pct(1.0), "mean_hits": total_hits / lat.len().max(1)})
+            serde_json::json!({"gram": gram, "since_ms": since, "until_ms": until, "queries": lat.len(), "p50_ms": pct(0.5), "p95_ms": pct(0.95), "max_ms": pct(1.0), "mean_hits": total_hits / lat.len().max(1)})
         );
         anyhow::Ok(())
     })
@@ -145,12 +181,27 @@ fn search(data: &str) -> anyhow::Result<()> {
 
 /// Texts used by the one-thread rate benchmarks: the first 200,000 non-empty ones.
 fn sample(path: &str) -> anyhow::Result<Vec<String>> {
+    sample_n(path, 200_000)
+}
+
+/// The first `n` non-empty texts of a gzip JSONL file; the Python comparisons in
+/// `bench/compare` read the same ones (`str.strip()` there, `trim` here).
+fn sample_n(path: &str, n: usize) -> anyhow::Result<Vec<String>> {
+    let r = std::io::BufReader::with_capacity(
+        1 << 20,
+        flate2::read::MultiGzDecoder::new(std::fs::File::open(path)?),
+    );
     let mut all = Vec::new();
-    texts(path, |t| {
-        if all.len() < 200_000 && !t.trim().is_empty() {
+    for line in r.lines() {
+        if all.len() >= n {
+            break;
+        }
+        let v: serde_json::Value = serde_json::from_str(&line?)?;
+        let t = v["text"].as_str().unwrap_or("");
+        if !t.trim().is_empty() {
             all.push(t.to_owned());
         }
-    })?;
+    }
     Ok(all)
 }
 
@@ -251,8 +302,8 @@ fn plans(path: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn sentiment(path: &str) -> anyhow::Result<()> {
-    let all = sample(path)?;
+fn sentiment(path: &str, n: usize) -> anyhow::Result<()> {
+    let all = sample_n(path, n)?;
     let model = yuqing_text::sentiment::Model::try_builtin()?;
     let started = Instant::now();
     let mut negative = 0usize;
