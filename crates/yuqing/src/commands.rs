@@ -74,7 +74,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if cli.database.is_some()
         && !matches!(
             cli.command,
-            Command::Process { .. } | Command::Count { .. } | Command::DefaultConfig
+            Command::Process { .. }
+                | Command::Count { .. }
+                | Command::Collect { .. }
+                | Command::DefaultConfig
         )
     {
         bail!(
