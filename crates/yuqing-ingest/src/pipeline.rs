@@ -962,4 +962,57 @@ mod tests {
         assert_eq!(events.len(), 1);
         assert!(events[0].level.is_some(), "every event is graded");
     }
+
+    /// Two writers on one store (several `yuqing process`): each index, fed from the
+    /// store, holds both writers' documents, each once.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn shared_writers_index_each_others_documents() {
+        let store = Arc::new(SqliteStore::in_memory().await.expect("store"));
+        let judge = Judge::builtin();
+        let (ia, ib) = (
+            Arc::new(SearchIndex::in_ram().expect("index")),
+            Arc::new(SearchIndex::in_ram().expect("index")),
+        );
+        let mut a = Pipeline::open(
+            store.clone(),
+            ia.clone(),
+            IngestSettings::default(),
+            judge.clone(),
+        )
+        .await
+        .expect("pipeline a");
+        let mut b = Pipeline::open(
+            store.clone(),
+            ib.clone(),
+            IngestSettings::default(),
+            judge.clone(),
+        )
+        .await
+        .expect("pipeline b");
+        a.set_shared(true);
+        b.set_shared(true);
+        let item = |id: &str, text: &str| {
+            Ok(prepare(doc(id, text), "t".into(), 1 << 20, &judge).expect("prepare"))
+        };
+        a.ingest(vec![item("1", "甲写入的第一条")], None, "t")
+            .await
+            .expect("a");
+        b.ingest(
+            vec![item("2", "乙写入的第二条"), item("1", "甲写入的第一条")],
+            None,
+            "t",
+        )
+        .await
+        .expect("b");
+        a.ingest(vec![item("3", "甲写入的第三条")], None, "t")
+            .await
+            .expect("a");
+        b.follow_store().await.expect("follow");
+        a.finish().expect("finish a");
+        b.finish().expect("finish b");
+        for (name, index) in [("a", &ia), ("b", &ib)] {
+            assert_eq!(index.num_docs(), 3, "index {name}");
+            assert_eq!(index.indexed_seq().expect("seq"), 3, "index {name}");
+        }
+    }
 }
