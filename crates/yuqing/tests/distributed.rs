@@ -42,8 +42,20 @@ async fn admin() -> PgConnection {
     })
 }
 
+/// A child process killed when dropped, so a failing test leaves no processor running.
+struct Node(Option<Child>);
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
 /// `yuqing process` on `data`, its output in `data.log`.
-fn processor(data: &Path, db: &str, ns: &str) -> Child {
+fn processor(data: &Path, db: &str, ns: &str) -> Node {
     std::fs::create_dir_all(data).expect("data dir");
     Command::new(env!("CARGO_BIN_EXE_yuqing"))
         .env_remove("YUQING_DATA")
@@ -57,6 +69,7 @@ fn processor(data: &Path, db: &str, ns: &str) -> Child {
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(data.with_extension("log")).expect("log"))
         .spawn()
+        .map(|c| Node(Some(c)))
         .expect("spawn yuqing process")
 }
 
@@ -67,7 +80,8 @@ async fn scalar(c: &mut PgConnection, sql: &'static str) -> i64 {
         .expect(sql)
 }
 
-fn stop(mut child: Child, name: &str, data: &Path) {
+fn stop(mut node: Node, name: &str, data: &Path) {
+    let mut child = node.0.take().expect("running");
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
@@ -130,6 +144,27 @@ async fn collect_and_two_processors_store_each_document_once() {
     // A fresh database and fresh streams.
     let name = format!("yuqing_e2e_{pid}");
     let mut adm = admin().await;
+    // Databases left by test processes that are gone (a failed run).
+    let left: Vec<String> = sqlx::query_scalar(
+        "SELECT datname::text FROM pg_database WHERE datname LIKE 'yuqing\\_e2e\\_%'",
+    )
+    .fetch_all(&mut adm)
+    .await
+    .expect("list databases");
+    for n in left {
+        let gone = n
+            .rsplit('_')
+            .next()
+            .and_then(|p| p.parse::<u32>().ok())
+            .is_some_and(|p| p != pid && !Path::new(&format!("/proc/{p}")).exists());
+        if gone {
+            let _ = adm
+                .execute(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS \"{n}\" WITH (FORCE)"
+                )))
+                .await;
+        }
+    }
     adm.execute(sqlx::AssertSqlSafe(format!(
         "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
     )))
@@ -209,8 +244,9 @@ async fn collect_and_two_processors_store_each_document_once() {
         assert!(Instant::now() < deadline, "nothing stored after 120 s");
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    pa.kill().expect("kill -9");
-    let _ = pa.wait();
+    let mut killed = pa.0.take().expect("running");
+    killed.kill().expect("kill -9");
+    let _ = killed.wait();
     eprintln!(
         "processor a killed with {at_kill} of {} documents stored",
         ids.len()
