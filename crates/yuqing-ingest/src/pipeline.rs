@@ -187,6 +187,9 @@ pub struct Pipeline<S: Store> {
     uncommitted: usize,
     last_seq: i64,
     last_commit: Instant,
+    /// Other writers share the store (`yuqing process` on PostgreSQL): the index is fed
+    /// from the store in seq order ([`Pipeline::follow_store`]), not from the batch.
+    shared: bool,
 }
 
 impl<S: Store> Pipeline<S> {
@@ -244,6 +247,7 @@ impl<S: Store> Pipeline<S> {
             uncommitted: 0,
             last_seq: 0,
             last_commit: Instant::now(),
+            shared: false,
         };
         me.reload_plans().await?;
         me.catch_up().await?;
@@ -292,6 +296,42 @@ impl<S: Store> Pipeline<S> {
         self.judge.set_plans(PlanSet::new(compiled));
         self.plans_version = Some(v);
         Ok(())
+    }
+
+    /// Says that other writers share the store (several `yuqing process` on one
+    /// PostgreSQL database). Each batch's documents are then not indexed from the batch:
+    /// after every batch, [`Pipeline::follow_store`] indexes everything committed after
+    /// the last indexed seq, this writer's and the others', so each writer's index holds
+    /// the whole store. This relies on the store's seq order being its commit order (a
+    /// seq below a committed one is never committed later), which `PgStore` guarantees.
+    pub fn set_shared(&mut self, shared: bool) {
+        self.shared = shared;
+    }
+
+    /// Indexes the documents stored after the last indexed seq, by this writer or any
+    /// other (a shared store; see [`Pipeline::set_shared`]). Call it when idle too, so
+    /// the others' documents become searchable here. Returns how many were indexed.
+    pub async fn follow_store(&mut self) -> Result<u64, PipelineError> {
+        let started = Instant::now();
+        let mut n = 0;
+        loop {
+            let docs = self.store.scan(self.last_seq, 5000).await?;
+            let Some(last) = docs.last().map(|d| d.seq) else {
+                break;
+            };
+            for d in &docs {
+                self.index_stored(d)?;
+                n += 1;
+            }
+            self.last_seq = last;
+            if docs.len() < 5000 {
+                break;
+            }
+        }
+        if n > 0 {
+            stage_seconds("index", started);
+        }
+        Ok(n)
     }
 
     /// Indexes stored documents the index does not have yet (after a crash).
@@ -375,6 +415,9 @@ impl<S: Store> Pipeline<S> {
         let inserted = store_staged(self.store.as_ref(), &staged).await?;
         let (report, outcomes, touched) = self.apply(staged, inserted)?;
         self.regrade(&touched.0, touched.1).await?;
+        if self.shared {
+            self.follow_store().await?;
+        }
         Ok((report, outcomes))
     }
 
@@ -457,6 +500,9 @@ impl<S: Store> Pipeline<S> {
                     );
                     let (r, o, touched) = self.apply(st, inserted?)?;
                     self.regrade(&touched.0, touched.1).await?;
+                    if self.shared {
+                        self.follow_store().await?;
+                    }
                     total.add(&r);
                     each(&r, &o);
                     in_flight = Some(staged?);
@@ -465,6 +511,9 @@ impl<S: Store> Pipeline<S> {
                     let inserted = store_staged(self.store.as_ref(), &st).await?;
                     let (r, o, touched) = self.apply(st, inserted)?;
                     self.regrade(&touched.0, touched.1).await?;
+                    if self.shared {
+                        self.follow_store().await?;
+                    }
                     total.add(&r);
                     each(&r, &o);
                     break;
@@ -776,19 +825,22 @@ impl<S: Store> Pipeline<S> {
                     if a.joined {
                         report.near_duplicates += 1;
                     }
-                    self.writer.add(&IndexDoc {
-                        seq,
-                        title,
-                        text,
-                        platform: &n.doc.platform,
-                        kind: n.doc.kind.as_str(),
-                        source: n.doc.source.as_deref().unwrap_or(""),
-                        published_ms: n.doc.published_at.map(|t| t.timestamp_millis()),
-                        verified: n.doc.author_verified(),
-                        group_id: n.group_id,
-                    })?;
-                    self.uncommitted += 1;
-                    self.last_seq = self.last_seq.max(seq);
+                    // A shared store is indexed from the store instead (follow_store).
+                    if !self.shared {
+                        self.writer.add(&IndexDoc {
+                            seq,
+                            title,
+                            text,
+                            platform: &n.doc.platform,
+                            kind: n.doc.kind.as_str(),
+                            source: n.doc.source.as_deref().unwrap_or(""),
+                            published_ms: n.doc.published_at.map(|t| t.timestamp_millis()),
+                            verified: n.doc.author_verified(),
+                            group_id: n.group_id,
+                        })?;
+                        self.uncommitted += 1;
+                        self.last_seq = self.last_seq.max(seq);
+                    }
                     outcomes[i] = Some(Outcome::Stored {
                         id: n.id.clone(),
                         seq,
@@ -909,5 +961,58 @@ mod tests {
             .expect("events");
         assert_eq!(events.len(), 1);
         assert!(events[0].level.is_some(), "every event is graded");
+    }
+
+    /// Two writers on one store (several `yuqing process`): each index, fed from the
+    /// store, holds both writers' documents, each once.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn shared_writers_index_each_others_documents() {
+        let store = Arc::new(SqliteStore::in_memory().await.expect("store"));
+        let judge = Judge::builtin();
+        let (ia, ib) = (
+            Arc::new(SearchIndex::in_ram().expect("index")),
+            Arc::new(SearchIndex::in_ram().expect("index")),
+        );
+        let mut a = Pipeline::open(
+            store.clone(),
+            ia.clone(),
+            IngestSettings::default(),
+            judge.clone(),
+        )
+        .await
+        .expect("pipeline a");
+        let mut b = Pipeline::open(
+            store.clone(),
+            ib.clone(),
+            IngestSettings::default(),
+            judge.clone(),
+        )
+        .await
+        .expect("pipeline b");
+        a.set_shared(true);
+        b.set_shared(true);
+        let item = |id: &str, text: &str| {
+            Ok(prepare(doc(id, text), "t".into(), 1 << 20, &judge).expect("prepare"))
+        };
+        a.ingest(vec![item("1", "甲写入的第一条")], None, "t")
+            .await
+            .expect("a");
+        b.ingest(
+            vec![item("2", "乙写入的第二条"), item("1", "甲写入的第一条")],
+            None,
+            "t",
+        )
+        .await
+        .expect("b");
+        a.ingest(vec![item("3", "甲写入的第三条")], None, "t")
+            .await
+            .expect("a");
+        b.follow_store().await.expect("follow");
+        a.finish().expect("finish a");
+        b.finish().expect("finish b");
+        for (name, index) in [("a", &ia), ("b", &ib)] {
+            assert_eq!(index.num_docs(), 3, "index {name}");
+            assert_eq!(index.indexed_seq().expect("seq"), 3, "index {name}");
+        }
     }
 }

@@ -72,6 +72,20 @@ impl Filters {
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let cfg = Config::load(cli.config.as_deref())?;
     yuqing_text::set_fold_traditional(cfg.text.fold_traditional);
+    if cli.database.is_some()
+        && !matches!(
+            cli.command,
+            Command::Process { .. }
+                | Command::Count { .. }
+                | Command::Collect { .. }
+                | Command::DefaultConfig
+        )
+    {
+        bail!(
+            "--database（PostgreSQL）目前只用于 yuqing process 与 yuqing count；其余命令使用 --data 中的 SQLite 数据库 / \
+             --database (PostgreSQL) is used only by yuqing process and yuqing count for now; the other commands use the SQLite database in --data"
+        );
+    }
     match cli.command {
         Command::DefaultConfig => {
             out!("{EXAMPLE}");
@@ -141,6 +155,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     )?;
                 }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Collect {
+            paths,
+            format,
+            bus,
+            json,
+        } => crate::distributed::collect(&cfg, paths, format, &bus, json).await,
+        Command::Process { bus, ack_wait } => {
+            crate::distributed::process(
+                &cli.data,
+                &cfg,
+                cli.database.as_deref(),
+                &bus,
+                std::time::Duration::from_secs(ack_wait.max(1)),
+            )
+            .await
+        }
+        Command::Count { query, filters } if cli.database.is_some() => {
+            let url = crate::distributed::postgres_url(cli.database.as_deref(), "count")?;
+            let (store, index) = crate::distributed::open_pg_reader(&cli.data, url).await?;
+            let req = filters.request(&query)?;
+            let n = query::count(store.as_ref(), &index, &req).await?;
+            println!("{n}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Count { query, filters } => {

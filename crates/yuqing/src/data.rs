@@ -68,7 +68,8 @@ impl DataDir {
         Ok(me)
     }
 
-    fn lock(root: &Path) -> anyhow::Result<File> {
+    /// Takes the writer lock of the directory (also `yuqing process`, for its index).
+    pub fn lock(root: &Path) -> anyhow::Result<File> {
         ensure_dir(root)?;
         let lock_path = root.join("writer.lock");
         let lock = File::options()

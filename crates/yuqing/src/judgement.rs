@@ -19,15 +19,19 @@ use yuqing_store::{EventQuery, Fix, NewPlan, SqliteStore, Store};
 /// Builds the judge from `[judgement]`, syncs `[[plans]]` into the store and opens the
 /// writer.
 pub async fn open_pipeline(dir: &DataDir, cfg: &Config) -> anyhow::Result<Pipeline<SqliteStore>> {
+    open_pipeline_over(dir.store.clone(), dir.index.clone(), cfg).await
+}
+
+/// [`open_pipeline`] over any store and index (`yuqing process`: PostgreSQL and the
+/// node's own index).
+pub async fn open_pipeline_over<S: Store>(
+    store: Arc<S>,
+    index: Arc<yuqing_search::SearchIndex>,
+    cfg: &Config,
+) -> anyhow::Result<Pipeline<S>> {
     let judge = Arc::new(Judge::new(cfg.judgement.clone())?);
-    sync_plans(dir.store.as_ref(), cfg).await?;
-    Ok(Pipeline::open(
-        dir.store.clone(),
-        dir.index.clone(),
-        cfg.ingest.clone(),
-        judge,
-    )
-    .await?)
+    sync_plans(store.as_ref(), cfg).await?;
+    Ok(Pipeline::open(store, index, cfg.ingest.clone(), judge).await?)
 }
 
 /// Makes the store's config-declared plans equal to `[[plans]]`: new or changed ones are

@@ -7,6 +7,7 @@ mod check;
 mod commands;
 mod config;
 mod data;
+mod distributed;
 mod failure;
 mod handling;
 mod handling_tasks;
@@ -34,6 +35,11 @@ pub struct Cli {
     /// Configuration file (TOML). See `yuqing default-config`.
     #[arg(long, global = true, env = "YUQING_CONFIG")]
     pub config: Option<PathBuf>,
+    /// A PostgreSQL database (`postgres://user@host:5432/db`) shared by several nodes,
+    /// instead of the SQLite database in --data. For now used by `process` and `count`;
+    /// the index stays in --data.
+    #[arg(long, global = true, env = "YUQING_DATABASE")]
+    pub database: Option<String>,
     /// Log filter, e.g. `info` or `yuqing_ingest=debug`.
     #[arg(long, global = true, env = "YUQING_LOG", default_value = "warn")]
     pub log: String,
@@ -56,6 +62,31 @@ pub enum Command {
         /// Print the summary as one JSON object on the last line of stdout.
         #[arg(long)]
         json: bool,
+    },
+    /// Read files as `import` does, and publish the documents to the NATS JetStream bus
+    /// for `yuqing process` instead of storing them.
+    Collect {
+        /// Files to read.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Input format: auto, jsonl, csv or rss (any feed).
+        #[arg(long, default_value = "auto")]
+        format: yuqing_ingest::import::Format,
+        #[command(flatten)]
+        bus: distributed::BusArgs,
+        /// Print the summary as one JSON object on the last line of stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Consume the bus into the PostgreSQL database of --database (any number of
+    /// processors share the work), keeping a full-text index in --data; stops on
+    /// SIGTERM or Ctrl-C after storing and acking the current batch.
+    Process {
+        #[command(flatten)]
+        bus: distributed::BusArgs,
+        /// Seconds after which a delivered, unacked batch goes to another processor.
+        #[arg(long, env = "YUQING_BUS_ACK_WAIT", default_value_t = 60, hide = true)]
+        ack_wait: u64,
     },
     /// Search documents (substring matching on normalised text).
     Search {

@@ -1,0 +1,288 @@
+//! The distributed commands of issue 7: `yuqing collect` publishes documents to the NATS
+//! JetStream bus (`yuqing-bus`) instead of storing them, and any number of `yuqing
+//! process` consume the bus into one PostgreSQL database (`PgStore`).
+//!
+//! A processor prepares each fetched batch exactly as `import` and `serve` do
+//! (`runner::prepare_batch`, then `Pipeline::ingest`), and acks the batch only after the
+//! store committed it: one that dies before the ack leaves the batch to be delivered again
+//! (after `ack_wait`), where the store skips what it already holds. Each processor keeps
+//! its own tantivy index under `--data`, fed from the store in seq order
+//! (`Pipeline::set_shared`), so it holds every processor's documents, not only its own.
+
+use crate::config::Config;
+use crate::data::DataDir;
+use anyhow::{Context, bail};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use yuqing_bus::{Bus, ConsumerSettings, StreamSettings};
+use yuqing_ingest::Report;
+use yuqing_ingest::import::{Progress, spawn_readers};
+use yuqing_ingest::runner::{Preparer, prepare_batch};
+use yuqing_search::SearchIndex;
+use yuqing_store::PgStore;
+
+/// Where the bus is, shared by `collect` and `process`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BusArgs {
+    /// NATS server with JetStream.
+    #[arg(long, env = "YUQING_NATS", default_value = "nats://127.0.0.1:4222")]
+    pub nats: String,
+    /// Puts the bus's streams and subjects under this namespace (tests, side-by-side
+    /// deployments): letters, digits, `_` and `-`.
+    #[arg(long, env = "YUQING_BUS_NAMESPACE", hide = true)]
+    pub bus_namespace: Option<String>,
+}
+
+impl BusArgs {
+    async fn connect(&self) -> anyhow::Result<Bus> {
+        let settings = match &self.bus_namespace {
+            Some(ns) => StreamSettings::namespaced(ns),
+            None => StreamSettings::default(),
+        };
+        let bus = Bus::connect_with(&self.nats, settings).await?;
+        bus.ensure_stream().await?;
+        Ok(bus)
+    }
+}
+
+/// The PostgreSQL URL of `--database`, or why there is none.
+pub fn postgres_url<'a>(database: Option<&'a str>, command: &str) -> anyhow::Result<&'a str> {
+    match database {
+        Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => Ok(u),
+        Some(u) => bail!(
+            "--database {u:?} 不是 PostgreSQL 地址（postgres://用户@主机:5432/库）；SQLite 数据库由 --data 指定 / \
+             --database {u:?} is not a PostgreSQL URL (postgres://user@host:5432/db); the SQLite database is the one in --data"
+        ),
+        None => bail!(
+            "yuqing {command} 需要 --database postgres://用户@主机:5432/库（或 YUQING_DATABASE）/ \
+             yuqing {command} needs --database postgres://user@host:5432/db (or YUQING_DATABASE)"
+        ),
+    }
+}
+
+/// Opens a processor node's index for reading, with the shared PostgreSQL store
+/// (`yuqing count --database …`).
+pub async fn open_pg_reader(
+    root: &Path,
+    url: &str,
+) -> anyhow::Result<(Arc<PgStore>, Arc<SearchIndex>)> {
+    let dir = root.join("index");
+    if !dir.exists() {
+        bail!(
+            "数据目录 {} 中没有索引：请检查 --data，或先在此目录运行 yuqing process / \
+             no index in data directory {}: check --data, or run yuqing process there first",
+            root.display(),
+            root.display()
+        );
+    }
+    let store = PgStore::connect(url).await?;
+    let index = SearchIndex::open(&dir)?;
+    Ok((Arc::new(store), Arc::new(index)))
+}
+
+/// `yuqing process`: consumes the bus into PostgreSQL until SIGTERM or Ctrl-C.
+pub async fn process(
+    root: &Path,
+    cfg: &Config,
+    database: Option<&str>,
+    bus: &BusArgs,
+    ack_wait: Duration,
+) -> anyhow::Result<ExitCode> {
+    let url = postgres_url(database, "process")?;
+    // The index under --data has one writer: this processor.
+    let _lock = DataDir::lock(root)?;
+    let store = Arc::new(PgStore::connect(url).await?);
+    let bus = bus.connect().await?;
+    let mut consumer = bus
+        .consumer(ConsumerSettings {
+            ack_wait,
+            ..Default::default()
+        })
+        .await?;
+    let index = Arc::new(SearchIndex::open(&root.join("index"))?);
+    let mut pipeline = crate::judgement::open_pipeline_over(store, index, cfg).await?;
+    pipeline.set_shared(true);
+    let preparer = Preparer {
+        max_text_bytes: pipeline.settings().max_text_bytes,
+        judge: pipeline.judge().clone(),
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    tokio::spawn(stop_on_signal(stop.clone()));
+    eprintln!(
+        "yuqing process 已启动：总线 {}，索引 {} / yuqing process is running: bus {}, index in {}",
+        bus.url(),
+        root.display(),
+        bus.url(),
+        root.display()
+    );
+    let started = Instant::now();
+    let mut total = Report::default();
+    let mut batches = 0u64;
+    // A batch fetched when the stop comes is still stored and acked.
+    while !stop.load(Ordering::Relaxed) {
+        let mut batch = consumer.next_batch().await?;
+        for d in &batch.dead {
+            tracing::warn!(subject = %d.subject, deliveries = d.deliveries, reason = %d.reason, "message sent to the dead letters");
+        }
+        let docs = std::mem::take(&mut batch.docs);
+        if docs.is_empty() {
+            batch.ack_all().await?;
+            // Idle: index what the other processors stored, pick up changed plans.
+            pipeline.follow_store().await?;
+            pipeline.reload_plans_if_due().await?;
+            pipeline.maybe_commit()?;
+            continue;
+        }
+        // One ingest per run of documents from the same source (dead letters name it).
+        let mut runs: Vec<(String, Vec<(yuqing_core::Document, String)>)> = Vec::new();
+        for (doc, source) in docs {
+            let loc = format!(
+                "bus:{}:{}",
+                doc.platform,
+                doc.id.as_deref().or(doc.url.as_deref()).unwrap_or("")
+            );
+            match runs.last_mut() {
+                Some((s, v)) if *s == source => v.push((doc, loc)),
+                _ => runs.push((source, vec![(doc, loc)])),
+            }
+        }
+        let mut failed = None;
+        for (source, docs) in runs {
+            let items = prepare_batch(docs, &preparer).await;
+            match pipeline.ingest(items, None, &source).await {
+                Ok((r, _)) => total.add(&r),
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        if let Some(e) = failed {
+            // Whatever was committed is skipped as a duplicate when it comes again.
+            let _ = batch.nak_all().await;
+            return Err(e).context("存储批次失败 / storing a batch failed");
+        }
+        batch.ack_all().await?;
+        batches += 1;
+        pipeline.maybe_commit()?;
+    }
+    eprintln!("正在停止… / stopping…");
+    pipeline.finish()?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "处理结束：批次 {batches}，读取 {}，存储 {}，重复 {}，拒绝 {}；{secs:.1} 秒\n\
+         process stopped: batches {batches}, read {}, stored {}, duplicates {}, rejected {}; {secs:.1} s",
+        total.read,
+        total.stored,
+        total.duplicates,
+        total.rejected,
+        total.read,
+        total.stored,
+        total.duplicates,
+        total.rejected
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Sets `stop` on SIGTERM or Ctrl-C.
+async fn stop_on_signal(stop: Arc<AtomicBool>) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} },
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+    stop.store(true, Ordering::Relaxed);
+}
+
+/// `yuqing collect FILE…`: reads files as `import` does and publishes every valid
+/// document to the bus. Invalid ones are reported here, not stored (there is no store).
+pub async fn collect(
+    cfg: &Config,
+    paths: Vec<PathBuf>,
+    format: yuqing_ingest::import::Format,
+    bus: &BusArgs,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let bus = bus.connect().await?;
+    let publisher = bus.publisher();
+    let started = Instant::now();
+    // The readers validate by preparing, with the configured judge, like import.
+    let judge = Arc::new(yuqing_ingest::transforms::judge::Judge::new(
+        cfg.judgement.clone(),
+    )?);
+    let rx = spawn_readers(paths, format, &cfg.ingest, Progress::default(), judge);
+    let (mut read, mut published, mut on_bus, mut rejected) = (0u64, 0u64, 0u64, 0u64);
+    let mut rejections: Vec<(String, String)> = Vec::new();
+    while let Some(batch) = tokio::task::block_in_place(|| rx.recv().ok()) {
+        let mut docs = Vec::with_capacity(batch.len());
+        for item in batch {
+            read += 1;
+            match item {
+                Ok(p) => docs.push(p.doc),
+                Err(r) => {
+                    rejected += 1;
+                    if rejections.len() < 1000 {
+                        rejections.push((r.location, r.reason));
+                    }
+                }
+            }
+        }
+        for p in publisher.publish_batch(&docs, "import").await? {
+            if p.duplicate {
+                on_bus += 1;
+            } else {
+                published += 1;
+            }
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let rate = if secs > 0.0 { read as f64 / secs } else { 0.0 };
+    let summary = format!(
+        "采集完成：读取 {read} 条，发布 {published}，总线上已有 {on_bus}，拒绝 {rejected}；{secs:.1} 秒，{rate:.0} 条/秒\n\
+         collect finished: read {read}, published {published}, already on the bus {on_bus}, rejected {rejected}; {secs:.1} s, {rate:.0} docs/s"
+    );
+    let shown = 20;
+    let mut lines: Vec<String> = rejections
+        .iter()
+        .take(shown)
+        .map(|(l, r)| format!("  {l}: {r}"))
+        .collect();
+    if rejected as usize > shown {
+        let more = rejected as usize - shown;
+        lines.push(format!("  …另有 {more} 条 / …and {more} more"));
+    }
+    if json {
+        eprintln!("{summary}");
+        for l in &lines {
+            eprintln!("{l}");
+        }
+        let obj = json!({
+            "read": read,
+            "published": published,
+            "already_on_bus": on_bus,
+            "rejected": rejected,
+            "rejections": rejections.iter().take(100).map(|(l, r)| json!({"location": l, "reason": r})).collect::<Vec<_>>(),
+            "seconds": (secs * 1000.0).round() / 1000.0,
+        });
+        println!("{obj}");
+    } else {
+        println!("{summary}");
+        for l in &lines {
+            println!("{l}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
