@@ -178,7 +178,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let (store, index) = crate::distributed::open_pg_reader(&cli.data, url).await?;
             let req = filters.request(&query)?;
             let n = query::count(store.as_ref(), &index, &req).await?;
-            println!("{n}");
+            outln!("{n}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Count { query, filters } => {

@@ -11,6 +11,7 @@
 
 use crate::config::Config;
 use crate::data::DataDir;
+use crate::output::outln;
 use anyhow::{Context, bail};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -173,7 +174,7 @@ pub async fn process(
     eprintln!("正在停止… / stopping…");
     pipeline.finish()?;
     let secs = started.elapsed().as_secs_f64();
-    println!(
+    outln!(
         "处理结束：批次 {batches}，读取 {}，存储 {}，重复 {}，拒绝 {}；{secs:.1} 秒\n\
          process stopped: batches {batches}, read {}, stored {}, duplicates {}, rejected {}; {secs:.1} s",
         total.read,
@@ -277,11 +278,11 @@ pub async fn collect(
             "rejections": rejections.iter().take(100).map(|(l, r)| json!({"location": l, "reason": r})).collect::<Vec<_>>(),
             "seconds": (secs * 1000.0).round() / 1000.0,
         });
-        println!("{obj}");
+        outln!("{obj}");
     } else {
-        println!("{summary}");
+        outln!("{summary}");
         for l in &lines {
-            println!("{l}");
+            outln!("{l}");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -466,6 +466,9 @@ fn output_into_a_closed_pipe_ends_quietly() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!first.is_empty(), "{args:?} printed something");
         assert!(out.status.success(), "{args:?}: {:?} {err}", out.status);
-        assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{args:?}: {err}");
+        assert!(
+            !err.contains("panicked") && !err.contains("Broken pipe"),
+            "{args:?}: {err}"
+        );
     }
 }
