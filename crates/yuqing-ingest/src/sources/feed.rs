@@ -78,18 +78,48 @@ pub(crate) fn parse_feed_at(
         .collect())
 }
 
-/// We hand feed-rs UTF-8; make the declaration say so.
+const UTF8_DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>";
+
+/// We hand feed-rs UTF-8; make every XML declaration say so. Only one at the very start is
+/// valid XML, but quick-xml reads `<?xml …?>` anywhere, and a later one that names another
+/// encoding would garble the rest or, once the reader is past the start of the input, panic
+/// in quick-xml (`set_encoding() called after prefix buffer was drained`). CDATA sections
+/// and comments are text and stay as they are.
 fn rewrite_xml_declaration(text: &str) -> String {
-    let trimmed = text.trim_start();
-    if trimmed.starts_with("<?xml")
-        && let Some(end) = trimmed.find("?>")
-    {
-        let mut out = String::with_capacity(trimmed.len());
-        out.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>");
-        out.push_str(&trimmed[end + 2..]);
-        return out;
+    let mut rest = text.trim_start();
+    let mut out = String::with_capacity(rest.len());
+    while let Some(lt) = rest.find('<') {
+        out.push_str(&rest[..lt]);
+        rest = &rest[lt..];
+        let verbatim_until = if rest.starts_with("<![CDATA[") {
+            Some("]]>")
+        } else if rest.starts_with("<!--") {
+            Some("-->")
+        } else {
+            None
+        };
+        if let Some(close) = verbatim_until {
+            let end = rest.find(close).map_or(rest.len(), |i| i + close.len());
+            out.push_str(&rest[..end]);
+            rest = &rest[end..];
+            continue;
+        }
+        // quick-xml's test for a declaration: `xml` then the end or whitespace.
+        let declaration = rest.starts_with("<?xml")
+            && matches!(
+                rest.as_bytes().get(5),
+                Some(b' ' | b'\t' | b'\r' | b'\n' | b'?')
+            );
+        if declaration && let Some(end) = rest.find("?>") {
+            out.push_str(UTF8_DECLARATION);
+            rest = &rest[end + 2..];
+            continue;
+        }
+        out.push('<');
+        rest = &rest[1..];
     }
-    trimmed.to_owned()
+    out.push_str(rest);
+    out
 }
 
 /// True when the body is an HTML page rather than a feed.
@@ -253,6 +283,15 @@ mod tests {
         assert_eq!(
             rewrite_xml_declaration("<?xml version=\"1.0\" encoding=\"GBK\"?><rss/>"),
             "<?xml version=\"1.0\" encoding=\"utf-8\"?><rss/>"
+        );
+        // Later declarations too, but not inside CDATA or comments; other PIs stay.
+        assert_eq!(
+            rewrite_xml_declaration(
+                "<?xml-stylesheet href=\"a\"?><rss><a>x<?xml encoding=\"GBK\"?></a>\
+                 <![CDATA[<?xml encoding=\"GBK\"?>]]><!-- <?xml encoding=\"GBK\"?> --></rss>"
+            ),
+            "<?xml-stylesheet href=\"a\"?><rss><a>x<?xml version=\"1.0\" encoding=\"utf-8\"?></a>\
+             <![CDATA[<?xml encoding=\"GBK\"?>]]><!-- <?xml encoding=\"GBK\"?> --></rss>"
         );
     }
 }
