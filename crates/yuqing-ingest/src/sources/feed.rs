@@ -81,42 +81,28 @@ pub(crate) fn parse_feed_at(
 const UTF8_DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>";
 
 /// We hand feed-rs UTF-8; make every XML declaration say so. Only one at the very start is
-/// valid XML, but quick-xml reads `<?xml …?>` anywhere, and a later one that names another
-/// encoding would garble the rest or, once the reader is past the start of the input, panic
-/// in quick-xml (`set_encoding() called after prefix buffer was drained`). CDATA sections
-/// and comments are text and stay as they are.
+/// valid XML, but quick-xml reads `<?xml …?>` wherever its tokeniser meets one in broken
+/// input, and one that names another encoding garbles the rest or, once the reader is past
+/// the first 64 bytes, panics in quick-xml (`set_encoding() called after prefix buffer was
+/// drained`). So every one is rewritten, even in CDATA or a comment, where it is text.
 fn rewrite_xml_declaration(text: &str) -> String {
     let mut rest = text.trim_start();
     let mut out = String::with_capacity(rest.len());
-    while let Some(lt) = rest.find('<') {
-        out.push_str(&rest[..lt]);
-        rest = &rest[lt..];
-        let verbatim_until = if rest.starts_with("<![CDATA[") {
-            Some("]]>")
-        } else if rest.starts_with("<!--") {
-            Some("-->")
-        } else {
-            None
-        };
-        if let Some(close) = verbatim_until {
-            let end = rest.find(close).map_or(rest.len(), |i| i + close.len());
-            out.push_str(&rest[..end]);
-            rest = &rest[end..];
-            continue;
+    while let Some(at) = rest.find("<?xml") {
+        let after = &rest[at + 5..];
+        // quick-xml's test: `xml`, then the end of the instruction or whitespace.
+        let declaration = after.starts_with("?>") || after.starts_with([' ', '\t', '\r', '\n']);
+        match after.find("?>") {
+            Some(end) if declaration => {
+                out.push_str(&rest[..at]);
+                out.push_str(UTF8_DECLARATION);
+                rest = &after[end + 2..];
+            }
+            _ => {
+                out.push_str(&rest[..at + 5]);
+                rest = after;
+            }
         }
-        // quick-xml's test for a declaration: `xml` then the end or whitespace.
-        let declaration = rest.starts_with("<?xml")
-            && matches!(
-                rest.as_bytes().get(5),
-                Some(b' ' | b'\t' | b'\r' | b'\n' | b'?')
-            );
-        if declaration && let Some(end) = rest.find("?>") {
-            out.push_str(UTF8_DECLARATION);
-            rest = &rest[end + 2..];
-            continue;
-        }
-        out.push('<');
-        rest = &rest[1..];
     }
     out.push_str(rest);
     out
@@ -284,14 +270,15 @@ mod tests {
             rewrite_xml_declaration("<?xml version=\"1.0\" encoding=\"GBK\"?><rss/>"),
             "<?xml version=\"1.0\" encoding=\"utf-8\"?><rss/>"
         );
-        // Later declarations too, but not inside CDATA or comments; other PIs stay.
+        // Later ones too, wherever they are; other instructions stay.
         assert_eq!(
             rewrite_xml_declaration(
                 "<?xml-stylesheet href=\"a\"?><rss><a>x<?xml encoding=\"GBK\"?></a>\
-                 <![CDATA[<?xml encoding=\"GBK\"?>]]><!-- <?xml encoding=\"GBK\"?> --></rss>"
+                 <![CDATA[<?xml\tencoding='GBK' ?>]]><!-- <?xml?> --><?xmlx?></rss>"
             ),
             "<?xml-stylesheet href=\"a\"?><rss><a>x<?xml version=\"1.0\" encoding=\"utf-8\"?></a>\
-             <![CDATA[<?xml encoding=\"GBK\"?>]]><!-- <?xml encoding=\"GBK\"?> --></rss>"
+             <![CDATA[<?xml version=\"1.0\" encoding=\"utf-8\"?>]]>\
+             <!-- <?xml version=\"1.0\" encoding=\"utf-8\"?> --><?xmlx?></rss>"
         );
     }
 }
