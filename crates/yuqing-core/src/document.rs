@@ -5,7 +5,7 @@
 //! expected, and keeps every field it does not model in [`Document::rest`] instead of
 //! rejecting it. [`Document::validate`] checks the rules that serde cannot express.
 
-use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDateTime, TimeZone};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
@@ -362,27 +362,40 @@ pub fn parse_time(
                     "published_at 不是整数时间戳：{n} / published_at is not an integer timestamp: {n}"
                 ));
             };
-            let secs = if i.abs() >= 100_000_000_000 {
-                i / 1000
+            // Milliseconds from 10^11 on; floored, so that a time before 1970 keeps its
+            // milliseconds (-100000000001 is 999 ms into second -100000001).
+            let (secs, ms) = if i.unsigned_abs() >= 100_000_000_000 {
+                (i.div_euclid(1000), i.rem_euclid(1000) as u32)
             } else {
-                i
+                (i, 0)
             };
-            let ms = if i.abs() >= 100_000_000_000 {
-                (i % 1000) as u32
-            } else {
-                0
-            };
-            default_offset
+            let t = default_offset
                 .timestamp_opt(secs, ms * 1_000_000)
                 .single()
-                .map(Some)
                 .ok_or_else(|| {
                     format!("published_at 超出范围：{i} / published_at out of range: {i}")
-                })
+                })?;
+            exportable(t, &i).map(Some)
         }
         other => Err(format!(
             "published_at 应为 RFC 3339 字符串，实际为 {other} / published_at must be an RFC 3339 string, got {other}"
         )),
+    }
+}
+
+/// RFC 3339 writes the years 0000 to 9999 only. A time outside them could be read but not
+/// exported in a form that reads back (`docs/specs/document-format.md` §3, §10), so it is
+/// refused as out of range. The year is the one written, in the time's own offset.
+fn exportable(
+    t: DateTime<FixedOffset>,
+    written: &dyn fmt::Display,
+) -> Result<DateTime<FixedOffset>, String> {
+    if (0..=9999).contains(&t.year()) {
+        Ok(t)
+    } else {
+        Err(format!(
+            "published_at 超出范围（年份须在 0000 到 9999 之间）：{written} / published_at out of range (the year must be 0000 to 9999): {written}"
+        ))
     }
 }
 
@@ -391,6 +404,10 @@ pub fn parse_time_str(
     s: &str,
     default_offset: FixedOffset,
 ) -> Result<DateTime<FixedOffset>, String> {
+    exportable(parse_time_forms(s, default_offset)?, &s)
+}
+
+fn parse_time_forms(s: &str, default_offset: FixedOffset) -> Result<DateTime<FixedOffset>, String> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t);
     }

@@ -575,6 +575,29 @@ fn read_feed(
     }
 }
 
+/// The CSV reader of [`spawn_readers`] over an in-memory file named `name`, without the
+/// preparing step: each row's location (`name:LINE`) with its document or the reason it
+/// was refused, in file order. For tests and fuzzing; imports stream through the same reader.
+pub fn parse_csv(name: &str, input: &[u8]) -> Vec<(String, Result<Document, String>)> {
+    let mut out = Vec::new();
+    let mut collect = |lines: Lines| {
+        out.extend(lines.into_iter().map(|(loc, item)| {
+            let r = match item {
+                Item::Json(raw) => parse_json_line(&raw),
+                Item::Doc(d) => Ok(*d),
+                Item::Bad(reason, _) => Err(reason),
+            };
+            (loc, r)
+        }));
+        true
+    };
+    let mut r = input;
+    if let Err(e) = read_csv(name, &mut r, 1024, &mut collect) {
+        out.push((name.to_owned(), Err(e.to_string())));
+    }
+    out
+}
+
 /// CSV columns: the document fields by name (`id, platform, kind, url, title, text,
 /// published_at, parent_id, root_id, source`), author fields as `author_id`,
 /// `author_name` (or `author`), `author_verified`, `followers`, `location`, `gender`,

@@ -78,18 +78,34 @@ pub(crate) fn parse_feed_at(
         .collect())
 }
 
-/// We hand feed-rs UTF-8; make the declaration say so.
+const UTF8_DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>";
+
+/// We hand feed-rs UTF-8; make every XML declaration say so. Only one at the very start is
+/// valid XML, but quick-xml reads `<?xml …?>` wherever its tokeniser meets one in broken
+/// input, and one that names another encoding garbles the rest or, once the reader is past
+/// the first 64 bytes, panics in quick-xml (`set_encoding() called after prefix buffer was
+/// drained`). So every one is rewritten, even in CDATA or a comment, where it is text.
 fn rewrite_xml_declaration(text: &str) -> String {
-    let trimmed = text.trim_start();
-    if trimmed.starts_with("<?xml")
-        && let Some(end) = trimmed.find("?>")
-    {
-        let mut out = String::with_capacity(trimmed.len());
-        out.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>");
-        out.push_str(&trimmed[end + 2..]);
-        return out;
+    let mut rest = text.trim_start();
+    let mut out = String::with_capacity(rest.len());
+    while let Some(at) = rest.find("<?xml") {
+        let after = &rest[at + 5..];
+        // quick-xml's test: `xml`, then the end of the instruction or whitespace.
+        let declaration = after.starts_with("?>") || after.starts_with([' ', '\t', '\r', '\n']);
+        match after.find("?>") {
+            Some(end) if declaration => {
+                out.push_str(&rest[..at]);
+                out.push_str(UTF8_DECLARATION);
+                rest = &after[end + 2..];
+            }
+            _ => {
+                out.push_str(&rest[..at + 5]);
+                rest = after;
+            }
+        }
     }
-    trimmed.to_owned()
+    out.push_str(rest);
+    out
 }
 
 /// True when the body is an HTML page rather than a feed.
@@ -253,6 +269,16 @@ mod tests {
         assert_eq!(
             rewrite_xml_declaration("<?xml version=\"1.0\" encoding=\"GBK\"?><rss/>"),
             "<?xml version=\"1.0\" encoding=\"utf-8\"?><rss/>"
+        );
+        // Later ones too, wherever they are; other instructions stay.
+        assert_eq!(
+            rewrite_xml_declaration(
+                "<?xml-stylesheet href=\"a\"?><rss><a>x<?xml encoding=\"GBK\"?></a>\
+                 <![CDATA[<?xml\tencoding='GBK' ?>]]><!-- <?xml?> --><?xmlx?></rss>"
+            ),
+            "<?xml-stylesheet href=\"a\"?><rss><a>x<?xml version=\"1.0\" encoding=\"utf-8\"?></a>\
+             <![CDATA[<?xml version=\"1.0\" encoding=\"utf-8\"?>]]>\
+             <!-- <?xml version=\"1.0\" encoding=\"utf-8\"?> --><?xmlx?></rss>"
         );
     }
 }

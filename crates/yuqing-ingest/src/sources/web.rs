@@ -8,7 +8,7 @@
 //! commas and full stops; a candidate's score is cut by its link density and by class/id
 //! words such as `comment`, `footer`, `share`, raised by `content`, `article`, `text`;
 //! navigation, headers, footers, asides and forms never count. The best candidate's text is
-//! the article.
+//! the article (of equal scores, the element parsed first, so a page always gives the same text).
 //!
 //! Titles: `title_selector`, else `og:title`, else the first `<h1>`, else `<title>` without
 //! its site suffix. Times: `time_selector`, else `article:published_time`-style meta tags,
@@ -433,7 +433,9 @@ fn main_text(doc: &Html) -> String {
             }
             Some((e, s))
         })
-        .max_by(|a, b| a.1.total_cmp(&b.1));
+        // Equal scores go to the element parsed first: the map's order is random, and the
+        // same page must always give the same text.
+        .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.id().cmp(&a.0.id())));
     match best {
         Some((e, _)) => tidy_text(&yuqing_text::html_to_text(&e.inner_html())),
         None => sel("body")

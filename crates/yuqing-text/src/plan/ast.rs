@@ -57,6 +57,16 @@ pub(crate) fn needs_quote(text: &str) -> bool {
 }
 
 pub(crate) fn write_term_text(text: &str, out: &mut String) {
+    // Normalising decodes HTML, so a normalised text that still reads as HTML (`&lt;`,
+    // written `&amp;lt;`) would change when parsed again: write it with `&` and `<`
+    // escaped, which normalises back to `text`.
+    let escaped;
+    let text = if crate::normalize::looks_like_html(text) {
+        escaped = html_escape::encode_text_minimal(text);
+        escaped.as_ref()
+    } else {
+        text
+    };
     if needs_quote(text) {
         out.push('"');
         out.push_str(text);
