@@ -30,15 +30,15 @@ pub fn message(e: &anyhow::Error) -> String {
 
 /// The machine condition behind `e`, if any: an IO error of that kind anywhere in the
 /// chain, or the database's or index's own words for it (they do not all keep the IO
-/// error as a source).
-pub fn condition(e: &anyhow::Error) -> Option<Condition> {
+/// error as a source); failing those, a probe write into the data directory `data` (a
+/// database that cannot open its journal on a read-only mount only says "unable to open
+/// database file").
+pub fn condition(e: &anyhow::Error, data: &Path) -> Option<Condition> {
     for cause in e.chain() {
-        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
-            match io.kind() {
-                std::io::ErrorKind::StorageFull => return Some(Condition::DiskFull),
-                std::io::ErrorKind::ReadOnlyFilesystem => return Some(Condition::ReadOnly),
-                _ => {}
-            }
+        if let Some(io) = cause.downcast_ref::<std::io::Error>()
+            && let Some(c) = of_kind(io.kind())
+        {
+            return Some(c);
         }
     }
     let text = format!("{e:#}");
@@ -53,7 +53,34 @@ pub fn condition(e: &anyhow::Error) -> Option<Condition> {
     {
         Some(Condition::ReadOnly)
     } else {
-        None
+        probe(data)
+    }
+}
+
+fn of_kind(kind: std::io::ErrorKind) -> Option<Condition> {
+    match kind {
+        std::io::ErrorKind::StorageFull => Some(Condition::DiskFull),
+        std::io::ErrorKind::ReadOnlyFilesystem => Some(Condition::ReadOnly),
+        _ => None,
+    }
+}
+
+/// Tries to create (and removes) a small file in `data`: the condition that refuses it.
+fn probe(data: &Path) -> Option<Condition> {
+    if !data.is_dir() {
+        return None;
+    }
+    let p = data.join(".yuqing-write-probe");
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&p)
+    {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&p);
+            None
+        }
+        Err(e) => of_kind(e.kind()),
     }
 }
 

@@ -333,7 +333,7 @@ fn main() -> std::process::ExitCode {
         Err(e) if failure::broken_pipe(&e) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("错误 / error: {}", failure::message(&e));
-            if let Some(c) = failure::condition(&e) {
+            if let Some(c) = failure::condition(&e, &data) {
                 eprintln!("{}", failure::advice(c, &data));
             }
             std::process::ExitCode::FAILURE
