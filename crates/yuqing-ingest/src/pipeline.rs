@@ -334,6 +334,21 @@ impl<S: Store> Pipeline<S> {
         Ok(n)
     }
 
+    /// Recovers from a failed index write (a full disk: the index writer then refuses all
+    /// work): drops what was not committed, starts the writer afresh and indexes what the
+    /// store has beyond the index's last commit. The store is never touched.
+    pub async fn recover_index(&mut self) -> Result<u64, PipelineError> {
+        self.writer.restart()?;
+        self.uncommitted = 0;
+        self.last_commit = Instant::now();
+        let n = self.catch_up().await?;
+        if n > 0 {
+            self.commit()?;
+        }
+        tracing::info!(indexed = n, "index writer recovered");
+        Ok(n)
+    }
+
     /// Indexes stored documents the index does not have yet (after a crash).
     pub async fn catch_up(&mut self) -> Result<u64, PipelineError> {
         let mut after = self.index.indexed_seq()?;

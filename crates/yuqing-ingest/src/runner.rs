@@ -102,14 +102,23 @@ pub fn spawn_writer<S: Store>(
     let join = std::thread::Builder::new()
         .name("pipeline-writer".into())
         .spawn(move || {
+            let mut index_broken = false;
             loop {
                 let job = rt.block_on(async {
                     tokio::time::timeout(Duration::from_millis(500), rx.recv()).await
                 });
+                if index_broken {
+                    // A failed index write (a full disk) is retried until it works.
+                    match rt.block_on(pipeline.recover_index()) {
+                        Ok(_) => index_broken = false,
+                        Err(e) => tracing::error!(error = %e, "index writer not recovered yet"),
+                    }
+                }
                 match job {
                     Ok(Some(job)) => {
                         let res =
                             rt.block_on(pipeline.ingest(job.items, job.checkpoint, &job.source));
+                        index_broken |= matches!(res, Err(PipelineError::Search(_)));
                         let res = res.map_err(|e| {
                             tracing::error!(error = %e, source = %job.source, "batch failed");
                             e.to_string()
@@ -126,8 +135,9 @@ pub fn spawn_writer<S: Store>(
                         }
                     }
                 }
-                if let Err(e) = pipeline.maybe_commit() {
+                if !index_broken && let Err(e) = pipeline.maybe_commit() {
                     tracing::error!(error = %e, "index commit failed");
+                    index_broken = true;
                 }
             }
             pipeline.finish()

@@ -200,7 +200,10 @@ impl SearchIndex {
             .index
             .writer_with_num_threads(threads.max(1), heap_bytes)?;
         Ok(Writer {
-            w,
+            w: Some(w),
+            index: self.index.clone(),
+            threads: threads.max(1),
+            heap_bytes,
             fields: self.fields.clone(),
             doc: TantivyDocument::default(),
             words,
@@ -490,13 +493,23 @@ fn regex_escape(s: &str) -> String {
 
 /// Adds documents and commits them with the highest seq they cover.
 pub struct Writer {
-    w: IndexWriter<TantivyDocument>,
+    /// `None` between dropping a failed writer and making its successor ([`Writer::restart`]).
+    w: Option<IndexWriter<TantivyDocument>>,
+    index: Index,
+    threads: usize,
+    heap_bytes: usize,
     fields: Fields,
     doc: TantivyDocument,
     words: bool,
 }
 
 impl Writer {
+    fn w(&mut self) -> Result<&mut IndexWriter<TantivyDocument>> {
+        self.w.as_mut().ok_or_else(|| {
+            SearchError::Internal("the index writer is being restarted after a failure".into())
+        })
+    }
+
     /// Queues one document (its text fields already normalised).
     pub fn add(&mut self, d: &IndexDoc<'_>) -> Result<()> {
         let f = &self.fields;
@@ -528,7 +541,7 @@ impl Writer {
         if let Some(g) = d.group_id {
             doc.add_i64(f.group, g);
         }
-        self.w.add_document(doc)?;
+        self.w()?.add_document(doc)?;
         Ok(())
     }
 
@@ -540,7 +553,7 @@ impl Writer {
             fold_traditional: Some(yuqing_text::fold_traditional()),
         })
         .map_err(|e| SearchError::Internal(e.to_string()))?;
-        let mut p = self.w.prepare_commit()?;
+        let mut p = self.w()?.prepare_commit()?;
         // The new segments are on disk, the meta file that makes them the index is not.
         yuqing_core::failpoint("index-commit");
         p.set_payload(&payload);
@@ -548,15 +561,31 @@ impl Writer {
         Ok(())
     }
 
+    /// Drops everything added since the last commit and starts a new writer. A writer
+    /// whose commit or indexing failed (a full disk) refuses all further work; this is how
+    /// it comes back (the caller then re-adds what the index lacks). If the new writer
+    /// cannot be made yet, every call fails until a later restart succeeds.
+    pub fn restart(&mut self) -> Result<()> {
+        // The old writer holds the directory lock: it goes before the new one is made.
+        self.w = None;
+        self.w = Some(
+            self.index
+                .writer_with_num_threads(self.threads, self.heap_bytes)?,
+        );
+        Ok(())
+    }
+
     /// Removes every document (used by reindex before re-adding).
     pub fn delete_all(&mut self) -> Result<()> {
-        self.w.delete_all_documents()?;
+        self.w()?.delete_all_documents()?;
         Ok(())
     }
 
     /// Waits for merging threads to finish (call before exit after big imports).
     pub fn finish(self) -> Result<()> {
-        self.w.wait_merging_threads()?;
+        if let Some(w) = self.w {
+            w.wait_merging_threads()?;
+        }
         Ok(())
     }
 }
