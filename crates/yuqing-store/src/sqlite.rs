@@ -94,6 +94,37 @@ pub struct SqliteStore {
     pool: SqlitePool,
 }
 
+/// Whether a connection coming back to the pool may be reused: not if it still counts
+/// itself inside a transaction once the rollback queued by a dropped transaction has run.
+///
+/// This happens when SQLite ended a transaction by itself: a `COMMIT` that fails with
+/// `SQLITE_FULL` or `SQLITE_IOERR` (a full disk) can roll the transaction back, so the
+/// `ROLLBACK` sqlx sends when the transaction is dropped fails ("no transaction is active")
+/// and sqlx's transaction depth is never decremented. Returned to the pool, such a
+/// connection would answer every later `BEGIN IMMEDIATE` with "attempted to call
+/// begin_with at non-zero transaction depth" until the process restarts. Closing it
+/// instead lets the pool open a fresh one. Only the file-backed pool uses this (closing the
+/// single connection of an in-memory database would drop the database).
+async fn released_outside_a_transaction(
+    conn: &mut sqlx::SqliteConnection,
+) -> std::result::Result<bool, sqlx::Error> {
+    use sqlx::Connection as _;
+    if !conn.is_in_transaction() {
+        return Ok(true);
+    }
+    // A dropped transaction's rollback is queued on the connection's worker: a ping runs
+    // after it, so the depth read afterwards is the real one.
+    conn.ping().await?;
+    if conn.is_in_transaction() {
+        tracing::warn!(
+            "a database connection was left inside a transaction that SQLite had already \
+             ended (a failed COMMIT, e.g. a full disk); it is closed and replaced"
+        );
+        return Ok(false);
+    }
+    Ok(true)
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database file `path` and runs migrations.
     pub async fn open(path: &Path) -> Result<Self> {
@@ -149,13 +180,13 @@ impl SqliteStore {
     async fn connect(opts: SqliteConnectOptions) -> Result<Self> {
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            .after_release(|conn, _| Box::pin(released_outside_a_transaction(conn)))
             .connect_with(opts)
             .await?;
         migrator().run(&pool).await?;
         Ok(Self { pool })
     }
 
-    /// The underlying pool (for maintenance commands such as backup).
     /// Writes a consistent copy of the whole database to `dest` (which must not exist)
     /// while others keep reading and writing (`VACUUM INTO`: one read transaction).
     pub async fn backup_into(&self, dest: &Path) -> Result<()> {
@@ -1424,4 +1455,39 @@ async fn write_judgement(
         q.build().execute(&mut *tx).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A transaction that SQLite ended by itself (as a `COMMIT` failing on a full disk
+    /// does) must not leave its connection in the pool, or every later write transaction
+    /// on it fails with "attempted to call begin_with at non-zero transaction depth".
+    #[tokio::test]
+    async fn a_transaction_ended_under_sqlx_does_not_poison_the_pool() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("y.db")).await.unwrap();
+        for round in 0..3 {
+            let mut tx = store.pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
+            sqlx::query("INSERT INTO counters(name, value) VALUES (?, 1)")
+                .bind(format!("k{round}"))
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            // SQLite ends the transaction; sqlx still counts one level.
+            sqlx::raw_sql("ROLLBACK").execute(&mut *tx).await.unwrap();
+            drop(tx);
+            // Every connection the pool hands out afterwards can begin a write.
+            for _ in 0..6 {
+                let mut tx = store
+                    .pool
+                    .begin_with("BEGIN IMMEDIATE")
+                    .await
+                    .unwrap_or_else(|e| panic!("round {round}: {e}"));
+                sqlx::query("SELECT 1").execute(&mut *tx).await.unwrap();
+                tx.commit().await.unwrap();
+            }
+        }
+    }
 }
