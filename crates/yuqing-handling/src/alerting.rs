@@ -67,8 +67,8 @@ pub struct Alerter<S> {
 }
 
 impl<S: Store + HandlingStore> Alerter<S> {
-    /// A follower starting at the stored cursor (or at the newest document on first
-    /// start). `wake` is notified when messages were queued (the dispatcher waits on it).
+    /// A follower starting at the stored cursor (or, on first start, at the newest
+    /// document, stored as the cursor). `wake` is notified when messages were queued (the dispatcher waits on it).
     pub async fn new(
         store: Arc<S>,
         clock: Arc<dyn Clock>,
@@ -79,7 +79,13 @@ impl<S: Store + HandlingStore> Alerter<S> {
         let quiet = settings.quiet_window()?;
         let cursor = match store.cursor(CURSOR).await? {
             Some(c) => c,
-            None => store.max_seq().await?,
+            None => {
+                // Stored at once: a follower that takes over (another node after this one
+                // died) goes on from here, not from whatever is newest by then.
+                let newest = store.max_seq().await?;
+                store.raise_alerts(&[], Some((CURSOR, newest))).await?;
+                newest
+            }
         };
         Ok(Self {
             rules: settings.alerts.effective_rules(&settings.alert_rules),

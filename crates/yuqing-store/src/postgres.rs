@@ -61,8 +61,11 @@ use yuqing_core::StoredDocument;
 
 mod access;
 mod handling;
+mod lease;
 mod reports;
 mod stats;
+
+pub use lease::Lease;
 
 /// Advisory lock held by every document insert (and retention) for its transaction: seqs
 /// are drawn in commit order. The value is "yuqing" in ASCII and a number.

@@ -479,3 +479,67 @@ async fn insert_rate_by_hand() {
     );
     dbs.drop_all().await;
 }
+
+/// One holder of a lease at a time; the next node gets it when the holder gives it up or
+/// its connection is gone (a dead node), and a held lease knows it is held.
+#[tokio::test]
+#[ignore = "needs PostgreSQL: cargo test -p yuqing-store --test postgres -- --ignored"]
+async fn leases_have_one_holder_and_pass_on_when_it_is_gone() {
+    let dbs = Dbs::new().await;
+    let a = dbs.fresh().await;
+    let opts = a.pool().connect_options().as_ref().clone();
+    let b = PgStore::connect_with(opts).await.expect("second node");
+    let mut la = a
+        .try_lease("handling")
+        .await
+        .expect("ask")
+        .expect("first asks, first holds");
+    assert!(la.held().await);
+    assert!(
+        b.try_lease("handling").await.expect("ask").is_none(),
+        "held by a"
+    );
+    // Another name is another lease.
+    let other = b.try_lease("sources").await.expect("ask").expect("free");
+    // Given up: the other node takes it at once.
+    la.release().await;
+    let mut lb = b
+        .try_lease("handling")
+        .await
+        .expect("ask")
+        .expect("released");
+    assert!(lb.held().await);
+    assert!(a.try_lease("handling").await.expect("ask").is_none());
+    // The holder's session ends without a word (its process died, the network broke):
+    // the server frees the lock.
+    other.release().await;
+    let mut admin = dbs.admin().await;
+    let killed: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' \
+         AND granted AND database = (SELECT oid FROM pg_database WHERE datname = $1)",
+    )
+    .bind(
+        b.pool()
+            .connect_options()
+            .get_database()
+            .expect("database name"),
+    )
+    .fetch_all(&mut admin)
+    .await
+    .expect("terminate");
+    assert_eq!(killed, [true], "one session held a lease");
+    assert!(!lb.held().await, "a broken lease knows it is lost");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let la = loop {
+        if let Some(l) = a.try_lease("handling").await.expect("ask") {
+            break l;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the lease was not freed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    drop(la);
+    dbs.drop_all().await;
+}

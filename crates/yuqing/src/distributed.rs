@@ -105,7 +105,7 @@ pub async fn process(
         })
         .await?;
     let index = Arc::new(SearchIndex::open(&root.join("index"))?);
-    let mut pipeline = crate::judgement::open_pipeline_over(store, index, cfg).await?;
+    let mut pipeline = crate::judgement::open_pipeline_over(store.clone(), index, cfg).await?;
     pipeline.set_shared(true);
     let preparer = Preparer {
         max_text_bytes: pipeline.settings().max_text_bytes,
@@ -113,6 +113,8 @@ pub async fn process(
     };
     let stop = Arc::new(AtomicBool::new(false));
     tokio::spawn(stop_on_signal(stop.clone()));
+    // Alerts, deliveries and case deadlines: on the one node holding the lease.
+    let leader = tokio::spawn(crate::handling_tasks::lead(store.clone(), cfg.clone()));
     eprintln!(
         "yuqing process 已启动：总线 {}，索引 {} / yuqing process is running: bus {}, index in {}",
         bus.url(),
@@ -172,6 +174,8 @@ pub async fn process(
         pipeline.maybe_commit()?;
     }
     eprintln!("正在停止… / stopping…");
+    // Every handling step is a transaction; one cut short is retried after its lease.
+    leader.abort();
     pipeline.finish()?;
     let secs = started.elapsed().as_secs_f64();
     outln!(

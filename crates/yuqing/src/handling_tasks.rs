@@ -1,9 +1,9 @@
 //! The background work of warning and handling in `yuqing serve`: the alert follower, the
 //! outbox dispatcher, a 30-second timer for escalation and case deadlines, and the
-//! schedule of the daily report (checked every minute).
+//! schedule of the daily report (checked every minute). The same tasks run in the one
+//! `yuqing process` node that holds the `handling` lease (see [`lead`]).
 
 use crate::config::Config;
-use crate::data::DataDir;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -22,12 +22,15 @@ const TIMER_EVERY: Duration = Duration::from_secs(30);
 
 /// Starts the tasks; the caller aborts them at shutdown (every step is a transaction, and
 /// an attempt cut short is retried after its lease).
-pub async fn spawn(dir: &DataDir, cfg: &Config) -> anyhow::Result<Vec<JoinHandle<()>>> {
+pub async fn spawn<S>(store: Arc<S>, cfg: &Config) -> anyhow::Result<Vec<JoinHandle<()>>>
+where
+    S: yuqing_store::Store + yuqing_store::HandlingStore + Send + Sync + 'static,
+{
     let settings = cfg.handling();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let wake = Arc::new(Notify::new());
     let alerter = Alerter::new(
-        dir.store.clone(),
+        store.clone(),
         clock.clone(),
         &settings,
         cfg.judgement.spike.clone(),
@@ -35,15 +38,15 @@ pub async fn spawn(dir: &DataDir, cfg: &Config) -> anyhow::Result<Vec<JoinHandle
     )
     .await?;
     let dispatcher = Dispatcher::new(
-        dir.store.clone(),
+        store.clone(),
         clock.clone(),
         &settings.channels,
         settings.alerts.outbox.clone(),
         wake.clone(),
     )?;
-    let escalator = Escalator::new(dir.store.clone(), clock.clone(), &settings, wake)?;
+    let escalator = Escalator::new(store.clone(), clock.clone(), &settings, wake)?;
     let cases = yuqing_handling::cases::Cases::new(
-        dir.store.clone(),
+        store.clone(),
         clock.clone(),
         settings.deadlines.clone(),
     );
@@ -101,4 +104,56 @@ pub fn spawn_reports(
             tokio::time::sleep(REPORT_EVERY).await;
         }
     }))
+}
+
+/// The name of the lease whose holder runs the tasks of [`spawn`] among `yuqing process`
+/// nodes.
+pub const HANDLING_LEASE: &str = "handling";
+/// How often a node asks for the lease, and its holder checks it still holds it.
+const LEASE_EVERY: Duration = Duration::from_secs(2);
+
+/// Runs the tasks of [`spawn`] on this node while it holds the `handling` lease in the
+/// shared PostgreSQL store, so that across `yuqing process` nodes one follows alerts,
+/// delivers and keeps case deadlines; when the holder dies its lease is freed and another
+/// node takes over within [`LEASE_EVERY`] from the cursors in the store. Never returns;
+/// the caller aborts it at shutdown.
+pub async fn lead(store: Arc<yuqing_store::PgStore>, cfg: Config) {
+    let mut held: Option<(yuqing_store::postgres::Lease, Vec<JoinHandle<()>>)> = None;
+    loop {
+        match held.as_mut() {
+            None => match store.try_lease(HANDLING_LEASE).await {
+                Ok(Some(lease)) => match spawn(store.clone(), &cfg).await {
+                    Ok(tasks) => {
+                        eprintln!(
+                            "本节点负责预警、推送与处置时限 / this node leads: alerts, deliveries \
+                             and case deadlines run here"
+                        );
+                        held = Some((lease, tasks));
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "starting the handling tasks failed");
+                        lease.release().await;
+                    }
+                },
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "asking for the handling lease failed"),
+            },
+            Some((lease, _)) => {
+                if !lease.held().await {
+                    let (_, tasks) = held.take().expect("held");
+                    for t in tasks {
+                        t.abort();
+                    }
+                    tracing::warn!(
+                        "the handling lease was lost (database connection broken); \
+                         stopped alerts and deadlines here until it is held again"
+                    );
+                    eprintln!(
+                        "本节点不再负责预警与时限 / this node no longer leads alerts and deadlines"
+                    );
+                }
+            }
+        }
+        tokio::time::sleep(LEASE_EVERY).await;
+    }
 }

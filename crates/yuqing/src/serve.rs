@@ -49,7 +49,7 @@ pub async fn serve(root: &Path, cfg: Config, bind: Option<String>) -> anyhow::Re
             stop_rx.clone(),
         )));
     }
-    let handling = crate::handling_tasks::spawn(&dir, &cfg).await?;
+    let handling = crate::handling_tasks::spawn(dir.store.clone(), &cfg).await?;
     let access = Arc::new(yuqing_handling::access::Access::new(
         dir.store.clone(),
         Arc::new(yuqing_core::SystemClock),
