@@ -210,11 +210,43 @@ pub async fn prepare_items(items: Vec<Parsed>, with: &Preparer) -> Batch {
     })
 }
 
-/// Polls one source forever (until `stop` turns true).
-pub async fn run_source<S: Store>(
+/// Where [`run_source`] sends each polled batch with the source's checkpoint: the
+/// pipeline writer in `yuqing serve` (documents and checkpoint in one transaction), the
+/// NATS bus in `yuqing collect` (the checkpoint stored once the bus holds the batch). A
+/// sink commits the checkpoint only after the batch is safe, so a restart polls again from
+/// the last batch that was, and repeats are caught by document identity.
+pub trait Sink: Send + Sync {
+    /// How the source's documents are checked and normalised before [`Sink::submit`].
+    fn preparer(&self) -> Preparer;
+    /// Takes a prepared batch and its checkpoint; what became of it.
+    fn submit(
+        &self,
+        source: &str,
+        items: Batch,
+        checkpoint: Option<Checkpoint>,
+    ) -> impl std::future::Future<Output = JobResult> + Send;
+}
+
+impl Sink for WriterHandle {
+    fn preparer(&self) -> Preparer {
+        WriterHandle::preparer(self)
+    }
+
+    async fn submit(
+        &self,
+        source: &str,
+        items: Batch,
+        checkpoint: Option<Checkpoint>,
+    ) -> JobResult {
+        WriterHandle::submit(self, source, items, checkpoint).await
+    }
+}
+
+/// Polls one source forever (until `stop` turns true), sending what it finds to `writer`.
+pub async fn run_source<S: Store, K: Sink>(
     cfg: SourceConfig,
     store: Arc<S>,
-    writer: WriterHandle,
+    writer: K,
     mut stop: watch::Receiver<bool>,
 ) {
     let name = cfg.name().to_owned();

@@ -157,6 +157,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Collect { paths, bus, .. } if paths.is_empty() => {
+            crate::distributed::collect_sources(&cfg, cli.database.as_deref(), &bus).await
+        }
         Command::Collect {
             paths,
             format,

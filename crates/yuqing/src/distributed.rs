@@ -8,6 +8,12 @@
 //! (after `ack_wait`), where the store skips what it already holds. Each processor keeps
 //! its own tantivy index under `--data`, fed from the store in seq order
 //! (`Pipeline::set_shared`), so it holds every processor's documents, not only its own.
+//!
+//! `yuqing collect` with no file runs the configured `[[sources]]`: each source is polled
+//! by the one collector holding its lease (`source:<name>`, [`PgStore::try_lease`]); the
+//! batch goes to the bus and only then is the source's checkpoint stored in PostgreSQL, so
+//! a collector that dies (or a lease that moves) polls again from the last published
+//! batch, and the repeats are dropped by the bus's message ids and the store's identities.
 
 use crate::config::Config;
 use crate::data::DataDir;
@@ -22,9 +28,9 @@ use std::time::{Duration, Instant};
 use yuqing_bus::{Bus, ConsumerSettings, StreamSettings};
 use yuqing_ingest::Report;
 use yuqing_ingest::import::{Progress, spawn_readers};
-use yuqing_ingest::runner::{Preparer, prepare_batch};
+use yuqing_ingest::runner::{JobResult, Preparer, Sink, prepare_batch, run_source};
 use yuqing_search::SearchIndex;
-use yuqing_store::PgStore;
+use yuqing_store::{Checkpoint, DeadLetter, PgStore, Store};
 
 /// Where the bus is, shared by `collect` and `process`.
 #[derive(Debug, Clone, clap::Args)]
@@ -290,4 +296,186 @@ pub async fn collect(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The bus as the sink of source polls in `yuqing collect`: valid documents are
+/// published, rejected ones kept as dead letters in the store, then the checkpoint stored.
+#[derive(Clone)]
+struct BusSink {
+    publisher: yuqing_bus::Publisher,
+    store: Arc<PgStore>,
+    preparer: Preparer,
+}
+
+impl Sink for BusSink {
+    fn preparer(&self) -> Preparer {
+        self.preparer.clone()
+    }
+
+    async fn submit(
+        &self,
+        source: &str,
+        items: yuqing_ingest::import::Batch,
+        checkpoint: Option<Checkpoint>,
+    ) -> JobResult {
+        let mut report = Report::default();
+        let mut docs = Vec::with_capacity(items.len());
+        let mut letters = Vec::new();
+        for item in items {
+            report.read += 1;
+            match item {
+                Ok(p) => docs.push(p.doc),
+                Err(r) => {
+                    report.rejected += 1;
+                    letters.push(DeadLetter {
+                        source: source.to_owned(),
+                        location: r.location,
+                        reason: r.reason,
+                        payload: r.payload,
+                    });
+                }
+            }
+        }
+        let published = self
+            .publisher
+            .publish_batch(&docs, source)
+            .await
+            .map_err(|e| e.to_string())?;
+        for p in published {
+            if p.duplicate {
+                report.duplicates += 1;
+            } else {
+                report.stored += 1;
+            }
+        }
+        if !letters.is_empty() {
+            self.store
+                .put_dead_letters(&letters)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        if let Some(cp) = checkpoint {
+            self.store
+                .insert(&[], Some(&cp))
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Ok((report, Vec::new()))
+    }
+}
+
+/// How often a collector asks for the leases of the sources it does not poll, and checks
+/// those it holds.
+const SOURCE_LEASE_EVERY: Duration = Duration::from_secs(2);
+
+/// `yuqing collect` with no file: polls every enabled `[[sources]]` whose lease this
+/// collector holds, publishing to the bus, until SIGTERM or Ctrl-C.
+pub async fn collect_sources(
+    cfg: &Config,
+    database: Option<&str>,
+    bus: &BusArgs,
+) -> anyhow::Result<ExitCode> {
+    let url = postgres_url(
+        database,
+        "collect（无文件：运行配置的采集源 / no file: running the configured sources）",
+    )?;
+    let sources: Vec<_> = cfg.sources.iter().filter(|s| s.enabled).cloned().collect();
+    if sources.is_empty() {
+        bail!(
+            "配置中没有启用的采集源（[[sources]]）：请在 --config 中添加，或给出要读取的文件 / \
+             no enabled source in the config ([[sources]]): add some to --config, or give files to read"
+        );
+    }
+    let store = Arc::new(PgStore::connect(url).await?);
+    let bus = bus.connect().await?;
+    let judge = Arc::new(yuqing_ingest::transforms::judge::Judge::new(
+        cfg.judgement.clone(),
+    )?);
+    let sink = BusSink {
+        publisher: bus.publisher(),
+        store: store.clone(),
+        preparer: Preparer {
+            max_text_bytes: cfg.ingest.max_text_bytes,
+            judge,
+        },
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            stop_on_signal(stop).await;
+            let _ = stop_tx.send(true);
+        });
+    }
+    eprintln!(
+        "yuqing collect 已启动：{} 个采集源，总线 {} / yuqing collect is running: {} sources, bus {}",
+        sources.len(),
+        bus.url(),
+        sources.len(),
+        bus.url()
+    );
+    let tasks: Vec<_> = sources
+        .into_iter()
+        .map(|s| {
+            tokio::spawn(poll_under_lease(
+                s,
+                store.clone(),
+                sink.clone(),
+                stop_rx.clone(),
+            ))
+        })
+        .collect();
+    for t in tasks {
+        let _ = t.await;
+    }
+    eprintln!("采集已停止 / collect stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Polls `source` while this collector holds its lease; asks again when it does not.
+async fn poll_under_lease(
+    source: yuqing_ingest::sources::SourceConfig,
+    store: Arc<PgStore>,
+    sink: BusSink,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let name = source.name().to_owned();
+    let lease_name = format!("source:{name}");
+    while !*stop.borrow() {
+        match store.try_lease(&lease_name).await {
+            Ok(Some(mut lease)) => {
+                eprintln!("本节点采集 {name} / this collector polls {name}");
+                let (tx, rx) = tokio::sync::watch::channel(false);
+                let poller =
+                    tokio::spawn(run_source(source.clone(), store.clone(), sink.clone(), rx));
+                let stopping = loop {
+                    tokio::select! {
+                        _ = tokio::time::sleep(SOURCE_LEASE_EVERY) => {}
+                        _ = stop.changed() => break true,
+                    }
+                    if !lease.held().await {
+                        tracing::warn!(source = %name, "the source's lease was lost; another collector may poll it now");
+                        break false;
+                    }
+                };
+                // A poll under way finishes (its checkpoint follows its batch) before the
+                // lease is given up.
+                let _ = tx.send(true);
+                let _ = poller.await;
+                lease.release().await;
+                if stopping {
+                    return;
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(source = %name, error = %e, "asking for the source's lease failed")
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(SOURCE_LEASE_EVERY) => {}
+            _ = stop.changed() => {}
+        }
+    }
 }

@@ -63,11 +63,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Read files as `import` does, and publish the documents to the NATS JetStream bus
-    /// for `yuqing process` instead of storing them.
+    /// Publish documents to the NATS JetStream bus for `yuqing process` instead of
+    /// storing them: read FILEs as `import` does, or, with no FILE, poll the configured
+    /// [[sources]] until SIGTERM (each source by one collector at a time: a lease in the
+    /// PostgreSQL database of --database, which also keeps the checkpoints).
     Collect {
-        /// Files to read.
-        #[arg(required = true)]
+        /// Files to read (none: run the configured sources).
         paths: Vec<PathBuf>,
         /// Input format: auto, jsonl, csv or rss (any feed).
         #[arg(long, default_value = "auto")]

@@ -1,9 +1,14 @@
-//! Alerts across nodes (issue 7): two `yuqing process` nodes share one PostgreSQL
-//! database and one bus; the one holding the `handling` lease follows alerts and delivers
-//! them. Documents that hit a plan alert once, through a webhook on 127.0.0.1; the
-//! leading node is killed with SIGKILL, documents keep coming, and the other node takes
-//! the lease over and alerts on them from the stored cursor: every alert delivered exactly
-//! once, none missed, none twice.
+//! Work that must be done by one node at a time, across nodes (issue 7), with leases in
+//! the shared PostgreSQL database:
+//! - alerts: two `yuqing process` nodes share one database and one bus; the one holding
+//!   the `handling` lease follows alerts and delivers them. Documents that hit a plan
+//!   alert once, through a webhook on 127.0.0.1; the leading node is killed with SIGKILL,
+//!   documents keep coming, and the other node takes the lease over and alerts on them
+//!   from the stored cursor: every alert delivered exactly once, none missed, none twice;
+//! - sources: two `yuqing collect` nodes run the same two feeds; each feed is polled by
+//!   one of them; the one polling a feed is killed, the other takes the feed over and
+//!   goes on from the committed checkpoint (its first request carries the ETag of the
+//!   last batch published), and the bus holds each item once.
 //!
 //! Ignored by a plain `cargo test`; run with `cargo test -p yuqing --test leader --
 //! --ignored` (needs PostgreSQL and NATS, as `distributed.rs`; fails, never skips).
@@ -213,5 +218,180 @@ url = "http://{hook}/hook"
     );
     drop(c);
     drop(leader_dir);
+    cl.remove().await;
+}
+
+/// A feed whose items the test adds; answers 304 to the current ETag and records the
+/// `If-None-Match` of every request.
+#[derive(Default)]
+struct Feed {
+    items: Vec<String>,
+    seen: Vec<Option<String>>,
+}
+
+type Feeds = Arc<Mutex<HashMap<String, Feed>>>;
+
+async fn serve_feed(
+    State(feeds): State<Feeds>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse;
+    let name = name.trim_end_matches(".xml").to_owned();
+    let mut feeds = feeds.lock().expect("lock");
+    let feed = feeds.entry(name.clone()).or_default();
+    let tag = format!("\"{name}-{}\"", feed.items.len());
+    let asked = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    feed.seen.push(asked.clone());
+    if asked.as_deref() == Some(tag.as_str()) {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response();
+    }
+    let items: String = feed
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            format!(
+                "<item><title>{t}</title><link>http://{name}.example/{i}</link>\
+                 <guid>{name}-{i}</guid><description>{t}，正文 {i}</description>\
+                 <pubDate>Sun, 22 Nov 2026 09:00:00 +0800</pubDate></item>"
+            )
+        })
+        .collect();
+    (
+        [
+            (header::CONTENT_TYPE, "application/rss+xml".to_owned()),
+            (header::ETAG, tag),
+        ],
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel>\
+             <title>{name}</title>{items}</channel></rss>"
+        ),
+    )
+        .into_response()
+}
+
+fn polls(log: &Path, source: &str) -> bool {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .contains(&format!("this collector polls {source}\n"))
+}
+
+async fn wait_until(what: &str, mut cond: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !cond().await {
+        assert!(Instant::now() < deadline, "{what} (after 60 s)");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL and NATS: cargo test -p yuqing --test leader -- --ignored"]
+async fn each_source_has_one_collector_and_moves_on_with_its_checkpoint() {
+    let feeds: Feeds = Arc::default();
+    for (name, texts) in [
+        (
+            "north",
+            ["北部某县暴雨致道路积水", "北部某县启动防汛应急响应"],
+        ),
+        (
+            "south",
+            ["南部某市地铁故障停运", "南部某市通报地铁故障原因"],
+        ),
+    ] {
+        feeds
+            .lock()
+            .expect("lock")
+            .entry(name.into())
+            .or_default()
+            .items = texts.iter().map(|t| t.to_string()).collect();
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = Router::new()
+        .route("/{name}", axum::routing::get(serve_feed))
+        .with_state(feeds.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let tmp = tempfile::tempdir().expect("tmp");
+    let cfg = tmp.path().join("yuqing.toml");
+    let source = |name: &str| {
+        format!(
+            "[[sources]]\nname = \"{name}\"\ntype = \"feed\"\nurl = \"http://{addr}/{name}.xml\"\n\
+             interval = \"1s\"\ntimeout = \"5s\"\nmin_host_interval = \"0s\"\n\
+             respect_robots = false\nallow_hosts = [\"{addr}\"]\n"
+        )
+    };
+    std::fs::write(&cfg, source("north") + &source("south")).expect("config");
+    let cfg = cfg.to_str().expect("utf8");
+    let cl = Cluster::new("yuqing_coll").await;
+    let (la, lb) = (tmp.path().join("a.log"), tmp.path().join("b.log"));
+    let ca = cl.collector(&la, cfg);
+    let cb = cl.collector(&lb, cfg);
+    let bus = &cl.bus;
+    wait_until("every item of both feeds on the bus", async || {
+        bus.stream_counts().await.map(|(n, _)| n).unwrap_or(0) == 4
+    })
+    .await;
+    for s in ["north", "south"] {
+        wait_until(&format!("a collector polls {s}"), async || {
+            polls(&la, s) || polls(&lb, s)
+        })
+        .await;
+        assert!(
+            !(polls(&la, s) && polls(&lb, s)),
+            "both collectors poll {s}"
+        );
+    }
+    // Each feed is asked by one collector only: conditional requests in one sequence.
+    let (victim, victim_log, survivor, survivor_log) = if polls(&la, "north") {
+        (ca, la, cb, lb)
+    } else {
+        (cb, lb, ca, la)
+    };
+    // Wait for a conditional poll (the checkpoint's ETag in use), then kill its collector.
+    wait_until("a conditional poll of north", async || {
+        feeds.lock().expect("lock")["north"]
+            .seen
+            .iter()
+            .any(|s| s.as_deref() == Some("\"north-2\""))
+    })
+    .await;
+    victim.kill();
+    let asked_before = feeds.lock().expect("lock")["north"].seen.len();
+    feeds
+        .lock()
+        .expect("lock")
+        .get_mut("north")
+        .expect("north")
+        .items
+        .push("北部某县转移群众三千人".into());
+    wait_until("the surviving collector takes north over", async || {
+        polls(&survivor_log, "north")
+    })
+    .await;
+    wait_until("the new item on the bus, once", async || {
+        bus.stream_counts().await.map(|(n, _)| n).unwrap_or(0) == 5
+    })
+    .await;
+    // The survivor's first request to north carried the checkpoint the victim committed.
+    let seen = feeds.lock().expect("lock")["north"].seen.clone();
+    assert_eq!(
+        seen[asked_before].as_deref(),
+        Some("\"north-2\""),
+        "the new collector went on from the committed checkpoint: {seen:?}"
+    );
+    // A while later, still each item once.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(bus.stream_counts().await.expect("counts").0, 5);
+    survivor.stop("the surviving collector", &survivor_log.with_extension(""));
+    drop(victim_log);
     cl.remove().await;
 }

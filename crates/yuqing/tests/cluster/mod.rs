@@ -134,6 +134,29 @@ impl Cluster {
             .expect("spawn yuqing process")
     }
 
+    /// `yuqing collect` of the configured sources (no file), output in `log`.
+    pub fn collector(&self, log: &Path, config: &str) -> Node {
+        Command::new(env!("CARGO_BIN_EXE_yuqing"))
+            .env_remove("YUQING_DATA")
+            .env_remove("YUQING_CONFIG")
+            .args([
+                "collect",
+                "--database",
+                &self.db,
+                "--config",
+                config,
+                "--nats",
+            ])
+            .arg(nats_url())
+            .arg("--bus-namespace")
+            .arg(&self.ns)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(log).expect("log"))
+            .spawn()
+            .map(|c| Node(Some(c)))
+            .expect("spawn yuqing collect")
+    }
+
     /// `yuqing collect --json FILE` into this cluster's bus; its summary.
     pub fn collect(&self, file: &str) -> serde_json::Value {
         let out = Command::new(env!("CARGO_BIN_EXE_yuqing"))
