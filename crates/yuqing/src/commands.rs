@@ -77,13 +77,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cli.command,
             Command::Process { .. }
                 | Command::Count { .. }
+                | Command::Search { .. }
                 | Command::Collect { .. }
                 | Command::DefaultConfig
         )
     {
         bail!(
-            "--database（PostgreSQL）目前只用于 yuqing process 与 yuqing count；其余命令使用 --data 中的 SQLite 数据库 / \
-             --database (PostgreSQL) is used only by yuqing process and yuqing count for now; the other commands use the SQLite database in --data"
+            "--database（PostgreSQL）目前只用于 yuqing process、collect、search 与 count；其余命令使用 --data 中的 SQLite 数据库 / \
+             --database (PostgreSQL) is used only by yuqing process, collect, search and count for now; the other commands use the SQLite database in --data"
         );
     }
     match cli.command {
@@ -104,7 +105,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             sort,
             json,
         } => {
-            let dir = open_reader(&cli.data, &cfg).await?;
             let mut req = filters.request(&query)?;
             req.limit = limit.max(1);
             req.offset = offset;
@@ -116,7 +116,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     "--sort {other:?} 无效，可选 relevance|time|time_asc / invalid --sort {other:?}: use relevance, time or time_asc"
                 ),
             };
-            let page = query::search(&dir.store, &dir.index, &req).await?;
+            let page = match cli.database.as_deref() {
+                Some(db) => {
+                    let url = crate::distributed::postgres_url(Some(db), "search")?;
+                    let (store, index) = crate::distributed::open_pg_reader(&cli.data, url).await?;
+                    query::search(&store, &index, &req).await?
+                }
+                None => {
+                    let dir = open_reader(&cli.data, &cfg).await?;
+                    query::search(&dir.store, &dir.index, &req).await?
+                }
+            };
             let mut out = std::io::stdout().lock();
             if json {
                 for h in &page.hits {
