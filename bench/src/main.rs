@@ -13,8 +13,11 @@
 //! - `index FILE.jsonl N DIR`: the indexer alone over the first N documents (`index.rs`).
 //! - `alerts FILE YUQING_BINARY`: alert latency (push → webhook) under 1,000 docs/s of load.
 //! - `web DATA_DIR YUQING_BINARY`: dashboard and search latency under 50 concurrent users.
+//! - `bus FILE N YUQING_BINARY`: documents/s through NATS JetStream into PostgreSQL with 1
+//!   and 2 `yuqing process`, and publish → stored / searchable latency (`bus.rs`).
 
 mod alerts;
+mod bus;
 mod index;
 mod segment;
 mod web;
@@ -57,6 +60,16 @@ fn main() -> anyhow::Result<()> {
             args.get(3)
                 .context("usage: yuqing-bench web DATA_DIR YUQING_BINARY")?,
         ),
+        Some("bus") => bus::bus(
+            args.get(2)
+                .context("usage: yuqing-bench bus FILE N YUQING_BINARY")?,
+            args.get(3)
+                .context("usage: yuqing-bench bus FILE N YUQING_BINARY")?
+                .parse()
+                .context("N: a number of documents")?,
+            args.get(4)
+                .context("usage: yuqing-bench bus FILE N YUQING_BINARY")?,
+        ),
         Some("alerts") => alerts::alerts(
             args.get(2)
                 .context("usage: yuqing-bench alerts FILE YUQING_BINARY")?,
@@ -64,7 +77,7 @@ fn main() -> anyhow::Result<()> {
                 .context("usage: yuqing-bench alerts FILE YUQING_BINARY")?,
         ),
         _ => anyhow::bail!(
-            "usage: yuqing-bench search DATA_DIR [--gram N] [--queries-out PATH] | reference FILE.jsonl.gz | plans FILE | sentiment FILE [N] | segment FILE N [--no-hmm] [--dump PATH] | index FILE.jsonl N DIR | alerts FILE YUQING_BINARY | web DATA_DIR YUQING_BINARY"
+            "usage: yuqing-bench search DATA_DIR [--gram N] [--queries-out PATH] | reference FILE.jsonl.gz | plans FILE | sentiment FILE [N] | segment FILE N [--no-hmm] [--dump PATH] | index FILE.jsonl N DIR | alerts FILE YUQING_BINARY | web DATA_DIR YUQING_BINARY | bus FILE N YUQING_BINARY"
         ),
     }
 }

@@ -2,7 +2,8 @@
 //! by every processor, batches, acks after the store's commit, redelivery and dead letters.
 //!
 //! [`Consumer::next_batch`] fetches up to `batch` messages: what is waiting at once, or,
-//! when nothing is, whatever arrives within `expires`. Before a message reaches the
+//! when nothing is, the first message to arrive within `expires` with whatever is waiting
+//! by then (so a lone document is stored without waiting for a batch to fill). Before a message reaches the
 //! caller it is checked:
 //! - delivered more than `max_deliver` times → published to the dead-letter subject with
 //!   the reason, then terminated (`+TERM`: never delivered again);
@@ -141,8 +142,14 @@ impl Consumer {
         // What is waiting now, without waiting.
         let mut messages = self.pull(max, None).await?;
         if messages.is_empty() {
-            // Nothing waiting: a long poll, which ends when `max` arrived or at `expires`.
-            messages = self.pull(max, Some(expires)).await?;
+            // Nothing waiting: a long poll for the first message (it ends as soon as one
+            // arrives, or at `expires`), then whatever came with it, without waiting. A
+            // long poll for `max` would hold a lone document until `expires` (1 s by
+            // default) before anyone could store it.
+            messages = self.pull(1, Some(expires)).await?;
+            if !messages.is_empty() && max > 1 {
+                messages.extend(self.pull(max - 1, None).await?);
+            }
         }
         let mut batch = Batch {
             docs: Vec::with_capacity(messages.len()),
