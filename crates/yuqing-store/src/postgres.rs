@@ -60,6 +60,7 @@ use std::time::Duration;
 use yuqing_core::StoredDocument;
 
 mod access;
+mod events;
 mod handling;
 mod reports;
 mod stats;
@@ -113,6 +114,11 @@ fn migrator() -> Migrator {
             5,
             "reports",
             include_str!("../migrations/postgres/0005_reports.sql"),
+        ),
+        m(
+            6,
+            "event_ids",
+            include_str!("../migrations/postgres/0006_event_ids.sql"),
         ),
     ])
 }
@@ -425,6 +431,18 @@ impl PgStore {
             accepted.push(n);
         }
 
+        // Several writers: groups and events are settled here, under the lock
+        // (`crate::shared`), and the claims written before the documents.
+        let settled;
+        let mut merges = Vec::new();
+        if crate::shared::wanted_by(&accepted) {
+            let known = events::lookup(&mut tx, &crate::shared::wanted(&accepted)).await?;
+            settled = crate::shared::settle(&accepted, known);
+            events::write_claims(&mut tx, &settled).await?;
+            merges.clone_from(&settled.merges);
+            accepted = settled.docs.iter().collect();
+        }
+
         let mut stored: Vec<(i64, &NewDocument)> = Vec::with_capacity(accepted.len());
         if !accepted.is_empty() {
             let mut seqs: Vec<i64> =
@@ -504,6 +522,8 @@ impl PgStore {
                 seq: *seq,
                 platform: n.doc.platform.clone(),
                 id: n.id.clone(),
+                event_id: n.event.as_ref().map(|l| l.event_id),
+                group_id: n.group_id,
             })
             .collect();
         let mut per_source: FxHashMap<&str, (i64, Option<i64>)> = FxHashMap::default();
@@ -518,6 +538,9 @@ impl PgStore {
         }
         let now = Utc::now().timestamp_millis();
         write_judgement(&mut tx, &stored, now).await?;
+        for m in &merges {
+            events::merge(&mut tx, m, now).await?;
+        }
         let hour = now / 3_600_000;
         for (src, (n, newest)) in per_source {
             sqlx::query(
@@ -1066,6 +1089,22 @@ impl Store for PgStore {
         )
     }
 
+    async fn allocate_event_ids(&self, n: usize) -> Result<Vec<i64>> {
+        self.next_ids("event_ids", n).await
+    }
+
+    async fn allocate_group_ids(&self, n: usize) -> Result<Vec<i64>> {
+        self.next_ids("group_ids", n).await
+    }
+
+    async fn claim_event_roots(
+        &self,
+        platform: &str,
+        claims: &[(&str, i64)],
+    ) -> Result<HashMap<String, i64>> {
+        self.claim_roots(platform, claims).await
+    }
+
     async fn event_roots(&self, platform: &str, roots: &[&str]) -> Result<HashMap<String, i64>> {
         if roots.is_empty() {
             return Ok(HashMap::new());
@@ -1182,10 +1221,11 @@ impl Store for PgStore {
 
     async fn set_level(&self, event_id: i64, l: &LevelRecord) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
+        let changed = sqlx::query(
             "UPDATE events SET level = $1, level_rule = $2, level_reason = $3, level_reason_en = $4, level_at = $5, \
              level_by = $6, rules_level = CASE WHEN $6::text IS NULL THEN GREATEST(rules_level, $1) \
-             ELSE rules_level END WHERE id = $7",
+             ELSE rules_level END WHERE id = $7 \
+             AND ($6::text IS NOT NULL OR level IS NULL OR level < $1)",
         )
         .bind(l.level)
         .bind(&l.rule)
@@ -1196,6 +1236,10 @@ impl Store for PgStore {
         .bind(event_id)
         .execute(&mut *tx)
         .await?;
+        if l.by.is_none() && changed.rows_affected() == 0 {
+            // The rules never lower a level: another writer raised it meanwhile.
+            return Ok(());
+        }
         sqlx::query(
             "INSERT INTO event_levels (event_id, at, level, rule, reason, reason_en, by) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
