@@ -1261,11 +1261,17 @@ impl Store for PgStore {
         if events.is_empty() {
             return Ok(());
         }
+        // Under the insert lock: inserts update many events rows (counters, merges) while
+        // holding it, so a second multi-row writer of events outside it could lock rows in
+        // another order and deadlock with them (several processors share events).
+        let mut tx = self.pool.begin().await?;
+        advisory_lock(&mut tx, DOCUMENTS_LOCK).await?;
         sqlx::query("UPDATE events SET graded_seq = GREATEST(graded_seq, $1) WHERE id = ANY($2)")
             .bind(upto)
             .bind(events)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -1450,6 +1456,9 @@ impl Store for PgStore {
         note: Option<&str>,
     ) -> Result<Option<Correction>> {
         let mut tx = self.pool.begin().await?;
+        // A merge (in an insert, under this lock) moves documents and event counters: the
+        // lock keeps a correction from taking the same rows in the other order.
+        advisory_lock(&mut tx, DOCUMENTS_LOCK).await?;
         // The row lock orders concurrent corrections of one document.
         let Some(row) = sqlx::query(
             "SELECT sentiment, content_type, event_id FROM documents WHERE seq = $1 FOR UPDATE",
