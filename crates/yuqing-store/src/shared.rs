@@ -208,8 +208,8 @@ pub(crate) fn settle(docs: &[&NewDocument], mut known: Known) -> Settled {
             l.founds = l.founds && e == proposed && proposed == l.event_id;
         }
         l.event_id = e;
-        if !known.roots.contains_key(&root_key) {
-            known.roots.insert(root_key, e);
+        if let std::collections::hash_map::Entry::Vacant(v) = known.roots.entry(root_key) {
+            v.insert(e);
             out.roots.push((platform.clone(), root.clone(), e));
         }
         if let Some(g) = n.group_id
