@@ -188,8 +188,12 @@ pub struct Pipeline<S: Store> {
     last_seq: i64,
     last_commit: Instant,
     /// Other writers share the store (`yuqing process` on PostgreSQL): the index is fed
-    /// from the store in seq order ([`Pipeline::follow_store`]), not from the batch.
+    /// from the store in seq order ([`Pipeline::follow_store`]), not from the batch, and
+    /// groups and events are settled by the store.
     shared: bool,
+    /// Seqs this writer stored that [`Pipeline::follow_store`] has not passed yet (it
+    /// learns only the other writers' documents).
+    own: HashSet<i64>,
 }
 
 impl<S: Store> Pipeline<S> {
@@ -216,10 +220,7 @@ impl<S: Store> Pipeline<S> {
                 grouper.learn(f.content_key, f.simhash, f.group_id);
             }
         }
-        let mut events = Events::new(
-            store.max_event_id().await?,
-            judge.settings().cluster.clone(),
-        );
+        let mut events = Events::new(judge.settings().cluster.clone());
         let max_seq = store.max_seq().await?;
         for d in store.scan((max_seq - WARM_DOCS).max(0), WARM_DOCS).await? {
             if let Some(e) = d.event_id
@@ -248,6 +249,7 @@ impl<S: Store> Pipeline<S> {
             last_seq: 0,
             last_commit: Instant::now(),
             shared: false,
+            own: HashSet::default(),
         };
         me.reload_plans().await?;
         me.catch_up().await?;
@@ -304,8 +306,17 @@ impl<S: Store> Pipeline<S> {
     /// the last indexed seq, this writer's and the others', so each writer's index holds
     /// the whole store. This relies on the store's seq order being its commit order (a
     /// seq below a committed one is never committed later), which `PgStore` guarantees.
+    ///
+    /// Groups and events are then shared too: group and event ids come from the store,
+    /// every document asks the store to settle its group and event under its write lock
+    /// ([`yuqing_store::EventLink::verify`]: a root, text or group another writer claimed
+    /// first wins; a parent arriving after its replies adopts their event), and
+    /// [`Pipeline::follow_store`] teaches this writer what the others stored (their roots'
+    /// and groups' events, their fingerprints, their originals' words), so that it
+    /// proposes what the store would settle.
     pub fn set_shared(&mut self, shared: bool) {
         self.shared = shared;
+        self.events.set_shared(shared);
     }
 
     /// Indexes the documents stored after the last indexed seq, by this writer or any
@@ -315,12 +326,20 @@ impl<S: Store> Pipeline<S> {
         let started = Instant::now();
         let mut n = 0;
         loop {
-            let docs = self.store.scan(self.last_seq, 5000).await?;
+            let (docs, fps) = tokio::try_join!(
+                self.store.scan(self.last_seq, 5000),
+                self.store.fingerprints(self.last_seq, 5000)
+            )?;
             let Some(last) = docs.last().map(|d| d.seq) else {
                 break;
             };
+            let fps: HashMap<i64, &yuqing_store::Fingerprint> =
+                fps.iter().map(|f| (f.seq, f)).collect();
             for d in &docs {
                 self.index_stored(d)?;
+                if !self.own.remove(&d.seq) {
+                    self.learn_other(d, fps.get(&d.seq).copied());
+                }
                 n += 1;
             }
             self.last_seq = last;
@@ -332,6 +351,22 @@ impl<S: Store> Pipeline<S> {
             stage_seconds("index", started);
         }
         Ok(n)
+    }
+
+    /// Learns a document another writer stored (see [`Pipeline::set_shared`]).
+    fn learn_other(&mut self, d: &StoredDocument, fp: Option<&yuqing_store::Fingerprint>) {
+        if let Some(f) = fp {
+            self.grouper.learn(f.content_key, f.simhash, f.group_id);
+        }
+        let Some(id) = d.doc.id.as_deref() else {
+            return;
+        };
+        let root = d.doc.root_id.as_deref().unwrap_or(id);
+        self.roots
+            .insert(root_key(&d.doc.platform, id), root.to_owned());
+        let original = d.doc.parent_id.is_none() && !d.doc.kind.is_spread();
+        let text = original.then(|| normalize(&d.doc.text));
+        self.events.follow(d, text.as_deref());
     }
 
     /// Recovers from a failed index write (a full disk: the index writer then refuses all
@@ -664,6 +699,14 @@ impl<S: Store> Pipeline<S> {
         if self.roots.len() > ROOT_CACHE_MAX {
             self.roots.clear();
         }
+        if self.shared {
+            // Group ids from the store: at most one new group per document.
+            let need = self.grouper.ids_needed(fresh.len());
+            if need > 0 {
+                self.grouper
+                    .provide(self.store.allocate_group_ids(need).await?);
+            }
+        }
         let now = Utc::now();
         let n = fresh.len();
         let mut staged = Staged {
@@ -790,6 +833,11 @@ impl<S: Store> Pipeline<S> {
             self.events
                 .learn("", std::collections::HashMap::new(), known);
         }
+        let need = self.events.ids_needed(&candidates);
+        if need > 0 {
+            self.events
+                .provide(self.store.allocate_event_ids(need).await?);
+        }
         let links: Vec<_> = candidates
             .iter()
             .zip(criticals)
@@ -820,9 +868,15 @@ impl<S: Store> Pipeline<S> {
             assignments,
             ..
         } = staged;
-        let seq_of: HashMap<(&str, &str), i64> = inserted
+        type Settled = (i64, Option<i64>, Option<i64>);
+        let seq_of: HashMap<(&str, &str), Settled> = inserted
             .iter()
-            .map(|i| ((i.platform.as_str(), i.id.as_str()), i.seq))
+            .map(|i| {
+                (
+                    (i.platform.as_str(), i.id.as_str()),
+                    (i.seq, i.event_id, i.group_id),
+                )
+            })
             .collect();
         let mut touched: Vec<i64> = Vec::new();
         for (((n, &i), (title, text)), a) in new_docs
@@ -832,10 +886,24 @@ impl<S: Store> Pipeline<S> {
             .zip(&assignments)
         {
             match seq_of.get(&(n.doc.platform.as_str(), n.id.as_str())) {
-                Some(&seq) => {
+                Some(&(seq, event, group)) => {
                     report.stored += 1;
+                    if self.shared {
+                        self.own.insert(seq);
+                    }
                     if let Some(l) = &n.event {
-                        touched.push(l.event_id);
+                        let e = event.unwrap_or(l.event_id);
+                        touched.push(e);
+                        if e != l.event_id || group != n.group_id {
+                            // Settled by the store otherwise (another writer came first).
+                            let root = n.doc.root_id.as_deref().unwrap_or(&n.id);
+                            self.events.settled(&n.doc.platform, root, group, e);
+                            if let (Some(g), Some(_)) = (group, n.group_id)
+                                && group != n.group_id
+                            {
+                                self.grouper.relabel(a, g);
+                            }
+                        }
                     }
                     if a.joined {
                         report.near_duplicates += 1;
@@ -851,7 +919,7 @@ impl<S: Store> Pipeline<S> {
                             source: n.doc.source.as_deref().unwrap_or(""),
                             published_ms: n.doc.published_at.map(|t| t.timestamp_millis()),
                             verified: n.doc.author_verified(),
-                            group_id: n.group_id,
+                            group_id: group,
                         })?;
                         self.uncommitted += 1;
                         self.last_seq = self.last_seq.max(seq);
@@ -859,8 +927,8 @@ impl<S: Store> Pipeline<S> {
                     outcomes[i] = Some(Outcome::Stored {
                         id: n.id.clone(),
                         seq,
-                        group_id: n.group_id,
-                        joined_group: a.joined,
+                        group_id: group,
+                        joined_group: a.joined || group != n.group_id,
                     });
                 }
                 None => {
@@ -976,6 +1044,84 @@ mod tests {
             .expect("events");
         assert_eq!(events.len(), 1);
         assert!(events[0].level.is_some(), "every event is graded");
+    }
+
+    /// Two writers on one store share events and reprint groups: a reply stored by one
+    /// before its parent reached the other ends in the root's event, exact copies stored
+    /// by both share one group and event, and event ids never collide.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn shared_writers_share_events_and_groups() {
+        let store = Arc::new(SqliteStore::in_memory().await.expect("store"));
+        let judge = Judge::builtin();
+        let open = || async {
+            let mut p = Pipeline::open(
+                store.clone(),
+                Arc::new(SearchIndex::in_ram().expect("index")),
+                IngestSettings::default(),
+                judge.clone(),
+            )
+            .await
+            .expect("pipeline");
+            p.set_shared(true);
+            p
+        };
+        let (mut a, mut b) = (open().await, open().await);
+        let item = |id: &str, parent: Option<&str>, text: &str| {
+            let mut d = doc(id, text);
+            if let Some(p) = parent {
+                d.kind = yuqing_core::Kind::Repost;
+                d.parent_id = Some(p.into());
+            }
+            Ok(prepare(d, "t".into(), 1 << 20, &judge).expect("prepare"))
+        };
+        let copy = "教育部发布通知，要求各地中小学严格落实课后服务制度，切实减轻学生课业负担。";
+        a.ingest(
+            vec![
+                item("P", None, "某地发生火灾，消防赶到"),
+                item("X", None, copy),
+            ],
+            None,
+            "t",
+        )
+        .await
+        .expect("a");
+        // b has not followed the store: it knows neither P nor X.
+        b.ingest(
+            vec![item("r2", Some("r1"), "转发"), item("Y", None, copy)],
+            None,
+            "t",
+        )
+        .await
+        .expect("b");
+        a.ingest(vec![item("r1", Some("P"), "转发")], None, "t")
+            .await
+            .expect("a");
+        b.ingest(vec![item("r3", Some("r2"), "又转发")], None, "t")
+            .await
+            .expect("b");
+        let ev = |id: &'static str| {
+            let store = store.clone();
+            async move {
+                let d = store.get("weibo", id).await.expect("get").expect("stored");
+                (d.event_id.expect("event"), d.group_id)
+            }
+        };
+        let p = ev("P").await.0;
+        for id in ["r1", "r2", "r3"] {
+            assert_eq!(ev(id).await.0, p, "{id} is in its root's event");
+        }
+        let (x, y) = (ev("X").await, ev("Y").await);
+        assert_eq!(x, y, "exact copies share group and event");
+        assert_ne!(x.0, p);
+        let events = store
+            .events(&yuqing_store::EventQuery {
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .expect("events");
+        assert_eq!(events.len(), 2, "{events:?}");
+        assert_eq!(events.iter().map(|e| e.documents).sum::<i64>(), 6);
     }
 
     /// Two writers on one store (several `yuqing process`): each index, fed from the

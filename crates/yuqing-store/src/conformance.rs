@@ -56,6 +56,7 @@ pub fn event_doc(id: &str, text: &str, t: i64, event: i64, founds: bool) -> NewD
         root_key: founds.then(|| id.to_owned()),
         original: founds,
         critical: None,
+        verify: false,
     });
     n
 }
@@ -82,6 +83,269 @@ where
     plans_are_managed(make().await).await;
     plan_hits_are_kept(make().await).await;
     corrections_win(make().await).await;
+    event_ids_are_unique_under_two_writers(make().await).await;
+    root_claims_have_one_winner(make().await).await;
+    settled_writers_share_roots_and_reprints(make().await).await;
+    replies_before_their_parent_are_adopted(make().await).await;
+    the_rules_never_lower_a_level(make().await).await;
+}
+
+/// `n` as a document that asks the store to settle its group and event (a writer among
+/// several; `EventLink::verify`).
+pub fn verified(mut n: NewDocument) -> NewDocument {
+    if let Some(l) = n.event.as_mut() {
+        l.verify = true;
+    }
+    n
+}
+
+/// A reply `id` to `parent` whose chain root the writer took to be `root`, put by the
+/// writer in event `event` (founding it, under `root`, when `founds`).
+pub fn reply_doc(id: &str, parent: &str, root: &str, event: i64, founds: bool) -> NewDocument {
+    let mut n = event_doc(id, "转发", 10, event, founds);
+    n.doc.kind = Kind::Repost;
+    n.doc.parent_id = Some(parent.into());
+    n.doc.root_id = Some(root.into());
+    let l = n.event.as_mut().expect("link");
+    l.original = false;
+    l.root_key = founds.then(|| root.to_owned());
+    n
+}
+
+/// Two writers allocating event and group ids at the same time never get the same id,
+/// and new ids are above those in use.
+pub async fn event_ids_are_unique_under_two_writers<S: Store>(s: S) {
+    s.insert(&[event_doc("p1", "帖子", 1, 7, true)], None)
+        .await
+        .expect("insert");
+    let writer = |n: usize| {
+        let s = &s;
+        async move {
+            let (mut events, mut groups) = (Vec::new(), Vec::new());
+            for k in 0..20 {
+                events.extend(s.allocate_event_ids(n + k % 3).await.expect("event ids"));
+                groups.extend(s.allocate_group_ids(1).await.expect("group ids"));
+            }
+            (events, groups)
+        }
+    };
+    let (a, b) = tokio::join!(writer(1), writer(2));
+    for (what, mut all) in [
+        ("event", [a.0, b.0].concat()),
+        ("group", [a.1, b.1].concat()),
+    ] {
+        let n = all.len();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(
+            all.len(),
+            n,
+            "event_ids_are_unique_under_two_writers: a {what} id was given out twice"
+        );
+    }
+    let events = s.allocate_event_ids(3).await.expect("ids");
+    assert_eq!(events.len(), 3);
+    assert!(
+        events.iter().all(|&e| e > 7),
+        "new event ids are above 7: {events:?}"
+    );
+    assert!(events.windows(2).all(|w| w[0] < w[1]), "ascending");
+    assert!(s.allocate_event_ids(0).await.expect("none").is_empty());
+}
+
+/// Two writers claiming the same new roots for different events at the same time: one
+/// claim wins per root and both see the winner.
+pub async fn root_claims_have_one_winner<S: Store>(s: S) {
+    let (a, b) = tokio::join!(
+        s.claim_event_roots("weibo", &[("p", 1), ("q", 1), ("r", 1)]),
+        s.claim_event_roots("weibo", &[("r", 2), ("q", 2), ("p", 2)])
+    );
+    let (a, b) = (a.expect("claim a"), b.expect("claim b"));
+    assert_eq!(a.len(), 3, "root_claims_have_one_winner: {a:?}");
+    assert_eq!(
+        a, b,
+        "root_claims_have_one_winner: both writers see the winner"
+    );
+    assert!(a.values().all(|e| [1, 2].contains(e)));
+    let again = s
+        .claim_event_roots("weibo", &[("p", 3), ("s", 3)])
+        .await
+        .expect("claim");
+    assert_eq!(again.get("p"), a.get("p"), "a claim never changes");
+    assert_eq!(again.get("s"), Some(&3));
+    let stored = s.event_roots("weibo", &["p", "s"]).await.expect("roots");
+    assert_eq!(stored.get("p"), a.get("p"));
+}
+
+/// Two writers storing at the same time replies to the same new root, and copies of the
+/// same text, each in an event of its own making: the store settles them into one event
+/// (and one group), with counters that count every member.
+pub async fn settled_writers_share_roots_and_reprints<S: Store>(s: S) {
+    let text = "某市一小区发生火灾，消防部门已赶到现场处置，暂无人员伤亡报告。";
+    let copy = |id: &str, event: i64, group: i64| {
+        let mut n = verified(event_doc(id, text, 5, event, true));
+        n.content_key = Some(4242);
+        n.group_id = Some(group);
+        n.simhash = Some(99);
+        n
+    };
+    let batch_a = [
+        verified(reply_doc("ra", "p", "p", 11, true)),
+        copy("ca", 12, 101),
+    ];
+    let batch_b = [
+        verified(reply_doc("rb", "p", "p", 21, true)),
+        copy("cb", 22, 201),
+    ];
+    let (a, b) = tokio::join!(s.insert(&batch_a, None), s.insert(&batch_b, None));
+    let (a, b) = (a.expect("writer a"), b.expect("writer b"));
+    let ev = |ins: &[crate::Inserted], id: &str| {
+        ins.iter()
+            .find(|i| i.id == id)
+            .map(|i| (i.event_id, i.group_id))
+            .expect("stored")
+    };
+    let (ra, rb) = (ev(&a, "ra").0, ev(&b, "rb").0);
+    assert_eq!(
+        ra, rb,
+        "settled_writers_share_roots_and_reprints: replies to one root share its event"
+    );
+    let (ca, cb) = (ev(&a, "ca"), ev(&b, "cb"));
+    assert_eq!(ca, cb, "copies share their group and event");
+    let stored: Vec<_> = ["ra", "rb", "ca", "cb"]
+        .iter()
+        .map(|id| futures_get(&s, id))
+        .collect();
+    let mut docs = Vec::new();
+    for f in stored {
+        docs.push(f.await);
+    }
+    assert_eq!(docs[0].event_id, ra, "the stored event is the reported one");
+    assert_eq!(docs[1].event_id, ra);
+    assert_eq!((docs[2].event_id, docs[2].group_id), ca);
+    assert_eq!((docs[3].event_id, docs[3].group_id), ca);
+    let rows = s
+        .events(&EventQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .expect("events");
+    let total: i64 = rows.iter().map(|e| e.documents).sum();
+    assert_eq!(total, 4, "every member counted once: {rows:?}");
+    for e in &rows {
+        let members = s.event_members(e.id).await.expect("members").len() as i64;
+        assert_eq!(e.documents, members, "event {} counts its members", e.id);
+    }
+    // A later writer with a stale choice still lands in the settled event.
+    let late = s
+        .insert(&[verified(reply_doc("rc", "p", "p", 31, true))], None)
+        .await
+        .expect("late");
+    assert_eq!(late[0].event_id, ra);
+}
+
+async fn futures_get<S: Store>(s: &S, id: &str) -> yuqing_core::StoredDocument {
+    s.get("weibo", id).await.expect("get").expect("stored")
+}
+
+/// A reply stored before its parent (another writer had not stored the parent yet) is
+/// first in an event of its own; when the parent arrives, that event is merged into the
+/// parent's, with its counters, and left empty.
+pub async fn replies_before_their_parent_are_adopted<S: Store>(s: S) {
+    let mut post = verified(event_doc("P", "原帖：某地发生火灾", 1, 1, true));
+    post.doc.metrics = Some(yuqing_core::Metrics {
+        comments: Some(10),
+        ..Default::default()
+    });
+    s.insert(&[post], None).await.expect("post");
+    // g replies to c, which nobody has stored: its root is taken to be c.
+    let mut g = verified(reply_doc("g", "c", "c", 2, true));
+    g.doc.metrics = Some(yuqing_core::Metrics {
+        comments: Some(3),
+        ..Default::default()
+    });
+    g.assessment.sentiment = Some(-1);
+    let stored = s.insert(&[g], None).await.expect("orphan");
+    assert_eq!(stored[0].event_id, Some(2));
+    // g2 replies to g (found in the store, so its root is c too).
+    s.insert(&[verified(reply_doc("g2", "g", "c", 2, false))], None)
+        .await
+        .expect("orphan 2");
+    // Then c arrives, a reply to the post.
+    let stored = s
+        .insert(&[verified(reply_doc("c", "P", "P", 1, false))], None)
+        .await
+        .expect("parent");
+    assert_eq!(stored[0].event_id, Some(1));
+    for id in ["g", "g2", "c"] {
+        let d = futures_get(&s, id).await;
+        assert_eq!(
+            d.event_id,
+            Some(1),
+            "replies_before_their_parent_are_adopted: {id} joins the post's event"
+        );
+        assert_eq!(d.doc.root_id.as_deref(), Some("P"), "{id}'s root");
+    }
+    let e = &s.events_by_id(&[1]).await.expect("event")[0];
+    assert_eq!((e.documents, e.comments, e.negative), (4, 13, 1));
+    assert_eq!(e.first_id.as_deref(), Some("P"));
+    let gone = s.events_by_id(&[2]).await.expect("event");
+    assert!(gone.iter().all(|e| e.documents == 0), "{gone:?}");
+    let listed = s
+        .events(&EventQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .expect("events");
+    assert_eq!(
+        listed.iter().map(|e| e.id).collect::<Vec<_>>(),
+        vec![1],
+        "the emptied event is not listed"
+    );
+    // A writer that still believes in event 2 lands in event 1.
+    let late = s
+        .insert(&[verified(reply_doc("g3", "g", "c", 2, false))], None)
+        .await
+        .expect("late");
+    assert_eq!(late[0].event_id, Some(1));
+    assert_eq!(s.event_roots("weibo", &["c"]).await.expect("roots")["c"], 1);
+}
+
+/// The rules raise a level and never lower it, even when a writer with older facts comes
+/// second; a person may lower it.
+pub async fn the_rules_never_lower_a_level<S: Store>(s: S) {
+    s.insert(&[event_doc("p1", "帖子", 1, 1, true)], None)
+        .await
+        .expect("insert");
+    let at = Utc.timestamp_opt(1_700_000_000, 0).single().expect("t");
+    let record = |level: i64, by: Option<&str>| LevelRecord {
+        level,
+        rule: "comments".into(),
+        reason: format!("原因{level}"),
+        reason_en: format!("reason {level}"),
+        at,
+        by: by.map(str::to_owned),
+    };
+    s.set_level(1, &record(3, None)).await.expect("level");
+    s.set_level(1, &record(2, None)).await.expect("level");
+    let e = &s.events_by_id(&[1]).await.expect("event")[0];
+    assert_eq!(
+        e.level.as_ref().map(|l| l.level),
+        Some(3),
+        "the_rules_never_lower_a_level"
+    );
+    assert_eq!(s.level_history(1).await.expect("history").len(), 1);
+    s.set_level(1, &record(2, Some("张三")))
+        .await
+        .expect("level");
+    let e = &s.events_by_id(&[1]).await.expect("event")[0];
+    assert_eq!(
+        e.level.as_ref().map(|l| l.level),
+        Some(2),
+        "a person may lower it"
+    );
 }
 
 pub async fn events_keep_counters<S: Store>(s: S) {

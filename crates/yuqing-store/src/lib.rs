@@ -40,6 +40,7 @@ mod model;
 pub mod postgres;
 pub mod reports;
 mod rows;
+mod shared;
 pub mod sqlite;
 
 pub use access::AccessStore;
@@ -129,8 +130,24 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- events (事件) ----
 
-    /// Highest event id (0 when none). The single writer allocates new ids above it.
+    /// Highest event id (0 when none).
     fn max_event_id(&self) -> impl Future<Output = Result<i64>> + Send;
+    /// `n` new event ids, never given out before, by this store or any other writer of
+    /// the same database (PostgreSQL: the sequence `event_ids`; SQLite, whose data
+    /// directory has one writer: counted in memory after the highest id in use). Ascending;
+    /// ids an unused allocation skips are never used.
+    fn allocate_event_ids(&self, n: usize) -> impl Future<Output = Result<Vec<i64>>> + Send;
+    /// `n` new reprint-group ids, as [`Store::allocate_event_ids`] (PostgreSQL: the
+    /// sequence `group_ids`).
+    fn allocate_group_ids(&self, n: usize) -> impl Future<Output = Result<Vec<i64>>> + Send;
+    /// Maps chain roots on `platform` to events unless they are mapped already, atomically
+    /// per root (the first claim wins, however many writers race), and returns the event
+    /// each root is mapped to now: the claimed one or the winner's.
+    fn claim_event_roots(
+        &self,
+        platform: &str,
+        claims: &[(&str, i64)],
+    ) -> impl Future<Output = Result<HashMap<String, i64>>> + Send;
     /// The events of chain roots on `platform`: root id → event id, for those mapped.
     fn event_roots(
         &self,

@@ -78,6 +78,13 @@ pub struct EventLink {
     pub original: bool,
     /// Negative and of a critical category: the category code.
     pub critical: Option<i64>,
+    /// Written by one of several writers sharing the store (`yuqing process`): the store
+    /// settles the document's reprint group and event under its write lock from what is
+    /// stored and claimed (the root's event, the content key's group, the group's event),
+    /// which win over the writer's tentative choice, and merges the event of replies that
+    /// arrived before this document (their parent) into this document's event. See
+    /// `docs/specs/events.md`, "Several writers".
+    pub verify: bool,
 }
 
 /// An event's counters and level, as kept by the store.
@@ -207,6 +214,10 @@ pub struct Inserted {
     pub seq: i64,
     pub platform: String,
     pub id: String,
+    /// The event and reprint group it was stored with. They differ from the
+    /// [`NewDocument`]'s only when the store settled them ([`EventLink::verify`]).
+    pub event_id: Option<i64>,
+    pub group_id: Option<i64>,
 }
 
 /// A source's cursor, committed with the documents it produced.

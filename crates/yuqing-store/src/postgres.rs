@@ -60,6 +60,7 @@ use std::time::Duration;
 use yuqing_core::StoredDocument;
 
 mod access;
+mod events;
 mod handling;
 mod lease;
 mod reports;
@@ -116,6 +117,11 @@ fn migrator() -> Migrator {
             5,
             "reports",
             include_str!("../migrations/postgres/0005_reports.sql"),
+        ),
+        m(
+            6,
+            "event_ids",
+            include_str!("../migrations/postgres/0006_event_ids.sql"),
         ),
     ])
 }
@@ -428,6 +434,18 @@ impl PgStore {
             accepted.push(n);
         }
 
+        // Several writers: groups and events are settled here, under the lock
+        // (`crate::shared`), and the claims written before the documents.
+        let settled;
+        let mut merges = Vec::new();
+        if crate::shared::wanted_by(&accepted) {
+            let known = events::lookup(&mut tx, &crate::shared::wanted(&accepted)).await?;
+            settled = crate::shared::settle(&accepted, known);
+            events::write_claims(&mut tx, &settled).await?;
+            merges.clone_from(&settled.merges);
+            accepted = settled.docs.iter().collect();
+        }
+
         let mut stored: Vec<(i64, &NewDocument)> = Vec::with_capacity(accepted.len());
         if !accepted.is_empty() {
             let mut seqs: Vec<i64> =
@@ -507,6 +525,8 @@ impl PgStore {
                 seq: *seq,
                 platform: n.doc.platform.clone(),
                 id: n.id.clone(),
+                event_id: n.event.as_ref().map(|l| l.event_id),
+                group_id: n.group_id,
             })
             .collect();
         let mut per_source: FxHashMap<&str, (i64, Option<i64>)> = FxHashMap::default();
@@ -521,6 +541,9 @@ impl PgStore {
         }
         let now = Utc::now().timestamp_millis();
         write_judgement(&mut tx, &stored, now).await?;
+        for m in &merges {
+            events::merge(&mut tx, m, now).await?;
+        }
         let hour = now / 3_600_000;
         for (src, (n, newest)) in per_source {
             sqlx::query(
@@ -1069,6 +1092,22 @@ impl Store for PgStore {
         )
     }
 
+    async fn allocate_event_ids(&self, n: usize) -> Result<Vec<i64>> {
+        self.next_ids("event_ids", n).await
+    }
+
+    async fn allocate_group_ids(&self, n: usize) -> Result<Vec<i64>> {
+        self.next_ids("group_ids", n).await
+    }
+
+    async fn claim_event_roots(
+        &self,
+        platform: &str,
+        claims: &[(&str, i64)],
+    ) -> Result<HashMap<String, i64>> {
+        self.claim_roots(platform, claims).await
+    }
+
     async fn event_roots(&self, platform: &str, roots: &[&str]) -> Result<HashMap<String, i64>> {
         if roots.is_empty() {
             return Ok(HashMap::new());
@@ -1185,10 +1224,11 @@ impl Store for PgStore {
 
     async fn set_level(&self, event_id: i64, l: &LevelRecord) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
+        let changed = sqlx::query(
             "UPDATE events SET level = $1, level_rule = $2, level_reason = $3, level_reason_en = $4, level_at = $5, \
              level_by = $6, rules_level = CASE WHEN $6::text IS NULL THEN GREATEST(rules_level, $1) \
-             ELSE rules_level END WHERE id = $7",
+             ELSE rules_level END WHERE id = $7 \
+             AND ($6::text IS NOT NULL OR level IS NULL OR level < $1)",
         )
         .bind(l.level)
         .bind(&l.rule)
@@ -1199,6 +1239,10 @@ impl Store for PgStore {
         .bind(event_id)
         .execute(&mut *tx)
         .await?;
+        if l.by.is_none() && changed.rows_affected() == 0 {
+            // The rules never lower a level: another writer raised it meanwhile.
+            return Ok(());
+        }
         sqlx::query(
             "INSERT INTO event_levels (event_id, at, level, rule, reason, reason_en, by) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -1220,11 +1264,17 @@ impl Store for PgStore {
         if events.is_empty() {
             return Ok(());
         }
+        // Under the insert lock: inserts update many events rows (counters, merges) while
+        // holding it, so a second multi-row writer of events outside it could lock rows in
+        // another order and deadlock with them (several processors share events).
+        let mut tx = self.pool.begin().await?;
+        advisory_lock(&mut tx, DOCUMENTS_LOCK).await?;
         sqlx::query("UPDATE events SET graded_seq = GREATEST(graded_seq, $1) WHERE id = ANY($2)")
             .bind(upto)
             .bind(events)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -1409,6 +1459,9 @@ impl Store for PgStore {
         note: Option<&str>,
     ) -> Result<Option<Correction>> {
         let mut tx = self.pool.begin().await?;
+        // A merge (in an insert, under this lock) moves documents and event counters: the
+        // lock keeps a correction from taking the same rows in the other order.
+        advisory_lock(&mut tx, DOCUMENTS_LOCK).await?;
         // The row lock orders concurrent corrections of one document.
         let Some(row) = sqlx::query(
             "SELECT sentiment, content_type, event_id FROM documents WHERE seq = $1 FOR UPDATE",

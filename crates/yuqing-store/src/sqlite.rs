@@ -30,6 +30,7 @@ use std::time::Duration;
 use yuqing_core::{Document, StoredDocument};
 
 mod access;
+mod events;
 mod handling;
 mod reports;
 mod stats;
@@ -85,6 +86,11 @@ fn migrator() -> Migrator {
             "graded",
             include_str!("../migrations/sqlite/0007_graded.sql"),
         ),
+        m(
+            8,
+            "event_claims",
+            include_str!("../migrations/sqlite/0008_event_claims.sql"),
+        ),
     ])
 }
 
@@ -92,6 +98,9 @@ fn migrator() -> Migrator {
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Next event and group ids ([`Store::allocate_event_ids`]), counted in memory after
+    /// the highest in use (one writer per data directory); read on first use.
+    ids: std::sync::Arc<tokio::sync::Mutex<Option<events::NextIds>>>,
 }
 
 /// Whether a connection coming back to the pool may be reused: not if it still counts
@@ -158,7 +167,10 @@ impl SqliteStore {
             .max_connections(2)
             .connect_with(opts)
             .await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            ids: Default::default(),
+        })
     }
 
     /// An in-memory database, for tests.
@@ -174,7 +186,10 @@ impl SqliteStore {
             .connect_with(opts)
             .await?;
         migrator().run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            ids: Default::default(),
+        })
     }
 
     async fn connect(opts: SqliteConnectOptions) -> Result<Self> {
@@ -184,7 +199,10 @@ impl SqliteStore {
             .connect_with(opts)
             .await?;
         migrator().run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            ids: Default::default(),
+        })
     }
 
     /// Writes a consistent copy of the whole database to `dest` (which must not exist)
@@ -359,6 +377,22 @@ impl Store for SqliteStore {
         checkpoint: Option<&Checkpoint>,
     ) -> Result<Vec<Inserted>> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        // A writer among several asks the store to settle groups and events
+        // (`crate::shared`); inside this write transaction nothing changes underneath.
+        let settled;
+        let mut merges = Vec::new();
+        let docs: &[NewDocument] = {
+            let refs: Vec<&NewDocument> = docs.iter().collect();
+            if crate::shared::wanted_by(&refs) {
+                let known = events::lookup(&mut tx, &crate::shared::wanted(&refs)).await?;
+                settled = crate::shared::settle(&refs, known);
+                events::write_claims(&mut tx, &settled).await?;
+                merges.clone_from(&settled.merges);
+                &settled.docs
+            } else {
+                docs
+            }
+        };
         let mut inserted = Vec::with_capacity(docs.len());
         let mut stored_all;
         // Highest seq before this transaction: rows above it are ours.
@@ -436,6 +470,8 @@ impl Store for SqliteStore {
                         seq: first + k as i64,
                         platform: n.doc.platform.clone(),
                         id: n.id.clone(),
+                        event_id: n.event.as_ref().map(|l| l.event_id),
+                        group_id: n.group_id,
                     });
                 }
                 stored_all = true;
@@ -443,7 +479,7 @@ impl Store for SqliteStore {
                 // Some rows conflicted: ask which of this chunk are ours (seq > before).
                 stored_all = false;
                 let mut sel = QueryBuilder::<Sqlite>::new(
-                    "SELECT seq, platform, id FROM documents WHERE seq > ",
+                    "SELECT seq, platform, id, event_id, group_id FROM documents WHERE seq > ",
                 );
                 sel.push_bind(before).push(" AND (");
                 let mut sep = sel.separated(" OR ");
@@ -460,6 +496,8 @@ impl Store for SqliteStore {
                         seq: r.try_get(0)?,
                         platform: r.try_get(1)?,
                         id: r.try_get(2)?,
+                        event_id: r.try_get(3)?,
+                        group_id: r.try_get(4)?,
                     };
                     stored.insert((ins.platform.clone(), ins.id.clone()));
                     inserted.push(ins);
@@ -493,6 +531,9 @@ impl Store for SqliteStore {
         inserted.sort_by_key(|i| i.seq);
         let now = Utc::now().timestamp_millis();
         write_judgement(&mut tx, &stored_docs, now).await?;
+        for m in &merges {
+            events::merge(&mut tx, m, now).await?;
+        }
         let hour = now / 3_600_000;
         for (src, (n, newest)) in per_source {
             sqlx::query(
@@ -767,6 +808,22 @@ impl Store for SqliteStore {
             .try_get(0)?)
     }
 
+    async fn allocate_event_ids(&self, n: usize) -> Result<Vec<i64>> {
+        self.next_ids(true, n).await
+    }
+
+    async fn allocate_group_ids(&self, n: usize) -> Result<Vec<i64>> {
+        self.next_ids(false, n).await
+    }
+
+    async fn claim_event_roots(
+        &self,
+        platform: &str,
+        claims: &[(&str, i64)],
+    ) -> Result<HashMap<String, i64>> {
+        self.claim_roots(platform, claims).await
+    }
+
     async fn event_roots(&self, platform: &str, roots: &[&str]) -> Result<HashMap<String, i64>> {
         let mut out = HashMap::new();
         for chunk in roots.chunks(LOOKUP_CHUNK) {
@@ -889,10 +946,10 @@ impl Store for SqliteStore {
 
     async fn set_level(&self, event_id: i64, l: &LevelRecord) -> Result<()> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query(
+        let changed = sqlx::query(
             "UPDATE events SET level = ?1, level_rule = ?2, level_reason = ?3, level_reason_en = ?4, level_at = ?5, \
              level_by = ?6, rules_level = CASE WHEN ?6 IS NULL THEN MAX(COALESCE(rules_level, ?1), ?1) \
-             ELSE rules_level END WHERE id = ?7",
+             ELSE rules_level END WHERE id = ?7 AND (?6 IS NOT NULL OR level IS NULL OR level < ?1)",
         )
         .bind(l.level)
         .bind(&l.rule)
@@ -903,6 +960,10 @@ impl Store for SqliteStore {
         .bind(event_id)
         .execute(&mut *tx)
         .await?;
+        if l.by.is_none() && changed.rows_affected() == 0 {
+            // The rules never lower a level: another writer raised it meanwhile.
+            return Ok(());
+        }
         sqlx::query(
             "INSERT INTO event_levels (event_id, at, level, rule, reason, reason_en, by) VALUES (?, ?, ?, ?, ?, ?, ?)",
         )

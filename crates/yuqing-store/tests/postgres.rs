@@ -232,6 +232,7 @@ async fn partitions_and_retention() {
         root_key: Some("jan".into()),
         original: true,
         critical: None,
+        verify: false,
     });
     jan.url_canonical = Some("https://example.com/jan".into());
     let mut feb = doc_at("feb", at(2, 1));

@@ -1,8 +1,9 @@
 //! The distributed path of issue 7, end to end with the binary: `yuqing collect` of a CED
 //! slice to NATS JetStream, `yuqing process` nodes storing into one fresh PostgreSQL
 //! database, one of them killed with SIGKILL mid-stream, and then: every document stored
-//! exactly once, and `yuqing count` on a processor's data directory equal to the count
-//! after a SQLite `yuqing import` of the same slice.
+//! exactly once, `yuqing count` on a processor's data directory equal to the count
+//! after a SQLite `yuqing import` of the same slice, and the events the two processors
+//! built together consistent and equal to the single node's (see [`check_events`]).
 //!
 //! Ignored by a plain `cargo test`; run with
 //! `cargo test -p yuqing --test distributed -- --ignored`. Needs PostgreSQL
@@ -17,7 +18,7 @@ mod common;
 use common::{bin, first_events, run, write_lines};
 use sqlx::postgres::PgConnection;
 use sqlx::{Connection, Executor};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -283,6 +284,9 @@ async fn collect_and_two_processors_store_each_document_once() {
     let (docs, _) = bus.stream_counts().await.expect("stream counts");
     assert_eq!(docs as usize, ids.len(), "messages on the bus");
 
+    // Events (issue 7: event ids and grouping shared by the processors).
+    check_events(&mut c, &sqlite.join("yuqing.db")).await;
+
     // Each processor's index holds the whole store.
     for node in [&a, &b] {
         let out = run(&[
@@ -304,4 +308,161 @@ async fn collect_and_two_processors_store_each_document_once() {
     )))
     .await
     .expect("drop database");
+}
+
+/// (platform, id) → event of every document, and each event's document counter.
+type Partition = (HashMap<String, i64>, HashMap<i64, i64>);
+
+/// Checks the events the processors built in PostgreSQL, then compares them with the
+/// SQLite import of the same slice (one writer, the file's order):
+/// - every document is in exactly one event, and the event exists (ids are unique: the
+///   primary key, allocated from the store's sequence);
+/// - every repost is in the same event as its parent, hence as its root (CED has every
+///   parent in the slice);
+/// - each event's document counter equals the number of documents that point at it, and
+///   events emptied by a merge count zero;
+/// - the partition of documents into events equals the single node's, for the documents
+///   of events made by repost trees (the parent chain) and exact reprints. Events in which
+///   either side joined distinct posts by online clustering or a SimHash near-duplicate
+///   are left out (on either side's say; the test requires that to be under a fifth of the
+///   slice): across processors clustering is approximate by design (each processor
+///   clusters with what it has seen), so only a difference in the rest is a sharing error.
+async fn check_events(c: &mut PgConnection, sqlite: &Path) {
+    let null = scalar(c, "SELECT count(*) FROM documents WHERE event_id IS NULL").await;
+    assert_eq!(null, 0, "documents without an event");
+    let dangling = scalar(
+        c,
+        "SELECT count(*) FROM documents d WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = d.event_id)",
+    )
+    .await;
+    assert_eq!(dangling, 0, "documents pointing at a missing event");
+    let split = scalar(
+        c,
+        "SELECT count(*) FROM documents r JOIN documents p ON p.platform = r.platform AND p.id = r.parent_id \
+         WHERE r.event_id <> p.event_id",
+    )
+    .await;
+    assert_eq!(split, 0, "reposts in another event than their parent");
+    let miscounted = scalar(
+        c,
+        "SELECT count(*) FROM events e WHERE e.documents <> \
+         (SELECT count(*) FROM documents d WHERE d.event_id = e.id)",
+    )
+    .await;
+    assert_eq!(miscounted, 0, "events whose counter is not their members");
+    let merged = scalar(
+        c,
+        "SELECT count(*) FROM events WHERE merged_into IS NOT NULL",
+    )
+    .await;
+    eprintln!("events merged into their parent's (replies stored before it): {merged}");
+
+    let mut pg = pg_partition(c).await;
+    let mut single = sqlite_partition(sqlite).await;
+    assert_eq!(pg.0.len(), single.0.len(), "documents with an event");
+    // Events in which clustering (or a SimHash near-duplicate) joined distinct posts:
+    // approximate across processors, so their documents are left out of the comparison,
+    // in both, on either side's say.
+    let clustered_pg: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM documents WHERE event_id IN (SELECT event_id FROM documents \
+         WHERE parent_id IS NULL GROUP BY event_id \
+         HAVING count(*) > 1 AND count(DISTINCT content_key) > 1)",
+    )
+    .fetch_all(&mut *c)
+    .await
+    .expect("clustered");
+    let opts = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(sqlite)
+        .read_only(true);
+    let mut lite = sqlx::SqliteConnection::connect_with(&opts)
+        .await
+        .expect("open sqlite");
+    let clustered_single: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM documents WHERE event_id IN (SELECT event_id FROM documents \
+         WHERE parent_id IS NULL GROUP BY event_id \
+         HAVING count(*) > 1 AND count(DISTINCT content_key) > 1)",
+    )
+    .fetch_all(&mut lite)
+    .await
+    .expect("clustered");
+    let left_out: HashSet<String> = clustered_pg.into_iter().chain(clustered_single).collect();
+    eprintln!(
+        "documents of events joined by clustering, left out of the comparison: {} of {}",
+        left_out.len(),
+        pg.0.len()
+    );
+    assert!(
+        left_out.len() * 5 < pg.0.len(),
+        "clustering joined so much of the slice that the comparison says little"
+    );
+    pg.0.retain(|id, _| !left_out.contains(id));
+    single.0.retain(|id, _| !left_out.contains(id));
+    let blocks = |p: &Partition| {
+        let mut by_event: HashMap<i64, Vec<String>> = HashMap::new();
+        for (id, e) in &p.0 {
+            by_event.entry(*e).or_default().push(id.clone());
+        }
+        let mut out: Vec<Vec<String>> = by_event
+            .into_values()
+            .map(|mut v| {
+                v.sort_unstable();
+                v
+            })
+            .collect();
+        out.sort_unstable();
+        out
+    };
+    let (bp, bs) = (blocks(&pg), blocks(&single));
+    if bp != bs {
+        let sp: HashSet<&Vec<String>> = bp.iter().collect();
+        let ss: HashSet<&Vec<String>> = bs.iter().collect();
+        let only_pg: Vec<_> = sp
+            .difference(&ss)
+            .take(3)
+            .map(|v| &v[..v.len().min(5)])
+            .collect();
+        let only_single: Vec<_> = ss
+            .difference(&sp)
+            .take(3)
+            .map(|v| &v[..v.len().min(5)])
+            .collect();
+        panic!(
+            "the processors' events differ from the single node's: {} vs {} events; \
+             only here (first ids): {only_pg:?}; only in SQLite: {only_single:?}",
+            bp.len(),
+            bs.len()
+        );
+    }
+    eprintln!("{} events (the rest), equal to the single node's", bp.len());
+}
+
+async fn pg_partition(c: &mut PgConnection) -> Partition {
+    let docs: Vec<(String, i64)> = sqlx::query_as("SELECT id, event_id FROM documents")
+        .fetch_all(&mut *c)
+        .await
+        .expect("documents");
+    let events: Vec<(i64, i64)> = sqlx::query_as("SELECT id, documents FROM events")
+        .fetch_all(&mut *c)
+        .await
+        .expect("events");
+    (docs.into_iter().collect(), events.into_iter().collect())
+}
+
+async fn sqlite_partition(path: &Path) -> Partition {
+    let opts = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .read_only(true);
+    let mut c = sqlx::SqliteConnection::connect_with(&opts)
+        .await
+        .expect("open sqlite");
+    let docs: Vec<(String, i64)> =
+        sqlx::query_as("SELECT id, event_id FROM documents WHERE event_id IS NOT NULL")
+            .fetch_all(&mut c)
+            .await
+            .expect("documents");
+    let events: Vec<(i64, i64)> = sqlx::query_as("SELECT id, documents FROM events")
+        .fetch_all(&mut c)
+        .await
+        .expect("events");
+    (docs.into_iter().collect(), events.into_iter().collect())
 }

@@ -10,9 +10,17 @@
 //!    threshold;
 //! 4. otherwise it founds a new event.
 //!
-//! Every document belongs to exactly one event. Event ids are allocated here (one writer
-//! per data directory), and the store creates the event row in the same transaction as
-//! the documents. The maps are caches: what they forgot is looked up in the store.
+//! Every document belongs to exactly one event. Event ids come from the store
+//! ([`yuqing_store::Store::allocate_event_ids`], handed in with [`Events::provide`]), so
+//! several writers never give out the same id; the store creates the event row in the same
+//! transaction as the documents. The maps are caches: what they forgot is looked up in the
+//! store.
+//!
+//! With several writers on one store ([`Events::set_shared`]) these decisions are
+//! proposals: each link asks the store to settle it ([`EventLink::verify`]), the store's
+//! claims win (the root's event, the reprint group's event), and the writer learns the
+//! settled event afterwards ([`Events::settled`]) and what the other writers stored
+//! ([`Events::follow`]).
 
 use rustc_hash::FxHashMap as HashMap;
 use yuqing_judge::cluster::{ClusterSettings, Clusterer};
@@ -51,20 +59,79 @@ pub(crate) fn root_key(platform: &str, root: &str) -> u64 {
 
 /// The writer's event state.
 pub struct Events {
-    next_id: i64,
+    /// Event ids allocated by the store and not used yet, ascending.
+    ids: std::collections::VecDeque<i64>,
     roots: HashMap<u64, i64>,
     groups: HashMap<i64, i64>,
     clusterer: Clusterer,
+    shared: bool,
 }
 
 impl Events {
-    /// Starts after the highest event id in the store.
-    pub fn new(max_event_id: i64, cluster: ClusterSettings) -> Events {
+    pub fn new(cluster: ClusterSettings) -> Events {
         Events {
-            next_id: max_event_id + 1,
+            ids: Default::default(),
             roots: HashMap::default(),
             groups: HashMap::default(),
             clusterer: Clusterer::new(cluster),
+            shared: false,
+        }
+    }
+
+    /// Other writers share the store: every link asks the store to settle it.
+    pub fn set_shared(&mut self, shared: bool) {
+        self.shared = shared;
+    }
+
+    /// How many more event ids [`Events::assign`] may need for `batch` (after the look-ups
+    /// are learned): one per new root, less those held.
+    pub fn ids_needed(&self, batch: &[Candidate]) -> usize {
+        let mut new: rustc_hash::FxHashSet<u64> = Default::default();
+        for c in batch {
+            let key = root_key(c.platform, c.root.unwrap_or(c.id));
+            if !self.roots.contains_key(&key) {
+                new.insert(key);
+            }
+        }
+        new.len().saturating_sub(self.ids.len())
+    }
+
+    /// Event ids from the store ([`yuqing_store::Store::allocate_event_ids`]).
+    pub fn provide(&mut self, ids: Vec<i64>) {
+        self.ids.extend(ids);
+    }
+
+    /// The store settled a document in another event than proposed: its root (and group)
+    /// map to that event from now on.
+    pub fn settled(&mut self, platform: &str, root: &str, group: Option<i64>, event: i64) {
+        self.roots.insert(root_key(platform, root), event);
+        if let Some(g) = group {
+            self.groups.insert(g, event);
+        }
+    }
+
+    /// Learns a document another writer stored: its root's event, its group's event, a
+    /// root of its own id that now maps elsewhere (its replies' event was merged into its
+    /// own), and, for an original, its words for clustering.
+    pub fn follow(&mut self, d: &yuqing_core::StoredDocument, norm_text: Option<&str>) {
+        let (Some(e), Some(id)) = (d.event_id, d.doc.id.as_deref()) else {
+            return;
+        };
+        let platform = d.doc.platform.as_str();
+        let root = d.doc.root_id.as_deref().unwrap_or(id);
+        self.roots.insert(root_key(platform, root), e);
+        if let Some(own) = self.roots.get_mut(&root_key(platform, id)) {
+            *own = e;
+        }
+        if let Some(g) = d.group_id {
+            self.groups.entry(g).or_insert(e);
+        }
+        if let Some(text) = norm_text {
+            let at = d
+                .doc
+                .published_at
+                .map_or(d.ingested_at.timestamp_millis(), |t| t.timestamp_millis());
+            self.warm(e, text, at);
         }
     }
 
@@ -114,7 +181,18 @@ impl Events {
         }
     }
 
-    /// Assigns one document (call in document order, after the lookups are learned).
+    /// The next unused event id (taken by the caller when it founds an event).
+    fn next_id(&self) -> i64 {
+        // The pipeline provides `ids_needed` ids before assigning a batch: at most one per
+        // new root, and only a new root founds an event.
+        *self
+            .ids
+            .front()
+            .expect("event ids are provided for every new root before assigning")
+    }
+
+    /// Assigns one document (call in document order, after the lookups are learned and
+    /// [`Events::ids_needed`] ids provided).
     pub fn assign(&mut self, c: &Candidate, critical: Option<i64>) -> EventLink {
         if self.roots.len() > CACHE_MAX {
             self.roots.clear();
@@ -130,6 +208,7 @@ impl Events {
             root_key: None,
             original: c.original,
             critical,
+            verify: self.shared,
         };
         if let Some(&e) = self.roots.get(&key) {
             link.event_id = e;
@@ -148,7 +227,7 @@ impl Events {
                     if let Some((e, _similarity)) = self.clusterer.assign(&terms, c.at_ms) {
                         found = Some(e);
                     }
-                    let e = found.unwrap_or(self.next_id);
+                    let e = found.unwrap_or_else(|| self.next_id());
                     if !terms.is_empty() {
                         self.clusterer.add(e, &terms, c.at_ms);
                     }
@@ -157,9 +236,9 @@ impl Events {
             link.event_id = match found {
                 Some(e) => e,
                 None => {
-                    let e = self.next_id;
-                    self.next_id += 1;
                     link.founds = true;
+                    let e = self.next_id();
+                    self.ids.pop_front();
                     e
                 }
             };

@@ -52,6 +52,9 @@ pub struct Grouper {
     exact: HashMap<u64, i64>,
     bands: [HashMap<u16, Vec<(u64, i64)>>; 4],
     next_group: i64,
+    /// Group ids from the store ([`Grouper::provide`]), used before `next_group` when
+    /// several writers share the store, so that no two give out the same id.
+    ids: std::collections::VecDeque<i64>,
 }
 
 /// Scan cap per band bucket, so pathological buckets cannot stall ingestion.
@@ -66,15 +69,55 @@ impl Grouper {
         }
     }
 
-    /// Adds one stored document's fingerprint (used when loading from the store).
+    /// Adds one stored document's fingerprint (used when loading from the store, and for
+    /// documents other writers stored).
     pub fn learn(&mut self, content_key: Option<i64>, simhash: Option<i64>, group_id: Option<i64>) {
         let Some(g) = group_id else { return };
         self.next_group = self.next_group.max(g + 1);
         if let Some(k) = content_key {
-            self.exact.entry(k as u64).or_insert(g);
+            match self.exact.entry(k as u64) {
+                std::collections::hash_map::Entry::Occupied(o) => {
+                    if *o.get() == g && simhash.is_some() {
+                        // Known already (a founder learned twice): its bands are in.
+                        return;
+                    }
+                }
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(g);
+                }
+            }
         }
         if let Some(h) = simhash {
             self.add_bands(h as u64, g);
+        }
+    }
+
+    /// How many group ids to [`Grouper::provide`] before assigning `n` documents with
+    /// ids from the store.
+    pub fn ids_needed(&self, n: usize) -> usize {
+        n.saturating_sub(self.ids.len())
+    }
+
+    /// Group ids from the store ([`yuqing_store::Store::allocate_group_ids`]).
+    pub fn provide(&mut self, ids: Vec<i64>) {
+        self.ids.extend(ids);
+    }
+
+    /// The store settled a document in group `to` instead of `a`'s (another writer
+    /// claimed its text first): its key and fingerprint point there from now on.
+    pub fn relabel(&mut self, a: &Assignment, to: i64) {
+        let Some(from) = a.group_id else { return };
+        if let Some(k) = a.content_key {
+            self.exact.insert(k, to);
+        }
+        if let Some(h) = a.simhash {
+            for (i, band) in self.bands.iter_mut().enumerate() {
+                if let Some(v) = band.get_mut(&((h >> (i * 16)) as u16)) {
+                    for e in v.iter_mut().filter(|e| e.1 == from) {
+                        e.1 = to;
+                    }
+                }
+            }
         }
     }
 
@@ -148,8 +191,13 @@ impl Grouper {
             self.exact.insert(key, g);
             return a;
         }
-        let g = self.next_group;
-        self.next_group += 1;
+        let g = match self.ids.pop_front() {
+            Some(g) => g,
+            None => {
+                self.next_group += 1;
+                self.next_group - 1
+            }
+        };
         self.exact.insert(key, g);
         let a = Assignment {
             group_id: Some(g),
