@@ -13,95 +13,20 @@
 //! database (`yuqing_e2e_<pid>`) and streams (namespace `e2e-<pid>`) are its own and
 //! removed at the end.
 
+mod cluster;
 mod common;
 
-use common::{bin, first_events, run, write_lines};
+use cluster::{Cluster, scalar};
+use common::{first_events, run, write_lines};
+use sqlx::Connection;
 use sqlx::postgres::PgConnection;
-use sqlx::{Connection, Executor};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use yuqing_bus::{Bus, StreamSettings};
-
-fn admin_url() -> String {
-    std::env::var("YUQING_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-fn nats_url() -> String {
-    std::env::var("YUQING_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
-}
-
-async fn admin() -> PgConnection {
-    let url = admin_url();
-    PgConnection::connect(&url).await.unwrap_or_else(|e| {
-        panic!(
-            "PostgreSQL is unreachable at {url} ({e}). This test needs a server: start one, \
-             or point YUQING_TEST_POSTGRES at one (a user that may CREATE DATABASE)"
-        )
-    })
-}
-
-/// A child process killed when dropped, so a failing test leaves no processor running.
-struct Node(Option<Child>);
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.0.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-/// `yuqing process` on `data`, its output in `data.log`.
-fn processor(data: &Path, db: &str, ns: &str) -> Node {
-    std::fs::create_dir_all(data).expect("data dir");
-    Command::new(env!("CARGO_BIN_EXE_yuqing"))
-        .env_remove("YUQING_DATA")
-        .env_remove("YUQING_CONFIG")
-        .args(["process", "--ack-wait", "5", "--database", db, "--nats"])
-        .arg(nats_url())
-        .arg("--bus-namespace")
-        .arg(ns)
-        .arg("--data")
-        .arg(data)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(data.with_extension("log")).expect("log"))
-        .spawn()
-        .map(|c| Node(Some(c)))
-        .expect("spawn yuqing process")
-}
-
-async fn scalar(c: &mut PgConnection, sql: &'static str) -> i64 {
-    sqlx::query_scalar::<_, i64>(sql)
-        .fetch_one(c)
-        .await
-        .expect(sql)
-}
-
-fn stop(mut node: Node, name: &str, data: &Path) {
-    let mut child = node.0.take().expect("running");
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            let log = std::fs::read_to_string(data.with_extension("log")).unwrap_or_default();
-            assert!(status.success(), "{name} failed on SIGTERM: {log}");
-            return;
-        }
-        assert!(Instant::now() < deadline, "{name} did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs PostgreSQL and NATS: cargo test -p yuqing --test distributed -- --ignored"]
 async fn collect_and_two_processors_store_each_document_once() {
-    let pid = std::process::id();
     let tmp = tempfile::tempdir().expect("tempdir");
     let lines = first_events(150);
     let ids: HashSet<(String, String)> = lines
@@ -141,102 +66,29 @@ async fn collect_and_two_processors_store_each_document_once() {
     .trim()
     .to_owned();
     assert_ne!(count_sqlite, "0", "the word must occur in the slice");
-
-    // A fresh database and fresh streams.
-    let name = format!("yuqing_e2e_{pid}");
-    let mut adm = admin().await;
-    // Databases left by test processes that are gone (a failed run).
-    let left: Vec<String> = sqlx::query_scalar(
-        "SELECT datname::text FROM pg_database WHERE datname LIKE 'yuqing\\_e2e\\_%'",
+    let search_sqlite = String::from_utf8_lossy(
+        &run(&["search", word, "--data", sqlite.to_str().expect("path")]).stdout,
     )
-    .fetch_all(&mut adm)
-    .await
-    .expect("list databases");
-    for n in left {
-        let gone = n
-            .rsplit('_')
-            .next()
-            .and_then(|p| p.parse::<u32>().ok())
-            .is_some_and(|p| p != pid && !Path::new(&format!("/proc/{p}")).exists());
-        if gone {
-            let _ = adm
-                .execute(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS \"{n}\" WITH (FORCE)"
-                )))
-                .await;
-        }
-    }
-    adm.execute(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-    )))
-    .await
-    .expect("drop old database");
-    adm.execute(sqlx::AssertSqlSafe(format!(
-        "CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"
-    )))
-    .await
-    .expect("create database");
-    // The admin URL with the database replaced (its user and password kept).
-    let admin = admin_url();
-    let (base, _) = admin.rsplit_once('/').expect("a postgres:// URL");
-    let db = format!("{base}/{name}");
-    let ns = format!("e2e-{pid}");
-    let bus = Bus::connect_with(&nats_url(), StreamSettings::namespaced(&ns))
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "this test needs NATS with JetStream at {} (YUQING_TEST_NATS): {e}",
-                nats_url()
-            )
-        });
-    bus.delete_streams().await.expect("delete old streams");
+    .lines()
+    .next()
+    .unwrap_or("")
+    .to_owned();
+    assert!(search_sqlite.contains(&count_sqlite), "{search_sqlite}");
 
-    // Collect: everything goes to the bus.
-    let out = bin()
-        .args([
-            "collect",
-            "--json",
-            "--nats",
-            &nats_url(),
-            "--bus-namespace",
-            &ns,
-            slice,
-        ])
-        .output()
-        .expect("run collect");
-    assert!(
-        out.status.success(),
-        "collect failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let collected: serde_json::Value = serde_json::from_str(
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .last()
-            .expect("summary"),
-    )
-    .expect("collect json");
+    // A fresh database and fresh streams; collect: everything goes to the bus.
+    let cl = Cluster::new("yuqing_e2e").await;
+    let db = cl.db.clone();
+    let collected = cl.collect(slice);
     assert_eq!(collected["read"].as_u64(), Some(lines.len() as u64));
     assert_eq!(collected["rejected"].as_u64(), Some(0));
 
     // Two processors; the first is killed with SIGKILL once documents are stored.
     let (a, b) = (tmp.path().join("node-a"), tmp.path().join("node-b"));
-    let mut pa = processor(&a, &db, &ns);
-    let pb = processor(&b, &db, &ns);
+    let pa = cl.processor(&a, &[]);
+    let pb = cl.processor(&b, &[]);
     // The processors create the schema; connect once they did.
+    let mut c = cl.connect_when_ready().await;
     let deadline = Instant::now() + Duration::from_secs(120);
-    let mut c = loop {
-        if let Ok(mut c) = PgConnection::connect(&db).await
-            && sqlx::query("SELECT 1 FROM documents LIMIT 1")
-                .execute(&mut c)
-                .await
-                .is_ok()
-        {
-            break c;
-        }
-        assert!(Instant::now() < deadline, "no documents table after 120 s");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
     let at_kill = loop {
         let n = scalar(&mut c, "SELECT count(*) FROM documents").await;
         if n > 0 {
@@ -245,15 +97,13 @@ async fn collect_and_two_processors_store_each_document_once() {
         assert!(Instant::now() < deadline, "nothing stored after 120 s");
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    let mut killed = pa.0.take().expect("running");
-    killed.kill().expect("kill -9");
-    let _ = killed.wait();
+    pa.kill();
     eprintln!(
         "processor a killed with {at_kill} of {} documents stored",
         ids.len()
     );
     // A processor restarted on the killed node's data directory (its index catches up).
-    let pa2 = processor(&a, &db, &ns);
+    let pa2 = cl.processor(&a, &[]);
 
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
@@ -270,8 +120,8 @@ async fn collect_and_two_processors_store_each_document_once() {
     }
     // Redeliveries of the killed processor's batch (after ack_wait) must be skipped.
     tokio::time::sleep(Duration::from_secs(7)).await;
-    stop(pb, "processor b", &b);
-    stop(pa2, "processor a (restarted)", &a);
+    pb.stop("processor b", &b);
+    pa2.stop("processor a (restarted)", &a);
 
     let stored = scalar(&mut c, "SELECT count(*) FROM documents").await;
     let distinct = scalar(
@@ -281,7 +131,7 @@ async fn collect_and_two_processors_store_each_document_once() {
     .await;
     assert_eq!(stored as usize, ids.len(), "documents stored");
     assert_eq!(distinct, stored, "a document stored twice");
-    let (docs, _) = bus.stream_counts().await.expect("stream counts");
+    let (docs, _) = cl.bus.stream_counts().await.expect("stream counts");
     assert_eq!(docs as usize, ids.len(), "messages on the bus");
 
     // Events (issue 7: event ids and grouping shared by the processors).
@@ -299,15 +149,32 @@ async fn collect_and_two_processors_store_each_document_once() {
         ]);
         let n = String::from_utf8_lossy(&out.stdout).trim().to_owned();
         assert_eq!(n, count_sqlite, "count {word} on {}", node.display());
+        // Search on a node with the shared store: the same hits as the single node.
+        let total = |out: std::process::Output| {
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_owned()
+        };
+        let node_search = total(run(&[
+            "search",
+            word,
+            "--database",
+            &db,
+            "--data",
+            node.to_str().expect("path"),
+        ]));
+        assert_eq!(
+            node_search,
+            search_sqlite,
+            "search {word} on {}",
+            node.display()
+        );
     }
 
     drop(c);
-    bus.delete_streams().await.expect("delete streams");
-    adm.execute(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-    )))
-    .await
-    .expect("drop database");
+    cl.remove().await;
 }
 
 /// (platform, id) → event of every document, and each event's document counter.
