@@ -314,6 +314,11 @@ impl<S: Store> Pipeline<S> {
     /// [`Pipeline::follow_store`] teaches this writer what the others stored (their roots'
     /// and groups' events, their fingerprints, their originals' words), so that it
     /// proposes what the store would settle.
+    /// Whether this pipeline shares its store with other writers ([`Pipeline::set_shared`]).
+    pub fn is_shared(&self) -> bool {
+        self.shared
+    }
+
     pub fn set_shared(&mut self, shared: bool) {
         self.shared = shared;
         self.events.set_shared(shared);

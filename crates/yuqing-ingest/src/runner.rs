@@ -129,9 +129,17 @@ pub fn spawn_writer<S: Store>(
                     }
                     Ok(None) => break,
                     Err(_) => {
-                        // Idle: pick up plans changed by another process.
+                        // Idle: pick up plans changed by another process, and on a shared
+                        // store index what the other writers stored.
                         if let Err(e) = rt.block_on(pipeline.reload_plans_if_due()) {
                             tracing::error!(error = %e, "reloading plans failed");
+                        }
+                        if pipeline.is_shared()
+                            && !index_broken
+                            && let Err(e) = rt.block_on(pipeline.follow_store())
+                        {
+                            tracing::error!(error = %e, "following the shared store failed");
+                            index_broken |= matches!(e, PipelineError::Search(_));
                         }
                     }
                 }

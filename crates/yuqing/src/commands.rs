@@ -78,13 +78,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Process { .. }
                 | Command::Count { .. }
                 | Command::Search { .. }
+                | Command::Serve {
+                    stateless: true,
+                    ..
+                }
                 | Command::Collect { .. }
                 | Command::DefaultConfig
         )
     {
         bail!(
-            "--database（PostgreSQL）目前只用于 yuqing process、collect、search 与 count；其余命令使用 --data 中的 SQLite 数据库 / \
-             --database (PostgreSQL) is used only by yuqing process, collect, search and count for now; the other commands use the SQLite database in --data"
+            "--database（PostgreSQL）目前只用于 yuqing process、collect、serve --stateless、search 与 count；其余命令使用 --data 中的 SQLite 数据库 / \
+             --database (PostgreSQL) is used only by yuqing process, collect, serve --stateless, search and count for now; the other commands use the SQLite database in --data"
         );
     }
     match cli.command {
@@ -399,7 +403,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check { repair } => crate::check::check(&cli.data, &cfg, repair).await,
         Command::Backup { dest } => crate::backup::backup(&cli.data, &dest).await,
         Command::Restore { src } => crate::backup::restore(&cli.data, &cfg, &src).await,
-        Command::Serve { bind } => crate::serve::serve(&cli.data, cfg, bind).await,
+        Command::Serve {
+            bind,
+            stateless: true,
+        } => crate::serve::serve_stateless(&cli.data, cfg, bind, cli.database.as_deref()).await,
+        Command::Serve { bind, .. } => crate::serve::serve(&cli.data, cfg, bind).await,
     }
 }
 

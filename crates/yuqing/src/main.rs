@@ -36,7 +36,8 @@ pub struct Cli {
     #[arg(long, global = true, env = "YUQING_CONFIG")]
     pub config: Option<PathBuf>,
     /// A PostgreSQL database (`postgres://user@host:5432/db`) shared by several nodes,
-    /// instead of the SQLite database in --data. For now used by `process` and `count`;
+    /// instead of the SQLite database in --data. For now used by `process`, `collect`,
+    /// `serve --stateless`, `search` and `count`;
     /// the index stays in --data.
     #[arg(long, global = true, env = "YUQING_DATABASE")]
     pub database: Option<String>,
@@ -224,6 +225,11 @@ pub enum Command {
         /// Address to listen on (default from config: 127.0.0.1:8080).
         #[arg(long, env = "YUQING_BIND")]
         bind: Option<String>,
+        /// A web/API node of a multi-host deployment: the shared PostgreSQL database of
+        /// --database is the system of record, --data keeps only a search index fed from it
+        /// (no sources, no import directory).
+        #[arg(long, env = "YUQING_STATELESS")]
+        stateless: bool,
     },
 }
 

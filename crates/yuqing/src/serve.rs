@@ -1,5 +1,15 @@
 //! `yuqing serve`: the pipeline writer, every configured source, the watched import
 //! directory and the web server, in one process, until Ctrl-C or SIGTERM.
+//!
+//! `yuqing serve --stateless --database postgres://…`: a web/API node of a multi-host
+//! deployment (issue 7). Its system of record is the shared PostgreSQL database; what it
+//! keeps in `--data` is a search index it feeds from the store (rebuilt from the store if
+//! lost, so a node can be replaced by starting another anywhere) and its writer lock.
+//! Pushed documents go through the same pipeline as a processor's, in shared mode; alerts,
+//! deliveries and case deadlines run on whichever node (web or processor) holds the
+//! `handling` lease. It runs no `[[sources]]` (collectors do), no import directory and no
+//! daily-report schedule; evidence attachments are kept in `--data/evidence`, which must be
+//! one shared directory for all web nodes.
 
 use crate::config::Config;
 use crate::data::DataDir;
@@ -55,26 +65,8 @@ pub async fn serve(root: &Path, cfg: Config, bind: Option<String>) -> anyhow::Re
         Arc::new(yuqing_core::SystemClock),
         Default::default(),
     ));
-    // On the first start only: an administrator with a one-time password, shown here once
-    // (stderr, not through the tracing log) and stored only as its argon2 hash.
-    if let Some(b) = access
-        .bootstrap()
-        .await
-        .context("无法创建初始管理员 / cannot create the first administrator")?
-    {
-        eprintln!(
-            "首次启动：已创建管理员账号 {user}，一次性密码：{pw}\n  请立即登录并修改密码；此密码不会再次显示。\n\
-             First start: created the administrator {user} with the one-time password: {pw}\n  \
-             Log in and change it now; it will not be shown again.",
-            user = b.user,
-            pw = b.password
-        );
-    }
-    let bind = bind.unwrap_or_else(|| cfg.server.bind.clone());
-    let listener = tokio::net::TcpListener::bind(&bind)
-        .await
-        .with_context(|| format!("无法监听 {bind}（端口被占用？用 --bind 换一个）/ cannot listen on {bind} (port in use? choose another with --bind)"))?;
-    let addr = listener.local_addr()?;
+    bootstrap(&access).await?;
+    let (listener, addr) = listen(bind, &cfg).await?;
     let cases = Arc::new(
         yuqing_handling::cases::Cases::new(
             dir.store.clone(),
@@ -120,23 +112,7 @@ pub async fn serve(root: &Path, cfg: Config, bind: Option<String>) -> anyhow::Re
         root.display()
     );
     outln!("listening on http://{addr}");
-    let shutdown = async {
-        let ctrl_c = tokio::signal::ctrl_c();
-        #[cfg(unix)]
-        {
-            let mut term =
-                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                    Ok(t) => t,
-                    Err(_) => return,
-                };
-            tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = ctrl_c.await;
-        }
-    };
-    yuqing_web::serve(listener, state, shutdown).await?;
+    yuqing_web::serve(listener, state, shutdown_signal()).await?;
     eprintln!("正在停止… / stopping…");
     let _ = stop_tx.send(true);
     for t in tasks {
@@ -146,6 +122,142 @@ pub async fn serve(root: &Path, cfg: Config, bind: Option<String>) -> anyhow::Re
         t.abort();
     }
     // The writer stops when the last handle (held by the web state, now dropped) is gone.
+    tokio::task::spawn_blocking(move || writer_thread.join())
+        .await
+        .ok()
+        .and_then(|r| r.ok())
+        .transpose()
+        .context("写入线程出错 / writer failed")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Listens on `--bind` (or the config's).
+async fn listen(
+    bind: Option<String>,
+    cfg: &Config,
+) -> anyhow::Result<(tokio::net::TcpListener, std::net::SocketAddr)> {
+    let bind = bind.unwrap_or_else(|| cfg.server.bind.clone());
+    let listener = tokio::net::TcpListener::bind(&bind)
+        .await
+        .with_context(|| format!("无法监听 {bind}（端口被占用？用 --bind 换一个）/ cannot listen on {bind} (port in use? choose another with --bind)"))?;
+    let addr = listener.local_addr()?;
+    Ok((listener, addr))
+}
+
+/// On the first start only: an administrator with a one-time password, shown here once
+/// (stderr, not through the tracing log) and stored only as its argon2 hash.
+async fn bootstrap<S>(access: &yuqing_handling::access::Access<S>) -> anyhow::Result<()>
+where
+    S: yuqing_store::Store + yuqing_store::AccessStore + yuqing_store::HandlingStore,
+{
+    if let Some(b) = access
+        .bootstrap()
+        .await
+        .context("无法创建初始管理员 / cannot create the first administrator")?
+    {
+        eprintln!(
+            "首次启动：已创建管理员账号 {user}，一次性密码：{pw}\n  请立即登录并修改密码；此密码不会再次显示。\n\
+             First start: created the administrator {user} with the one-time password: {pw}\n  \
+             Log in and change it now; it will not be shown again.",
+            user = b.user,
+            pw = b.password
+        );
+    }
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => return,
+            };
+        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+/// `yuqing serve --stateless --database postgres://…` (see the module docs).
+pub async fn serve_stateless(
+    root: &Path,
+    cfg: Config,
+    bind: Option<String>,
+    database: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    let url = crate::distributed::postgres_url(database, "serve --stateless")?;
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .ok();
+    // The index in --data has one writer: this node.
+    let _lock = crate::data::DataDir::lock(root)?;
+    let store = Arc::new(yuqing_store::PgStore::connect(url).await?);
+    let index = Arc::new(yuqing_search::SearchIndex::open(&root.join("index"))?);
+    let mut pipeline =
+        crate::judgement::open_pipeline_over(store.clone(), index.clone(), &cfg).await?;
+    pipeline.set_shared(true);
+    // Catch the index up with the store before answering searches.
+    let caught_up = pipeline.follow_store().await?;
+    pipeline.maybe_commit()?;
+    let (writer, writer_thread) = spawn_writer(pipeline, tokio::runtime::Handle::current());
+    let leader = tokio::spawn(crate::handling_tasks::lead(store.clone(), cfg.clone()));
+    let clock: Arc<dyn yuqing_core::Clock> = Arc::new(yuqing_core::SystemClock);
+    let access = Arc::new(yuqing_handling::access::Access::new(
+        store.clone(),
+        clock.clone(),
+        Default::default(),
+    ));
+    // One node at a time makes the first administrator.
+    let lease = loop {
+        if let Some(l) = store.try_lease("bootstrap").await? {
+            break l;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    bootstrap(&access).await?;
+    lease.release().await;
+    let cases = Arc::new(
+        yuqing_handling::cases::Cases::new(store.clone(), clock.clone(), cfg.deadlines.clone())
+            .with_evidence(root.join("evidence")),
+    );
+    let reports = Arc::new(
+        yuqing_handling::reports::Reports::new(store.clone(), writer.judge().clone(), clock)
+            .with_cases(cases.clone())
+            .with_letterhead(cfg.report.letterhead()?),
+    );
+    let (listener, addr) = listen(bind, &cfg).await?;
+    let state = Arc::new(AppState {
+        store,
+        index,
+        writer: Some(writer.clone()),
+        push_tokens: cfg.server.push_tokens.iter().map(|t| t.0.clone()).collect(),
+        metrics,
+        judge: writer.judge().clone(),
+        judgement: Default::default(),
+        cases: Some(cases),
+        access: Some(access),
+        secure_cookies: cfg.server.secure_cookies,
+        handling: Some(Arc::new(cfg.handling())),
+        reports: Some(reports),
+        report_options: cfg.report.render_options(),
+    });
+    drop(writer);
+    eprintln!(
+        "yuqing 已启动（无状态 Web 节点）：http://{addr}  数据库 PostgreSQL，索引 {}（补齐 {caught_up} 条）/ \
+         yuqing is running (stateless web node) at http://{addr}, database PostgreSQL, index in {} ({caught_up} caught up)",
+        root.display(),
+        root.display()
+    );
+    outln!("listening on http://{addr}");
+    yuqing_web::serve(listener, state, shutdown_signal()).await?;
+    eprintln!("正在停止… / stopping…");
+    leader.abort();
     tokio::task::spawn_blocking(move || writer_thread.join())
         .await
         .ok()

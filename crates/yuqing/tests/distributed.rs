@@ -173,6 +173,69 @@ async fn collect_and_two_processors_store_each_document_once() {
         );
     }
 
+    // A stateless web node on the same database: it catches its own index up from the
+    // store, answers searches like the single node, and takes pushes into the shared
+    // store, searchable there at once and in the store for every node.
+    let web = tmp.path().join("web");
+    std::fs::create_dir_all(&web).expect("web dir");
+    let srv = common::serve_cmd(
+        &web.join("data"),
+        &web,
+        "[server]\npush_tokens = [\"e2e-t0ken\"]\n",
+        &[
+            ("YUQING_DATABASE", db.as_str()),
+            ("YUQING_STATELESS", "true"),
+        ],
+    );
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::new();
+    let search = |q: &'static str| {
+        let (http, base) = (http.clone(), srv.base.clone());
+        async move {
+            http.get(format!("{base}/api/v1/search?q={q}&limit=1"))
+                .bearer_auth("e2e-t0ken")
+                .send()
+                .await
+                .expect("search")
+                .json::<serde_json::Value>()
+                .await
+                .expect("json")
+        }
+    };
+    let r = search(word).await;
+    assert_eq!(
+        r["total"].to_string(),
+        count_sqlite,
+        "search {word} on the stateless web node: {r}"
+    );
+    let before = scalar(&mut c, "SELECT count(*) FROM documents").await;
+    let status = common::push_posts(
+        &http,
+        &srv.base,
+        "e2e-t0ken",
+        &["web-push-1".to_owned()],
+        "无状态节点推送测试：某医院停车难",
+    )
+    .await;
+    assert_eq!(status, Some(200));
+    assert_eq!(
+        scalar(&mut c, "SELECT count(*) FROM documents").await,
+        before + 1,
+        "the push is in the shared store"
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if search("无状态节点推送测试").await["total"] == 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the pushed document is not searchable"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    drop(srv);
+
     drop(c);
     cl.remove().await;
 }
