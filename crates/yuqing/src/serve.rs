@@ -67,44 +67,21 @@ pub async fn serve(root: &Path, cfg: Config, bind: Option<String>) -> anyhow::Re
     ));
     bootstrap(&access).await?;
     let (listener, addr) = listen(bind, &cfg).await?;
-    let cases = Arc::new(
-        yuqing_handling::cases::Cases::new(
-            dir.store.clone(),
-            Arc::new(yuqing_core::SystemClock),
-            cfg.deadlines.clone(),
-        )
-        .with_evidence(root.join("evidence")),
-    );
-    let reports = Arc::new(
-        yuqing_handling::reports::Reports::new(
-            dir.store.clone(),
-            writer.judge().clone(),
-            Arc::new(yuqing_core::SystemClock),
-        )
-        .with_cases(cases.clone())
-        .with_letterhead(cfg.report.letterhead()?),
-    );
+    let (state, reports) = web_state(
+        dir.store.clone(),
+        dir.index.clone(),
+        &writer,
+        access,
+        root,
+        &cfg,
+        metrics,
+    )?;
     let mut handling = handling;
     handling.push(crate::handling_tasks::spawn_reports(
-        reports.clone(),
+        reports,
         cfg.report.clone(),
         &cfg.channels,
     )?);
-    let state = Arc::new(AppState {
-        store: dir.store.clone(),
-        index: dir.index.clone(),
-        writer: Some(writer.clone()),
-        push_tokens: cfg.server.push_tokens.iter().map(|t| t.0.clone()).collect(),
-        metrics,
-        judge: writer.judge().clone(),
-        judgement: Default::default(),
-        cases: Some(cases),
-        access: Some(access),
-        secure_cookies: cfg.server.secure_cookies,
-        handling: Some(Arc::new(cfg.handling())),
-        reports: Some(reports.clone()),
-        report_options: cfg.report.render_options(),
-    });
     drop(writer);
     eprintln!(
         "yuqing 已启动：http://{addr}  数据目录 {} / yuqing is running at http://{addr}, data in {}",
@@ -207,10 +184,9 @@ pub async fn serve_stateless(
     pipeline.maybe_commit()?;
     let (writer, writer_thread) = spawn_writer(pipeline, tokio::runtime::Handle::current());
     let leader = tokio::spawn(crate::handling_tasks::lead(store.clone(), cfg.clone()));
-    let clock: Arc<dyn yuqing_core::Clock> = Arc::new(yuqing_core::SystemClock);
     let access = Arc::new(yuqing_handling::access::Access::new(
         store.clone(),
-        clock.clone(),
+        Arc::new(yuqing_core::SystemClock),
         Default::default(),
     ));
     // One node at a time makes the first administrator.
@@ -222,31 +198,8 @@ pub async fn serve_stateless(
     };
     bootstrap(&access).await?;
     lease.release().await;
-    let cases = Arc::new(
-        yuqing_handling::cases::Cases::new(store.clone(), clock.clone(), cfg.deadlines.clone())
-            .with_evidence(root.join("evidence")),
-    );
-    let reports = Arc::new(
-        yuqing_handling::reports::Reports::new(store.clone(), writer.judge().clone(), clock)
-            .with_cases(cases.clone())
-            .with_letterhead(cfg.report.letterhead()?),
-    );
     let (listener, addr) = listen(bind, &cfg).await?;
-    let state = Arc::new(AppState {
-        store,
-        index,
-        writer: Some(writer.clone()),
-        push_tokens: cfg.server.push_tokens.iter().map(|t| t.0.clone()).collect(),
-        metrics,
-        judge: writer.judge().clone(),
-        judgement: Default::default(),
-        cases: Some(cases),
-        access: Some(access),
-        secure_cookies: cfg.server.secure_cookies,
-        handling: Some(Arc::new(cfg.handling())),
-        reports: Some(reports),
-        report_options: cfg.report.render_options(),
-    });
+    let (state, _) = web_state(store, index, &writer, access, root, &cfg, metrics)?;
     drop(writer);
     eprintln!(
         "yuqing 已启动（无状态 Web 节点）：http://{addr}  数据库 PostgreSQL，索引 {}（补齐 {caught_up} 条）/ \
@@ -265,4 +218,47 @@ pub async fn serve_stateless(
         .transpose()
         .context("写入线程出错 / writer failed")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The web application's state over `store`: cases (with evidence in `root/evidence`),
+/// reports and access; also the report builders, for the daily schedule.
+#[allow(clippy::type_complexity)]
+fn web_state<S>(
+    store: Arc<S>,
+    index: Arc<yuqing_search::SearchIndex>,
+    writer: &yuqing_ingest::runner::WriterHandle,
+    access: Arc<yuqing_handling::access::Access<S>>,
+    root: &Path,
+    cfg: &Config,
+    metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+) -> anyhow::Result<(Arc<AppState<S>>, Arc<yuqing_handling::reports::Reports<S>>)>
+where
+    S: yuqing_store::Store + yuqing_store::HandlingStore + yuqing_store::ReportStore,
+{
+    let clock: Arc<dyn yuqing_core::Clock> = Arc::new(yuqing_core::SystemClock);
+    let cases = Arc::new(
+        yuqing_handling::cases::Cases::new(store.clone(), clock.clone(), cfg.deadlines.clone())
+            .with_evidence(root.join("evidence")),
+    );
+    let reports = Arc::new(
+        yuqing_handling::reports::Reports::new(store.clone(), writer.judge().clone(), clock)
+            .with_cases(cases.clone())
+            .with_letterhead(cfg.report.letterhead()?),
+    );
+    let state = Arc::new(AppState {
+        store,
+        index,
+        writer: Some(writer.clone()),
+        push_tokens: cfg.server.push_tokens.iter().map(|t| t.0.clone()).collect(),
+        metrics,
+        judge: writer.judge().clone(),
+        judgement: Default::default(),
+        cases: Some(cases),
+        access: Some(access),
+        secure_cookies: cfg.server.secure_cookies,
+        handling: Some(Arc::new(cfg.handling())),
+        reports: Some(reports.clone()),
+        report_options: cfg.report.render_options(),
+    });
+    Ok((state, reports))
 }

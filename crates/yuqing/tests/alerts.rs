@@ -5,36 +5,14 @@
 
 mod common;
 
-use axum::Router;
-use axum::extract::State;
-use axum::routing::post;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-type Got = Arc<Mutex<Vec<Value>>>;
-
-async fn receive(State(got): State<Got>, body: String) -> &'static str {
-    got.lock()
-        .expect("lock")
-        .push(serde_json::from_str(&body).expect("json"));
-    "ok"
-}
-
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pushed_item_that_hits_a_plan_alerts_once_through_the_webhook() {
-    let got: Got = Arc::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let hook = listener.local_addr().expect("addr");
-    let app = Router::new()
-        .route("/hook", post(receive))
-        .with_state(got.clone());
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let (got, hook) = common::webhook().await;
 
     let tmp = tempfile::tempdir().expect("tmp");
     let srv = common::serve(

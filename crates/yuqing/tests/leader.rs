@@ -18,22 +18,14 @@ mod common;
 
 use axum::Router;
 use axum::extract::State;
-use axum::routing::post;
 use cluster::{Cluster, scalar};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-type Got = Arc<Mutex<Vec<Value>>>;
-
-async fn receive(State(got): State<Got>, body: String) -> &'static str {
-    got.lock()
-        .expect("lock")
-        .push(serde_json::from_str(&body).expect("json"));
-    "ok"
-}
+use common::Got;
 
 fn leads(data: &Path) -> bool {
     std::fs::read_to_string(data.with_extension("log"))
@@ -95,17 +87,7 @@ async fn wait_for(got: &Got, n: usize, what: &str, c: &mut sqlx::PgConnection, l
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs PostgreSQL and NATS: cargo test -p yuqing --test leader -- --ignored"]
 async fn one_node_alerts_and_another_takes_over_when_it_dies() {
-    let got: Got = Arc::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let hook = listener.local_addr().expect("addr");
-    let app = Router::new()
-        .route("/hook", post(receive))
-        .with_state(got.clone());
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let (got, hook) = common::webhook().await;
     let tmp = tempfile::tempdir().expect("tmp");
     let cfg = tmp.path().join("yuqing.toml");
     std::fs::write(

@@ -200,3 +200,31 @@ pub async fn push_posts(
         .ok()?;
     Some(r.status().as_u16())
 }
+
+/// Alert messages received by [`webhook`], as JSON, in arrival order.
+pub type Got = std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>;
+
+/// A webhook receiver on 127.0.0.1 (POST `/hook`): what it got, and its address.
+pub async fn webhook() -> (Got, std::net::SocketAddr) {
+    async fn receive(
+        axum::extract::State(got): axum::extract::State<Got>,
+        body: String,
+    ) -> &'static str {
+        got.lock()
+            .expect("lock")
+            .push(serde_json::from_str(&body).expect("json"));
+        "ok"
+    }
+    let got: Got = Default::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = axum::Router::new()
+        .route("/hook", axum::routing::post(receive))
+        .with_state(got.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (got, addr)
+}
