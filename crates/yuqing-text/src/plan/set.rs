@@ -44,9 +44,9 @@ const TITLE: u8 = 1;
 const TEXT: u8 = 2;
 const AUTHOR: u8 = 4;
 
-/// Most clauses tracked per plan (bits of a `u32` mask). Clauses past it are not tracked,
+/// Most clauses tracked per plan (bits of a `u16` mask). Clauses past it are not tracked,
 /// which only lets more plans through to evaluation.
-pub const MAX_CLAUSES: usize = 32;
+pub const MAX_CLAUSES: usize = 16;
 
 fn mask(field: Field) -> u8 {
     match field {
@@ -68,19 +68,24 @@ struct Compiled {
     patterns: Vec<u32>,
 }
 
-/// One entry of the inverted index: finding the term sets these clause bits of this plan.
+/// One entry of the inverted index: finding the term in one of `fields` (TITLE / TEXT /
+/// AUTHOR bits: the anchor's own scope) sets these clause bits of this unit (one
+/// alternative of one plan).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Posting {
-    plan: u32,
-    clauses: u32,
+    unit: u32,
+    clauses: u16,
+    fields: u8,
 }
 
 /// Every active plan compiled into one matcher. Cheap to share (`&self` matching, `Sync`).
 #[derive(Clone)]
 pub struct PlanSet {
     plans: Vec<Compiled>,
-    /// Per plan: the clause mask that makes it a candidate.
-    full: Vec<u32>,
+    /// Per unit: its plan (index into `plans`); units of a plan are consecutive.
+    units: Vec<u32>,
+    /// Per unit: the clause mask that makes its plan a candidate.
+    full: Vec<u16>,
     /// `None` if there are no patterns or the automaton could not be built; then patterns
     /// are searched one by one (same results, slower).
     automaton: Option<CharwiseDoubleArrayAhoCorasick<u32>>,
@@ -122,9 +127,9 @@ pub struct Scratch {
     pattern_state: Vec<(u32, u8)>,
     /// Patterns found in this document, in first-found order.
     found: Vec<u32>,
-    /// Per plan: (epoch, clause bits satisfied).
-    plan_state: Vec<(u32, u32)>,
-    /// Plans whose clause mask became complete.
+    /// Per unit: (epoch, clause bits satisfied).
+    unit_state: Vec<(u32, u16)>,
+    /// Units whose clause mask became complete, then (sorted, distinct) their plans.
     candidates: Vec<u32>,
     /// Character starts of `NEAR` patterns, per (pattern, field bit); the first
     /// `spans_len` entries are this document's (the rest keep their allocations).
@@ -145,19 +150,19 @@ impl Scratch {
         Scratch::default()
     }
 
-    /// Starts a document for a set of `patterns` patterns and `plans` plans.
-    fn begin(&mut self, patterns: usize, plans: usize) {
+    /// Starts a document for a set of `patterns` patterns and `units` units.
+    fn begin(&mut self, patterns: usize, units: usize) {
         if self.epoch == u32::MAX {
             self.pattern_state.iter_mut().for_each(|s| s.0 = 0);
-            self.plan_state.iter_mut().for_each(|s| s.0 = 0);
+            self.unit_state.iter_mut().for_each(|s| s.0 = 0);
             self.epoch = 0;
         }
         self.epoch += 1;
         if self.pattern_state.len() < patterns {
             self.pattern_state.resize(patterns, (0, 0));
         }
-        if self.plan_state.len() < plans {
-            self.plan_state.resize(plans, (0, 0));
+        if self.unit_state.len() < units {
+            self.unit_state.resize(units, (0, 0));
         }
         self.found.clear();
         self.candidates.clear();
@@ -208,16 +213,16 @@ impl Scratch {
             .map(|s| s.starts.as_slice())
     }
 
-    fn add(&mut self, posting: Posting, full: &[u32]) {
-        let i = posting.plan as usize;
-        let s = &mut self.plan_state[i];
+    fn add(&mut self, posting: Posting, full: &[u16]) {
+        let i = posting.unit as usize;
+        let s = &mut self.unit_state[i];
         if s.0 != self.epoch {
             *s = (self.epoch, 0);
         }
         let old = s.1;
         s.1 |= posting.clauses;
         if s.1 == full[i] && old != s.1 {
-            self.candidates.push(posting.plan);
+            self.candidates.push(posting.unit);
         }
     }
 }
@@ -226,27 +231,81 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::new());
 }
 
-/// The anchors of each clause of `plan` (see the module docs), at most [`MAX_CLAUSES`].
-fn clauses(plan: &Plan) -> Vec<Vec<usize>> {
-    let items: Vec<&Node> = match &plan.root.kind {
-        Kind::And(items) => items
-            .iter()
-            .filter(|it| !it.neg)
-            .map(|it| &it.node)
-            .collect(),
-        _ => vec![&plan.root],
-    };
-    items
-        .into_iter()
-        .take(MAX_CLAUSES)
-        .map(|node| {
-            let mut terms = anchor_terms(node, plan).1;
-            terms.sort_unstable();
-            terms.dedup();
-            debug_assert!(!terms.is_empty(), "every node has an anchor");
-            terms
-        })
-        .collect()
+/// Most alternatives a plan is split into (see [`requirements`]).
+const MAX_ALTERNATIVES: usize = 8;
+
+/// A clause: anchor terms (plan-local), one of which occurs whenever the clause holds.
+type Clause = Vec<usize>;
+
+/// What must hold for `node` to be true, as alternatives (at least one holds) of clauses
+/// (all hold), each clause a set of anchor terms of which one occurs:
+///
+/// - a term: one clause, the term; `a NEAR/n b`: two clauses, `a` and `b`;
+/// - `A+B-C`: the clauses of A and of B (every combination of their alternatives); never
+///   anything of C;
+/// - `A|B`: one clause with the terms of both if each side is a single clause (an OR of
+///   words), else the alternatives of A and those of B.
+///
+/// Where the alternatives would pass [`MAX_ALTERNATIVES`], a node falls back to one clause,
+/// its [`anchor_terms`]. Every step keeps "`node` true ⇒ some alternative has every
+/// clause satisfied", so a plan none of whose alternatives is complete cannot match.
+fn requirements(node: &Node, plan: &Plan) -> Vec<Vec<Clause>> {
+    let fallback = || vec![vec![anchor_terms(node, plan).1]];
+    match &node.kind {
+        Kind::Term(t) => vec![vec![vec![*t]]],
+        Kind::Near { a, b, .. } => vec![vec![vec![*a], vec![*b]]],
+        Kind::Or(children) => {
+            let reqs: Vec<Vec<Vec<Clause>>> =
+                children.iter().map(|c| requirements(c, plan)).collect();
+            if reqs.iter().all(|r| r.len() == 1 && r[0].len() == 1) {
+                return vec![vec![
+                    reqs.into_iter()
+                        .flat_map(|mut r| r.swap_remove(0).swap_remove(0))
+                        .collect(),
+                ]];
+            }
+            let alternatives: Vec<Vec<Clause>> = reqs.into_iter().flatten().collect();
+            if alternatives.len() > MAX_ALTERNATIVES {
+                return fallback();
+            }
+            alternatives
+        }
+        Kind::And(items) => {
+            let mut acc: Vec<Vec<Clause>> = vec![Vec::new()];
+            for it in items.iter().filter(|it| !it.neg) {
+                let mut req = requirements(&it.node, plan);
+                if acc.len() * req.len() > MAX_ALTERNATIVES {
+                    req = vec![vec![anchor_terms(&it.node, plan).1]];
+                }
+                acc = acc
+                    .iter()
+                    .flat_map(|a| {
+                        req.iter().map(move |r| {
+                            let mut both = a.clone();
+                            both.extend(r.iter().cloned());
+                            both
+                        })
+                    })
+                    .collect();
+            }
+            acc
+        }
+    }
+}
+
+/// [`requirements`] of a plan, each clause sorted and distinct, at most [`MAX_CLAUSES`]
+/// clauses per alternative (dropping clauses only weakens the filter).
+fn alternatives(plan: &Plan) -> Vec<Vec<Clause>> {
+    let mut alts = requirements(&plan.root, plan);
+    for alt in &mut alts {
+        for clause in alt.iter_mut() {
+            clause.sort_unstable();
+            clause.dedup();
+            debug_assert!(!clause.is_empty(), "every node has an anchor");
+        }
+        alt.truncate(MAX_CLAUSES);
+    }
+    alts
 }
 
 impl PlanSet {
@@ -283,54 +342,63 @@ impl PlanSet {
         }
         let pattern_chars = patterns.iter().map(|p| p.chars().count()).collect();
 
-        // The inverted index. A clause anchored (even partly) on a `platform:` value is
-        // left to evaluation, unless the plan has no other clause: then its anchors are
-        // indexed as one clause, platform values included.
+        // The inverted index, over *units*: one per alternative of each plan. A clause
+        // anchored (even partly) on a `platform:` value is left to evaluation, unless the
+        // alternative has no other clause: then its first clause is indexed, platform
+        // values included.
         let mut entries: Vec<(u32, Posting)> = Vec::new();
         let mut platform_postings: HashMap<String, Vec<Posting>> = HashMap::new();
-        let mut full = Vec::with_capacity(compiled.len());
+        let mut units: Vec<u32> = Vec::new();
+        let mut full: Vec<u16> = Vec::new();
         for (i, c) in compiled.iter().enumerate() {
-            let plan = i as u32;
-            let all = clauses(&c.plan);
-            let textual: Vec<&Vec<usize>> = all
-                .iter()
-                .filter(|ts| ts.iter().all(|&t| c.patterns[t] != NO_PATTERN))
-                .collect();
-            let indexed: Vec<&Vec<usize>> = if textual.is_empty() {
-                all.iter().take(1).collect()
-            } else {
-                textual
-            };
-            let mut plan_full = 0u32;
-            for (bit, terms) in indexed.into_iter().enumerate() {
-                let clauses = 1u32 << bit;
-                plan_full |= clauses;
-                for &t in terms {
-                    let posting = Posting { plan, clauses };
-                    match c.patterns[t] {
-                        NO_PATTERN => platform_postings
-                            .entry(c.plan.terms[t].text.clone())
-                            .or_default()
-                            .push(posting),
-                        p => entries.push((p, posting)),
+            for alt in alternatives(&c.plan) {
+                let unit = units.len() as u32;
+                let textual: Vec<&Clause> = alt
+                    .iter()
+                    .filter(|ts| ts.iter().all(|&t| c.patterns[t] != NO_PATTERN))
+                    .collect();
+                let indexed: Vec<&Clause> = if textual.is_empty() {
+                    alt.iter().take(1).collect()
+                } else {
+                    textual
+                };
+                let mut unit_full = 0u16;
+                for (bit, terms) in indexed.into_iter().enumerate() {
+                    let clauses = 1u16 << bit;
+                    unit_full |= clauses;
+                    for &t in terms {
+                        let posting = Posting {
+                            unit,
+                            clauses,
+                            fields: mask(c.plan.terms[t].field),
+                        };
+                        match c.patterns[t] {
+                            NO_PATTERN => platform_postings
+                                .entry(c.plan.terms[t].text.clone())
+                                .or_default()
+                                .push(posting),
+                            p => entries.push((p, posting)),
+                        }
                     }
                 }
+                units.push(i as u32);
+                full.push(unit_full);
             }
-            full.push(plan_full);
         }
-        // One posting per (pattern, plan), with the bits of every clause the term anchors.
-        entries.sort_unstable_by_key(|(p, posting)| (*p, posting.plan));
+        // One posting per (pattern, unit, fields), with the bits of every clause the term
+        // anchors in those fields.
+        entries.sort_unstable_by_key(|(p, posting)| (*p, posting.unit, posting.fields));
         let mut offsets = vec![0u32; patterns.len() + 1];
         let mut postings: Vec<Posting> = Vec::with_capacity(entries.len());
-        let mut last: Option<(u32, u32)> = None;
+        let mut last: Option<(u32, u32, u8)> = None;
         for (p, posting) in entries {
-            if last == Some((p, posting.plan)) {
+            if last == Some((p, posting.unit, posting.fields)) {
                 if let Some(prev) = postings.last_mut() {
                     prev.clauses |= posting.clauses;
                 }
                 continue;
             }
-            last = Some((p, posting.plan));
+            last = Some((p, posting.unit, posting.fields));
             postings.push(posting);
             offsets[p as usize + 1] += 1;
         }
@@ -338,9 +406,9 @@ impl PlanSet {
             offsets[i + 1] += offsets[i];
         }
         for list in platform_postings.values_mut() {
-            list.sort_unstable_by_key(|posting| posting.plan);
+            list.sort_unstable_by_key(|posting| (posting.unit, posting.fields));
             list.dedup_by(|b, a| {
-                let same = a.plan == b.plan;
+                let same = a.unit == b.unit && a.fields == b.fields;
                 if same {
                     a.clauses |= b.clauses;
                 }
@@ -354,6 +422,7 @@ impl PlanSet {
         };
         PlanSet {
             plans: compiled,
+            units,
             full,
             automaton,
             patterns,
@@ -402,7 +471,7 @@ impl PlanSet {
         if self.plans.is_empty() {
             return Vec::new();
         }
-        s.begin(self.patterns.len(), self.plans.len());
+        s.begin(self.patterns.len(), self.units.len());
         self.scan(doc.title, TITLE, s);
         self.scan(doc.text, TEXT, s);
         if self.scan_author {
@@ -410,13 +479,19 @@ impl PlanSet {
         }
         for k in 0..s.found.len() {
             let p = s.found[k] as usize;
+            let flags = s.pattern_state[p].1;
             let range = self.offsets[p] as usize..self.offsets[p + 1] as usize;
             for &posting in &self.postings[range] {
-                s.add(posting, &self.full);
+                if flags & posting.fields != 0 {
+                    s.add(posting, &self.full);
+                }
             }
         }
-        let platform = platform_key_cow(doc.platform);
-        if let Some(list) = self.platform_postings.get(platform.as_ref()) {
+        if !self.platform_postings.is_empty()
+            && let Some(list) = self
+                .platform_postings
+                .get(platform_key_cow(doc.platform).as_ref())
+        {
             for &posting in list {
                 s.add(posting, &self.full);
             }
@@ -424,7 +499,14 @@ impl PlanSet {
         if s.candidates.is_empty() {
             return Vec::new();
         }
+        let platform = platform_key_cow(doc.platform);
+        // Units → plans. Units of a plan are consecutive and plans in order, so sorting
+        // the units sorts the plans.
         s.candidates.sort_unstable();
+        for k in 0..s.candidates.len() {
+            s.candidates[k] = self.units[s.candidates[k] as usize];
+        }
+        s.candidates.dedup();
         let s: &Scratch = s;
         let mut hits = Vec::new();
         for &i in &s.candidates {
