@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 
 pub use error::{ErrorKind, PlanError};
 pub use lint::{Level, LintMessage, lint};
-pub use set::{MAX_CLAUSES, PlanSet, Scratch};
+pub use set::{PlanSet, Scratch};
 pub use structured::StructuredPlan;
 
 /// Deepest nesting of parentheses and field scopes an expression may have.

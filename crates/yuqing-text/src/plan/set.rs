@@ -9,26 +9,26 @@
 //! (tens of MB at that size) do not stay in cache. A document's title, text (and author,
 //! if any plan has an `author:` term) are each scanned once.
 //!
-//! **Only plans that can match are evaluated.** Each plan is reduced to *clauses*: the
-//! positive items of its top-level conjunction (the whole expression if it is not a
-//! conjunction), at most [`MAX_CLAUSES`]. Each clause has *anchor* terms
-//! ([`anchor_terms`]), at least one of which occurs whenever the clause is true. The
-//! invariant that makes skipping sound: **a plan can only be true if every clause has an
-//! anchor among the terms found**, because a true conjunction has every positive item true,
-//! and excluded terms (`-`/`NOT`) are never anchors. A plan made only of exclusions cannot
-//! be written (a conjunction starts with a positive item), so every plan has at least one
-//! positive term to be found by. An inverted index (term → plans with that term as an
-//! anchor, with the clause bits it satisfies) turns the terms found into clause masks, and a
-//! plan becomes a candidate when its mask is complete; only candidates have their boolean
-//! expression evaluated (exclusions, `NEAR/n` distances, field scopes). Clauses anchored
-//! on `platform:` values are left to that evaluation when the plan has other clauses (a
-//! handful of platform values are shared by every document, so they would make every such
-//! plan a candidate anyway).
+//! **Only plans that can match are evaluated.** Each plan is reduced to *alternatives*
+//! (`requirements`): lists of *clauses*, each clause a set of *anchor* terms, such that
+//! whenever the plan is true, some alternative has an anchor of every clause among the
+//! terms found (for `(A|B)+C-D` one alternative `[{A, B}, {C}]`; for `X NEAR/5 Y` `[{X},
+//! {Y}]`; for `(P+Q)|(R+S)` two alternatives). This is sound because a true conjunction has
+//! every positive item true and excluded terms (`-`/`NOT`) are never anchors; a plan made
+//! only of exclusions cannot be written (a conjunction starts with a positive item, and the
+//! structured form refuses exclusion words alone), so every plan has a positive term to be
+//! found by. Each alternative is a *unit* with a *gate*, the clause whose terms anchor the
+//! fewest units; an inverted index maps each gate term to its units. When a document holds
+//! a gate term (in the term's field), the unit's other clauses are checked against the
+//! per-term flags, and only plans with a unit passing are evaluated (exclusions, `NEAR/n`
+//! distances, field scopes) — on the benchmark's 10,000 plans about one plan per 240
+//! documents. Clauses anchored on `platform:` values are left to that evaluation when the
+//! alternative has other clauses (every document of a platform has its value).
 //!
-//! **No allocation per document** in the common case: the per-term flags, the per-plan
-//! masks (stamped with a document counter, so nothing is cleared between documents) and
-//! the occurrence lists of `NEAR/n` terms live in a reused [`Scratch`] (one per thread
-//! behind [`PlanSet::match_doc`]); only hits allocate.
+//! **No allocation per document** in the common case: the per-term flags (stamped with a
+//! document counter, so nothing is cleared between documents), the candidates and the
+//! occurrence lists of `NEAR/n` terms live in a reused [`Scratch`] (one per thread behind
+//! [`PlanSet::match_doc`]); only hits allocate.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -44,9 +44,9 @@ const TITLE: u8 = 1;
 const TEXT: u8 = 2;
 const AUTHOR: u8 = 4;
 
-/// Most clauses tracked per plan (bits of a `u16` mask). Clauses past it are not tracked,
-/// which only lets more plans through to evaluation.
-pub const MAX_CLAUSES: usize = 16;
+/// Most clauses kept per alternative. Clauses past it are not checked, which only lets
+/// more plans through to evaluation.
+const MAX_CLAUSES: usize = 16;
 
 fn mask(field: Field) -> u8 {
     match field {
@@ -69,12 +69,13 @@ struct Compiled {
 }
 
 /// One entry of the inverted index: finding the term in one of `fields` (TITLE / TEXT /
-/// AUTHOR bits: the anchor's own scope) sets these clause bits of this unit (one
-/// alternative of one plan).
+/// AUTHOR bits: the anchor's own scope) opens the gate of this unit (one alternative of
+/// one plan).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Posting {
     unit: u32,
-    clauses: u16,
+    /// Offset in [`PlanSet::checks`] of the unit's other clauses.
+    checks: u32,
     fields: u8,
 }
 
@@ -84,8 +85,10 @@ pub struct PlanSet {
     plans: Vec<Compiled>,
     /// Per unit: its plan (index into `plans`); units of a plan are consecutive.
     units: Vec<u32>,
-    /// Per unit: the clause mask that makes its plan a candidate.
-    full: Vec<u16>,
+    /// Per unit, from its postings' `checks` offset: its clauses other than the gate, as
+    /// `[clauses, (terms, (pattern, fields) × terms) × clauses]`, so that checking a unit
+    /// reads one place.
+    checks: Vec<u32>,
     /// `None` if there are no patterns or the automaton could not be built; then patterns
     /// are searched one by one (same results, slower).
     automaton: Option<CharwiseDoubleArrayAhoCorasick<u32>>,
@@ -127,8 +130,6 @@ pub struct Scratch {
     pattern_state: Vec<(u32, u8)>,
     /// Patterns found in this document, in first-found order.
     found: Vec<u32>,
-    /// Per unit: (epoch, clause bits satisfied).
-    unit_state: Vec<(u32, u16)>,
     /// Units whose clause mask became complete, then (sorted, distinct) their plans.
     candidates: Vec<u32>,
     /// Character starts of `NEAR` patterns, per (pattern, field bit); the first
@@ -150,19 +151,15 @@ impl Scratch {
         Scratch::default()
     }
 
-    /// Starts a document for a set of `patterns` patterns and `units` units.
-    fn begin(&mut self, patterns: usize, units: usize) {
+    /// Starts a document for a set of `patterns` patterns.
+    fn begin(&mut self, patterns: usize) {
         if self.epoch == u32::MAX {
             self.pattern_state.iter_mut().for_each(|s| s.0 = 0);
-            self.unit_state.iter_mut().for_each(|s| s.0 = 0);
             self.epoch = 0;
         }
         self.epoch += 1;
         if self.pattern_state.len() < patterns {
             self.pattern_state.resize(patterns, (0, 0));
-        }
-        if self.unit_state.len() < units {
-            self.unit_state.resize(units, (0, 0));
         }
         self.found.clear();
         self.candidates.clear();
@@ -211,19 +208,6 @@ impl Scratch {
             .iter()
             .find(|s| s.pattern == p && s.bit == bit)
             .map(|s| s.starts.as_slice())
-    }
-
-    fn add(&mut self, posting: Posting, full: &[u16]) {
-        let i = posting.unit as usize;
-        let s = &mut self.unit_state[i];
-        if s.0 != self.epoch {
-            *s = (self.epoch, 0);
-        }
-        let old = s.1;
-        s.1 |= posting.clauses;
-        if s.1 == full[i] && old != s.1 {
-            self.candidates.push(posting.unit);
-        }
     }
 }
 
@@ -344,61 +328,91 @@ impl PlanSet {
 
         // The inverted index, over *units*: one per alternative of each plan. A clause
         // anchored (even partly) on a `platform:` value is left to evaluation, unless the
-        // alternative has no other clause: then its first clause is indexed, platform
-        // values included.
-        let mut entries: Vec<(u32, Posting)> = Vec::new();
-        let mut platform_postings: HashMap<String, Vec<Posting>> = HashMap::new();
-        let mut units: Vec<u32> = Vec::new();
-        let mut full: Vec<u16> = Vec::new();
+        // alternative has no other clause: then its first clause is the gate, platform
+        // values included. Otherwise the gate is the textual clause whose terms anchor the
+        // fewest units (terms shared by many plans, such as 北京, tend to be frequent in
+        // documents too), and the unit's other textual clauses are checked when it opens.
+        let mut all: Vec<(u32, Vec<Clause>)> = Vec::new();
         for (i, c) in compiled.iter().enumerate() {
             for alt in alternatives(&c.plan) {
-                let unit = units.len() as u32;
-                let textual: Vec<&Clause> = alt
+                let textual: Vec<Clause> = alt
                     .iter()
                     .filter(|ts| ts.iter().all(|&t| c.patterns[t] != NO_PATTERN))
+                    .cloned()
                     .collect();
-                let indexed: Vec<&Clause> = if textual.is_empty() {
-                    alt.iter().take(1).collect()
+                let indexed = if textual.is_empty() {
+                    alt.into_iter().take(1).collect()
                 } else {
                     textual
                 };
-                let mut unit_full = 0u16;
-                for (bit, terms) in indexed.into_iter().enumerate() {
-                    let clauses = 1u16 << bit;
-                    unit_full |= clauses;
-                    for &t in terms {
-                        let posting = Posting {
-                            unit,
-                            clauses,
-                            fields: mask(c.plan.terms[t].field),
-                        };
-                        match c.patterns[t] {
-                            NO_PATTERN => platform_postings
-                                .entry(c.plan.terms[t].text.clone())
-                                .or_default()
-                                .push(posting),
-                            p => entries.push((p, posting)),
-                        }
-                    }
-                }
-                units.push(i as u32);
-                full.push(unit_full);
+                all.push((i as u32, indexed));
             }
         }
-        // One posting per (pattern, unit, fields), with the bits of every clause the term
-        // anchors in those fields.
+        let mut uses = vec![0u32; patterns.len()];
+        for (i, clauses) in &all {
+            let c = &compiled[*i as usize];
+            for &t in clauses.iter().flatten() {
+                if let Some(n) = uses.get_mut(c.patterns[t] as usize) {
+                    *n += 1;
+                }
+            }
+        }
+        let mut entries: Vec<(u32, Posting)> = Vec::new();
+        let mut platform_postings: HashMap<String, Vec<Posting>> = HashMap::new();
+        let mut units: Vec<u32> = Vec::with_capacity(all.len());
+        // Offset 0: no other clause.
+        let mut checks: Vec<u32> = vec![0];
+        for (unit, (i, mut clauses)) in all.into_iter().enumerate() {
+            let c = &compiled[i as usize];
+            let weight = |clause: &Clause| -> u64 {
+                clause
+                    .iter()
+                    .map(|&t| {
+                        uses.get(c.patterns[t] as usize)
+                            .map_or(u64::MAX / 64, |&n| u64::from(n))
+                    })
+                    .sum()
+            };
+            let gate = (0..clauses.len())
+                .min_by_key(|&k| weight(&clauses[k]))
+                .unwrap_or(0);
+            let gate = clauses.swap_remove(gate);
+            let offset = if clauses.is_empty() {
+                0
+            } else {
+                let offset = checks.len() as u32;
+                checks.push(clauses.len() as u32);
+                for clause in &clauses {
+                    checks.push(clause.len() as u32);
+                    for &t in clause {
+                        checks.push(c.patterns[t]);
+                        checks.push(u32::from(mask(c.plan.terms[t].field)));
+                    }
+                }
+                offset
+            };
+            for &t in &gate {
+                let posting = Posting {
+                    unit: unit as u32,
+                    checks: offset,
+                    fields: mask(c.plan.terms[t].field),
+                };
+                match c.patterns[t] {
+                    NO_PATTERN => platform_postings
+                        .entry(c.plan.terms[t].text.clone())
+                        .or_default()
+                        .push(posting),
+                    p => entries.push((p, posting)),
+                }
+            }
+            units.push(i);
+        }
+        // One posting per (pattern, unit, fields).
         entries.sort_unstable_by_key(|(p, posting)| (*p, posting.unit, posting.fields));
+        entries.dedup();
         let mut offsets = vec![0u32; patterns.len() + 1];
         let mut postings: Vec<Posting> = Vec::with_capacity(entries.len());
-        let mut last: Option<(u32, u32, u8)> = None;
         for (p, posting) in entries {
-            if last == Some((p, posting.unit, posting.fields)) {
-                if let Some(prev) = postings.last_mut() {
-                    prev.clauses |= posting.clauses;
-                }
-                continue;
-            }
-            last = Some((p, posting.unit, posting.fields));
             postings.push(posting);
             offsets[p as usize + 1] += 1;
         }
@@ -407,13 +421,7 @@ impl PlanSet {
         }
         for list in platform_postings.values_mut() {
             list.sort_unstable_by_key(|posting| (posting.unit, posting.fields));
-            list.dedup_by(|b, a| {
-                let same = a.unit == b.unit && a.fields == b.fields;
-                if same {
-                    a.clauses |= b.clauses;
-                }
-                same
-            });
+            list.dedup();
         }
         let automaton = if patterns.is_empty() {
             None
@@ -423,7 +431,7 @@ impl PlanSet {
         PlanSet {
             plans: compiled,
             units,
-            full,
+            checks,
             automaton,
             patterns,
             pattern_chars,
@@ -471,7 +479,7 @@ impl PlanSet {
         if self.plans.is_empty() {
             return Vec::new();
         }
-        s.begin(self.patterns.len(), self.units.len());
+        s.begin(self.patterns.len());
         self.scan(doc.title, TITLE, s);
         self.scan(doc.text, TEXT, s);
         if self.scan_author {
@@ -482,8 +490,8 @@ impl PlanSet {
             let flags = s.pattern_state[p].1;
             let range = self.offsets[p] as usize..self.offsets[p + 1] as usize;
             for &posting in &self.postings[range] {
-                if flags & posting.fields != 0 {
-                    s.add(posting, &self.full);
+                if flags & posting.fields != 0 && self.passes(posting, s) {
+                    s.candidates.push(posting.unit);
                 }
             }
         }
@@ -493,7 +501,9 @@ impl PlanSet {
                 .get(platform_key_cow(doc.platform).as_ref())
         {
             for &posting in list {
-                s.add(posting, &self.full);
+                if self.passes(posting, s) {
+                    s.candidates.push(posting.unit);
+                }
             }
         }
         if s.candidates.is_empty() {
@@ -525,6 +535,27 @@ impl PlanSet {
             }
         }
         hits
+    }
+
+    /// Whether every other clause of the unit whose gate `posting` opened has an anchor
+    /// found in its field.
+    fn passes(&self, posting: Posting, s: &Scratch) -> bool {
+        let c = &self.checks;
+        let mut o = posting.checks as usize;
+        let clauses = c[o];
+        o += 1;
+        for _ in 0..clauses {
+            let terms = c[o] as usize;
+            let clause = &c[o + 1..o + 1 + 2 * terms];
+            o += 1 + 2 * terms;
+            if !clause
+                .chunks_exact(2)
+                .any(|t| s.flags(t[0]) & t[1] as u8 != 0)
+            {
+                return false;
+            }
+        }
+        true
     }
 
     fn scan(&self, hay: &str, bit: u8, s: &mut Scratch) {
