@@ -21,7 +21,8 @@
 //!
 //! The one-plan baseline is such a plan too, the one `bench/run` backtests with
 //! `plan test`: `(北京|上海|广州)+(医院|学校)-广告`. Each rate is the best of three
-//! alternating rounds (the machine is shared), and `--dump PATH` writes the 10,000
+//! alternating rounds, in wall-clock time and (`cpu_time`) per CPU second of the thread,
+//! which other work on a shared machine disturbs less; `--dump PATH` writes the 10,000
 //! expressions, one a line, for profiling.
 
 use std::collections::HashMap;
@@ -192,6 +193,17 @@ impl Vocabulary {
     }
 }
 
+/// CPU time of the calling thread in nanoseconds (Linux `schedstat`), so that rates can
+/// also be given per CPU second on a machine shared with other work; `None` elsewhere.
+fn thread_cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// The first `n` non-empty texts of a gzip JSONL file with their platform.
 fn documents(path: &str, n: usize) -> anyhow::Result<Vec<(String, String)>> {
     let r = std::io::BufReader::with_capacity(
@@ -244,7 +256,9 @@ pub fn plans(args: &[String]) -> anyhow::Result<()> {
     let started = Instant::now();
     let many = PlanSet::new(many);
     let build_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let rate = |set: &PlanSet| -> (f64, usize) {
+    // (wall-clock rate, CPU-time rate, hits).
+    let rate = |set: &PlanSet| -> (f64, f64, usize) {
+        let cpu = thread_cpu_ns();
         let started = Instant::now();
         let mut hits = 0;
         for (t, platform) in &norm {
@@ -256,7 +270,10 @@ pub fn plans(args: &[String]) -> anyhow::Result<()> {
                 })
                 .len();
         }
-        (norm.len() as f64 / started.elapsed().as_secs_f64(), hits)
+        let wall = started.elapsed().as_secs_f64();
+        let cpu = thread_cpu_ns().zip(cpu).map(|(b, a)| (b - a) as f64 / 1e9);
+        let n = norm.len() as f64;
+        (n / wall, cpu.map_or(0.0, |c| n / c), hits)
     };
     // The same from raw text: normalising each document, as a matcher that is handed raw
     // documents must (at ingest the normalised text is shared with the index).
@@ -272,12 +289,12 @@ pub fn plans(args: &[String]) -> anyhow::Result<()> {
         }
         raw.len() as f64 / started.elapsed().as_secs_f64()
     };
-    let (mut r1, mut r10k, mut h1, mut h10k) = (0f64, 0f64, 0, 0);
+    let (mut r1, mut r10k, mut c1, mut c10k, mut h1, mut h10k) = (0f64, 0f64, 0f64, 0f64, 0, 0);
     for _ in 0..3 {
-        let (r, h) = rate(&one);
-        (r1, h1) = (r1.max(r), h);
-        let (r, h) = rate(&many);
-        (r10k, h10k) = (r10k.max(r), h);
+        let (r, c, h) = rate(&one);
+        (r1, c1, h1) = (r1.max(r), c1.max(c), h);
+        let (r, c, h) = rate(&many);
+        (r10k, c10k, h10k) = (r10k.max(r), c10k.max(c), h);
     }
     let (n1, n10k) = (rate_raw(&one), rate_raw(&many));
     println!(
@@ -294,6 +311,11 @@ pub fn plans(args: &[String]) -> anyhow::Result<()> {
             "many_plans_docs_per_second": r10k.round(),
             "many_plans_hits": h10k,
             "ratio": (r10k / r1 * 1000.0).round() / 1000.0,
+            "cpu_time": {
+                "one_plan_docs_per_second": c1.round(),
+                "many_plans_docs_per_second": c10k.round(),
+                "ratio": (c10k / c1 * 1000.0).round() / 1000.0,
+            },
             "with_normalisation": {
                 "one_plan_docs_per_second": n1.round(),
                 "many_plans_docs_per_second": n10k.round(),
