@@ -586,6 +586,11 @@ fn gen_user_plan(rng: &mut Rng, common: &[String], rare: &[String]) -> String {
         ),
         4 => format!("title:{}+{}", group(rng, 3), group(rng, 3)),
         5 => format!("{}+author:{}", group(rng, 2), group(rng, 2)),
+        6 if rng.below(4) == 0 => format!(
+            "platform:{}-{}",
+            rng.pick(&["weibo", "twitter"]),
+            group(rng, 3)
+        ),
         6 => format!(
             "platform:{}+{}",
             rng.pick(&["weibo", "twitter", "Weibo"]),

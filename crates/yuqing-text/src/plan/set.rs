@@ -77,6 +77,10 @@ struct Posting {
     /// Offset in [`PlanSet::checks`] of the unit's other clauses.
     checks: u32,
     fields: u8,
+    /// Bits `1 << (pattern % 64)` of the anchors of the unit's first other clause: if
+    /// none is in the document's [`Scratch::signature`], that clause fails without
+    /// reading `checks`.
+    signature: u64,
 }
 
 /// Every active plan compiled into one matcher. Cheap to share (`&self` matching, `Sync`).
@@ -130,6 +134,8 @@ pub struct Scratch {
     pattern_state: Vec<(u32, u8)>,
     /// Patterns found in this document, in first-found order.
     found: Vec<u32>,
+    /// Bits `1 << (pattern % 64)` of the patterns found.
+    signature: u64,
     /// Units whose clause mask became complete, then (sorted, distinct) their plans.
     candidates: Vec<u32>,
     /// Character starts of `NEAR` patterns, per (pattern, field bit); the first
@@ -162,6 +168,7 @@ impl Scratch {
             self.pattern_state.resize(patterns, (0, 0));
         }
         self.found.clear();
+        self.signature = 0;
         self.candidates.clear();
         self.spans_len = 0;
     }
@@ -178,6 +185,7 @@ impl Scratch {
         if s.0 != self.epoch {
             *s = (self.epoch, bit);
             self.found.push(p);
+            self.signature |= 1 << (p % 64);
         } else {
             s.1 |= bit;
         }
@@ -377,6 +385,11 @@ impl PlanSet {
                 .min_by_key(|&k| weight(&clauses[k]))
                 .unwrap_or(0);
             let gate = clauses.swap_remove(gate);
+            let signature = clauses.first().map_or(0, |clause| {
+                clause
+                    .iter()
+                    .fold(0, |sig, &t| sig | 1 << (c.patterns[t] % 64))
+            });
             let offset = if clauses.is_empty() {
                 0
             } else {
@@ -396,6 +409,7 @@ impl PlanSet {
                     unit: unit as u32,
                     checks: offset,
                     fields: mask(c.plan.terms[t].field),
+                    signature,
                 };
                 match c.patterns[t] {
                     NO_PATTERN => platform_postings
@@ -540,6 +554,12 @@ impl PlanSet {
     /// Whether every other clause of the unit whose gate `posting` opened has an anchor
     /// found in its field.
     fn passes(&self, posting: Posting, s: &Scratch) -> bool {
+        if posting.checks == 0 {
+            return true;
+        }
+        if s.signature & posting.signature == 0 {
+            return false;
+        }
         let c = &self.checks;
         let mut o = posting.checks as usize;
         let clauses = c[o];
