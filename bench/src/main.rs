@@ -5,8 +5,9 @@
 //!   count and latency (JSON lines), for the SQLite FTS5 comparison.
 //! - `reference FILE`: the raw rate of jieba + tantivy indexing of the same texts on one
 //!   thread (no store, no normalisation, no grouping), the yardstick for the import rate.
-//! - `plans FILE`: plan matching rate (documents/s, one thread) with 1 and with 10,000
-//!   active plans built from the corpus's own frequent words.
+//! - `plans FILE [--dump PATH]`: plan matching rate (documents/s, one thread) with 1 and
+//!   with 10,000 active plans written like users' plans from the corpus's own place names,
+//!   nouns and verbs (see `plans.rs`).
 //! - `sentiment FILE [N]`: sentiment classification rate (texts/s, one thread) over the
 //!   first N (200,000) non-empty texts.
 //! - `segment FILE N [--no-hmm] [--dump PATH]`: word segmentation rate (see `segment.rs`).
@@ -19,6 +20,7 @@
 mod alerts;
 mod bus;
 mod index;
+mod plans;
 mod segment;
 mod web;
 
@@ -43,7 +45,7 @@ fn main() -> anyhow::Result<()> {
             args.get(2)
                 .context("usage: yuqing-bench reference FILE.jsonl.gz")?,
         ),
-        Some("plans") => plans(args.get(2).context("usage: yuqing-bench plans FILE")?),
+        Some("plans") => plans::plans(&args[2..]),
         Some("sentiment") => sentiment(
             args.get(2)
                 .context("usage: yuqing-bench sentiment FILE [N]")?,
@@ -77,7 +79,7 @@ fn main() -> anyhow::Result<()> {
                 .context("usage: yuqing-bench alerts FILE YUQING_BINARY")?,
         ),
         _ => anyhow::bail!(
-            "usage: yuqing-bench search DATA_DIR [--gram N] [--queries-out PATH] | reference FILE.jsonl.gz | plans FILE | sentiment FILE [N] | segment FILE N [--no-hmm] [--dump PATH] | index FILE.jsonl N DIR | alerts FILE YUQING_BINARY | web DATA_DIR YUQING_BINARY | bus FILE N YUQING_BINARY"
+            "usage: yuqing-bench search DATA_DIR [--gram N] [--queries-out PATH] | reference FILE.jsonl.gz | plans FILE [--dump PATH] | sentiment FILE [N] | segment FILE N [--no-hmm] [--dump PATH] | index FILE.jsonl N DIR | alerts FILE YUQING_BINARY | web DATA_DIR YUQING_BINARY | bus FILE N YUQING_BINARY"
         ),
     }
 }
@@ -192,11 +194,6 @@ fn search(data: &str, gram: usize, queries_out: Option<&str>) -> anyhow::Result<
     })
 }
 
-/// Texts used by the one-thread rate benchmarks: the first 200,000 non-empty ones.
-fn sample(path: &str) -> anyhow::Result<Vec<String>> {
-    sample_n(path, 200_000)
-}
-
 /// The first `n` non-empty texts of a gzip JSONL file; the Python comparisons in
 /// `bench/compare` read the same ones (`str.strip()` there, `trim` here).
 fn sample_n(path: &str, n: usize) -> anyhow::Result<Vec<String>> {
@@ -216,103 +213,6 @@ fn sample_n(path: &str, n: usize) -> anyhow::Result<Vec<String>> {
         }
     }
     Ok(all)
-}
-
-/// A deterministic pseudo-random sequence (no dependency needed for a benchmark).
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self, n: usize) -> usize {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((self.0 >> 33) as usize) % n.max(1)
-    }
-}
-
-fn plans(path: &str) -> anyhow::Result<()> {
-    use yuqing_text::plan::{MatchInput, Plan, PlanSet, StructuredPlan};
-    let norm: Vec<String> = sample(path)?
-        .iter()
-        .map(|t| yuqing_text::normalize(t))
-        .collect();
-    // Vocabulary: frequent ideograph bigrams and trigrams of the corpus.
-    let mut freq: HashMap<String, u32> = HashMap::new();
-    for t in norm.iter().take(50_000) {
-        let c: Vec<char> = t.chars().collect();
-        for n in [2, 3] {
-            for w in c.windows(n) {
-                if w.iter().all(|ch| ('\u{4e00}'..='\u{9fff}').contains(ch)) {
-                    *freq.entry(w.iter().collect()).or_default() += 1;
-                }
-            }
-        }
-    }
-    let mut vocab: Vec<(String, u32)> = freq.into_iter().filter(|(_, n)| *n >= 3).collect();
-    vocab.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    // Keyword lists name places, organisations and happenings: leave out the 300 most
-    // frequent n-grams (的人, 一个, 转发 …), which no one monitors.
-    vocab.drain(..300.min(vocab.len()));
-    vocab.truncate(20_000);
-    let mut rng = Lcg(42);
-    let mut pick = |k: usize| -> Vec<String> {
-        (0..k)
-            .map(|_| vocab[rng.next(vocab.len())].0.clone())
-            .collect()
-    };
-    let mut many = Vec::new();
-    for id in 0..10_000i64 {
-        let s = StructuredPlan {
-            region: pick(1 + (id as usize % 3)),
-            subject: pick(1 + (id as usize % 2)),
-            event: pick(2),
-            exclusion: pick(id as usize % 2),
-        };
-        many.push((id, Plan::parse(&s.to_expression())?));
-    }
-    let one = PlanSet::new(vec![(1, Plan::parse("钓鱼岛|日本+军")?)]);
-    let many = PlanSet::new(many);
-    let rate = |set: &PlanSet| -> (f64, usize) {
-        let started = Instant::now();
-        let mut hits = 0;
-        for t in &norm {
-            hits += set.match_doc(&MatchInput::text(t)).len();
-        }
-        (norm.len() as f64 / started.elapsed().as_secs_f64(), hits)
-    };
-    // The same from raw text: normalising each document, as a matcher that is handed raw
-    // documents must (at ingest the normalised text is shared with the index).
-    let raw: Vec<String> = sample(path)?;
-    let rate_raw = |set: &PlanSet| -> f64 {
-        let started = Instant::now();
-        for t in &raw {
-            let n = yuqing_text::normalize(t);
-            std::hint::black_box(set.match_doc(&MatchInput::text(&n)));
-        }
-        raw.len() as f64 / started.elapsed().as_secs_f64()
-    };
-    let (r1, h1) = rate(&one);
-    let (r10k, h10k) = rate(&many);
-    let (n1, n10k) = (rate_raw(&one), rate_raw(&many));
-    println!(
-        "{}",
-        serde_json::json!({
-            "documents": norm.len(),
-            "one_plan_docs_per_second": r1.round(),
-            "one_plan_hits": h1,
-            "plans": many.len(),
-            "patterns": many.pattern_count(),
-            "many_plans_docs_per_second": r10k.round(),
-            "many_plans_hits": h10k,
-            "ratio": (r10k / r1 * 1000.0).round() / 1000.0,
-            "with_normalisation": {
-                "one_plan_docs_per_second": n1.round(),
-                "many_plans_docs_per_second": n10k.round(),
-                "ratio": (n10k / n1 * 1000.0).round() / 1000.0,
-            },
-        })
-    );
-    Ok(())
 }
 
 fn sentiment(path: &str, n: usize) -> anyhow::Result<()> {

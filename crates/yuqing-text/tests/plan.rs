@@ -8,8 +8,8 @@ use std::io::{BufRead, BufReader};
 
 use yuqing_text::normalize;
 use yuqing_text::plan::{
-    ErrorKind, Field, Level, MatchInput, Plan, PlanError, PlanHit, PlanSet, StructuredPlan, Term,
-    lint,
+    ErrorKind, Field, Level, MatchInput, Plan, PlanError, PlanHit, PlanSet, Scratch,
+    StructuredPlan, Term, lint,
 };
 
 const SAMPLE_PLANS: [&str; 8] = [
@@ -517,6 +517,182 @@ fn planset_with_fields_and_near_agrees_with_single_plans() {
         );
     }
     assert!(total > 100, "{total}");
+}
+
+/// Frequent CJK bigrams and trigrams of the corpus, most frequent first (word-like terms
+/// of the lengths users write; trigrams overlap bigrams as `北京大学` overlaps `北京`).
+fn words_2_3(docs: &[String]) -> Vec<String> {
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for d in docs {
+        let c: Vec<char> = d.chars().collect();
+        for n in [2, 3] {
+            for w in c.windows(n) {
+                if w.iter().all(|ch| ('\u{4E00}'..='\u{9FFF}').contains(ch)) {
+                    *counts.entry(w.iter().collect()).or_default() += 1;
+                }
+            }
+        }
+    }
+    let mut v: Vec<(String, usize)> = counts.into_iter().filter(|(_, n)| *n >= 3).collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    v.into_iter().map(|(w, _)| w).collect()
+}
+
+/// A plan as users write them (the shapes of the plan benchmark and more): structured
+/// groups with exclusions, `NEAR/n`, `title:` / `author:` / `platform:` scopes, ORs of
+/// sub-plans, nested groups, long conjunctions.
+fn gen_user_plan(rng: &mut Rng, common: &[String], rare: &[String]) -> String {
+    let word = |rng: &mut Rng| -> String {
+        if rng.below(2) == 0 {
+            rng.pick(common).clone()
+        } else {
+            rng.pick(rare).clone()
+        }
+    };
+    let group = |rng: &mut Rng, max: usize| -> String {
+        let k = 1 + rng.below(max);
+        let words: Vec<String> = (0..k).map(|_| word(rng)).collect();
+        if k == 1 {
+            words[0].clone()
+        } else {
+            format!("({})", words.join("|"))
+        }
+    };
+    let near: Vec<&String> = common
+        .iter()
+        .chain(rare)
+        .filter(|w| !self_overlapping(w))
+        .collect();
+    let structured = |rng: &mut Rng, group: &dyn Fn(&mut Rng, usize) -> String| {
+        let mut parts = Vec::new();
+        for max in [3, 3, 4] {
+            if rng.below(5) > 0 {
+                parts.push(group(rng, max));
+            }
+        }
+        if parts.is_empty() {
+            parts.push(group(rng, 2));
+        }
+        parts.join("+")
+    };
+    let body = match rng.below(10) {
+        0..=2 => structured(rng, &group),
+        3 => format!(
+            "{}+{} NEAR/{} {}",
+            group(rng, 3),
+            rng.pick(&near),
+            rng.below(16),
+            rng.pick(&near)
+        ),
+        4 => format!("title:{}+{}", group(rng, 3), group(rng, 3)),
+        5 => format!("{}+author:{}", group(rng, 2), group(rng, 2)),
+        6 if rng.below(4) == 0 => format!(
+            "platform:{}-{}",
+            rng.pick(&["weibo", "twitter"]),
+            group(rng, 3)
+        ),
+        6 => format!(
+            "platform:{}+{}",
+            rng.pick(&["weibo", "twitter", "Weibo"]),
+            structured(rng, &group)
+        ),
+        7 => format!(
+            "({})|({})",
+            structured(rng, &group),
+            structured(rng, &group)
+        ),
+        8 => format!(
+            "({}+({}|{}-{}))|{} NEAR/{} {}",
+            group(rng, 2),
+            group(rng, 2),
+            group(rng, 2),
+            group(rng, 2),
+            rng.pick(&near),
+            rng.below(8),
+            rng.pick(&near)
+        ),
+        _ => {
+            // More clauses than a clause mask tracks.
+            let k = 1 + rng.below(40);
+            (0..k).map(|_| word(rng)).collect::<Vec<_>>().join("+")
+        }
+    };
+    if rng.below(2) == 0 {
+        format!("({body})-{}", group(rng, 3))
+    } else {
+        body
+    }
+}
+
+/// The fast matcher against each plan evaluated alone (`Plan::hit_terms`: plain substring
+/// search per term, no automaton, no index), on real CED texts as titles, texts and author
+/// names, with several platforms: the same plans hit, in order, with the same terms. Also
+/// without the automaton (the fallback), and with one scratch shared by two plan sets.
+#[test]
+fn thousands_of_user_plans_match_as_each_plan_alone() {
+    let docs = corpus();
+    let words = words_2_3(&docs);
+    let common: Vec<String> = words.iter().take(120).cloned().collect();
+    let rare: Vec<String> = words.iter().skip(120).take(3000).cloned().collect();
+    let mut rng = Rng(0x5EED_2024);
+    let exprs: Vec<String> = (0..3000)
+        .map(|_| gen_user_plan(&mut rng, &common, &rare))
+        .collect();
+    let plans: Vec<(i64, Plan)> = exprs
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (i as i64 * 3 - 100, p(e)))
+        .collect();
+    let set = PlanSet::new(plans.clone());
+    let fallback = PlanSet::new(plans.clone()).without_automaton();
+    let small = PlanSet::new(plans.iter().step_by(7).cloned().collect());
+    let mut scratch = Scratch::new();
+    let platforms = ["weibo", " Weibo ", "twitter", ""];
+    let (mut total, mut with_terms) = (0usize, 0usize);
+    for (k, w) in docs
+        .iter()
+        .step_by(5)
+        .collect::<Vec<_>>()
+        .windows(3)
+        .enumerate()
+    {
+        let input = MatchInput {
+            title: if k % 3 == 0 { "" } else { w[0] },
+            text: w[1],
+            author: if k % 2 == 0 { w[2] } else { "" },
+            platform: platforms[k % platforms.len()],
+        };
+        let expected: Vec<PlanHit> = plans
+            .iter()
+            .filter_map(|(id, plan)| {
+                plan.hit_terms(&input).map(|terms| PlanHit {
+                    plan_id: *id,
+                    terms,
+                })
+            })
+            .collect();
+        let hits = set.match_doc_with(&input, &mut scratch);
+        assert_eq!(hits, expected, "doc {k}: {input:?}");
+        // The same scratch with another set, then the first again.
+        let small_expected: Vec<PlanHit> = expected
+            .iter()
+            .filter(|h| ((h.plan_id + 100) / 3) % 7 == 0)
+            .cloned()
+            .collect();
+        assert_eq!(small.match_doc_with(&input, &mut scratch), small_expected);
+        assert_eq!(set.match_doc(&input), expected, "doc {k}, thread scratch");
+        if k % 4 == 0 {
+            assert_eq!(
+                fallback.match_doc(&input),
+                expected,
+                "doc {k}, no automaton"
+            );
+        }
+        total += hits.len();
+        with_terms += hits.iter().filter(|h| h.terms.len() > 1).count();
+    }
+    println!("3000 user plans: {total} hits, {with_terms} with several terms");
+    assert!(total > 1000 && with_terms > 300, "{total} {with_terms}");
 }
 
 #[test]

@@ -171,13 +171,17 @@ impl Judge {
         if plans.is_empty() {
             return (generation, Vec::new());
         }
-        let author = p
-            .doc
-            .author
-            .as_ref()
-            .and_then(|a| a.name.as_deref())
-            .map(yuqing_text::normalize)
-            .unwrap_or_default();
+        // The author name is only read by `author:` terms: normalise it only then.
+        let author = if plans.uses_author() {
+            p.doc
+                .author
+                .as_ref()
+                .and_then(|a| a.name.as_deref())
+                .map(yuqing_text::normalize)
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
         let hits = plans
             .match_doc(&MatchInput {
                 title: &p.norm_title,

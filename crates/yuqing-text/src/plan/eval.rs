@@ -114,6 +114,17 @@ pub(crate) fn platform_key(platform: &str) -> String {
     platform.trim().to_lowercase()
 }
 
+/// [`platform_key`] without allocating when the value is already trimmed ASCII lower case
+/// (`weibo`), as it almost always is.
+pub(crate) fn platform_key_cow(platform: &str) -> std::borrow::Cow<'_, str> {
+    let t = platform.trim();
+    if t.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+        std::borrow::Cow::Borrowed(t)
+    } else {
+        std::borrow::Cow::Owned(t.to_lowercase())
+    }
+}
+
 /// Oracle for a single plan: plain substring search, no automaton.
 pub(crate) struct Direct<'a> {
     pub terms: &'a [Term],

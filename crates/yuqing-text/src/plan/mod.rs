@@ -6,8 +6,9 @@
 //!   and English.
 //! - [`Plan::matches`] evaluates one plan on one document with plain substring search.
 //! - [`PlanSet`] compiles every active plan into one Aho–Corasick automaton and matches a
-//!   document against all of them at once ([`PlanSet::match_doc`]), reporting each hit with
-//!   the terms that made it ([`PlanHit`]).
+//!   document against all of them at once ([`PlanSet::match_doc`]), evaluating only the
+//!   plans whose required terms occur, and reports each hit with the terms that made it
+//!   ([`PlanHit`]).
 //! - [`StructuredPlan`] is the form users fill in (地域词 / 主体词 / 事件词 / 排除词).
 //! - [`lint`] reports parse errors and suspicious plans ([`LintMessage`]).
 //!
@@ -31,7 +32,7 @@ use serde::{Deserialize, Serialize};
 
 pub use error::{ErrorKind, PlanError};
 pub use lint::{Level, LintMessage, lint};
-pub use set::PlanSet;
+pub use set::{PlanSet, Scratch};
 pub use structured::StructuredPlan;
 
 /// Deepest nesting of parentheses and field scopes an expression may have.
