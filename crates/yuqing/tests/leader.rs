@@ -143,6 +143,20 @@ url = "http://{hook}/hook"
     );
     cl.collect(&first);
     wait_for(&got, 1, "phase 1", &mut c, &[&leader_dir, &other_dir]).await;
+    // Killed only once the delivery is recorded: one killed between the webhook's answer
+    // and the record is sent again after its claim lease (2 min; at least once, in order
+    // per channel), which this test does not wait for.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while scalar(
+        &mut c,
+        "SELECT count(*) FROM outbox WHERE delivered_at IS NULL",
+    )
+    .await
+        > 0
+    {
+        assert!(Instant::now() < deadline, "the delivery was not recorded");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     // The leader dies; documents keep coming (the other node stores them).
     leader.kill();
