@@ -3,8 +3,8 @@
 "yuqing vs the tools people use today".
 
 Usage: report.py OUT KEY=JSON...   (keys: seg_on_yq, seg_on_py, seg_off_yq, seg_off_py,
-senti_yq, senti_py, search2, search3, fts5, import, reindex, indexer, load_start,
-load_end)
+senti_yq, senti_py, search2, search3, fts5, import, reindex, indexer, grams, pgfts,
+load_start, load_end; grams and pgfts may be absent)
 """
 
 import json
@@ -40,6 +40,15 @@ def build(v):
         "ratio_p50_fts5_trigram_vs_yuqing": {
             k: ratio(tri["queries"][k]["p50_ms"], s["p50_ms"]) for k, s in (("2-char", s2), ("3-char", s3))},
     }
+    if "pgfts" in v:
+        pg = v["pgfts"]
+        search["postgres"] = {"grams": v.get("grams"), **pg}
+        search["ratio_p50_postgres_vs_yuqing"] = {
+            t: {k: ratio(pg["tables"][t]["queries"][k]["p50_ms"], s["p50_ms"]) for k, s in (("2-char", s2), ("3-char", s3))}
+            for t in pg["tables"]}
+        search["ratio_p95_postgres_vs_yuqing"] = {
+            t: {k: ratio(pg["tables"][t]["queries"][k]["p95_ms"], s["p95_ms"]) for k, s in (("2-char", s2), ("3-char", s3))}
+            for t in pg["tables"]}
     return {"segmentation": seg, "sentiment": senti, "search": search,
             "load_average": {"start": v["load_start"], "end": v["load_end"]}}
 
@@ -100,6 +109,8 @@ def markdown(c):
                     f"{s['p50_ms']:.2f} / {s['p95_ms']:.2f} ms | {how}: {t['p50_ms']:.2f} / {t['p95_ms']:.2f} ms{jtxt} | "
                     f"**{search['ratio_p50_fts5_trigram_vs_yuqing'][k]:,.1f}×** (p50, FTS5 trigram / yuqing) | "
                     f"trigram hit counts: {t['same_count_queries']}/{t['queries']} queries equal, {t['hits_vs_yuqing']:.2%} of yuqing's hits{like} |")
+    if "postgres" in search:
+        rows += postgres_rows(search, y)
     ex = []
     for k in ("2-char", "3-char"):
         jq = {e["query"]: e["fts5"] for e in jb["queries"][k]["examples"]} if jb else {}
@@ -112,6 +123,7 @@ def markdown(c):
             "the rates. Ratio > 1 means yuqing is faster (or, for accuracy, better).\n\n"
             "| job | yuqing | the usual tool | ratio | agreement / note |\n|---|---|---|---|---|\n" + "\n".join(rows) +
             "\n\nHit counts of the first queries: " + "; ".join(ex) + "." +
+            pg_note(search) +
             f"\n\nTools: {seg['hmm_on']['jieba']['tool']}, {sp['tool']}, SQLite FTS5 {f['sqlite_version']} through Python {f['python']} sqlite3. "
             f"Load average (1, 5, 15 min) at the start: {la['start']}; at the end: {la['end']}.\n\n"
             "What is not equal between the two sides: Python calls cost per text (they are what a Python user pays); "
@@ -123,6 +135,61 @@ def markdown(c):
             "yuqing's index does not (its store does); SQLite here is the system's "
             f"{f['sqlite_version']} through Python's sqlite3 ({f['python_statement_overhead_us']} µs per statement), "
             "yuqing bundles its own SQLite for its store.\n")
+
+
+def postgres_rows(search, y):
+    """The PostgreSQL full-text rows (bench/compare/pgfts.py) of the comparison table."""
+    pg = search["postgres"]
+    bi, jb = pg["tables"]["pg_bigram"], pg["tables"]["pg_jieba"]
+    n = pg["documents"]
+    rei = y["reindex"]
+    rows = [f"| search in PostgreSQL {pg['postgres_version'].split()[0]}: load {n:,} documents and build the GIN index "
+            f"(COPY + CREATE INDEX; pg_jieba adds Python jieba and to_tsvector) | "
+            f"`yuqing reindex` from the store: {rei['seconds']:.1f} s, index {rei['index_mb']:.0f} MB"
+            + (f", {rei['written_mb']:.0f} MB written" if "written_mb" in rei else "") + " | "
+            f"pg_bigram (yuqing's bigrams as tsvector): COPY {bi['copy_seconds']:.1f} s + GIN {bi['index_seconds']:.1f} s, "
+            f"GIN {bi['gin_mb']:.0f} MB, table {bi['table_mb']:.0f} MB; pg_jieba: jieba {jb['jieba_seconds']:.1f} s + COPY and to_tsvector "
+            f"{jb['copy_seconds']:.1f} s + GIN {jb['index_seconds']:.1f} s, GIN {jb['gin_mb']:.0f} MB, table {jb['table_mb']:.0f} MB | "
+            f"{(bi['copy_seconds'] + bi['index_seconds']) / rei['seconds']:.2f}× (pg_bigram load / reindex) | "
+            f"GIN size per yuqing index size: pg_bigram {bi['gin_mb'] / rei['index_mb']:.1f}×, pg_jieba {jb['gin_mb'] / rei['index_mb']:.1f}× |"]
+    for k in ("2-char", "3-char"):
+        s = y["queries"][k]
+        b, j = bi["queries"][k], jb["queries"][k]
+        rows.append(f"| search in PostgreSQL p50 / p95 / max, the {s['queries']} most frequent {k} queries, time filter, count + top 10 newest | "
+                    f"{s['p50_ms']:.2f} / {s['p95_ms']:.2f} / {s['max_ms']:.2f} ms | "
+                    f"pg_bigram: {b['p50_ms']:.1f} / {b['p95_ms']:.1f} / {b['max_ms']:.1f} ms (count p50 {b['count']['p50_ms']:.1f}, top 10 p50 {b['top10']['p50_ms']:.1f}); "
+                    f"pg_jieba: {j['p50_ms']:.1f} / {j['p95_ms']:.1f} / {j['max_ms']:.1f} ms | "
+                    f"**{search['ratio_p50_postgres_vs_yuqing']['pg_bigram'][k]:,.1f}×** / {search['ratio_p50_postgres_vs_yuqing']['pg_jieba'][k]:,.1f}× "
+                    f"(p50, pg_bigram / pg_jieba vs yuqing) | "
+                    f"hit counts: pg_bigram {b['same_count_queries']}/{b['queries']} queries equal to yuqing's ({b['hits_vs_yuqing']:.2%} of its hits); "
+                    f"pg_jieba {j['same_count_queries']}/{j['queries']} equal, {j['differing_share']:.0%} differ, {j['hits_vs_yuqing']:.0%} of yuqing's hits |")
+    wb, wj = bi["wal"], jb["wal"]
+    per_doc = f"{rei['written_mb'] * 2**20 / n:,.0f} bytes/document written by `yuqing reindex`" if "written_mb" in rei else ""
+    bo, jo = wb["fastupdate_on"], wj["fastupdate_on"]
+    rows.append(f"| write amplification: WAL per document the GIN index adds, {wb['rows']:,} more documents inserted into the indexed table "
+                f"and the pending list merged (EXPLAIN (ANALYZE, WAL), against the same INSERT without the index) | {per_doc} (local disk, once per node) | "
+                f"pg_bigram {bo['gin_wal_bytes_per_doc']:,} bytes/document (heap {wb['heap_wal_bytes_per_doc']:,}; fastupdate off "
+                f"{wb['fastupdate_off']['gin_wal_bytes_per_doc']:,}), {bo['docs_per_second']:,} vs {wb['heap_only']['docs_per_second']:,} documents/s "
+                f"with / without GIN; pg_jieba {jo['gin_wal_bytes_per_doc']:,} (heap {wj['heap_wal_bytes_per_doc']:,}; fastupdate off "
+                f"{wj['fastupdate_off']['gin_wal_bytes_per_doc']:,}) | | "
+                f"GIN WAL per 1 M documents: pg_bigram {bo['gin_wal_gb_per_million_docs']:.2f} GB, pg_jieba {jo['gin_wal_gb_per_million_docs']:.2f} GB |")
+    return rows
+
+
+def pg_note(search):
+    if "postgres" not in search:
+        return ""
+    pg = search["postgres"]
+    g = pg.get("grams") or {}
+    st = pg["settings"]
+    return (f"\n\nPostgreSQL {pg['postgres_version']} on this machine through psycopg {pg['psycopg']} "
+            f"({pg['roundtrip_us']} µs per round trip; a search is two statements), a scratch database; "
+            f"shared_buffers {st['shared_buffers']}, work_mem {st['work_mem']}, maintenance_work_mem {st['maintenance_work_mem']}, "
+            f"parallel workers per gather {st['max_parallel_workers_per_gather']}, jit {st['jit']}. "
+            f"pg_bigram holds yuqing's own tokens (`yuqing-bench grams`: {g.get('grams', 0):,} grams; documents past "
+            f"PostgreSQL's tsvector limits, where a phrase can be missed: {g.get('docs_past_position_16383', 0)} past position 16,383, "
+            f"{g.get('docs_past_256_positions_per_lexeme', 0)} with a bigram more than 256 times); pg_jieba cuts the same normalised "
+            "text with Python jieba, so its missing hits are the word-vs-substring difference alone.")
 
 
 def main():

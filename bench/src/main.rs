@@ -12,6 +12,8 @@
 //!   first N (200,000) non-empty texts.
 //! - `segment FILE N [--no-hmm] [--dump PATH]`: word segmentation rate (see `segment.rs`).
 //! - `index FILE.jsonl N DIR`: the indexer alone over the first N documents (`index.rs`).
+//! - `grams DOCS.jsonl OUT.jsonl`: each document's normalised text and index grams as a
+//!   PostgreSQL tsvector, for the PostgreSQL full-text comparison (`grams.rs`).
 //! - `alerts FILE YUQING_BINARY`: alert latency (push → webhook) under 1,000 docs/s of load.
 //! - `web DATA_DIR YUQING_BINARY`: dashboard and search latency under 50 concurrent users.
 //! - `bus FILE N YUQING_BINARY`: documents/s through NATS JetStream into PostgreSQL with 1
@@ -19,6 +21,7 @@
 
 mod alerts;
 mod bus;
+mod grams;
 mod index;
 mod plans;
 mod segment;
@@ -56,6 +59,7 @@ fn main() -> anyhow::Result<()> {
         ),
         Some("segment") => segment::segment(&args[2..]),
         Some("index") => index::index(&args[2..]),
+        Some("grams") => grams::grams(&args[2..]),
         Some("web") => web::web(
             args.get(2)
                 .context("usage: yuqing-bench web DATA_DIR YUQING_BINARY")?,
@@ -79,7 +83,7 @@ fn main() -> anyhow::Result<()> {
                 .context("usage: yuqing-bench alerts FILE YUQING_BINARY")?,
         ),
         _ => anyhow::bail!(
-            "usage: yuqing-bench search DATA_DIR [--gram N] [--queries-out PATH] | reference FILE.jsonl.gz | plans FILE [--dump PATH] | sentiment FILE [N] | segment FILE N [--no-hmm] [--dump PATH] | index FILE.jsonl N DIR | alerts FILE YUQING_BINARY | web DATA_DIR YUQING_BINARY | bus FILE N YUQING_BINARY"
+            "usage: yuqing-bench search DATA_DIR [--gram N] [--queries-out PATH] | reference FILE.jsonl.gz | plans FILE [--dump PATH] | sentiment FILE [N] | segment FILE N [--no-hmm] [--dump PATH] | index FILE.jsonl N DIR | grams DOCS.jsonl OUT.jsonl | alerts FILE YUQING_BINARY | web DATA_DIR YUQING_BINARY | bus FILE N YUQING_BINARY"
         ),
     }
 }
