@@ -182,6 +182,13 @@ impl PgStore {
 
     /// [`PgStore::connect`] with options already parsed.
     pub async fn connect_with(opts: PgConnectOptions) -> Result<Self> {
+        // Every statement planned with its parameters. With PostgreSQL's default, a
+        // prepared statement switches to a generic plan after five runs; made while a
+        // fresh database's tables were empty (no statistics yet), that plan scans, and the
+        // connection keeps it after the tables fill: the identity pre-check of an insert
+        // took 868 ms per batch at 170 k documents instead of 0.7 ms (bench/pgnode,
+        // reproduced in psql), 1.6–3.0 k documents/s instead of 11 k.
+        let opts = opts.options([("plan_cache_mode", "force_custom_plan")]);
         let shown = format!(
             "postgres://{}@{}:{}/{}",
             opts.get_username(),
