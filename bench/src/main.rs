@@ -201,6 +201,16 @@ fn search(data: &str, gram: usize, queries_out: Option<&str>) -> anyhow::Result<
 /// The first `n` non-empty texts of a gzip JSONL file; the Python comparisons in
 /// `bench/compare` read the same ones (`str.strip()` there, `trim` here).
 fn sample_n(path: &str, n: usize) -> anyhow::Result<Vec<String>> {
+    nonempty(path, n, |t, _| t.to_owned())
+}
+
+/// The first `n` documents of a gzip JSONL file whose text is not blank, each made into a
+/// `T` from its text and the whole document.
+fn nonempty<T>(
+    path: &str,
+    n: usize,
+    mut f: impl FnMut(&str, &serde_json::Value) -> T,
+) -> anyhow::Result<Vec<T>> {
     let r = std::io::BufReader::with_capacity(
         1 << 20,
         flate2::read::MultiGzDecoder::new(std::fs::File::open(path)?),
@@ -213,7 +223,7 @@ fn sample_n(path: &str, n: usize) -> anyhow::Result<Vec<String>> {
         let v: serde_json::Value = serde_json::from_str(&line?)?;
         let t = v["text"].as_str().unwrap_or("");
         if !t.trim().is_empty() {
-            all.push(t.to_owned());
+            all.push(f(t, &v));
         }
     }
     Ok(all)

@@ -26,7 +26,6 @@
 //! expressions, one a line, for profiling.
 
 use std::collections::HashMap;
-use std::io::BufRead;
 use std::time::Instant;
 
 use yuqing_judge::words;
@@ -206,23 +205,12 @@ fn thread_cpu_ns() -> Option<u64> {
 
 /// The first `n` non-empty texts of a gzip JSONL file with their platform.
 fn documents(path: &str, n: usize) -> anyhow::Result<Vec<(String, String)>> {
-    let r = std::io::BufReader::with_capacity(
-        1 << 20,
-        flate2::read::MultiGzDecoder::new(std::fs::File::open(path)?),
-    );
-    let mut all = Vec::new();
-    for line in r.lines() {
-        if all.len() >= n {
-            break;
-        }
-        let v: serde_json::Value = serde_json::from_str(&line?)?;
-        let t = v["text"].as_str().unwrap_or("");
-        if !t.trim().is_empty() {
-            let platform = v["platform"].as_str().unwrap_or("").to_owned();
-            all.push((t.to_owned(), platform));
-        }
-    }
-    Ok(all)
+    crate::nonempty(path, n, |t, v| {
+        (
+            t.to_owned(),
+            v["platform"].as_str().unwrap_or("").to_owned(),
+        )
+    })
 }
 
 pub fn plans(args: &[String]) -> anyhow::Result<()> {

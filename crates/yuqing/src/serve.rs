@@ -99,12 +99,7 @@ pub async fn serve(root: &Path, cfg: Config, bind: Option<String>) -> anyhow::Re
         t.abort();
     }
     // The writer stops when the last handle (held by the web state, now dropped) is gone.
-    tokio::task::spawn_blocking(move || writer_thread.join())
-        .await
-        .ok()
-        .and_then(|r| r.ok())
-        .transpose()
-        .context("写入线程出错 / writer failed")?;
+    join_writer(writer_thread).await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -211,12 +206,7 @@ pub async fn serve_stateless(
     yuqing_web::serve(listener, state, shutdown_signal()).await?;
     eprintln!("正在停止… / stopping…");
     leader.abort();
-    tokio::task::spawn_blocking(move || writer_thread.join())
-        .await
-        .ok()
-        .and_then(|r| r.ok())
-        .transpose()
-        .context("写入线程出错 / writer failed")?;
+    join_writer(writer_thread).await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -261,4 +251,19 @@ where
         report_options: cfg.report.render_options(),
     });
     Ok((state, reports))
+}
+
+/// Waits for the writer thread (it stops when the last handle is dropped) and returns its
+/// error, if any.
+async fn join_writer<E>(thread: std::thread::JoinHandle<Result<(), E>>) -> anyhow::Result<()>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    tokio::task::spawn_blocking(move || thread.join())
+        .await
+        .ok()
+        .and_then(|r| r.ok())
+        .transpose()
+        .context("写入线程出错 / writer failed")?;
+    Ok(())
 }
