@@ -91,6 +91,41 @@ pub async fn open_pg_reader(
     Ok((Arc::new(store), Arc::new(index)))
 }
 
+/// A node writing to the shared PostgreSQL store (`process`, `serve --stateless`): the
+/// store, and the pipeline in shared mode over the node's own index in `--data`, caught up
+/// with the store by `Pipeline::open`.
+pub struct SharedNode {
+    /// The writer lock of `--data` (the index has one writer: this node), held while the
+    /// node lives.
+    pub lock: std::fs::File,
+    pub store: Arc<PgStore>,
+    pub index: Arc<SearchIndex>,
+    pub pipeline: yuqing_ingest::Pipeline<PgStore>,
+}
+
+impl SharedNode {
+    pub async fn open(
+        root: &Path,
+        cfg: &Config,
+        database: Option<&str>,
+        command: &str,
+    ) -> anyhow::Result<SharedNode> {
+        let url = postgres_url(database, command)?;
+        let lock = DataDir::lock(root)?;
+        let store = Arc::new(PgStore::connect(url).await?);
+        let index = Arc::new(SearchIndex::open(&root.join("index"))?);
+        let mut pipeline =
+            crate::judgement::open_pipeline_over(store.clone(), index.clone(), cfg).await?;
+        pipeline.set_shared(true);
+        Ok(SharedNode {
+            lock,
+            store,
+            index,
+            pipeline,
+        })
+    }
+}
+
 /// `yuqing process`: consumes the bus into PostgreSQL until SIGTERM or Ctrl-C.
 pub async fn process(
     root: &Path,
@@ -99,10 +134,7 @@ pub async fn process(
     bus: &BusArgs,
     ack_wait: Duration,
 ) -> anyhow::Result<ExitCode> {
-    let url = postgres_url(database, "process")?;
-    // The index under --data has one writer: this processor.
-    let _lock = DataDir::lock(root)?;
-    let store = Arc::new(PgStore::connect(url).await?);
+    let node = SharedNode::open(root, cfg, database, "process").await?;
     let bus = bus.connect().await?;
     let mut consumer = bus
         .consumer(ConsumerSettings {
@@ -110,9 +142,12 @@ pub async fn process(
             ..Default::default()
         })
         .await?;
-    let index = Arc::new(SearchIndex::open(&root.join("index"))?);
-    let mut pipeline = crate::judgement::open_pipeline_over(store.clone(), index, cfg).await?;
-    pipeline.set_shared(true);
+    let SharedNode {
+        lock: _lock,
+        store,
+        mut pipeline,
+        ..
+    } = node;
     let preparer = Preparer {
         max_text_bytes: pipeline.settings().max_text_bytes,
         judge: pipeline.judge().clone(),

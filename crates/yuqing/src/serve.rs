@@ -163,20 +163,17 @@ pub async fn serve_stateless(
     bind: Option<String>,
     database: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
-    let url = crate::distributed::postgres_url(database, "serve --stateless")?;
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .ok();
-    // The index in --data has one writer: this node.
-    let _lock = crate::data::DataDir::lock(root)?;
-    let store = Arc::new(yuqing_store::PgStore::connect(url).await?);
-    let index = Arc::new(yuqing_search::SearchIndex::open(&root.join("index"))?);
-    let mut pipeline =
-        crate::judgement::open_pipeline_over(store.clone(), index.clone(), &cfg).await?;
-    pipeline.set_shared(true);
-    // Catch the index up with the store before answering searches.
-    let caught_up = pipeline.follow_store().await?;
-    pipeline.maybe_commit()?;
+    let node =
+        crate::distributed::SharedNode::open(root, &cfg, database, "serve --stateless").await?;
+    let crate::distributed::SharedNode {
+        lock: _lock,
+        store,
+        index,
+        pipeline,
+    } = node;
     let (writer, writer_thread) = spawn_writer(pipeline, tokio::runtime::Handle::current());
     let leader = tokio::spawn(crate::handling_tasks::lead(store.clone(), cfg.clone()));
     let access = Arc::new(yuqing_handling::access::Access::new(
@@ -197,8 +194,8 @@ pub async fn serve_stateless(
     let (state, _) = web_state(store, index, &writer, access, root, &cfg, metrics)?;
     drop(writer);
     eprintln!(
-        "yuqing 已启动（无状态 Web 节点）：http://{addr}  数据库 PostgreSQL，索引 {}（补齐 {caught_up} 条）/ \
-         yuqing is running (stateless web node) at http://{addr}, database PostgreSQL, index in {} ({caught_up} caught up)",
+        "yuqing 已启动（无状态 Web 节点）：http://{addr}  数据库 PostgreSQL，索引 {} / \
+         yuqing is running (stateless web node) at http://{addr}, database PostgreSQL, index in {}",
         root.display(),
         root.display()
     );

@@ -120,8 +120,8 @@ async fn collect_and_two_processors_store_each_document_once() {
     }
     // Redeliveries of the killed processor's batch (after ack_wait) must be skipped.
     tokio::time::sleep(Duration::from_secs(7)).await;
-    pb.stop("processor b", &b);
-    pa2.stop("processor a (restarted)", &a);
+    pb.stop("processor b");
+    pa2.stop("processor a (restarted)");
 
     let stored = scalar(&mut c, "SELECT count(*) FROM documents").await;
     let distinct = scalar(

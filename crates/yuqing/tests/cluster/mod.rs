@@ -130,7 +130,7 @@ impl Cluster {
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(data.with_extension("log")).expect("log"))
             .spawn()
-            .map(|c| Node(Some(c)))
+            .map(|c| Node(Some(c), data.with_extension("log")))
             .expect("spawn yuqing process")
     }
 
@@ -153,7 +153,7 @@ impl Cluster {
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(log).expect("log"))
             .spawn()
-            .map(|c| Node(Some(c)))
+            .map(|c| Node(Some(c), log.to_owned()))
             .expect("spawn yuqing collect")
     }
 
@@ -199,8 +199,9 @@ impl Cluster {
     }
 }
 
-/// A child process killed when dropped, so a failing test leaves no processor running.
-pub struct Node(pub Option<Child>);
+/// A child process (and the file its output goes to) killed when dropped, so a failing
+/// test leaves no processor running.
+pub struct Node(Option<Child>, std::path::PathBuf);
 
 impl Drop for Node {
     fn drop(&mut self) {
@@ -220,7 +221,7 @@ impl Node {
     }
 
     /// SIGTERM; it must stop cleanly within a minute.
-    pub fn stop(mut self, name: &str, data: &Path) {
+    pub fn stop(mut self, name: &str) {
         let mut child = self.0.take().expect("running");
         let _ = Command::new("kill")
             .args(["-TERM", &child.id().to_string()])
@@ -228,7 +229,7 @@ impl Node {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(status) = child.try_wait().expect("wait") {
-                let log = std::fs::read_to_string(data.with_extension("log")).unwrap_or_default();
+                let log = std::fs::read_to_string(&self.1).unwrap_or_default();
                 assert!(status.success(), "{name} failed on SIGTERM: {log}");
                 return;
             }
