@@ -194,7 +194,14 @@ pub struct Pipeline<S: Store> {
     /// Seqs this writer stored that [`Pipeline::follow_store`] has not passed yet (it
     /// learns only the other writers' documents).
     own: HashSet<i64>,
+    /// The store's lowest seq when last looked at, and when that was: the index forgets
+    /// what retention dropped below it ([`Pipeline::forget_dropped`]).
+    first_seq: i64,
+    first_checked: Option<Instant>,
 }
+
+/// How often a shared writer asks the store whether retention dropped documents.
+const RETENTION_CHECK: Duration = Duration::from_secs(5);
 
 impl<S: Store> Pipeline<S> {
     /// Opens the writer: loads grouping and event state and the active plans, and catches
@@ -250,6 +257,8 @@ impl<S: Store> Pipeline<S> {
             last_commit: Instant::now(),
             shared: false,
             own: HashSet::default(),
+            first_seq: 0,
+            first_checked: None,
         };
         me.reload_plans().await?;
         me.catch_up().await?;
@@ -328,6 +337,12 @@ impl<S: Store> Pipeline<S> {
     /// other (a shared store; see [`Pipeline::set_shared`]). Call it when idle too, so
     /// the others' documents become searchable here. Returns how many were indexed.
     pub async fn follow_store(&mut self) -> Result<u64, PipelineError> {
+        if self
+            .first_checked
+            .is_none_or(|t| t.elapsed() >= RETENTION_CHECK)
+        {
+            self.forget_dropped().await?;
+        }
         let started = Instant::now();
         let mut n = 0;
         loop {
@@ -356,6 +371,31 @@ impl<S: Store> Pipeline<S> {
             stage_seconds("index", started);
         }
         Ok(n)
+    }
+
+    /// Removes from the index the documents the store no longer has because retention
+    /// dropped their months (`PgStore::drop_partitions_before`, run by one node of a
+    /// shared store): everything below the store's lowest seq. Called by
+    /// [`Pipeline::follow_store`] every few seconds; returns whether the index changed.
+    ///
+    /// A document the store still has is never removed: seqs rise with ingest time, and a
+    /// document kept at a month's edge (a host whose clock lagged) only keeps the dropped
+    /// ones above it in the index; searches leave out hits the store cannot return.
+    pub async fn forget_dropped(&mut self) -> Result<bool, PipelineError> {
+        self.first_checked = Some(Instant::now());
+        let first = self.store.first_seq().await?;
+        // An empty store answers 0: nothing to forget.
+        if first <= self.first_seq {
+            return Ok(false);
+        }
+        self.first_seq = first;
+        self.writer.delete_below(first)?;
+        self.commit()?;
+        tracing::info!(
+            below = first,
+            "documents dropped by retention removed from the index"
+        );
+        Ok(true)
     }
 
     /// Learns a document another writer stored (see [`Pipeline::set_shared`]).

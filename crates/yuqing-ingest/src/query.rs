@@ -157,11 +157,15 @@ pub async fn search<S: Store>(
         Err(e) => return Err(e.into()),
     };
     let seqs: Vec<i64> = hits.iter().map(|h| h.seq).collect();
+    // A hit the store no longer has (dropped by retention, not yet forgotten by this
+    // node's index) is left out; the others keep their own scores.
+    let score: std::collections::HashMap<i64, f32> =
+        hits.iter().map(|h| (h.seq, h.score)).collect();
     let docs = store.by_seqs(&seqs).await?;
-    let hits = hits
-        .iter()
-        .zip(docs)
-        .map(|(h, d)| {
+    let hits = docs
+        .into_iter()
+        .map(|d| {
+            let score = score.get(&d.seq).copied().unwrap_or(0.0);
             let snippet = snippet(
                 d.doc
                     .title
@@ -172,7 +176,7 @@ pub async fn search<S: Store>(
                 80,
             );
             SearchHit {
-                score: h.score,
+                score,
                 snippet,
                 doc: d,
             }

@@ -575,6 +575,18 @@ impl Writer {
         Ok(())
     }
 
+    /// Removes the documents whose store seq is below `seq` (documents the store dropped
+    /// by retention); takes effect at the next commit.
+    pub fn delete_below(&mut self, seq: i64) -> Result<()> {
+        let f = self.fields.seq;
+        let q = RangeQuery::new(
+            Bound::Unbounded,
+            Bound::Excluded(Term::from_field_u64(f, seq.max(0) as u64)),
+        );
+        self.w()?.delete_query(Box::new(q))?;
+        Ok(())
+    }
+
     /// Removes every document (used by reindex before re-adding).
     pub fn delete_all(&mut self) -> Result<()> {
         self.w()?.delete_all_documents()?;

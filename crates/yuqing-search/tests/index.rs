@@ -141,3 +141,40 @@ fn whole_words_rank_first_and_filters_apply() {
         "newest first"
     );
 }
+
+#[test]
+fn documents_below_a_seq_are_forgotten() {
+    let idx = SearchIndex::in_ram().expect("index");
+    let mut w = idx.writer_with_words(32 << 20, 1, true).expect("writer");
+    for (i, t) in TEXTS.iter().enumerate() {
+        let n = normalize(t);
+        w.add(&IndexDoc {
+            seq: i as i64 + 1,
+            title: "",
+            text: &n,
+            platform: "weibo",
+            kind: "post",
+            source: "",
+            published_ms: None,
+            verified: false,
+            group_id: None,
+        })
+        .expect("add");
+    }
+    w.commit(TEXTS.len() as i64).expect("commit");
+    // Retention dropped seqs 1–3 from the store.
+    w.delete_below(4).expect("delete");
+    w.commit(TEXTS.len() as i64).expect("commit");
+    idx.reload().expect("reload");
+    assert_eq!(idx.num_docs(), TEXTS.len() as u64 - 3);
+    let req = SearchRequest {
+        query: normalize("北京"),
+        limit: 100,
+        ..Default::default()
+    };
+    let (seqs, _) = idx.all_seqs(&req, 100).expect("search");
+    let kept: Vec<i64> = want("北京").into_iter().filter(|&s| s >= 4).collect();
+    assert_eq!(seqs, kept);
+    assert!(!kept.is_empty() && kept.len() < want("北京").len());
+    assert_eq!(idx.indexed_seq().expect("seq"), TEXTS.len() as i64);
+}

@@ -96,6 +96,9 @@ pub trait Store: Send + Sync + 'static {
     fn count(&self) -> impl Future<Output = Result<i64>> + Send;
     /// Highest seq stored (0 when empty).
     fn max_seq(&self) -> impl Future<Output = Result<i64>> + Send;
+    /// Lowest seq stored (0 when empty). Rises only when retention drops documents
+    /// (`PgStore::drop_partitions_before`): indexes then forget the seqs below it.
+    fn first_seq(&self) -> impl Future<Output = Result<i64>> + Send;
     /// One document by identity.
     fn get(
         &self,

@@ -935,6 +935,15 @@ impl Store for PgStore {
         )
     }
 
+    async fn first_seq(&self) -> Result<i64> {
+        // `document_ids.seq` is unique (indexed) and loses its rows with their partition.
+        Ok(
+            sqlx::query_scalar("SELECT COALESCE(MIN(seq), 0)::int8 FROM document_ids")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
     async fn get(&self, platform: &str, id: &str) -> Result<Option<StoredDocument>> {
         let sql = format!(
             "SELECT {DOC_COLUMNS} FROM documents WHERE (seq, ingested_at) = \

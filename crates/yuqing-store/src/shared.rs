@@ -17,6 +17,9 @@
 //!    writer's choice stands. The root and the group are then claimed for that event. An
 //!    event the writer founded in this batch that lost follows the winner for the rest of
 //!    the batch. Events merged earlier (`events.merged_into`) are followed.
+//!    When the root was claimed by replies stored before it (their event) and the original
+//!    also joined a reprint group whose event differs, the replies' event is merged into
+//!    the group's: an exact reprint ends in its group's event whichever came first.
 //! 3. **Adoption.** A reply stored before its parent had the parent as its root (the chain
 //!    above was unknown), so the parent's id was claimed as a root, usually for an event
 //!    of its own. When the parent arrives with a root above it and its event differs, that
@@ -41,11 +44,26 @@ pub(crate) struct Known {
     pub keys: FxHashMap<i64, i64>,
     /// Group → event.
     pub groups: FxHashMap<i64, i64>,
-    /// Event → the event it was merged into.
+    /// Event → the event it was merged into, for every event above and the writers'
+    /// proposals (merges are flattened: one step reaches a live event).
     pub merged: FxHashMap<i64, i64>,
     /// Roots without a claim that are stored documents: (platform, id) → their root and
     /// event (a parent stored between the writer's look-up and this insert).
     pub docs: FxHashMap<(String, String), (Option<String>, Option<i64>)>,
+}
+
+impl Known {
+    /// The events whose merges settling must know: the writers' proposals and every
+    /// event a claim or a stored root points to.
+    pub(crate) fn events(&self, w: &Wanted) -> Vec<i64> {
+        let mut e = w.events.clone();
+        e.extend(self.roots.values());
+        e.extend(self.groups.values());
+        e.extend(self.docs.values().filter_map(|d| d.1));
+        e.sort_unstable();
+        e.dedup();
+        e
+    }
 }
 
 /// The keys a batch needs looked up.
@@ -58,7 +76,8 @@ pub(crate) struct Wanted {
     pub events: Vec<i64>,
 }
 
-/// An event merged into another (adoption, step 3).
+/// An event merged into another: replies adopted by their parent (step 3), or replies
+/// whose root turned out to be an exact reprint (step 2; then `old_root == new_root`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Merge {
     pub from: i64,
@@ -200,7 +219,24 @@ pub(crate) fn settle(docs: &[&NewDocument], mut known: Known) -> Settled {
                 .then(|| known.groups.get(&g).map(|&e| follow(&known.merged, e)))
                 .flatten()
         };
-        let e = claimed_root.or_else(by_group).unwrap_or(proposed);
+        let e = match (claimed_root, by_group()) {
+            // An exact reprint whose replies came first (often through another writer):
+            // the replies' event joins the reprint group's, as it would have had the
+            // original come first.
+            (Some(r), Some(g)) if r != g => {
+                out.merges.push(Merge {
+                    from: r,
+                    into: g,
+                    platform: platform.clone(),
+                    old_root: root.clone(),
+                    new_root: root.clone(),
+                });
+                known.merged.insert(r, g);
+                g
+            }
+            (Some(r), _) => r,
+            (None, g) => g.unwrap_or(proposed),
+        };
         if e != l.event_id {
             if l.founds {
                 event_to.insert(l.event_id, e);
@@ -368,5 +404,56 @@ mod tests {
             assert_eq!(n.event.as_ref().expect("l").event_id, 40, "{}", n.id);
         }
         assert_eq!(s.keys, vec![(78, 3)]);
+    }
+
+    #[test]
+    fn an_exact_reprint_after_its_replies_brings_them_into_its_groups_event() {
+        // Another writer stored the original a (group 3, event 40); replies to b were
+        // stored before b (their event 8 claimed root b); b is a's exact reprint.
+        let mut known = Known::default();
+        known.keys.insert(77, 3);
+        known.groups.insert(3, 40);
+        known.roots.insert(("weibo".into(), "b".into()), 8);
+        let mut b = verify(event_doc("b", "一篇转载的文章", 1, 8, false));
+        b.event.as_mut().expect("link").original = true;
+        b.content_key = Some(77);
+        b.group_id = Some(12);
+        let s = settle(&[&b], known);
+        assert_eq!(s.docs[0].event.as_ref().expect("l").event_id, 40);
+        assert_eq!(s.docs[0].group_id, Some(3));
+        assert_eq!(
+            s.merges,
+            vec![Merge {
+                from: 8,
+                into: 40,
+                platform: "weibo".into(),
+                old_root: "b".into(),
+                new_root: "b".into(),
+            }]
+        );
+        // In one batch: a reply to b, then b; the reply follows b into event 40.
+        let mut known = Known::default();
+        known.keys.insert(77, 3);
+        known.groups.insert(3, 40);
+        let mut b = verify(event_doc("b", "一篇转载的文章", 2, 9, false));
+        b.event.as_mut().expect("link").original = true;
+        b.content_key = Some(77);
+        b.group_id = Some(12);
+        let s = settle(&[&reply("r", "b", "b", 9, true), &b], known);
+        for n in &s.docs {
+            let l = n.event.as_ref().expect("l");
+            assert_eq!((l.event_id, l.founds), (40, false), "{}", n.id);
+        }
+        assert!(s.roots.iter().all(|r| r.2 == 40), "{:?}", s.roots);
+        // An event merged away earlier is followed to the live one.
+        let mut known = Known::default();
+        known.keys.insert(77, 3);
+        known.groups.insert(3, 40);
+        known.merged.insert(40, 41);
+        let mut b = verify(event_doc("b", "一篇转载的文章", 3, 9, true));
+        b.content_key = Some(77);
+        b.group_id = Some(12);
+        let s = settle(&[&b], known);
+        assert_eq!(s.docs[0].event.as_ref().expect("l").event_id, 41);
     }
 }

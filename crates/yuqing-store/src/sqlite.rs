@@ -649,6 +649,13 @@ impl Store for SqliteStore {
             .try_get(0)?)
     }
 
+    async fn first_seq(&self) -> Result<i64> {
+        Ok(sqlx::query("SELECT COALESCE(MIN(seq), 0) FROM documents")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?)
+    }
+
     async fn get(&self, platform: &str, id: &str) -> Result<Option<StoredDocument>> {
         let sql = format!("SELECT {DOC_COLUMNS} FROM documents WHERE platform = ? AND id = ?");
         let row = sqlx::query(AssertSqlSafe(sql))

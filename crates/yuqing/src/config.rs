@@ -39,6 +39,94 @@ pub struct Config {
     pub channels: Vec<yuqing_alert::ChannelConfig>,
     /// Reports: letterhead, rendering tools, the daily schedule (`[report]`).
     pub report: yuqing_handling::reports::ReportSettings,
+    /// How long a PostgreSQL store keeps documents (`[retention]`).
+    pub retention: RetentionConfig,
+    /// Limits of the NATS JetStream streams (`[bus]`): `collect` and `process` only.
+    pub bus: BusConfig,
+}
+
+/// How long documents are kept (`[retention]`). Applies to a PostgreSQL store (`process`,
+/// `serve --stateless`), whose documents are partitioned by month of ingestion: the node
+/// holding the `handling` lease drops whole months, and every node's index forgets them.
+/// A single node's SQLite store keeps everything.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Whole months kept before the current one (0: keep everything). With 6, on any
+    /// day of July the documents ingested from January 1st on are kept.
+    pub keep_months: u32,
+}
+
+impl RetentionConfig {
+    /// The cut-off for `today`: documents ingested before the first of its month are
+    /// dropped; `None` when nothing is dropped.
+    pub fn cutoff(&self, today: chrono::NaiveDate) -> Option<chrono::NaiveDate> {
+        use chrono::Datelike;
+        if self.keep_months == 0 {
+            return None;
+        }
+        let first = today.with_day(1)?;
+        first.checked_sub_months(chrono::Months::new(self.keep_months))
+    }
+}
+
+/// Limits of the bus's streams (`[bus]`), put on the streams each time a collector or
+/// processor starts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BusConfig {
+    /// How long a document stays in the stream (acked or not).
+    pub max_age: yuqing_core::HumanDuration,
+    /// Largest size of the documents' stream in bytes; the oldest go first (0: no limit).
+    pub max_bytes: u64,
+    /// A repeated message id within this window is dropped by the server.
+    pub duplicate_window: yuqing_core::HumanDuration,
+    /// How long a dead letter (a document no processor could take) is kept.
+    pub dead_max_age: yuqing_core::HumanDuration,
+}
+
+impl Default for BusConfig {
+    fn default() -> Self {
+        let d = yuqing_bus::StreamSettings::default();
+        Self {
+            max_age: d.max_age.into(),
+            max_bytes: 0,
+            duplicate_window: d.duplicate_window.into(),
+            dead_max_age: d.dead_max_age.into(),
+        }
+    }
+}
+
+impl BusConfig {
+    /// These limits on `settings` (names kept), checked.
+    pub fn apply(
+        &self,
+        mut settings: yuqing_bus::StreamSettings,
+    ) -> anyhow::Result<yuqing_bus::StreamSettings> {
+        if self.max_age.0.is_zero() || self.dead_max_age.0.is_zero() {
+            anyhow::bail!(
+                "[bus] max_age 与 dead_max_age 必须大于 0 / [bus] max_age and dead_max_age must be above 0"
+            );
+        }
+        if self.duplicate_window.0 > self.max_age.0 {
+            anyhow::bail!(
+                "[bus] duplicate_window ({}) 不能超过 max_age ({}) / [bus] duplicate_window ({}) cannot exceed max_age ({})",
+                self.duplicate_window,
+                self.max_age,
+                self.duplicate_window,
+                self.max_age
+            );
+        }
+        settings.max_age = self.max_age.0;
+        settings.dead_max_age = self.dead_max_age.0;
+        settings.duplicate_window = self.duplicate_window.0;
+        settings.max_bytes = if self.max_bytes == 0 {
+            -1
+        } else {
+            i64::try_from(self.max_bytes).unwrap_or(i64::MAX)
+        };
+        Ok(settings)
+    }
 }
 
 /// A monitoring plan in the config file: an expression, or the structured form.
@@ -273,10 +361,57 @@ mod tests {
         assert_eq!(cfg.deadlines, d.deadlines);
         assert_eq!(cfg.alerts, d.alerts);
         assert!(cfg.alert_rules.is_empty() && cfg.channels.is_empty());
+        assert_eq!(cfg.retention.keep_months, d.retention.keep_months);
+        let (b, db) = (&cfg.bus, &d.bus);
+        assert_eq!(
+            (b.max_age, b.max_bytes, b.duplicate_window, b.dead_max_age),
+            (
+                db.max_age,
+                db.max_bytes,
+                db.duplicate_window,
+                db.dead_max_age
+            )
+        );
         for s in &cfg.sources {
             s.build()
                 .unwrap_or_else(|e| panic!("example source {} is invalid: {e}", s.name()));
         }
+    }
+
+    #[test]
+    fn retention_keeps_whole_months_before_the_current_one() {
+        let day = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d).expect("date");
+        let r = Config::parse("[retention]\nkeep_months = 6\n").expect("parses");
+        assert_eq!(r.retention.cutoff(day(2026, 7, 31)), Some(day(2026, 1, 1)));
+        assert_eq!(r.retention.cutoff(day(2026, 2, 1)), Some(day(2025, 8, 1)));
+        assert_eq!(Config::default().retention.cutoff(day(2026, 7, 1)), None);
+    }
+
+    #[test]
+    fn bus_limits_reach_the_stream_settings_and_bad_ones_are_refused() {
+        let c = Config::parse(
+            "[bus]\nmax_age = \"2d\"\nmax_bytes = 1000000\nduplicate_window = \"2m\"\n",
+        )
+        .expect("parses");
+        let s = c
+            .bus
+            .apply(yuqing_bus::StreamSettings::namespaced("t"))
+            .expect("valid");
+        assert_eq!(s.max_age, Duration::from_secs(2 * 86400));
+        assert_eq!(s.max_bytes, 1_000_000);
+        assert_eq!(s.duplicate_window, Duration::from_secs(120));
+        assert_eq!(s.stream, "YUQING_DOCS_T", "names are kept");
+        let d = Config::default()
+            .bus
+            .apply(Default::default())
+            .expect("defaults");
+        assert_eq!(d.max_bytes, -1, "0 means no limit");
+        let bad = Config::parse("[bus]\nmax_age = \"1m\"\n").expect("parses");
+        let e = bad
+            .bus
+            .apply(Default::default())
+            .expect_err("window above max age");
+        assert!(format!("{e:#}").contains("duplicate_window"), "{e:#}");
     }
 
     #[test]

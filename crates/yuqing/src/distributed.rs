@@ -45,11 +45,12 @@ pub struct BusArgs {
 }
 
 impl BusArgs {
-    async fn connect(&self) -> anyhow::Result<Bus> {
-        let settings = match &self.bus_namespace {
+    /// Connects and puts the streams in place with the limits of `[bus]`.
+    async fn connect(&self, cfg: &Config) -> anyhow::Result<Bus> {
+        let settings = cfg.bus.apply(match &self.bus_namespace {
             Some(ns) => StreamSettings::namespaced(ns),
             None => StreamSettings::default(),
-        };
+        })?;
         let bus = Bus::connect_with(&self.nats, settings).await?;
         bus.ensure_stream().await?;
         Ok(bus)
@@ -135,7 +136,7 @@ pub async fn process(
     ack_wait: Duration,
 ) -> anyhow::Result<ExitCode> {
     let node = SharedNode::open(root, cfg, database, "process").await?;
-    let bus = bus.connect().await?;
+    let bus = bus.connect(cfg).await?;
     let mut consumer = bus
         .consumer(ConsumerSettings {
             ack_wait,
@@ -155,7 +156,11 @@ pub async fn process(
     let stop = Arc::new(AtomicBool::new(false));
     tokio::spawn(stop_on_signal(stop.clone()));
     // Alerts, deliveries and case deadlines: on the one node holding the lease.
-    let leader = tokio::spawn(crate::handling_tasks::lead(store.clone(), cfg.clone()));
+    let leader = tokio::spawn(crate::handling_tasks::lead(
+        store.clone(),
+        cfg.clone(),
+        pipeline.judge().clone(),
+    )?);
     eprintln!(
         "yuqing process 已启动：总线 {}，索引 {} / yuqing process is running: bus {}, index in {}",
         bus.url(),
@@ -262,7 +267,7 @@ pub async fn collect(
     bus: &BusArgs,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let bus = bus.connect().await?;
+    let bus = bus.connect(cfg).await?;
     let publisher = bus.publisher();
     let started = Instant::now();
     // The readers validate by preparing, with the configured judge, like import.
@@ -422,7 +427,7 @@ pub async fn collect_sources(
         );
     }
     let store = Arc::new(PgStore::connect(url).await?);
-    let bus = bus.connect().await?;
+    let bus = bus.connect(cfg).await?;
     let judge = Arc::new(yuqing_ingest::transforms::judge::Judge::new(
         cfg.judgement.clone(),
     )?);

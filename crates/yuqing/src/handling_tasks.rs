@@ -1,7 +1,8 @@
 //! The background work of warning and handling in `yuqing serve`: the alert follower, the
 //! outbox dispatcher, a 30-second timer for escalation and case deadlines, and the
-//! schedule of the daily report (checked every minute). The same tasks run in the one
-//! `yuqing process` node that holds the `handling` lease (see [`lead`]).
+//! schedule of the daily report (checked every minute). On a shared PostgreSQL store the
+//! same tasks, and retention (`[retention]`, checked hourly), run in the one node
+//! (`process` or `serve --stateless`) that holds the `handling` lease (see [`lead`]).
 
 use crate::config::Config;
 use std::sync::Arc;
@@ -76,11 +77,19 @@ where
 const REPORT_EVERY: Duration = Duration::from_secs(60);
 
 /// Starts the daily-report schedule (`[report] daily_at`).
-pub fn spawn_reports(
-    reports: Arc<yuqing_handling::reports::Reports<yuqing_store::SqliteStore>>,
+pub fn spawn_reports<S>(
+    reports: Arc<yuqing_handling::reports::Reports<S>>,
     settings: yuqing_handling::reports::ReportSettings,
     channels: &[yuqing_alert::ChannelConfig],
-) -> anyhow::Result<JoinHandle<()>> {
+) -> anyhow::Result<JoinHandle<()>>
+where
+    S: yuqing_store::Store
+        + yuqing_store::HandlingStore
+        + yuqing_store::ReportStore
+        + Send
+        + Sync
+        + 'static,
+{
     settings.daily_time()?;
     let channels: Vec<yuqing_alert::Channel> = channels
         .iter()
@@ -106,35 +115,119 @@ pub fn spawn_reports(
     }))
 }
 
+/// How often the lease holder applies retention.
+const RETENTION_EVERY: Duration = Duration::from_secs(3600);
+
+/// Applies `[retention]` now and then every [`RETENTION_EVERY`]: drops the months of
+/// documents before the cut-off (`PgStore::drop_partitions_before`). The nodes' indexes
+/// forget them by themselves (`Pipeline::forget_dropped`).
+fn spawn_retention(
+    store: Arc<yuqing_store::PgStore>,
+    retention: crate::config::RetentionConfig,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            if let Some(cut) = retention.cutoff(chrono::Utc::now().date_naive()) {
+                match store.drop_partitions_before(cut).await {
+                    Ok(r) if !r.partitions.is_empty() || r.documents > 0 => {
+                        tracing::info!(partitions = ?r.partitions, documents = r.documents, before = %cut, "retention dropped old months");
+                        eprintln!(
+                            "保留期：已删除 {cut} 之前入库的 {} 篇文档（{}）/ retention: dropped {} documents ingested before {cut} ({})",
+                            r.documents,
+                            r.partitions.join(", "),
+                            r.documents,
+                            r.partitions.join(", ")
+                        );
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "applying retention failed"),
+                }
+            }
+            tokio::time::sleep(RETENTION_EVERY).await;
+        }
+    })
+}
+
+/// Everything the `handling` lease holder runs: [`spawn`], the daily report, retention.
+async fn spawn_leader_tasks(
+    store: Arc<yuqing_store::PgStore>,
+    cfg: &Config,
+    judge: Arc<yuqing_ingest::transforms::judge::Judge>,
+) -> anyhow::Result<Vec<JoinHandle<()>>> {
+    let mut tasks = spawn(store.clone(), cfg).await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let cases = Arc::new(yuqing_handling::cases::Cases::new(
+        store.clone(),
+        clock.clone(),
+        cfg.deadlines.clone(),
+    ));
+    let reports = Arc::new(
+        yuqing_handling::reports::Reports::new(store.clone(), judge, clock)
+            .with_cases(cases)
+            .with_letterhead(cfg.report.letterhead()?),
+    );
+    match spawn_reports(reports, cfg.report.clone(), &cfg.channels) {
+        Ok(t) => tasks.push(t),
+        Err(e) => {
+            for t in tasks {
+                t.abort();
+            }
+            return Err(e);
+        }
+    }
+    if cfg.retention.keep_months > 0 {
+        tasks.push(spawn_retention(store, cfg.retention.clone()));
+    }
+    Ok(tasks)
+}
+
 /// The name of the lease whose holder runs the tasks of [`spawn`] among `yuqing process`
 /// nodes.
 pub const HANDLING_LEASE: &str = "handling";
 /// How often a node asks for the lease, and its holder checks it still holds it.
 const LEASE_EVERY: Duration = Duration::from_secs(2);
 
-/// Runs the tasks of [`spawn`] on this node while it holds the `handling` lease in the
-/// shared PostgreSQL store, so that across `yuqing process` nodes one follows alerts,
-/// delivers and keeps case deadlines; when the holder dies its lease is freed and another
-/// node takes over within [`LEASE_EVERY`] from the cursors in the store. Never returns;
-/// the caller aborts it at shutdown.
-pub async fn lead(store: Arc<yuqing_store::PgStore>, cfg: Config) {
+/// Runs the tasks of [`spawn`], the daily report and retention on this node while it
+/// holds the `handling` lease in the shared PostgreSQL store, so that across nodes one
+/// follows alerts, delivers, keeps case deadlines, makes the daily report and drops old
+/// months; when the holder dies its lease is freed and another node takes over within
+/// [`LEASE_EVERY`] from the cursors in the store. The settings are checked first (an
+/// error here is a configuration error); the future never returns, and the caller aborts
+/// it at shutdown.
+pub fn lead(
+    store: Arc<yuqing_store::PgStore>,
+    cfg: Config,
+    judge: Arc<yuqing_ingest::transforms::judge::Judge>,
+) -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    cfg.report.daily_time()?;
+    cfg.report.letterhead()?;
+    Ok(lead_loop(store, cfg, judge))
+}
+
+async fn lead_loop(
+    store: Arc<yuqing_store::PgStore>,
+    cfg: Config,
+    judge: Arc<yuqing_ingest::transforms::judge::Judge>,
+) {
     let mut held: Option<(yuqing_store::postgres::Lease, Vec<JoinHandle<()>>)> = None;
     loop {
         match held.as_mut() {
             None => match store.try_lease(HANDLING_LEASE).await {
-                Ok(Some(lease)) => match spawn(store.clone(), &cfg).await {
-                    Ok(tasks) => {
-                        eprintln!(
-                            "本节点负责预警、推送与处置时限 / this node leads: alerts, deliveries \
-                             and case deadlines run here"
-                        );
-                        held = Some((lease, tasks));
+                Ok(Some(lease)) => {
+                    match spawn_leader_tasks(store.clone(), &cfg, judge.clone()).await {
+                        Ok(tasks) => {
+                            eprintln!(
+                                "本节点负责预警、推送、处置时限、日报与保留期 / this node leads: alerts, \
+                             deliveries, case deadlines, the daily report and retention run here"
+                            );
+                            held = Some((lease, tasks));
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "starting the handling tasks failed");
+                            lease.release().await;
+                        }
                     }
-                    Err(e) => {
-                        tracing::error!(error = %e, "starting the handling tasks failed");
-                        lease.release().await;
-                    }
-                },
+                }
                 Ok(None) => {}
                 Err(e) => tracing::warn!(error = %e, "asking for the handling lease failed"),
             },

@@ -174,8 +174,9 @@ pub async fn serve_stateless(
         index,
         pipeline,
     } = node;
+    let leader = crate::handling_tasks::lead(store.clone(), cfg.clone(), pipeline.judge().clone())?;
     let (writer, writer_thread) = spawn_writer(pipeline, tokio::runtime::Handle::current());
-    let leader = tokio::spawn(crate::handling_tasks::lead(store.clone(), cfg.clone()));
+    let leader = tokio::spawn(leader);
     let access = Arc::new(yuqing_handling::access::Access::new(
         store.clone(),
         Arc::new(yuqing_core::SystemClock),

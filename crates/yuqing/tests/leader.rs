@@ -5,6 +5,10 @@
 //!   alert once, through a webhook on 127.0.0.1; the leading node is killed with SIGKILL,
 //!   documents keep coming, and the other node takes the lease over and alerts on them
 //!   from the stored cursor: every alert delivered exactly once, none missed, none twice;
+//! - case deadlines and the daily report: the leader dies before a case's reminders are
+//!   due; the other node sends them, once each, and does not make the day's report again;
+//! - retention: the lease holder drops the months before `[retention] keep_months` and
+//!   every node's index forgets their documents;
 //! - sources: two `yuqing collect` nodes run the same two feeds; each feed is polled by
 //!   one of them; the one polling a feed is killed, the other takes the feed over and
 //!   goes on from the committed checkpoint (its first request carries the ETag of the
@@ -387,5 +391,245 @@ async fn each_source_has_one_collector_and_moves_on_with_its_checkpoint() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(bus.stream_counts().await.expect("counts").0, 5);
     survivor.stop("the surviving collector");
+    cl.remove().await;
+}
+
+const ORG: &str = r#"
+[[units]]
+id = "town"
+name = "某镇"
+kind = "organisation"
+
+[[users]]
+id = "analyst"
+name = "监测员"
+grants = [{ unit = "town", role = "analyst" }]
+"#;
+
+/// Case deadlines and the daily report are kept by the lease holder: a negative case is
+/// registered, the leader is killed before its first reminder is due, and the other node
+/// takes over and sends the 催办 and the 督办 once each; the daily report (due at once:
+/// `daily_at = "00:00"`) is made once across both nodes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL and NATS: cargo test -p yuqing --test leader -- --ignored"]
+async fn case_deadlines_are_kept_when_the_leader_dies() {
+    use yuqing_handling::cases::{Cases, NewCase, Origin, Principal};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let cfg = tmp.path().join("yuqing.toml");
+    // Spans are whole minutes: the leading group must hear of a negative item within
+    // 2 min of its discovery, 催办 1 min before.
+    let deadlines = "notify_leading_group = \"2m\"\nremind_before = \"1m\"\n";
+    std::fs::write(
+        &cfg,
+        format!("[deadlines]\n{deadlines}\n[report]\ndaily_at = \"00:00\"\nweekends = true\n"),
+    )
+    .expect("config");
+    let cfg = cfg.to_str().expect("utf8");
+    let cl = Cluster::new("yuqing_dead").await;
+    let (a, b) = (tmp.path().join("node-a"), tmp.path().join("node-b"));
+    let na = cl.processor(&a, &["--config", cfg]);
+    let nb = cl.processor(&b, &["--config", cfg]);
+    let mut c = cl.connect_when_ready().await;
+    wait_until("a node takes the handling lease", async || {
+        leads(&a) || leads(&b)
+    })
+    .await;
+    let (leader, other, other_dir) = if leads(&a) { (na, nb, b) } else { (nb, na, a) };
+    wait_until("the leader makes the daily report", async || {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM reports WHERE schedule_key LIKE 'daily:%'",
+        )
+        .fetch_one(&mut c)
+        .await
+        .unwrap_or(0)
+            == 1
+    })
+    .await;
+
+    let store = Arc::new(
+        yuqing_store::PgStore::connect(&cl.db)
+            .await
+            .expect("connect"),
+    );
+    let cases = Cases::new(
+        store,
+        Arc::new(yuqing_core::SystemClock),
+        toml::from_str(deadlines).expect("rules"),
+    );
+    cases
+        .import_org(ORG, &Principal::Operator)
+        .await
+        .expect("org");
+    let case = cases
+        .register(
+            NewCase {
+                unit: "town".into(),
+                source: Origin::Manual {
+                    channel: yuqing_workflow::case::ManualChannel::Hotline,
+                },
+                title: Some("镇中学门口道路塌陷".into()),
+                summary: "12345 热线反映，家长担心学生安全".into(),
+                link: None,
+                negative: true,
+                media_report: false,
+                occurred_at: None,
+                // Found 50 s ago: 催办 due in 10 s, 督办 in 70 s.
+                collected_at: Some(chrono::Utc::now() - chrono::Duration::seconds(50)),
+            },
+            "analyst",
+        )
+        .await
+        .expect("register");
+    let registered = Instant::now();
+    leader.kill();
+    assert!(
+        registered.elapsed() < Duration::from_secs(10),
+        "the leader must die before the first reminder is due"
+    );
+    assert_eq!(scalar(&mut c, "SELECT count(*) FROM reminders").await, 0);
+    wait_until("the other node takes the lease over", async || {
+        leads(&other_dir)
+    })
+    .await;
+    // The timer runs every 30 s: both reminders within about 100 s of registration.
+    async fn sent(c: &mut sqlx::PgConnection, case: &str) -> Vec<(String, String)> {
+        sqlx::query_as("SELECT kind, what FROM reminders WHERE case_id = $1 ORDER BY kind")
+            .bind(case)
+            .fetch_all(c)
+            .await
+            .expect("reminders")
+    }
+    let deadline = Instant::now() + Duration::from_secs(150);
+    loop {
+        let r = sent(&mut c, &case.id).await;
+        if r.len() >= 2 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "reminders after 150 s: {r:?}; log: {}",
+            std::fs::read_to_string(other_dir.with_extension("log")).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        sent(&mut c, &case.id).await,
+        vec![
+            ("supervise".to_owned(), "notify_leading_group".to_owned()),
+            ("urge".to_owned(), "notify_leading_group".to_owned()),
+        ],
+        "催办 and 督办, once each"
+    );
+    assert_eq!(
+        scalar(
+            &mut c,
+            "SELECT count(*) FROM audit WHERE action = 'case.remind'"
+        )
+        .await,
+        2
+    );
+    assert_eq!(
+        scalar(
+            &mut c,
+            "SELECT count(*) FROM reports WHERE schedule_key LIKE 'daily:%'"
+        )
+        .await,
+        1,
+        "the daily report is made once, not again by the new leader"
+    );
+    other.stop("the surviving node");
+    drop(c);
+    cl.remove().await;
+}
+
+/// Retention (`[retention] keep_months`): the lease holder drops the months before the
+/// cut-off from PostgreSQL, and every node's index forgets their documents, while the
+/// recent ones stay stored and searchable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL and NATS: cargo test -p yuqing --test leader -- --ignored"]
+async fn retention_drops_old_months_from_the_store_and_the_indexes() {
+    use chrono::TimeZone;
+    use yuqing_store::Store;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let cfg = tmp.path().join("yuqing.toml");
+    std::fs::write(&cfg, "[retention]\nkeep_months = 1\n").expect("config");
+    let cfg = cfg.to_str().expect("utf8");
+    let cl = Cluster::new("yuqing_keep").await;
+    // Stored before the nodes start: three documents ingested in January 2025, two now.
+    let store = yuqing_store::PgStore::connect(&cl.db)
+        .await
+        .expect("connect");
+    let long_ago = chrono::Utc
+        .with_ymd_and_hms(2025, 1, 15, 8, 0, 0)
+        .single()
+        .expect("time");
+    let doc = |id: &str, text: &str, at: chrono::DateTime<chrono::Utc>| {
+        let mut n = yuqing_store::conformance::new_doc(id, text, 0);
+        n.ingested_at = at;
+        n
+    };
+    let now = chrono::Utc::now();
+    store
+        .insert(
+            &[
+                doc("old1", "某县水库放水通知", long_ago),
+                doc("old2", "水库下游群众转移", long_ago),
+                doc("old3", "县城供水恢复", long_ago),
+                doc("new1", "水库开闸泄洪，下游注意安全", now),
+                doc("new2", "今日天气晴", now),
+            ],
+            None,
+        )
+        .await
+        .expect("insert");
+    drop(store);
+    let (a, b) = (tmp.path().join("node-a"), tmp.path().join("node-b"));
+    let na = cl.processor(&a, &["--config", cfg]);
+    let nb = cl.processor(&b, &["--config", cfg]);
+    let mut c = cl.connect_when_ready().await;
+    wait_until("the old month dropped from the store", async || {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM documents")
+            .fetch_one(&mut c)
+            .await
+            .unwrap_or(-1)
+            == 2
+    })
+    .await;
+    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM documents ORDER BY id")
+        .fetch_all(&mut c)
+        .await
+        .expect("ids");
+    assert_eq!(ids, ["new1", "new2"]);
+    assert_eq!(
+        scalar(&mut c, "SELECT count(*) FROM document_ids").await,
+        2,
+        "the dropped documents' identities go too"
+    );
+    let count = |node: &Path| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_yuqing"))
+            .env_remove("YUQING_DATA")
+            .env_remove("YUQING_CONFIG")
+            .args(["count", "水库", "--database", &cl.db, "--data"])
+            .arg(node)
+            .output()
+            .expect("count");
+        // Before the node made its index, the error (shown if it never does).
+        if out.status.success() {
+            String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        } else {
+            String::from_utf8_lossy(&out.stderr).into_owned()
+        }
+    };
+    for node in [&a, &b] {
+        wait_until(
+            &format!("the index of {} forgets the dropped month", node.display()),
+            async || count(node) == "1",
+        )
+        .await;
+    }
+    na.stop("node a");
+    nb.stop("node b");
+    drop(c);
     cl.remove().await;
 }

@@ -128,7 +128,7 @@ pub(super) async fn lookup(tx: &mut PgConnection, w: &Wanted) -> Result<Known> {
     for r in sqlx::query(
         "SELECT id, merged_into FROM events WHERE id = ANY($1) AND merged_into IS NOT NULL",
     )
-    .bind(&w.events)
+    .bind(k.events(w))
     .fetch_all(&mut *tx)
     .await?
     {
@@ -234,6 +234,6 @@ pub(super) async fn merge(tx: &mut PgConnection, m: &Merge, now: i64) -> Result<
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    tracing::info!(from = m.from, into = m.into, parent = %m.old_root, "event merged into its parent's");
+    tracing::info!(from = m.from, into = m.into, root = %m.old_root, "event merged");
     Ok(())
 }

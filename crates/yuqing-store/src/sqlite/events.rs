@@ -173,11 +173,12 @@ pub(super) async fn lookup(tx: &mut SqliteConnection, w: &Wanted) -> Result<Know
         )
         .await?,
     );
+    let events = k.events(w);
     k.merged.extend(
         pairs(
             tx,
             "SELECT id, merged_into FROM events WHERE merged_into IS NOT NULL AND id",
-            &w.events,
+            &events,
         )
         .await?,
     );
@@ -276,6 +277,6 @@ pub(super) async fn merge(tx: &mut SqliteConnection, m: &Merge, now: i64) -> Res
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    tracing::info!(from = m.from, into = m.into, parent = %m.old_root, "event merged into its parent's");
+    tracing::info!(from = m.from, into = m.into, root = %m.old_root, "event merged");
     Ok(())
 }
