@@ -526,3 +526,43 @@ async fn throughput_by_hand() {
     }
     bus.delete_streams().await.expect("cleanup");
 }
+
+/// The limits of `StreamSettings` (`[bus]` in the config) are put on the streams, and
+/// put back when they were changed behind the bus's back (every start applies them).
+#[tokio::test]
+#[ignore = "needs NATS with JetStream: cargo test -p yuqing-bus --test jetstream -- --ignored"]
+async fn stream_limits_are_applied_and_reapplied() {
+    let first = bus("limits").await;
+    let mut s = first.settings().clone();
+    s.max_age = Duration::from_secs(2 * 86_400);
+    s.max_bytes = 5_000_000;
+    s.duplicate_window = Duration::from_secs(60);
+    s.dead_max_age = Duration::from_secs(3 * 86_400);
+    let limited = Bus::connect_with(first.url(), s.clone())
+        .await
+        .expect("connect");
+    limited.ensure_stream().await.expect("ensure with limits");
+    let config = |name: String| {
+        let js = limited.jetstream().clone();
+        async move {
+            js.get_stream(&name)
+                .await
+                .expect("stream")
+                .cached_info()
+                .config
+                .clone()
+        }
+    };
+    let docs = config(s.stream.clone()).await;
+    assert_eq!(docs.max_age, Duration::from_secs(2 * 86_400));
+    assert_eq!(docs.max_bytes, 5_000_000);
+    assert_eq!(docs.duplicate_window, Duration::from_secs(60));
+    let dead = config(s.dead_stream.clone()).await;
+    assert_eq!(dead.max_age, Duration::from_secs(3 * 86_400));
+    // Back to the defaults on the next start with the default settings.
+    first.ensure_stream().await.expect("ensure defaults");
+    let docs = config(s.stream.clone()).await;
+    assert_eq!(docs.max_age, StreamSettings::default().max_age);
+    assert_eq!(docs.max_bytes, -1);
+    first.delete_streams().await.expect("delete streams");
+}
