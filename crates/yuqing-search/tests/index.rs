@@ -18,6 +18,11 @@ const TEXTS: &[&str] = &[
 ];
 
 fn index() -> SearchIndex {
+    filled().0
+}
+
+/// The index of `TEXTS` (seq = position + 1), committed, and its writer.
+fn filled() -> (SearchIndex, yuqing_search::Writer) {
     let idx = SearchIndex::in_ram().expect("index");
     let mut w = idx.writer_with_words(32 << 20, 1, true).expect("writer");
     for (i, t) in TEXTS.iter().enumerate() {
@@ -37,7 +42,7 @@ fn index() -> SearchIndex {
     }
     w.commit(TEXTS.len() as i64).expect("commit");
     idx.reload().expect("reload");
-    idx
+    (idx, w)
 }
 
 fn want(q: &str) -> Vec<i64> {
@@ -144,24 +149,7 @@ fn whole_words_rank_first_and_filters_apply() {
 
 #[test]
 fn documents_below_a_seq_are_forgotten() {
-    let idx = SearchIndex::in_ram().expect("index");
-    let mut w = idx.writer_with_words(32 << 20, 1, true).expect("writer");
-    for (i, t) in TEXTS.iter().enumerate() {
-        let n = normalize(t);
-        w.add(&IndexDoc {
-            seq: i as i64 + 1,
-            title: "",
-            text: &n,
-            platform: "weibo",
-            kind: "post",
-            source: "",
-            published_ms: None,
-            verified: false,
-            group_id: None,
-        })
-        .expect("add");
-    }
-    w.commit(TEXTS.len() as i64).expect("commit");
+    let (idx, mut w) = filled();
     // Retention dropped seqs 1–3 from the store.
     w.delete_below(4).expect("delete");
     w.commit(TEXTS.len() as i64).expect("commit");
