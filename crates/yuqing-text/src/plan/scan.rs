@@ -1,7 +1,6 @@
-//! Hashed lookups by 64-bit key behind a bit filter ([`KeyIndex`]), and [`Scanner`]: every
-//! occurrence of a fixed set of term texts in a text, found through a character-bigram
-//! [`KeyIndex`] (the scan behind [`PlanSet`](super::PlanSet), whose pair table is a
-//! [`KeyIndex`] too).
+//! [`Scanner`]: every occurrence of a fixed set of term texts in a text, found through a
+//! character-bigram [`KeyIndex`] (hashed lookups by 64-bit key behind a bit filter); the
+//! scan behind [`PlanSet`](super::PlanSet).
 //!
 //! Each pattern is keyed by its first two characters (a one-character pattern by its
 //! character alone). At each character of the text the key of that character and the next
@@ -29,7 +28,7 @@ fn key(a: u64, b: u64) -> u64 {
     (a << 21) | b
 }
 
-pub(crate) fn hash(key: u64) -> u64 {
+fn hash(key: u64) -> u64 {
     key.wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
@@ -48,7 +47,7 @@ const EMPTY: u64 = u64::MAX;
 /// usually costs one bit test in L1; present keys are found by linear probing in a table
 /// at most three quarters full.
 #[derive(Debug, Clone)]
-pub(crate) struct KeyIndex {
+struct KeyIndex {
     filter: Vec<u64>,
     filter_shift: u32,
     table: Vec<Slot>,
@@ -57,7 +56,7 @@ pub(crate) struct KeyIndex {
 
 impl KeyIndex {
     /// Index of `entries` (`(key, start, end)`, distinct keys).
-    pub(crate) fn new(entries: &[(u64, u32, u32)]) -> KeyIndex {
+    fn new(entries: &[(u64, u32, u32)]) -> KeyIndex {
         let keys = entries.len();
         let filter_bits = (keys * 16).next_power_of_two().clamp(1 << 10, 1 << 22);
         let table_len = (keys * 4 / 3 + 1).next_power_of_two().max(16);
@@ -92,30 +91,20 @@ impl KeyIndex {
     }
 
     /// Heap bytes.
-    pub(crate) fn heap_bytes(&self) -> usize {
+    fn heap_bytes(&self) -> usize {
         self.filter.len() * 8 + self.table.len() * std::mem::size_of::<Slot>()
     }
 
     /// False if `key` is certainly absent (one bit test).
     #[inline(always)]
-    pub(crate) fn may_contain(&self, key: u64) -> bool {
+    fn may_contain(&self, key: u64) -> bool {
         let f = (hash(key) >> self.filter_shift) as usize;
         self.filter[f / 64] & (1 << (f % 64)) != 0
     }
 
-    /// The range of `key` (empty if absent).
+    /// `(start, end)` of `key`, `(0, 0)` if absent; no filter test (see [`may_contain`](Self::may_contain)).
     #[inline]
-    pub(crate) fn get(&self, key: u64) -> std::ops::Range<usize> {
-        if !self.may_contain(key) {
-            return 0..0;
-        }
-        let (start, end) = self.get_raw(key);
-        start as usize..end as usize
-    }
-
-    /// `(start, end)` of `key`, `(0, 0)` if absent; no filter test.
-    #[inline]
-    fn get_raw(&self, key: u64) -> (u32, u32) {
+    fn get(&self, key: u64) -> (u32, u32) {
         let h = hash(key);
         let mask = self.table.len() - 1;
         let mut i = (h >> self.table_shift) as usize;
@@ -236,7 +225,7 @@ impl Scanner {
         index: usize,
         found: &mut impl FnMut(u32, usize),
     ) {
-        let range = self.keys.get_raw(k);
+        let range = self.keys.get(k);
         if range.1 == EXACT {
             found(range.0, index);
             return;

@@ -24,9 +24,9 @@
 //! it holds both terms of one of its pairs (each in its field), and then the unit's
 //! remaining clauses are checked against the per-term flags. With few terms found (at
 //! most [`MAX_PROBED`], as in almost every short post) each pair of found terms is looked
-//! up in a hashed pair table behind a bit filter, after a 64-bit mask of each gate term's
-//! second terms; with more, each found term's postings are read and their second terms'
-//! flags tested. A document holding a gate term but no second term (the common case: about
+//! up: a 64-bit mask of the gate term's second terms, then its sorted list of them, which
+//! gives the pair's postings; with more, each found term's postings are read and their
+//! second terms' flags tested. A document holding a gate term but no second term (the common case: about
 //! 1.5 terms found per CED post, and a gate term's postings scattered in memory) touches
 //! no posting at all. Units with a single clause, or whose gate and second clause would
 //! make more than [`MAX_PAIRS`] pairs, are indexed by their gate terms alone (*solo*
@@ -46,7 +46,7 @@ use std::fmt;
 
 use super::ast::{Kind, Node};
 use super::eval::{Oracle, char_starts, eval, hit_terms, near_ok, platform_key_cow};
-use super::scan::{KeyIndex, Scanner};
+use super::scan::Scanner;
 use super::{Field, MatchInput, Plan, PlanHit};
 
 const TITLE: u8 = 1;
@@ -99,23 +99,23 @@ struct Posting {
 const MAX_PAIRS: usize = 64;
 
 /// Documents with more patterns found than this read every posting list of their patterns
-/// instead of probing the pair table for each pair of them.
+/// instead of looking up each pair of them.
 const MAX_PROBED: usize = 16;
 
 /// The postings of one gate pattern: `postings[start..end]`, solo postings first, then
-/// (from `pairs`) pair postings by second pattern.
+/// (from `pairs`) pair postings by second pattern; the distinct second patterns are
+/// `PlanSet::seconds[seconds..seconds_end]` (ascending), each with its postings' range in
+/// `PlanSet::second_ranges`.
 #[derive(Debug, Clone, Copy, Default)]
 struct Lists {
     start: u32,
     pairs: u32,
     end: u32,
-    /// Bits `1 << (second % 64)` of the pattern's pair postings: a pair whose bit is not
-    /// set is not looked up.
-    seconds: u64,
-}
-
-fn pair_key(gate: u32, second: u32) -> u64 {
-    (u64::from(gate) << 32) | u64::from(second)
+    seconds: u32,
+    seconds_end: u32,
+    /// Bits `1 << (second % 64)` of the second patterns: a pattern whose bit is not set is
+    /// not looked for among them.
+    mask: u64,
 }
 
 /// Every active plan compiled into one matcher. Cheap to share (`&self` matching, `Sync`).
@@ -138,9 +138,13 @@ pub struct PlanSet {
     need_spans: Vec<u64>,
     /// Inverted index, gate pattern → its postings (one record per pattern).
     index: Vec<Lists>,
+    /// Patterns with postings, as bits (so that other patterns found cost no `index` read).
+    gates: Vec<u64>,
     postings: Vec<Posting>,
-    /// (gate pattern, second pattern) → its pair postings (a range of `postings`).
-    pairs: KeyIndex,
+    /// Second patterns of the gate patterns' pair postings (see [`Lists`]), and for each
+    /// the range of its postings.
+    seconds: Vec<u32>,
+    second_ranges: Vec<(u32, u32)>,
     /// Platform value → postings of plans that have no clause but platform-anchored ones.
     platform_postings: HashMap<String, Vec<Posting>>,
     scan_author: bool,
@@ -156,7 +160,7 @@ impl fmt::Debug for PlanSet {
                 "scanner_bytes",
                 &self.scanner.as_ref().map(|a| a.heap_bytes()),
             )
-            .field("pair_keys_bytes", &self.pairs.heap_bytes())
+            .field("seconds", &self.seconds.len())
             .finish_non_exhaustive()
     }
 }
@@ -492,11 +496,13 @@ impl PlanSet {
         entries.dedup();
         let mut index = vec![Lists::default(); patterns.len()];
         let mut postings: Vec<Posting> = Vec::with_capacity(entries.len());
-        let mut pair_ranges: Vec<(u64, u32, u32)> = Vec::new();
+        let mut seconds: Vec<u32> = Vec::new();
+        let mut second_ranges: Vec<(u32, u32)> = Vec::new();
         for (p, group) in entries.chunk_by(|x, y| x.0 == y.0).map(|g| (g[0].0, g)) {
             let lists = &mut index[p as usize];
             lists.start = postings.len() as u32;
             lists.pairs = lists.start;
+            lists.seconds = seconds.len() as u32;
             for &(_, posting) in group {
                 let at = postings.len() as u32;
                 postings.push(posting);
@@ -504,16 +510,20 @@ impl PlanSet {
                     lists.pairs = at + 1;
                     continue;
                 }
-                lists.seconds |= 1 << (posting.second % 64);
-                let key = pair_key(p, posting.second);
-                match pair_ranges.last_mut() {
-                    Some(last) if last.0 == key => last.2 = at + 1,
-                    _ => pair_ranges.push((key, at, at + 1)),
+                lists.mask |= 1 << (posting.second % 64);
+                if seconds.len() > lists.seconds as usize && seconds.last() == Some(&posting.second)
+                {
+                    if let Some(range) = second_ranges.last_mut() {
+                        range.1 = at + 1;
+                    }
+                } else {
+                    seconds.push(posting.second);
+                    second_ranges.push((at, at + 1));
                 }
             }
             lists.end = postings.len() as u32;
+            lists.seconds_end = seconds.len() as u32;
         }
-        let pairs = KeyIndex::new(&pair_ranges);
         for list in platform_postings.values_mut() {
             list.sort_unstable_by_key(|posting| (posting.unit, posting.fields));
             list.dedup();
@@ -534,9 +544,18 @@ impl PlanSet {
                         .fold(0u64, |w, (i, &b)| w | (u64::from(b) << i))
                 })
                 .collect(),
+            gates: index
+                .chunks(64)
+                .map(|c| {
+                    c.iter()
+                        .enumerate()
+                        .fold(0u64, |w, (i, l)| w | (u64::from(l.end > l.start) << i))
+                })
+                .collect(),
             index,
             postings,
-            pairs,
+            seconds,
+            second_ranges,
             platform_postings,
             scan_author,
         }
@@ -587,6 +606,9 @@ impl PlanSet {
         let probe = s.found.len() <= MAX_PROBED;
         for k in 0..s.found.len() {
             let p = s.found[k] as usize;
+            if self.gates[p / 64] & (1 << (p % 64)) == 0 {
+                continue;
+            }
             let flags = s.pattern_state[p].1;
             let lists = self.index[p];
             let (start, pairs, end) = (
@@ -606,13 +628,21 @@ impl PlanSet {
                 // Few patterns found: look up each (p, q) pair.
                 for j in 0..s.found.len() {
                     let q = s.found[j];
-                    if lists.seconds & (1 << (q % 64)) == 0 {
+                    if lists.mask & (1 << (q % 64)) == 0 {
                         continue;
                     }
-                    let range = self.pairs.get(pair_key(p as u32, q));
-                    if range.is_empty() {
+                    let from = lists.seconds as usize;
+                    let seconds = &self.seconds[from..lists.seconds_end as usize];
+                    let k = if seconds.len() <= 16 {
+                        seconds.iter().position(|&x| x == q)
+                    } else {
+                        seconds.binary_search(&q).ok()
+                    };
+                    let Some(k) = k else {
                         continue;
-                    }
+                    };
+                    let (a, b) = self.second_ranges[from + k];
+                    let range = a as usize..b as usize;
                     let second = s.pattern_state[q as usize].1;
                     for &posting in &self.postings[range] {
                         if flags & posting.fields != 0
