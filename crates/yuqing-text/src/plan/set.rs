@@ -24,9 +24,10 @@
 //! it holds both terms of one of its pairs (each in its field), and then the unit's
 //! remaining clauses are checked against the per-term flags. With few terms found (at
 //! most [`MAX_PROBED`], as in almost every short post) each pair of found terms is looked
-//! up: a 64-bit mask of the gate term's second terms, then its sorted list of them, which
-//! gives the pair's postings; with more, each found term's postings are read and their
-//! second terms' flags tested. A document holding a gate term but no second term (the common case: about
+//! up: a 64-bit mask of the gate term's second terms, then its sorted list of them (for a
+//! list longer than [`SHORT_SECONDS`], whose mask is mostly full, a bit filter over all
+//! such pairs first), which gives the pair's postings; with more, each found term's
+//! postings are read and their second terms' flags tested. A document holding a gate term but no second term (the common case: about
 //! 1.5 terms found per CED post, and a gate term's postings scattered in memory) touches
 //! no posting at all. Units with a single clause, or whose gate and second clause would
 //! make more than [`MAX_PAIRS`] pairs, are indexed by their gate terms alone (*solo*
@@ -98,6 +99,10 @@ struct Posting {
 /// gets solo postings, checked from its gate terms' lists.
 const MAX_PAIRS: usize = 64;
 
+fn pair_hash(gate: u32, second: u32) -> u64 {
+    ((u64::from(gate) << 32) | u64::from(second)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
 /// Documents with more patterns found than this read every posting list of their patterns
 /// instead of looking up each pair of them.
 const MAX_PROBED: usize = 16;
@@ -116,7 +121,12 @@ struct Lists {
     /// Bits `1 << (second % 64)` of the second patterns: a pattern whose bit is not set is
     /// not looked for among them.
     mask: u64,
+    /// The pattern is one of its own second terms (a term in two clauses of a unit).
+    own_second: bool,
 }
+
+/// Second-term lists longer than this are searched by bisection, after [`PlanSet::pair_bits`].
+const SHORT_SECONDS: usize = 16;
 
 /// Every active plan compiled into one matcher. Cheap to share (`&self` matching, `Sync`).
 #[derive(Clone)]
@@ -145,6 +155,10 @@ pub struct PlanSet {
     /// the range of its postings.
     seconds: Vec<u32>,
     second_ranges: Vec<(u32, u32)>,
+    /// Bit filter over the (gate, second) pairs of gates with more than [`SHORT_SECONDS`]
+    /// second terms (whose 64-bit masks are mostly full): bit `pair_hash >> pair_shift`.
+    pair_bits: Vec<u64>,
+    pair_shift: u32,
     /// Platform value → postings of plans that have no clause but platform-anchored ones.
     platform_postings: HashMap<String, Vec<Posting>>,
     scan_author: bool,
@@ -511,6 +525,7 @@ impl PlanSet {
                     continue;
                 }
                 lists.mask |= 1 << (posting.second % 64);
+                lists.own_second |= posting.second == p;
                 if seconds.len() > lists.seconds as usize && seconds.last() == Some(&posting.second)
                 {
                     if let Some(range) = second_ranges.last_mut() {
@@ -523,6 +538,24 @@ impl PlanSet {
             }
             lists.end = postings.len() as u32;
             lists.seconds_end = seconds.len() as u32;
+        }
+        // About 16 bits per pair of the long lists.
+        let long_pairs: usize = index
+            .iter()
+            .map(|l| (l.seconds_end - l.seconds) as usize)
+            .filter(|&n| n > SHORT_SECONDS)
+            .sum();
+        let bits = (long_pairs * 16).next_power_of_two().max(64);
+        let pair_shift = 64 - bits.trailing_zeros();
+        let mut pair_bits = vec![0u64; bits / 64];
+        for (p, l) in index.iter().enumerate() {
+            let list = &seconds[l.seconds as usize..l.seconds_end as usize];
+            if list.len() > SHORT_SECONDS {
+                for &q in list {
+                    let b = (pair_hash(p as u32, q) >> pair_shift) as usize;
+                    pair_bits[b / 64] |= 1 << (b % 64);
+                }
+            }
         }
         for list in platform_postings.values_mut() {
             list.sort_unstable_by_key(|posting| (posting.unit, posting.fields));
@@ -556,6 +589,8 @@ impl PlanSet {
             postings,
             seconds,
             second_ranges,
+            pair_bits,
+            pair_shift,
             platform_postings,
             scan_author,
         }
@@ -628,20 +663,24 @@ impl PlanSet {
                 // Few patterns found: look up each (p, q) pair.
                 for j in 0..s.found.len() {
                     let q = s.found[j];
-                    if lists.mask & (1 << (q % 64)) == 0 {
+                    if lists.mask & (1 << (q % 64)) == 0 || (j == k && !lists.own_second) {
                         continue;
                     }
                     let from = lists.seconds as usize;
                     let seconds = &self.seconds[from..lists.seconds_end as usize];
-                    let k = if seconds.len() <= 16 {
+                    let at = if seconds.len() <= SHORT_SECONDS {
                         seconds.iter().position(|&x| x == q)
                     } else {
+                        let b = (pair_hash(p as u32, q) >> self.pair_shift) as usize;
+                        if self.pair_bits[b / 64] & (1 << (b % 64)) == 0 {
+                            continue;
+                        }
                         seconds.binary_search(&q).ok()
                     };
-                    let Some(k) = k else {
+                    let Some(at) = at else {
                         continue;
                     };
-                    let (a, b) = self.second_ranges[from + k];
+                    let (a, b) = self.second_ranges[from + at];
                     let range = a as usize..b as usize;
                     let second = s.pattern_state[q as usize].1;
                     for &posting in &self.postings[range] {
