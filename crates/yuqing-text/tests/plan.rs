@@ -644,7 +644,7 @@ fn thousands_of_user_plans_match_as_each_plan_alone() {
         .map(|(i, e)| (i as i64 * 3 - 100, p(e)))
         .collect();
     let set = PlanSet::new(plans.clone());
-    let fallback = PlanSet::new(plans.clone()).without_automaton();
+    let fallback = PlanSet::new(plans.clone()).without_scanner();
     let small = PlanSet::new(plans.iter().step_by(7).cloned().collect());
     let mut scratch = Scratch::new();
     let platforms = ["weibo", " Weibo ", "twitter", ""];
@@ -693,6 +693,124 @@ fn thousands_of_user_plans_match_as_each_plan_alone() {
     }
     println!("3000 user plans: {total} hits, {with_terms} with several terms");
     assert!(total > 1000 && with_terms > 300, "{total} {with_terms}");
+}
+
+/// The pair index's paths against each plan alone: short documents (few terms found: each
+/// pair of found terms probed) and long ones (windows of 30 texts: more than 16 terms
+/// found, so each found term's posting list is read); units indexed by pairs, units whose
+/// gate and second clause make more than 64 pairs (indexed by their gate alone), single-
+/// clause units, a term in both the gate and the second clause, scoped terms on either
+/// side of a pair, and one-character terms (keyed by one character in the scan).
+#[test]
+fn pair_index_probe_and_list_paths_match_as_each_plan_alone() {
+    let texts = ced_texts();
+    let mut docs: Vec<String> = texts.chunks(30).map(|c| c.join(" ")).collect();
+    docs.extend(texts.iter().filter(|t| !t.is_empty()).step_by(3).cloned());
+    let words = words_2_3(&docs);
+    let common: Vec<String> = words.iter().take(60).cloned().collect();
+    let rare: Vec<String> = words.iter().skip(60).take(1500).cloned().collect();
+    let mut rng = Rng(0x9A12);
+    fn word(rng: &mut Rng, common: &[String], rare: &[String]) -> String {
+        if rng.below(3) == 0 {
+            rng.pick(common).clone()
+        } else {
+            rng.pick(rare).clone()
+        }
+    }
+    /// An OR group of `min..min + spread` words.
+    fn group(
+        rng: &mut Rng,
+        common: &[String],
+        rare: &[String],
+        min: usize,
+        spread: usize,
+    ) -> String {
+        let k = min + rng.below(spread);
+        let ws: Vec<String> = (0..k).map(|_| word(rng, common, rare)).collect();
+        format!("({})", ws.join("|"))
+    }
+    let (c, r) = (&common[..], &rare[..]);
+    let mut exprs: Vec<String> = Vec::new();
+    for i in 0..4000 {
+        let e = match i % 8 {
+            // Two or three clauses: pairs.
+            0 | 1 => {
+                let a = group(&mut rng, c, r, 1, 3);
+                format!("{a}+{}", group(&mut rng, c, r, 1, 3))
+            }
+            2 => {
+                let a = group(&mut rng, c, r, 1, 3);
+                let b = group(&mut rng, c, r, 1, 3);
+                let d = group(&mut rng, c, r, 1, 4);
+                format!("{a}+{b}+{d}-{}", word(&mut rng, c, r))
+            }
+            // Too many pairs: solo postings with the other clauses checked.
+            3 => {
+                let a = group(&mut rng, c, r, 9, 4);
+                let b = group(&mut rng, c, r, 9, 4);
+                format!("{a}+{b}+{}", group(&mut rng, c, r, 1, 2))
+            }
+            // One clause: solo.
+            4 => group(&mut rng, c, r, 1, 3),
+            // A term in two clauses: the pair (p, p).
+            5 => {
+                let (a, b, d) = (
+                    word(&mut rng, c, r),
+                    word(&mut rng, c, r),
+                    word(&mut rng, c, r),
+                );
+                format!("({a}|{b})+({b}|{d})")
+            }
+            // Scoped terms on either side of a pair.
+            6 => {
+                let a = group(&mut rng, c, r, 1, 2);
+                format!("title:{a}+author:{}", group(&mut rng, c, r, 1, 2))
+            }
+            // One-character terms.
+            _ => {
+                let one: String = word(&mut rng, c, r).chars().take(1).collect();
+                format!("{one}+{}", group(&mut rng, c, r, 1, 2))
+            }
+        };
+        exprs.push(e);
+    }
+    let plans: Vec<(i64, Plan)> = exprs
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (i as i64, p(e)))
+        .collect();
+    let set = PlanSet::new(plans.clone());
+    let mut scratch = Scratch::new();
+    let (mut short_hits, mut long_hits) = (0usize, 0usize);
+    for (k, w) in docs.windows(2).step_by(2).enumerate() {
+        let input = MatchInput {
+            title: if k % 2 == 0 { w[0].as_str() } else { "" },
+            text: w[1].as_str(),
+            author: if k % 3 == 0 { w[0].as_str() } else { "" },
+            platform: "weibo",
+        };
+        let expected: Vec<PlanHit> = plans
+            .iter()
+            .filter_map(|(id, plan)| {
+                plan.hit_terms(&input).map(|terms| PlanHit {
+                    plan_id: *id,
+                    terms,
+                })
+            })
+            .collect();
+        let hits = set.match_doc_with(&input, &mut scratch);
+        assert_eq!(hits, expected, "doc {k}: {input:?}");
+        if w[1].chars().count() > 300 {
+            long_hits += hits.len();
+        } else {
+            short_hits += hits.len();
+        }
+    }
+    println!("pair index: {short_hits} hits on short documents, {long_hits} on long ones");
+    assert!(
+        short_hits > 100 && long_hits > 100,
+        "{short_hits} {long_hits}"
+    );
 }
 
 #[test]

@@ -22,6 +22,7 @@ mod eval;
 mod lexer;
 mod lint;
 mod parser;
+mod scan;
 mod set;
 mod structured;
 

@@ -1,13 +1,14 @@
 //! [`PlanSet`]: all active plans compiled together, matched against one document at a time.
 //!
-//! **One automaton.** Every distinct term text of every plan goes into one Aho–Corasick
-//! automaton with standard (overlapping) semantics, so overlapping terms (`北京`,
-//! `北京大学`) are all found. It is daachorse's character-wise double-array automaton:
-//! one transition per character instead of one per UTF-8 byte, and a compact table
-//! (about 1 MB for 19,000 terms) that stays in cache, which on Chinese text scans about
-//! 2.5× faster than the aho-corasick crate's NFA and faster than its DFA, whose tables
-//! (tens of MB at that size) do not stay in cache. A document's title, text (and author,
-//! if any plan has an `author:` term) are each scanned once.
+//! **One scan.** Every distinct term text of every plan goes into one [`Scanner`]: a
+//! hashed index of the terms by their first two characters, looked up at each character
+//! of the text behind an L1-sized bit filter (see `scan.rs`). It finds every occurrence
+//! of every term, overlapping ones included (`北京`, `北京大学`), as an overlapping
+//! Aho–Corasick search would. It replaced daachorse's character-wise double-array
+//! automaton: with thousands of Chinese words most characters of a text lead somewhere in
+//! the automaton, whose table does not stay in L1, while most positions stop at the
+//! filter. A document's title, text (and author, if any plan has an `author:` term) are
+//! each scanned once.
 //!
 //! **Only plans that can match are evaluated.** Each plan is reduced to *alternatives*
 //! (`requirements`): lists of *clauses*, each clause a set of *anchor* terms, such that
@@ -18,9 +19,19 @@
 //! only of exclusions cannot be written (a conjunction starts with a positive item, and the
 //! structured form refuses exclusion words alone), so every plan has a positive term to be
 //! found by. Each alternative is a *unit* with a *gate*, the clause whose terms anchor the
-//! fewest units; an inverted index maps each gate term to its units. When a document holds
-//! a gate term (in the term's field), the unit's other clauses are checked against the
-//! per-term flags, and only plans with a unit passing are evaluated (exclusions, `NEAR/n`
+//! fewest units, and (if it has other clauses) a *second* clause, the next rarest. Units
+//! are indexed by *pairs* (gate term, second-clause term): a document opens a unit only if
+//! it holds both terms of one of its pairs (each in its field), and then the unit's
+//! remaining clauses are checked against the per-term flags. With few terms found (at
+//! most [`MAX_PROBED`], as in almost every short post) each pair of found terms is looked
+//! up: a 64-bit mask of the gate term's second terms, then its sorted list of them (for a
+//! list longer than [`SHORT_SECONDS`], whose mask is mostly full, a bit filter over all
+//! such pairs first), which gives the pair's postings; with more, each found term's
+//! postings are read and their second terms' flags tested. A document holding a gate term but no second term (the common case: about
+//! 1.5 terms found per CED post, and a gate term's postings scattered in memory) touches
+//! no posting at all. Units with a single clause, or whose gate and second clause would
+//! make more than [`MAX_PAIRS`] pairs, are indexed by their gate terms alone (*solo*
+//! postings). Only plans with a unit passing are evaluated (exclusions, `NEAR/n`
 //! distances, field scopes) — on the benchmark's 10,000 plans about one plan per 240
 //! documents. Clauses anchored on `platform:` values are left to that evaluation when the
 //! alternative has other clauses (every document of a platform has its value).
@@ -34,10 +45,9 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
 
-use daachorse::CharwiseDoubleArrayAhoCorasick;
-
 use super::ast::{Kind, Node};
 use super::eval::{Oracle, char_starts, eval, hit_terms, near_ok, platform_key_cow};
+use super::scan::Scanner;
 use super::{Field, MatchInput, Plan, PlanHit};
 
 const TITLE: u8 = 1;
@@ -68,20 +78,55 @@ struct Compiled {
     patterns: Vec<u32>,
 }
 
-/// One entry of the inverted index: finding the term in one of `fields` (TITLE / TEXT /
-/// AUTHOR bits: the anchor's own scope) opens the gate of this unit (one alternative of
-/// one plan).
+/// One entry of the inverted index: finding the gate term in one of `fields` (TITLE /
+/// TEXT / AUTHOR bits: the anchor's own scope) — and, for a *pair* posting, the pattern
+/// `second` in one of `second_fields` — opens this unit (one alternative of one plan) if
+/// its remaining clauses (`checks`) hold too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Posting {
     unit: u32,
-    /// Offset in [`PlanSet::checks`] of the unit's other clauses.
+    /// Offset in [`PlanSet::checks`] of the unit's clauses other than the gate (and the
+    /// pair's second clause); 0 if there are none.
     checks: u32,
+    /// An anchor of the unit's second clause, or [`NO_PATTERN`] for a *solo* posting (a
+    /// unit with one clause, or one whose gate and second clause would make too many pairs).
+    second: u32,
     fields: u8,
-    /// Bits `1 << (pattern % 64)` of the anchors of the unit's first other clause: if
-    /// none is in the document's [`Scratch::signature`], that clause fails without
-    /// reading `checks`.
-    signature: u64,
+    second_fields: u8,
 }
+
+/// Most (gate term, second-clause term) pairs a unit is indexed under; past it the unit
+/// gets solo postings, checked from its gate terms' lists.
+const MAX_PAIRS: usize = 64;
+
+fn pair_hash(gate: u32, second: u32) -> u64 {
+    ((u64::from(gate) << 32) | u64::from(second)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// Documents with more patterns found than this read every posting list of their patterns
+/// instead of looking up each pair of them.
+const MAX_PROBED: usize = 16;
+
+/// The postings of one gate pattern: `postings[start..end]`, solo postings first, then
+/// (from `pairs`) pair postings by second pattern; the distinct second patterns are
+/// `PlanSet::seconds[seconds..seconds_end]` (ascending), each with its postings' range in
+/// `PlanSet::second_ranges`.
+#[derive(Debug, Clone, Copy, Default)]
+struct Lists {
+    start: u32,
+    pairs: u32,
+    end: u32,
+    seconds: u32,
+    seconds_end: u32,
+    /// Bits `1 << (second % 64)` of the second patterns: a pattern whose bit is not set is
+    /// not looked for among them.
+    mask: u64,
+    /// The pattern is one of its own second terms (a term in two clauses of a unit).
+    own_second: bool,
+}
+
+/// Second-term lists longer than this are searched by bisection, after [`PlanSet::pair_bits`].
+const SHORT_SECONDS: usize = 16;
 
 /// Every active plan compiled into one matcher. Cheap to share (`&self` matching, `Sync`).
 #[derive(Clone)]
@@ -93,16 +138,27 @@ pub struct PlanSet {
     /// `[clauses, (terms, (pattern, fields) × terms) × clauses]`, so that checking a unit
     /// reads one place.
     checks: Vec<u32>,
-    /// `None` if there are no patterns or the automaton could not be built; then patterns
-    /// are searched one by one (same results, slower).
-    automaton: Option<CharwiseDoubleArrayAhoCorasick<u32>>,
+    /// Finds the patterns in a text; `None` if there are no patterns, or in tests
+    /// ([`PlanSet::without_scanner`]): then patterns are searched one by one.
+    scanner: Option<Scanner>,
     patterns: Vec<String>,
     pattern_chars: Vec<usize>,
-    /// Patterns used by some `NEAR/n`: their positions are recorded.
-    need_spans: Vec<bool>,
-    /// Inverted index, pattern → postings: `postings[offsets[p]..offsets[p + 1]]`.
-    offsets: Vec<u32>,
+    /// Patterns used by some `NEAR/n` (their positions are recorded), as bits
+    /// `1 << (p % 64)` of word `p / 64` (small enough to stay in L1).
+    need_spans: Vec<u64>,
+    /// Inverted index, gate pattern → its postings (one record per pattern).
+    index: Vec<Lists>,
+    /// Patterns with postings, as bits (so that other patterns found cost no `index` read).
+    gates: Vec<u64>,
     postings: Vec<Posting>,
+    /// Second patterns of the gate patterns' pair postings (see [`Lists`]), and for each
+    /// the range of its postings.
+    seconds: Vec<u32>,
+    second_ranges: Vec<(u32, u32)>,
+    /// Bit filter over the (gate, second) pairs of gates with more than [`SHORT_SECONDS`]
+    /// second terms (whose 64-bit masks are mostly full): bit `pair_hash >> pair_shift`.
+    pair_bits: Vec<u64>,
+    pair_shift: u32,
     /// Platform value → postings of plans that have no clause but platform-anchored ones.
     platform_postings: HashMap<String, Vec<Posting>>,
     scan_author: bool,
@@ -115,9 +171,10 @@ impl fmt::Debug for PlanSet {
             .field("patterns", &self.patterns.len())
             .field("postings", &self.postings.len())
             .field(
-                "automaton_bytes",
-                &self.automaton.as_ref().map(|a| a.heap_bytes()),
+                "scanner_bytes",
+                &self.scanner.as_ref().map(|a| a.heap_bytes()),
             )
+            .field("seconds", &self.seconds.len())
             .finish_non_exhaustive()
     }
 }
@@ -134,8 +191,6 @@ pub struct Scratch {
     pattern_state: Vec<(u32, u8)>,
     /// Patterns found in this document, in first-found order.
     found: Vec<u32>,
-    /// Bits `1 << (pattern % 64)` of the patterns found.
-    signature: u64,
     /// Units whose clause mask became complete, then (sorted, distinct) their plans.
     candidates: Vec<u32>,
     /// Character starts of `NEAR` patterns, per (pattern, field bit); the first
@@ -168,7 +223,6 @@ impl Scratch {
             self.pattern_state.resize(patterns, (0, 0));
         }
         self.found.clear();
-        self.signature = 0;
         self.candidates.clear();
         self.spans_len = 0;
     }
@@ -185,7 +239,6 @@ impl Scratch {
         if s.0 != self.epoch {
             *s = (self.epoch, bit);
             self.found.push(p);
-            self.signature |= 1 << (p % 64);
         } else {
             s.1 |= bit;
         }
@@ -381,15 +434,24 @@ impl PlanSet {
                     })
                     .sum()
             };
-            let gate = (0..clauses.len())
-                .min_by_key(|&k| weight(&clauses[k]))
-                .unwrap_or(0);
-            let gate = clauses.swap_remove(gate);
-            let signature = clauses.first().map_or(0, |clause| {
-                clause
-                    .iter()
-                    .fold(0, |sig, &t| sig | 1 << (c.patterns[t] % 64))
-            });
+            let rarest = |clauses: &mut Vec<Clause>| -> Clause {
+                let k = (0..clauses.len())
+                    .min_by_key(|&k| weight(&clauses[k]))
+                    .unwrap_or(0);
+                clauses.swap_remove(k)
+            };
+            let gate = rarest(&mut clauses);
+            // The second clause, if the unit is indexed by pairs (every clause is textual
+            // when there are several: a platform-anchored clause is only kept alone).
+            let mut second = None;
+            if !clauses.is_empty() && gate.iter().all(|&t| c.patterns[t] != NO_PATTERN) {
+                let clause = rarest(&mut clauses);
+                if clause.len() * gate.len() <= MAX_PAIRS {
+                    second = Some(clause);
+                } else {
+                    clauses.push(clause);
+                }
+            }
             let offset = if clauses.is_empty() {
                 0
             } else {
@@ -405,53 +467,130 @@ impl PlanSet {
                 offset
             };
             for &t in &gate {
-                let posting = Posting {
+                let solo = Posting {
                     unit: unit as u32,
                     checks: offset,
+                    second: NO_PATTERN,
                     fields: mask(c.plan.terms[t].field),
-                    signature,
+                    second_fields: 0,
                 };
-                match c.patterns[t] {
-                    NO_PATTERN => platform_postings
+                match (c.patterns[t], &second) {
+                    (NO_PATTERN, _) => platform_postings
                         .entry(c.plan.terms[t].text.clone())
                         .or_default()
-                        .push(posting),
-                    p => entries.push((p, posting)),
+                        .push(solo),
+                    (p, None) => entries.push((p, solo)),
+                    (p, Some(second)) => {
+                        for &u in second {
+                            entries.push((
+                                p,
+                                Posting {
+                                    second: c.patterns[u],
+                                    second_fields: mask(c.plan.terms[u].field),
+                                    ..solo
+                                },
+                            ));
+                        }
+                    }
                 }
             }
             units.push(i);
         }
-        // One posting per (pattern, unit, fields).
-        entries.sort_unstable_by_key(|(p, posting)| (*p, posting.unit, posting.fields));
+        // One posting per (pattern, second, unit, fields), solo postings first.
+        entries.sort_unstable_by_key(|(p, posting)| {
+            (
+                *p,
+                posting.second != NO_PATTERN,
+                posting.second,
+                posting.unit,
+                posting.fields,
+                posting.second_fields,
+            )
+        });
         entries.dedup();
-        let mut offsets = vec![0u32; patterns.len() + 1];
+        let mut index = vec![Lists::default(); patterns.len()];
         let mut postings: Vec<Posting> = Vec::with_capacity(entries.len());
-        for (p, posting) in entries {
-            postings.push(posting);
-            offsets[p as usize + 1] += 1;
+        let mut seconds: Vec<u32> = Vec::new();
+        let mut second_ranges: Vec<(u32, u32)> = Vec::new();
+        for (p, group) in entries.chunk_by(|x, y| x.0 == y.0).map(|g| (g[0].0, g)) {
+            let lists = &mut index[p as usize];
+            lists.start = postings.len() as u32;
+            lists.pairs = lists.start;
+            lists.seconds = seconds.len() as u32;
+            for &(_, posting) in group {
+                let at = postings.len() as u32;
+                postings.push(posting);
+                if posting.second == NO_PATTERN {
+                    lists.pairs = at + 1;
+                    continue;
+                }
+                lists.mask |= 1 << (posting.second % 64);
+                lists.own_second |= posting.second == p;
+                if seconds.len() > lists.seconds as usize && seconds.last() == Some(&posting.second)
+                {
+                    if let Some(range) = second_ranges.last_mut() {
+                        range.1 = at + 1;
+                    }
+                } else {
+                    seconds.push(posting.second);
+                    second_ranges.push((at, at + 1));
+                }
+            }
+            lists.end = postings.len() as u32;
+            lists.seconds_end = seconds.len() as u32;
         }
-        for i in 0..patterns.len() {
-            offsets[i + 1] += offsets[i];
+        // About 16 bits per pair of the long lists.
+        let long_pairs: usize = index
+            .iter()
+            .map(|l| (l.seconds_end - l.seconds) as usize)
+            .filter(|&n| n > SHORT_SECONDS)
+            .sum();
+        let bits = (long_pairs * 16).next_power_of_two().max(64);
+        let pair_shift = 64 - bits.trailing_zeros();
+        let mut pair_bits = vec![0u64; bits / 64];
+        for (p, l) in index.iter().enumerate() {
+            let list = &seconds[l.seconds as usize..l.seconds_end as usize];
+            if list.len() > SHORT_SECONDS {
+                for &q in list {
+                    let b = (pair_hash(p as u32, q) >> pair_shift) as usize;
+                    pair_bits[b / 64] |= 1 << (b % 64);
+                }
+            }
         }
         for list in platform_postings.values_mut() {
             list.sort_unstable_by_key(|posting| (posting.unit, posting.fields));
             list.dedup();
         }
-        let automaton = if patterns.is_empty() {
-            None
-        } else {
-            CharwiseDoubleArrayAhoCorasick::new(&patterns).ok()
-        };
+        let scanner = (!patterns.is_empty()).then(|| Scanner::new(&patterns));
         PlanSet {
             plans: compiled,
             units,
             checks,
-            automaton,
+            scanner,
             patterns,
             pattern_chars,
-            need_spans,
-            offsets,
+            need_spans: need_spans
+                .chunks(64)
+                .map(|c| {
+                    c.iter()
+                        .enumerate()
+                        .fold(0u64, |w, (i, &b)| w | (u64::from(b) << i))
+                })
+                .collect(),
+            gates: index
+                .chunks(64)
+                .map(|c| {
+                    c.iter()
+                        .enumerate()
+                        .fold(0u64, |w, (i, l)| w | (u64::from(l.end > l.start) << i))
+                })
+                .collect(),
+            index,
             postings,
+            seconds,
+            second_ranges,
+            pair_bits,
+            pair_shift,
             platform_postings,
             scan_author,
         }
@@ -499,13 +638,68 @@ impl PlanSet {
         if self.scan_author {
             self.scan(doc.author, AUTHOR, s);
         }
+        let probe = s.found.len() <= MAX_PROBED;
         for k in 0..s.found.len() {
             let p = s.found[k] as usize;
+            if self.gates[p / 64] & (1 << (p % 64)) == 0 {
+                continue;
+            }
             let flags = s.pattern_state[p].1;
-            let range = self.offsets[p] as usize..self.offsets[p + 1] as usize;
-            for &posting in &self.postings[range] {
+            let lists = self.index[p];
+            let (start, pairs, end) = (
+                lists.start as usize,
+                lists.pairs as usize,
+                lists.end as usize,
+            );
+            for &posting in &self.postings[start..pairs] {
                 if flags & posting.fields != 0 && self.passes(posting, s) {
                     s.candidates.push(posting.unit);
+                }
+            }
+            if pairs == end {
+                continue;
+            }
+            if probe {
+                // Few patterns found: look up each (p, q) pair.
+                for j in 0..s.found.len() {
+                    let q = s.found[j];
+                    if lists.mask & (1 << (q % 64)) == 0 || (j == k && !lists.own_second) {
+                        continue;
+                    }
+                    let from = lists.seconds as usize;
+                    let seconds = &self.seconds[from..lists.seconds_end as usize];
+                    let at = if seconds.len() <= SHORT_SECONDS {
+                        seconds.iter().position(|&x| x == q)
+                    } else {
+                        let b = (pair_hash(p as u32, q) >> self.pair_shift) as usize;
+                        if self.pair_bits[b / 64] & (1 << (b % 64)) == 0 {
+                            continue;
+                        }
+                        seconds.binary_search(&q).ok()
+                    };
+                    let Some(at) = at else {
+                        continue;
+                    };
+                    let (a, b) = self.second_ranges[from + at];
+                    let range = a as usize..b as usize;
+                    let second = s.pattern_state[q as usize].1;
+                    for &posting in &self.postings[range] {
+                        if flags & posting.fields != 0
+                            && second & posting.second_fields != 0
+                            && self.passes(posting, s)
+                        {
+                            s.candidates.push(posting.unit);
+                        }
+                    }
+                }
+            } else {
+                for &posting in &self.postings[pairs..end] {
+                    if flags & posting.fields != 0
+                        && s.flags(posting.second) & posting.second_fields != 0
+                        && self.passes(posting, s)
+                    {
+                        s.candidates.push(posting.unit);
+                    }
                 }
             }
         }
@@ -551,14 +745,11 @@ impl PlanSet {
         hits
     }
 
-    /// Whether every other clause of the unit whose gate `posting` opened has an anchor
-    /// found in its field.
+    /// Whether every remaining clause of the unit `posting` opened has an anchor found in
+    /// its field.
     fn passes(&self, posting: Posting, s: &Scratch) -> bool {
         if posting.checks == 0 {
             return true;
-        }
-        if s.signature & posting.signature == 0 {
-            return false;
         }
         let c = &self.checks;
         let mut o = posting.checks as usize;
@@ -582,32 +773,18 @@ impl PlanSet {
         if hay.is_empty() || self.patterns.is_empty() {
             return;
         }
-        let first = s.spans_len;
-        match &self.automaton {
-            Some(ac) => {
-                // Character index at byte `cursor_byte`, advanced as matches come (they
-                // come ordered by end).
-                let (mut cursor_byte, mut cursor_char) = (0usize, 0usize);
-                for m in ac.find_overlapping_iter(hay) {
-                    let p = m.value();
-                    s.mark(p, bit);
-                    if !self.need_spans[p as usize] {
-                        continue;
-                    }
-                    let end = m.end();
-                    if end < cursor_byte {
-                        (cursor_byte, cursor_char) = (0, 0);
-                    }
-                    cursor_char += hay.get(cursor_byte..end).map_or(0, |x| x.chars().count());
-                    cursor_byte = end;
-                    let start = cursor_char.saturating_sub(self.pattern_chars[p as usize]);
+        match &self.scanner {
+            // Occurrences come by ascending start, once each: the spans need no sorting.
+            Some(scanner) => scanner.scan(hay, |p, start| {
+                s.mark(p, bit);
+                if self.need_spans[p as usize / 64] & (1 << (p % 64)) != 0 {
                     s.spans_mut(p, bit).push(start);
                 }
-            }
+            }),
             None => {
                 for (p, pattern) in self.patterns.iter().enumerate() {
                     let p = p as u32;
-                    if self.need_spans[p as usize] {
+                    if self.need_spans[p as usize / 64] & (1 << (p % 64)) != 0 {
                         let starts = char_starts(hay, pattern);
                         if !starts.is_empty() {
                             s.mark(p, bit);
@@ -619,18 +796,13 @@ impl PlanSet {
                 }
             }
         }
-        let last = s.spans_len;
-        for spans in &mut s.spans[first..last] {
-            spans.starts.sort_unstable();
-            spans.starts.dedup();
-        }
     }
 
-    /// The same set without its automaton: every pattern searched on its own (the path
-    /// taken if the automaton cannot be built), for tests.
+    /// The same set without its scan index: every pattern searched on its own with
+    /// `str::contains`, for tests (a reference for the index).
     #[doc(hidden)]
-    pub fn without_automaton(mut self) -> PlanSet {
-        self.automaton = None;
+    pub fn without_scanner(mut self) -> PlanSet {
+        self.scanner = None;
         self
     }
 }
