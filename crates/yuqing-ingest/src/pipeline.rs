@@ -376,7 +376,8 @@ impl<S: Store> Pipeline<S> {
     /// Removes from the index the documents the store no longer has because retention
     /// dropped their months (`PgStore::drop_partitions_before`, run by one node of a
     /// shared store): everything below the store's lowest seq. Called by
-    /// [`Pipeline::follow_store`] every few seconds; returns whether the index changed.
+    /// [`Pipeline::follow_store`] every few seconds; returns whether the store's lowest seq
+    /// rose since the last look (the first look at open counts).
     ///
     /// A document the store still has is never removed: seqs rise with ingest time, and a
     /// document kept at a month's edge (a host whose clock lagged) only keeps the dropped
@@ -388,13 +389,15 @@ impl<S: Store> Pipeline<S> {
         if first <= self.first_seq {
             return Ok(false);
         }
-        self.first_seq = first;
+        let before = std::mem::replace(&mut self.first_seq, first);
         self.writer.delete_below(first)?;
         self.commit()?;
-        tracing::info!(
-            below = first,
-            "documents dropped by retention removed from the index"
-        );
+        if before > 0 {
+            tracing::info!(
+                below = first,
+                "documents dropped by retention removed from the index"
+            );
+        }
         Ok(true)
     }
 
