@@ -500,15 +500,7 @@ fn planset_with_fields_and_near_agrees_with_single_plans() {
             platform,
         };
         let hits = set.match_doc(&input);
-        let expected: Vec<PlanHit> = plans
-            .iter()
-            .filter_map(|(id, plan)| {
-                plan.hit_terms(&input).map(|terms| PlanHit {
-                    plan_id: *id,
-                    terms,
-                })
-            })
-            .collect();
+        let expected = each_alone(&plans, &input);
         total += hits.len();
         assert_eq!(
             hits, expected,
@@ -517,6 +509,19 @@ fn planset_with_fields_and_near_agrees_with_single_plans() {
         );
     }
     assert!(total > 100, "{total}");
+}
+
+/// The hits of `plans` on `input`, each plan evaluated alone: what a `PlanSet` must find.
+fn each_alone(plans: &[(i64, Plan)], input: &MatchInput) -> Vec<PlanHit> {
+    plans
+        .iter()
+        .filter_map(|(id, plan)| {
+            plan.hit_terms(input).map(|terms| PlanHit {
+                plan_id: *id,
+                terms,
+            })
+        })
+        .collect()
 }
 
 /// Frequent CJK bigrams and trigrams of the corpus, most frequent first (word-like terms
@@ -662,15 +667,7 @@ fn thousands_of_user_plans_match_as_each_plan_alone() {
             author: if k % 2 == 0 { w[2] } else { "" },
             platform: platforms[k % platforms.len()],
         };
-        let expected: Vec<PlanHit> = plans
-            .iter()
-            .filter_map(|(id, plan)| {
-                plan.hit_terms(&input).map(|terms| PlanHit {
-                    plan_id: *id,
-                    terms,
-                })
-            })
-            .collect();
+        let expected = each_alone(&plans, &input);
         let hits = set.match_doc_with(&input, &mut scratch);
         assert_eq!(hits, expected, "doc {k}: {input:?}");
         // The same scratch with another set, then the first again.
@@ -789,15 +786,7 @@ fn pair_index_probe_and_list_paths_match_as_each_plan_alone() {
             author: if k % 3 == 0 { w[0].as_str() } else { "" },
             platform: "weibo",
         };
-        let expected: Vec<PlanHit> = plans
-            .iter()
-            .filter_map(|(id, plan)| {
-                plan.hit_terms(&input).map(|terms| PlanHit {
-                    plan_id: *id,
-                    terms,
-                })
-            })
-            .collect();
+        let expected = each_alone(&plans, &input);
         let hits = set.match_doc_with(&input, &mut scratch);
         assert_eq!(hits, expected, "doc {k}: {input:?}");
         if w[1].chars().count() > 300 {
