@@ -11,8 +11,8 @@
 //! - extracted texts are tidied (lines trimmed, spaces folded, no empty lines), and the
 //!   automatic text of `extract_article` is `extract_main_text`'s;
 //! - when the page's DOM has a `<script>` element holding the marker, the marker is not in
-//!   the main text (the extractor turns the chosen element's HTML into text with
-//!   `html_to_text`; titles and selected elements are taken as they are, so they may);
+//!   the main text (the extractor reads the chosen element's text from the DOM without
+//!   scripts and styles; titles are taken as they are, so they may hold it);
 //! - a title or author, when found, is not empty; an author is not a URL;
 //! - links are absolute http(s) URLs without a fragment, distinct after canonicalisation.
 

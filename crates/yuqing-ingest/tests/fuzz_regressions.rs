@@ -161,3 +161,42 @@ fn csv_rows_are_read_with_their_lines() {
     assert!(rows[1].1.as_ref().unwrap_err().contains("invalid CSV row"));
     assert_eq!(rows[2].1.as_ref().unwrap().id.as_deref(), Some("3"));
 }
+
+/// fuzz target `html`: the main text held a `<script>`'s code. The chosen element was
+/// turned back into HTML and stripped of tags; an attribute value holding `<` and `>` is
+/// written back unescaped, so the tag stripper ended a tag inside it and read what followed,
+/// the script included, as text. The main text is now read from the parsed DOM.
+#[test]
+fn html_main_text_never_holds_script_code_behind_an_attribute_with_angle_brackets() {
+    let data = fixture("html-script-behind-an-attribute-with-angle-brackets.html");
+    let s = String::from_utf8_lossy(&data);
+    // As the target feeds it: the first line is a selector, a marked script appended.
+    let (_, page) = s.split_once('\n').expect("two lines");
+    let html = format!("{page}<script>fuzzscriptmarker</script>");
+    let main = extract_main_text(&html);
+    assert!(!main.contains("fuzzscriptmarker"), "{main:?}");
+    assert!(!main.contains("document.createEleme"), "{main:?}");
+    // (Its "今天是2023年12月31日" sits inside an attribute value, not in the text.)
+    assert!(!main.contains("2023年12月31日"), "{main:?}");
+    // The same shape, written plainly.
+    let html = "<html><body><div><p>某县召开防汛工作会议，部署汛期各项工作。\
+        <a title=\"a<b>c\">链接</a><script>var secret = 1;</script>会议要求各部门值守。</p>\
+        </div></body></html>";
+    let main = extract_main_text(html);
+    assert!(!main.contains("secret"), "{main:?}");
+    assert!(main.contains("会议要求各部门值守"), "{main:?}");
+    assert_eq!(
+        extract_article(html, &ArticleSelectors::default()).text,
+        main
+    );
+    // A configured text selector reads its elements the same way.
+    let chosen = ArticleSelectors {
+        text: Some("div".into()),
+        ..Default::default()
+    };
+    let picked = extract_article(html, &chosen).text;
+    assert!(
+        !picked.contains("secret") && picked.contains("会议要求各部门值守"),
+        "{picked:?}"
+    );
+}

@@ -17,5 +17,5 @@ pub mod sentiment;
 pub mod url;
 
 pub use normalize::{
-    fold_traditional, html_to_text, normalize, normalize_into, set_fold_traditional,
+    breaks_line, fold_traditional, html_to_text, normalize, normalize_into, set_fold_traditional,
 };

@@ -133,6 +133,31 @@ pub fn looks_like_html(text: &str) -> bool {
         || (text.contains('&') && text.contains(';'))
 }
 
+/// True for the elements whose start and end are line breaks in plain text (paragraphs,
+/// blocks, list items, table rows, headings).
+pub fn breaks_line(name: &str) -> bool {
+    matches!(
+        name,
+        "p" | "br"
+            | "div"
+            | "li"
+            | "tr"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "section"
+            | "article"
+            | "blockquote"
+            | "pre"
+            | "table"
+            | "ul"
+            | "ol"
+    )
+}
+
 /// Plain text of an HTML fragment: tags removed (block tags become line breaks), the
 /// contents of `script`, `style` and comments dropped, entities decoded.
 pub fn html_to_text(html: &str) -> String {
@@ -174,26 +199,7 @@ pub fn html_to_text(html: &str) -> String {
             });
             continue;
         }
-        if matches!(
-            name.as_str(),
-            "p" | "br"
-                | "div"
-                | "li"
-                | "tr"
-                | "h1"
-                | "h2"
-                | "h3"
-                | "h4"
-                | "h5"
-                | "h6"
-                | "section"
-                | "article"
-                | "blockquote"
-                | "pre"
-                | "table"
-                | "ul"
-                | "ol"
-        ) {
+        if breaks_line(&name) {
             out.push('\n');
         }
     }

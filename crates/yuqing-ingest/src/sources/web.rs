@@ -18,7 +18,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, FixedOffset};
-use scraper::{ElementRef, Html, Selector};
+use scraper::{ElementRef, Html, Node, Selector};
 use serde_json::{Value, json};
 use url::Url;
 use yuqing_core::{Author, Document, Kind};
@@ -161,10 +161,7 @@ pub fn extract_article(html: &str, selectors: &ArticleSelectors) -> Article {
         .or_else(|| auto_title(&doc));
     let text = match selectors.text.as_deref().and_then(sel) {
         Some(s) => {
-            let parts: Vec<String> = doc
-                .select(&s)
-                .map(|e| tidy_text(&yuqing_text::html_to_text(&e.inner_html())))
-                .collect();
+            let parts: Vec<String> = doc.select(&s).map(|e| tidy_text(&dom_text(&e))).collect();
             tidy_text(&parts.join("\n"))
         }
         None => main_text(&doc),
@@ -382,6 +379,45 @@ fn link_density(e: &ElementRef) -> f64 {
     links as f64 / total as f64
 }
 
+/// Plain text of an element read from the parsed DOM: its text nodes in order, without
+/// the contents of `script` and `style`, with a line break at the start and end of each
+/// block element (as `yuqing_text::html_to_text` does for a fragment). Walked, not
+/// serialised and parsed again: an attribute holding `<` or `>` is written back
+/// unescaped, and a tag stripper reading that HTML can end the tag early and take a
+/// script's code for text (found by the `html` fuzz target). No recursion, so a deeply
+/// nested page cannot exhaust the stack.
+fn dom_text(e: &ElementRef) -> String {
+    use ego_tree::iter::Edge;
+    let mut out = String::new();
+    // Depth inside script/style elements: their text is skipped.
+    let mut hidden = 0usize;
+    for edge in e.traverse() {
+        match edge {
+            Edge::Open(n) => match n.value() {
+                Node::Text(t) if hidden == 0 => out.push_str(t),
+                Node::Element(el) => {
+                    if matches!(el.name(), "script" | "style") {
+                        hidden += 1;
+                    } else if hidden == 0 && yuqing_text::breaks_line(el.name()) {
+                        out.push('\n');
+                    }
+                }
+                _ => {}
+            },
+            Edge::Close(n) => {
+                if let Node::Element(el) = n.value() {
+                    if matches!(el.name(), "script" | "style") {
+                        hidden -= 1;
+                    } else if hidden == 0 && yuqing_text::breaks_line(el.name()) {
+                        out.push('\n');
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 fn main_text(doc: &Html) -> String {
     let mut scores: HashMap<_, f64> = HashMap::new();
     let mut add = |id, s: f64| *scores.entry(id).or_insert(0.0) += s;
@@ -437,10 +473,10 @@ fn main_text(doc: &Html) -> String {
         // same page must always give the same text.
         .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.id().cmp(&a.0.id())));
     match best {
-        Some((e, _)) => tidy_text(&yuqing_text::html_to_text(&e.inner_html())),
+        Some((e, _)) => tidy_text(&dom_text(&e)),
         None => sel("body")
             .and_then(|s| doc.select(&s).next())
-            .map(|b| tidy_text(&yuqing_text::html_to_text(&b.inner_html())))
+            .map(|b| tidy_text(&dom_text(&b)))
             .unwrap_or_default(),
     }
 }
