@@ -114,6 +114,10 @@ pub enum PipelineError {
     Store(#[from] yuqing_store::StoreError),
     #[error(transparent)]
     Search(#[from] yuqing_search::SearchError),
+    /// The runtime stopped while a batch was being stored (it is stored whole or not at
+    /// all).
+    #[error("写入被中止（程序正在退出） / storing was stopped (the program is shutting down)")]
+    Stopped,
 }
 
 /// How often the writer checks whether plans changed.
@@ -126,6 +130,7 @@ impl PipelineError {
         match self {
             PipelineError::Store(e) => e.code(),
             PipelineError::Search(e) => e.code(),
+            PipelineError::Stopped => yuqing_core::Code::Unavailable,
         }
     }
 }
@@ -159,6 +164,87 @@ async fn store_staged<S: Store>(
     let inserted = store.insert(&st.new_docs, st.checkpoint.as_ref()).await?;
     stage_seconds("store", started);
     Ok(inserted)
+}
+
+/// A batch being stored (and the previous batch's events re-graded) on its own task.
+type StoreTask = tokio::task::JoinHandle<(
+    Staged,
+    Result<Vec<yuqing_store::Inserted>, PipelineError>,
+    Result<(), PipelineError>,
+)>;
+
+/// Waits for a store task: the batch and its stored rows, once the task's re-grading of
+/// the batch before is done too.
+async fn joined(task: StoreTask) -> Result<(Staged, Vec<yuqing_store::Inserted>), PipelineError> {
+    let (staged, inserted, graded) = match task.await {
+        Ok(done) => done,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => return Err(PipelineError::Stopped),
+    };
+    graded?;
+    Ok((staged, inserted?))
+}
+
+/// Re-grades the events a batch added to, whose newest member is seq `upto`, and marks
+/// them graded up to it (the alert follower waits for that mark). A level only rises
+/// here (a person may lower it, and that stands until the rules conclude more than
+/// before); every change is recorded with its explanation.
+async fn regrade<S: Store>(
+    store: &S,
+    judge: &Judge,
+    events: &[i64],
+    upto: i64,
+) -> Result<(), PipelineError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let started = Instant::now();
+    let rules = judge.rules();
+    for e in store.events_by_id(events).await? {
+        let critical = e.critical_category.and_then(|c| {
+            crate::transforms::judge::category_of_code(c).map(|category| Critical {
+                category,
+                document_id: e.critical_id.clone().unwrap_or_default(),
+            })
+        });
+        let facts = Facts {
+            comments: e.comments,
+            views: e.views,
+            mainstream_sources: e.mainstream.clone(),
+            critical,
+            at: e.last_at.or(e.first_at).unwrap_or_else(Utc::now),
+        };
+        let grade = rules.grade(&facts);
+        let rules_level = e.rules_level.and_then(Level::from_code);
+        // Only what the rules newly conclude counts: a level a person set stands until
+        // the rules compute more than they did before.
+        if !raised(rules_level, grade.level) {
+            continue;
+        }
+        let current = e.level.as_ref().and_then(|l| Level::from_code(l.level));
+        if raised(current, grade.level) {
+            store
+                .set_level(
+                    e.id,
+                    &LevelRecord {
+                        level: grade.level.code(),
+                        rule: grade.rule.clone(),
+                        reason: grade.reason.clone(),
+                        reason_en: grade.reason_en.clone(),
+                        at: Utc::now(),
+                        by: None,
+                    },
+                )
+                .await?;
+            metrics::counter!("yuqing_event_levels_total", "level" => grade.level.as_str())
+                .increment(1);
+        } else {
+            store.set_rules_level(e.id, grade.level.code()).await?;
+        }
+    }
+    store.mark_graded(events, upto).await?;
+    stage_seconds("grade", started);
+    Ok(())
 }
 
 /// Records how long a pipeline stage took for one batch
@@ -520,65 +606,21 @@ impl<S: Store> Pipeline<S> {
     }
 
     /// Re-grades the events a batch added to, whose newest member is seq `upto`, and
-    /// marks them graded up to it (the alert follower waits for that mark). A level only
-    /// rises here (a person may lower it, and that stands until the rules conclude more
-    /// than before); every change is recorded with its explanation.
+    /// marks them graded up to it (the alert follower waits for that mark). See
+    /// [`regrade`].
     pub async fn regrade(&mut self, events: &[i64], upto: i64) -> Result<(), PipelineError> {
-        if events.is_empty() {
-            return Ok(());
-        }
-        let started = Instant::now();
-        let rules = self.judge.rules();
-        for e in self.store.events_by_id(events).await? {
-            let critical = e.critical_category.and_then(|c| {
-                crate::transforms::judge::category_of_code(c).map(|category| Critical {
-                    category,
-                    document_id: e.critical_id.clone().unwrap_or_default(),
-                })
-            });
-            let facts = Facts {
-                comments: e.comments,
-                views: e.views,
-                mainstream_sources: e.mainstream.clone(),
-                critical,
-                at: e.last_at.or(e.first_at).unwrap_or_else(Utc::now),
-            };
-            let grade = rules.grade(&facts);
-            let rules_level = e.rules_level.and_then(Level::from_code);
-            // Only what the rules newly conclude counts: a level a person set stands until
-            // the rules compute more than they did before.
-            if !raised(rules_level, grade.level) {
-                continue;
-            }
-            let current = e.level.as_ref().and_then(|l| Level::from_code(l.level));
-            if raised(current, grade.level) {
-                self.store
-                    .set_level(
-                        e.id,
-                        &LevelRecord {
-                            level: grade.level.code(),
-                            rule: grade.rule.clone(),
-                            reason: grade.reason.clone(),
-                            reason_en: grade.reason_en.clone(),
-                            at: Utc::now(),
-                            by: None,
-                        },
-                    )
-                    .await?;
-                metrics::counter!("yuqing_event_levels_total", "level" => grade.level.as_str())
-                    .increment(1);
-            } else {
-                self.store.set_rules_level(e.id, grade.level.code()).await?;
-            }
-        }
-        self.store.mark_graded(events, upto).await?;
-        stage_seconds("grade", started);
-        Ok(())
+        regrade(self.store.as_ref(), &self.judge, events, upto).await
     }
 
-    /// Stores a stream of batches (an import), overlapping the store transaction of one
-    /// batch with the de-duplication and grouping of the next. `next` returns the next
-    /// batch (it may block); `each` sees every batch's report.
+    /// Stores a stream of batches (an import) in three overlapping steps: while a task
+    /// stores batch N (one transaction) and then re-grades the events batch N−1 added to,
+    /// this thread de-duplicates and groups batch N+1 and then finishes batch N−1's
+    /// outcomes and index entries. `next` returns the next batch (it may block); `each`
+    /// sees every batch's report, in order.
+    ///
+    /// Staging batch N+1 before batch N is stored is what [`Pipeline::apply`] is made
+    /// for (a document stored meanwhile becomes a duplicate and its grouping is undone);
+    /// re-grading after the next batch's transaction only grades from fresher counters.
     pub async fn ingest_stream(
         &mut self,
         mut next: impl FnMut() -> Option<Vec<Result<Prepared, Rejected>>>,
@@ -586,41 +628,76 @@ impl<S: Store> Pipeline<S> {
         mut each: impl FnMut(&Report, &[Outcome]),
     ) -> Result<Report, PipelineError> {
         let mut total = Report::default();
-        let mut in_flight: Option<Staged> = None;
+        let mut in_flight: Option<StoreTask> = None;
         loop {
             let batch = tokio::task::block_in_place(&mut next);
-            match (in_flight.take(), batch) {
-                (Some(st), Some(batch)) => {
-                    let store = self.store.clone();
-                    let (inserted, staged) = tokio::join!(
-                        async { store_staged(store.as_ref(), &st).await },
-                        self.stage(batch, None, source)
-                    );
-                    let (r, o, touched) = self.apply(st, inserted?)?;
-                    self.regrade(&touched.0, touched.1).await?;
-                    if self.shared {
-                        self.follow_store().await?;
-                    }
-                    total.add(&r);
-                    each(&r, &o);
-                    in_flight = Some(staged?);
-                }
-                (Some(st), None) => {
-                    let inserted = store_staged(self.store.as_ref(), &st).await?;
-                    let (r, o, touched) = self.apply(st, inserted)?;
-                    self.regrade(&touched.0, touched.1).await?;
-                    if self.shared {
-                        self.follow_store().await?;
-                    }
-                    total.add(&r);
-                    each(&r, &o);
-                    break;
-                }
-                (None, Some(batch)) => in_flight = Some(self.stage(batch, None, source).await?),
-                (None, None) => break,
+            let Some(batch) = batch else { break };
+            // Staged while the previous batch is being stored.
+            let staged = self.stage(batch, None, source).await?;
+            // One transaction at a time, in batch order.
+            let previous = match in_flight.take() {
+                Some(task) => Some(joined(task).await?),
+                None => None,
+            };
+            let (grades, graded_later) = tokio::sync::oneshot::channel::<Touched>();
+            in_flight = Some(self.spawn_store(staged, previous.is_some().then_some(graded_later)));
+            if let Some(done) = previous {
+                let (r, o) = self.finish_stored(done, Some(grades)).await?;
+                total.add(&r);
+                each(&r, &o);
             }
         }
+        if let Some(last) = in_flight {
+            let (r, o) = self.finish_stored(joined(last).await?, None).await?;
+            total.add(&r);
+            each(&r, &o);
+        }
         Ok(total)
+    }
+
+    /// Starts storing `staged` on its own task; if `regrade` is given, the task then
+    /// waits for the events the previous batch touched and re-grades them.
+    fn spawn_store(
+        &self,
+        staged: Staged,
+        regrade_after: Option<tokio::sync::oneshot::Receiver<Touched>>,
+    ) -> StoreTask {
+        let store = self.store.clone();
+        let judge = self.judge.clone();
+        tokio::spawn(async move {
+            let inserted = store_staged(store.as_ref(), &staged).await;
+            let graded = match regrade_after {
+                // The previous batch failed to finish: nothing to grade.
+                Some(rx) => match rx.await {
+                    Ok((events, upto)) => regrade(store.as_ref(), &judge, &events, upto).await,
+                    Err(_) => Ok(()),
+                },
+                None => Ok(()),
+            };
+            (staged, inserted, graded)
+        })
+    }
+
+    /// Feeds the index with a batch stored by a [`Pipeline::spawn_store`] task and makes
+    /// its report; its events are re-graded by the task after it (`grades`), or here if
+    /// there is none.
+    async fn finish_stored(
+        &mut self,
+        (staged, inserted): (Staged, Vec<yuqing_store::Inserted>),
+        grades: Option<tokio::sync::oneshot::Sender<Touched>>,
+    ) -> Result<(Report, Vec<Outcome>), PipelineError> {
+        let (r, o, touched) = self.apply(staged, inserted)?;
+        match grades {
+            Some(tx) => {
+                // The next task grades them after its own transaction.
+                let _ = tx.send(touched);
+            }
+            None => self.regrade(&touched.0, touched.1).await?,
+        }
+        if self.shared {
+            self.follow_store().await?;
+        }
+        Ok((r, o))
     }
 
     /// De-duplicates a batch against itself and the store, resolves roots and assigns
@@ -1042,6 +1119,150 @@ mod tests {
         let mut d = yuqing_core::Document::new("weibo", id);
         d.text = text.to_owned();
         d
+    }
+
+    /// The first `n` documents of the CED dev set (real Weibo posts with their repost
+    /// chains), prepared as an import prepares them.
+    fn ced_prepared(n: usize, judge: &Judge) -> Vec<Result<Prepared, Rejected>> {
+        use std::io::BufRead;
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/data/ced/ced_dev_documents.jsonl.gz"
+        );
+        let file = std::fs::File::open(path).expect("CED dev documents (../shared/data)");
+        std::io::BufReader::new(flate2::read::MultiGzDecoder::new(file))
+            .lines()
+            .take(n)
+            .map(|line| {
+                let d = crate::import::parse_json_line(line.expect("line").as_bytes())
+                    .expect("CED line");
+                Ok(prepare(d, "ced".into(), 1 << 20, judge).expect("prepare"))
+            })
+            .collect()
+    }
+
+    /// What a store holds of a run: every event with its counters, level and grading
+    /// mark, and every level change.
+    async fn events_of(store: &SqliteStore) -> Vec<String> {
+        let events = store
+            .events(&yuqing_store::EventQuery {
+                limit: 1_000_000,
+                ..Default::default()
+            })
+            .await
+            .expect("events");
+        let mut out: Vec<String> = events
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {} {} {:?} {} {} {:?} {:?} {}",
+                    e.id,
+                    e.root_id,
+                    e.documents,
+                    e.first_seq,
+                    e.comments,
+                    e.views,
+                    e.level.as_ref().map(|l| (l.level, &l.rule)),
+                    e.rules_level,
+                    e.graded_seq
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn an_overlapped_import_stores_and_grades_as_batch_by_batch() {
+        // 6,000 real posts in batches of 400: each stored while the next is staged and
+        // the one before is indexed, its events graded by the next store task.
+        let judge = Judge::builtin();
+        let items = ced_prepared(6000, &judge);
+        let settings = IngestSettings {
+            batch_size: 400,
+            ..IngestSettings::default()
+        };
+        let open = |store: Arc<SqliteStore>| {
+            let judge = judge.clone();
+            let settings = settings.clone();
+            async move {
+                Pipeline::open(
+                    store,
+                    Arc::new(SearchIndex::in_ram().expect("index")),
+                    settings,
+                    judge,
+                )
+                .await
+                .expect("pipeline")
+            }
+        };
+        let one_by_one = Arc::new(SqliteStore::in_memory().await.expect("store"));
+        let mut p = open(one_by_one.clone()).await;
+        let mut expected = Vec::new();
+        for batch in items.chunks(400) {
+            let (_, o) = p.ingest(batch.to_vec(), None, "ced").await.expect("ingest");
+            expected.extend(o);
+        }
+        p.finish().expect("finish");
+
+        let streamed = Arc::new(SqliteStore::in_memory().await.expect("store"));
+        let mut p = open(streamed.clone()).await;
+        let mut batches = items.chunks(400).map(<[_]>::to_vec);
+        let (mut outcomes, mut reports) = (Vec::new(), 0);
+        let total = p
+            .ingest_stream(
+                || batches.next(),
+                "ced",
+                |_, o| {
+                    reports += 1;
+                    outcomes.extend_from_slice(o);
+                },
+            )
+            .await
+            .expect("ingest_stream");
+        p.finish().expect("finish");
+
+        assert_eq!(reports, 15);
+        assert_eq!(total.stored, 6000);
+        assert_eq!(
+            outcomes, expected,
+            "the same seqs, groups and outcomes in order"
+        );
+        let (a, b) = (events_of(&one_by_one).await, events_of(&streamed).await);
+        assert!(
+            a.len() > 10,
+            "CED's first 6,000 posts make events: {}",
+            a.len()
+        );
+        assert!(
+            a.iter().any(|e| !e.contains(" None None ")),
+            "some events are graded above nothing"
+        );
+        assert_eq!(a, b, "events, their levels and grading marks");
+        // Every event graded up to its newest member.
+        for e in streamed
+            .events(&yuqing_store::EventQuery {
+                limit: 1_000_000,
+                ..Default::default()
+            })
+            .await
+            .expect("events")
+        {
+            let newest = streamed
+                .event_members(e.id)
+                .await
+                .expect("members")
+                .iter()
+                .map(|m| m.seq)
+                .max()
+                .expect("a member");
+            assert!(
+                e.graded_seq >= newest,
+                "event {} graded to {}",
+                e.id,
+                e.graded_seq
+            );
+        }
     }
 
     #[tokio::test(flavor = "multi_thread")]

@@ -194,7 +194,10 @@ mod reference {
 
 /// Normalised texts of the first 3000 documents of the CED dev set.
 fn ced_texts() -> Vec<String> {
-    let path = "/work/shared/data/ced/ced_dev_documents.jsonl.gz";
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/ced/ced_dev_documents.jsonl.gz"
+    );
     let file = std::fs::File::open(path).expect("CED dev documents");
     let reader = BufReader::new(flate2::read::GzDecoder::new(file));
     reader
