@@ -621,6 +621,8 @@ impl<S: Store> Pipeline<S> {
     /// Staging batch N+1 before batch N is stored is what [`Pipeline::apply`] is made
     /// for (a document stored meanwhile becomes a duplicate and its grouping is undone);
     /// re-grading after the next batch's transaction only grades from fresher counters.
+    /// A writer of a shared store ([`Pipeline::set_shared`]) stores one batch after
+    /// another instead.
     pub async fn ingest_stream(
         &mut self,
         mut next: impl FnMut() -> Option<Vec<Result<Prepared, Rejected>>>,
@@ -628,6 +630,17 @@ impl<S: Store> Pipeline<S> {
         mut each: impl FnMut(&Report, &[Outcome]),
     ) -> Result<Report, PipelineError> {
         let mut total = Report::default();
+        if self.shared {
+            // Other writers' documents are learnt from the store after each batch
+            // (`follow_store`), which tells this writer's own from theirs only while no
+            // batch of its own is being stored meanwhile: one batch after another.
+            while let Some(batch) = tokio::task::block_in_place(&mut next) {
+                let (r, o) = self.ingest(batch, None, source).await?;
+                total.add(&r);
+                each(&r, &o);
+            }
+            return Ok(total);
+        }
         let mut in_flight: Option<StoreTask> = None;
         loop {
             let batch = tokio::task::block_in_place(&mut next);
@@ -693,9 +706,6 @@ impl<S: Store> Pipeline<S> {
                 let _ = tx.send(touched);
             }
             None => self.regrade(&touched.0, touched.1).await?,
-        }
-        if self.shared {
-            self.follow_store().await?;
         }
         Ok((r, o))
     }
@@ -1141,8 +1151,8 @@ mod tests {
             .collect()
     }
 
-    /// What a store holds of a run: every event with its counters, level and grading
-    /// mark, and every level change.
+    /// What a store holds of a run: every event with its root, counters, level, rules
+    /// level and grading mark.
     async fn events_of(store: &SqliteStore) -> Vec<String> {
         let events = store
             .events(&yuqing_store::EventQuery {
@@ -1263,6 +1273,48 @@ mod tests {
                 e.graded_seq
             );
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_shared_writer_imports_one_batch_after_another() {
+        let judge = Judge::builtin();
+        let items = ced_prepared(600, &judge);
+        let store = Arc::new(SqliteStore::in_memory().await.expect("store"));
+        let index = Arc::new(SearchIndex::in_ram().expect("index"));
+        let mut p = Pipeline::open(
+            store.clone(),
+            index.clone(),
+            IngestSettings::default(),
+            judge.clone(),
+        )
+        .await
+        .expect("pipeline");
+        p.set_shared(true);
+        let mut batches = items.chunks(100).map(<[_]>::to_vec);
+        let mut seqs = Vec::new();
+        let total = p
+            .ingest_stream(
+                || batches.next(),
+                "ced",
+                |_, o| {
+                    seqs.extend(o.iter().filter_map(|o| match o {
+                        Outcome::Stored { seq, .. } => Some(*seq),
+                        _ => None,
+                    }))
+                },
+            )
+            .await
+            .expect("ingest_stream");
+        p.finish().expect("finish");
+        index.reload().expect("reload");
+        assert_eq!(total.stored, 600);
+        assert_eq!(
+            seqs,
+            (1..=600).collect::<Vec<i64>>(),
+            "stored in input order"
+        );
+        // Indexed from the store (follow_store), each once.
+        assert_eq!(index.num_docs(), 600);
     }
 
     #[tokio::test(flavor = "multi_thread")]
