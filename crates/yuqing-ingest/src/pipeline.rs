@@ -668,7 +668,7 @@ impl<S: Store> Pipeline<S> {
         Ok(total)
     }
 
-    /// Starts storing `staged` on its own task; if `regrade` is given, the task then
+    /// Starts storing `staged` on its own task; with `regrade_after`, the task then
     /// waits for the events the previous batch touched and re-grades them.
     fn spawn_store(
         &self,
