@@ -447,6 +447,8 @@ async fn import(
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut pipeline = crate::judgement::open_pipeline(&dir, cfg).await?;
+    // A first import builds the secondary indexes once at its end.
+    let deferred = dir.store.defer_indexes_if_empty().await?;
     let rx = spawn_readers(
         paths,
         format,
@@ -474,7 +476,12 @@ async fn import(
                 bar.set_message(format!("{read} 条 / docs"));
             },
         )
-        .await?;
+        .await;
+    if deferred {
+        // Also after a failed import: what was stored is indexed either way.
+        dir.store.build_deferred_indexes().await?;
+    }
+    let total = total?;
     let ingest_secs = started.elapsed().as_secs_f64();
     pipeline.finish()?;
     tracing::info!(

@@ -24,6 +24,29 @@ fn count(data: &Path, q: &str) -> u64 {
         .expect("a number")
 }
 
+/// The secondary indexes of `documents` that a first import drops and builds at its end.
+fn deferred_indexes(data: &Path) -> Vec<String> {
+    let db = data.join("yuqing.db");
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt")
+        .block_on(async {
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", db.display()))
+                .await
+                .expect("open");
+            let names: Vec<String> = sqlx::query_scalar(
+                "SELECT name FROM sqlite_master WHERE type = 'index' \
+                 AND name IN ('documents_event', 'documents_published') ORDER BY name",
+            )
+            .fetch_all(&pool)
+            .await
+            .expect("query");
+            pool.close().await;
+            names
+        })
+}
+
 #[test]
 fn import_reimport_count_and_search_on_ced_events() {
     let tmp = tempfile::tempdir().expect("tmp");
@@ -48,6 +71,11 @@ fn import_reimport_count_and_search_on_ced_events() {
     assert!(
         s["near_duplicates"].as_u64().expect("n") > 0,
         "CED reposts repeat texts such as 转发微博: {s}"
+    );
+    assert_eq!(
+        deferred_indexes(&data),
+        ["documents_event", "documents_published"],
+        "a first import builds the indexes it deferred"
     );
     let again = summary(&run(&[
         "import",
@@ -356,6 +384,10 @@ fn sigkill_during_import_loses_nothing_and_doubles_nothing() {
     let _ = child.kill(); // SIGKILL
     let _ = child.wait();
     assert!(at_kill > 0, "the import never stored anything");
+    assert!(
+        deferred_indexes(&data).is_empty(),
+        "killed during a first import, before it built its indexes"
+    );
     // Run it again: everything ends up stored exactly once, and the index agrees.
     let s = summary(&run(&[
         "import",
@@ -365,6 +397,11 @@ fn sigkill_during_import_loses_nothing_and_doubles_nothing() {
         "--json",
     ]));
     assert_eq!(s["rejected"], 0);
+    assert_eq!(
+        deferred_indexes(&data),
+        ["documents_event", "documents_published"],
+        "the next open builds what the killed import left out"
+    );
     let total = stored_now();
     assert_eq!(
         total as usize,
