@@ -226,7 +226,7 @@ impl SqliteStore {
     /// Drops the [`DEFERRABLE_INDEXES`] if no document is stored yet, so that a first
     /// import builds each once at the end ([`SqliteStore::build_deferred_indexes`])
     /// instead of row by row in random order (the whole CED file: 1–1.6 s to build both
-    /// against 3–5 s of the import). Returns whether it dropped them. Until they are
+    /// against 3–6 s of the import). Returns whether it dropped them. Until they are
     /// built again, queries by event or publication time scan the table; a store opened
     /// meanwhile (or after a crash) builds them.
     pub async fn defer_indexes_if_empty(&self) -> Result<bool> {

@@ -478,8 +478,14 @@ async fn import(
         )
         .await;
     if deferred {
-        // Also after a failed import: what was stored is indexed either way.
-        dir.store.build_deferred_indexes().await?;
+        // Also after a failed import (whose own error is the one reported): what was
+        // stored gets its indexes either way, or at the next open.
+        let built = dir.store.build_deferred_indexes().await;
+        match (&total, built) {
+            (Ok(_), built) => built?,
+            (Err(_), Err(e)) => tracing::warn!(error = %e, "building the deferred indexes failed"),
+            (Err(_), Ok(())) => {}
+        }
     }
     let total = total?;
     let ingest_secs = started.elapsed().as_secs_f64();
