@@ -24,7 +24,9 @@
 //! it holds both terms of one of its pairs (each in its field), and then the unit's
 //! remaining clauses are checked against the per-term flags. With few terms found (at
 //! most [`MAX_PROBED`], as in almost every short post) each pair of found terms is looked
-//! up: a 64-bit mask of the gate term's second terms, then its sorted list of them (for a
+//! up: a 64-bit mask of the gate term's second terms (its bits shared with those of the
+//! terms found name the candidates at once, without a test per found term, unless two
+//! terms found share a bit), then its sorted list of them (for a
 //! list longer than [`SHORT_SECONDS`], whose mask is mostly full, a bit filter over all
 //! such pairs first), which gives the pair's postings; with more, each found term's
 //! postings are read and their second terms' flags tested. A document holding a gate term but no second term (the common case: about
@@ -38,8 +40,9 @@
 //!
 //! **No allocation per document** in the common case: the per-term flags (stamped with a
 //! document counter, so nothing is cleared between documents), the candidates and the
-//! occurrence lists of `NEAR/n` terms live in a reused [`Scratch`] (one per thread behind
-//! [`PlanSet::match_doc`]); only hits allocate.
+//! occurrences of every term found (sorted only when some plan is evaluated, for
+//! `NEAR/n`) live in a reused [`Scratch`] (one per thread behind [`PlanSet::match_doc`]);
+//! only hits allocate.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -143,9 +146,6 @@ pub struct PlanSet {
     scanner: Option<Scanner>,
     patterns: Vec<String>,
     pattern_chars: Vec<usize>,
-    /// Patterns used by some `NEAR/n` (their positions are recorded), as bits
-    /// `1 << (p % 64)` of word `p / 64` (small enough to stay in L1).
-    need_spans: Vec<u64>,
     /// Inverted index, gate pattern → its postings (one record per pattern).
     index: Vec<Lists>,
     /// Patterns with postings, as bits (so that other patterns found cost no `index` read).
@@ -193,18 +193,20 @@ pub struct Scratch {
     found: Vec<u32>,
     /// Units whose clause mask became complete, then (sorted, distinct) their plans.
     candidates: Vec<u32>,
-    /// Character starts of `NEAR` patterns, per (pattern, field bit); the first
-    /// `spans_len` entries are this document's (the rest keep their allocations).
-    spans: Vec<Spans>,
-    spans_len: usize,
-}
-
-#[derive(Debug, Default)]
-struct Spans {
-    pattern: u32,
-    bit: u8,
-    /// Ascending, distinct once the field is scanned.
+    /// Bits `1 << (p % 64)` of the patterns found, the pattern found last with each bit,
+    /// and whether two patterns found share a bit: without that, a gate's second terms
+    /// found are the bits its mask shares with `found_bits`.
+    found_bits: u64,
+    by_bit: Vec<u32>,
+    shared_bit: bool,
+    /// Every occurrence found, as (pattern, field bit, character start), in scan order:
+    /// recorded for every pattern (a push, where a test of whether the pattern is used
+    /// by some `NEAR/n` mispredicted about once a document), and sorted only when a plan
+    /// is evaluated ([`Scratch::sort_occurrences`]).
+    occurrences: Vec<(u32, u8, usize)>,
+    /// The starts of `occurrences` once sorted, so that one (pattern, field) is a slice.
     starts: Vec<usize>,
+    sorted: bool,
 }
 
 impl Scratch {
@@ -223,8 +225,12 @@ impl Scratch {
             self.pattern_state.resize(patterns, (0, 0));
         }
         self.found.clear();
+        self.found_bits = 0;
+        self.shared_bit = false;
+        self.by_bit.resize(64, 0);
         self.candidates.clear();
-        self.spans_len = 0;
+        self.occurrences.clear();
+        self.sorted = false;
     }
 
     fn flags(&self, p: u32) -> u8 {
@@ -239,36 +245,34 @@ impl Scratch {
         if s.0 != self.epoch {
             *s = (self.epoch, bit);
             self.found.push(p);
+            let bit = 1 << (p % 64);
+            self.shared_bit |= self.found_bits & bit != 0;
+            self.found_bits |= bit;
+            self.by_bit[(p % 64) as usize] = p;
         } else {
             s.1 |= bit;
         }
     }
 
-    /// The occurrence list of `(p, bit)`, created empty if needed.
-    fn spans_mut(&mut self, p: u32, bit: u8) -> &mut Vec<usize> {
-        let live = &self.spans[..self.spans_len];
-        let i = match live.iter().position(|s| s.pattern == p && s.bit == bit) {
-            Some(i) => i,
-            None => {
-                if self.spans_len == self.spans.len() {
-                    self.spans.push(Spans::default());
-                }
-                let s = &mut self.spans[self.spans_len];
-                s.pattern = p;
-                s.bit = bit;
-                s.starts.clear();
-                self.spans_len += 1;
-                self.spans_len - 1
-            }
-        };
-        &mut self.spans[i].starts
+    /// Sorts the occurrences by (pattern, field, start) for [`Scratch::spans`].
+    fn sort_occurrences(&mut self) {
+        if self.sorted {
+            return;
+        }
+        self.occurrences.sort_unstable();
+        self.starts.clear();
+        self.starts.extend(self.occurrences.iter().map(|o| o.2));
+        self.sorted = true;
     }
 
+    /// The character starts of `p` in the field `bit`, ascending (after
+    /// [`sort_occurrences`](Self::sort_occurrences)).
     fn spans(&self, p: u32, bit: u8) -> Option<&[usize]> {
-        self.spans[..self.spans_len]
-            .iter()
-            .find(|s| s.pattern == p && s.bit == bit)
-            .map(|s| s.starts.as_slice())
+        debug_assert!(self.sorted);
+        let o = &self.occurrences;
+        let from = o.partition_point(|x| (x.0, x.1) < (p, bit));
+        let to = from + o[from..].partition_point(|x| (x.0, x.1) == (p, bit));
+        (to > from).then(|| &self.starts[from..to])
     }
 }
 
@@ -359,7 +363,6 @@ impl PlanSet {
     pub fn new(plans: Vec<(i64, Plan)>) -> PlanSet {
         let mut pattern_index: HashMap<String, u32> = HashMap::new();
         let mut patterns: Vec<String> = Vec::new();
-        let mut need_spans: Vec<bool> = Vec::new();
         let mut scan_author = false;
         let mut compiled = Vec::with_capacity(plans.len());
         for (id, plan) in plans {
@@ -374,11 +377,9 @@ impl PlanSet {
                 let p = *pattern_index.entry(term.text.clone()).or_insert(next);
                 if p == next {
                     patterns.push(term.text.clone());
-                    need_spans.push(false);
                 }
                 map.push(p);
             }
-            mark_near(&plan.root, &map, &mut need_spans);
             compiled.push(Compiled {
                 id,
                 plan,
@@ -569,14 +570,6 @@ impl PlanSet {
             scanner,
             patterns,
             pattern_chars,
-            need_spans: need_spans
-                .chunks(64)
-                .map(|c| {
-                    c.iter()
-                        .enumerate()
-                        .fold(0u64, |w, (i, &b)| w | (u64::from(b) << i))
-                })
-                .collect(),
             gates: index
                 .chunks(64)
                 .map(|c| {
@@ -659,38 +652,24 @@ impl PlanSet {
             if pairs == end {
                 continue;
             }
-            if probe {
-                // Few patterns found: look up each (p, q) pair.
+            if probe && !s.shared_bit {
+                // Few patterns found, no two sharing a bit: the found second terms of p
+                // are the bits its mask shares with them (p itself only if it is one of
+                // its own second terms), each looked up as a (p, q) pair.
+                let own = if lists.own_second { 0 } else { 1 << (p % 64) };
+                let mut m = lists.mask & s.found_bits & !own;
+                while m != 0 {
+                    let q = s.by_bit[m.trailing_zeros() as usize];
+                    m &= m - 1;
+                    self.open_pair(p as u32, q, flags, &lists, s);
+                }
+            } else if probe {
                 for j in 0..s.found.len() {
                     let q = s.found[j];
                     if lists.mask & (1 << (q % 64)) == 0 || (j == k && !lists.own_second) {
                         continue;
                     }
-                    let from = lists.seconds as usize;
-                    let seconds = &self.seconds[from..lists.seconds_end as usize];
-                    let at = if seconds.len() <= SHORT_SECONDS {
-                        seconds.iter().position(|&x| x == q)
-                    } else {
-                        let b = (pair_hash(p as u32, q) >> self.pair_shift) as usize;
-                        if self.pair_bits[b / 64] & (1 << (b % 64)) == 0 {
-                            continue;
-                        }
-                        seconds.binary_search(&q).ok()
-                    };
-                    let Some(at) = at else {
-                        continue;
-                    };
-                    let (a, b) = self.second_ranges[from + at];
-                    let range = a as usize..b as usize;
-                    let second = s.pattern_state[q as usize].1;
-                    for &posting in &self.postings[range] {
-                        if flags & posting.fields != 0
-                            && second & posting.second_fields != 0
-                            && self.passes(posting, s)
-                        {
-                            s.candidates.push(posting.unit);
-                        }
-                    }
+                    self.open_pair(p as u32, q, flags, &lists, s);
                 }
             } else {
                 for &posting in &self.postings[pairs..end] {
@@ -718,6 +697,7 @@ impl PlanSet {
             return Vec::new();
         }
         let platform = platform_key_cow(doc.platform);
+        s.sort_occurrences();
         // Units → plans. Units of a plan are consecutive and plans in order, so sorting
         // the units sorts the plans.
         s.candidates.sort_unstable();
@@ -743,6 +723,36 @@ impl PlanSet {
             }
         }
         hits
+    }
+
+    /// Opens the units of the pair postings of gate `p` (found in the fields `flags`) with
+    /// the second term `q`, if `q` is one of its second terms.
+    #[inline]
+    fn open_pair(&self, p: u32, q: u32, flags: u8, lists: &Lists, s: &mut Scratch) {
+        let from = lists.seconds as usize;
+        let seconds = &self.seconds[from..lists.seconds_end as usize];
+        let at = if seconds.len() <= SHORT_SECONDS {
+            seconds.iter().position(|&x| x == q)
+        } else {
+            let b = (pair_hash(p, q) >> self.pair_shift) as usize;
+            if self.pair_bits[b / 64] & (1 << (b % 64)) == 0 {
+                return;
+            }
+            seconds.binary_search(&q).ok()
+        };
+        let Some(at) = at else {
+            return;
+        };
+        let (a, b) = self.second_ranges[from + at];
+        let second = s.pattern_state[q as usize].1;
+        for &posting in &self.postings[a as usize..b as usize] {
+            if flags & posting.fields != 0
+                && second & posting.second_fields != 0
+                && self.passes(posting, s)
+            {
+                s.candidates.push(posting.unit);
+            }
+        }
     }
 
     /// Whether every remaining clause of the unit `posting` opened has an anchor found in
@@ -774,24 +784,18 @@ impl PlanSet {
             return;
         }
         match &self.scanner {
-            // Occurrences come by ascending start, once each: the spans need no sorting.
             Some(scanner) => scanner.scan(hay, |p, start| {
                 s.mark(p, bit);
-                if self.need_spans[p as usize / 64] & (1 << (p % 64)) != 0 {
-                    s.spans_mut(p, bit).push(start);
-                }
+                s.occurrences.push((p, bit, start));
             }),
             None => {
                 for (p, pattern) in self.patterns.iter().enumerate() {
                     let p = p as u32;
-                    if self.need_spans[p as usize / 64] & (1 << (p % 64)) != 0 {
-                        let starts = char_starts(hay, pattern);
-                        if !starts.is_empty() {
-                            s.mark(p, bit);
-                            s.spans_mut(p, bit).extend(starts);
-                        }
-                    } else if hay.contains(pattern.as_str()) {
+                    let starts = char_starts(hay, pattern);
+                    if !starts.is_empty() {
                         s.mark(p, bit);
+                        s.occurrences
+                            .extend(starts.into_iter().map(|start| (p, bit, start)));
                     }
                 }
             }
@@ -842,21 +846,6 @@ impl Oracle for SetOracle<'_> {
                     _ => false,
                 },
             )
-    }
-}
-
-fn mark_near(node: &Node, map: &[u32], need: &mut [bool]) {
-    match &node.kind {
-        Kind::Term(_) => {}
-        Kind::Near { a, b, .. } => {
-            for t in [*a, *b] {
-                if let Some(slot) = map.get(t).and_then(|&p| need.get_mut(p as usize)) {
-                    *slot = true;
-                }
-            }
-        }
-        Kind::And(items) => items.iter().for_each(|it| mark_near(&it.node, map, need)),
-        Kind::Or(children) => children.iter().for_each(|c| mark_near(c, map, need)),
     }
 }
 
