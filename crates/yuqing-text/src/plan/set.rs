@@ -230,6 +230,12 @@ impl Scratch {
         self.by_bit.resize(64, 0);
         self.candidates.clear();
         self.occurrences.clear();
+        // A long text (up to the 1 MB default) can leave a million occurrences behind;
+        // a thread's scratch lives as long as the thread, so give that memory back.
+        if self.occurrences.capacity() > MAX_KEPT_OCCURRENCES {
+            self.occurrences.shrink_to(MAX_KEPT_OCCURRENCES / 16);
+            self.starts = Vec::new();
+        }
         self.sorted = false;
     }
 
@@ -275,6 +281,10 @@ impl Scratch {
         (to > from).then(|| &self.starts[from..to])
     }
 }
+
+/// Occurrence buffers of a [`Scratch`] larger than this are shrunk when the next document
+/// begins (a short post has one or two occurrences).
+const MAX_KEPT_OCCURRENCES: usize = 1 << 16;
 
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::new());
@@ -887,5 +897,43 @@ pub(crate) fn anchor_terms(node: &Node, plan: &Plan) -> (f64, Vec<usize>) {
             }
             (cost, terms)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(expr: &str) -> PlanSet {
+        PlanSet::new(vec![(1, Plan::parse(expr).unwrap())])
+    }
+
+    fn hits(set: &PlanSet, s: &mut Scratch, title: &str, text: &str) -> usize {
+        set.match_doc_with(
+            &MatchInput {
+                title,
+                text,
+                ..Default::default()
+            },
+            s,
+        )
+        .len()
+    }
+
+    #[test]
+    fn near_reads_the_occurrences_of_its_own_field_after_a_long_text() {
+        let near = set("医院 NEAR/3 孩子");
+        let mut s = Scratch::new();
+        // 200,000 occurrences: the buffer grows past what a scratch keeps.
+        let long = "医院孩子".repeat(100_000);
+        assert_eq!(hits(&near, &mut s, "", &long), 1);
+        assert!(s.occurrences.capacity() > MAX_KEPT_OCCURRENCES);
+        // The terms in different fields are not near each other; in one field they are.
+        assert_eq!(hits(&near, &mut s, "医院", "孩子"), 0);
+        assert!(s.occurrences.capacity() <= MAX_KEPT_OCCURRENCES);
+        assert_eq!(hits(&near, &mut s, "医院", "孩子在那家医院"), 1);
+        assert_eq!(hits(&near, &mut s, "", "医院里一个孩子"), 1);
+        assert_eq!(hits(&near, &mut s, "", "医院里有一个孩子"), 0);
+        assert_eq!(hits(&near, &mut s, "", "医院里面有很多的孩子"), 0);
     }
 }
