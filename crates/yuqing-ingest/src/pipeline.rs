@@ -1151,17 +1151,22 @@ mod tests {
             .collect()
     }
 
-    /// What a store holds of a run: every event with its root, counters, level, rules
-    /// level and grading mark.
-    async fn events_of(store: &SqliteStore) -> Vec<String> {
-        let events = store
+    /// Every event of a store.
+    async fn all_events(store: &SqliteStore) -> Vec<yuqing_store::EventRow> {
+        store
             .events(&yuqing_store::EventQuery {
                 limit: 1_000_000,
                 ..Default::default()
             })
             .await
-            .expect("events");
-        let mut out: Vec<String> = events
+            .expect("events")
+    }
+
+    /// What a store holds of a run: every event with its root, counters, level, rules
+    /// level and grading mark.
+    async fn events_of(store: &SqliteStore) -> Vec<String> {
+        let mut out: Vec<String> = all_events(store)
+            .await
             .iter()
             .map(|e| {
                 format!(
@@ -1250,14 +1255,7 @@ mod tests {
         );
         assert_eq!(a, b, "events, their levels and grading marks");
         // Every event graded up to its newest member.
-        for e in streamed
-            .events(&yuqing_store::EventQuery {
-                limit: 1_000_000,
-                ..Default::default()
-            })
-            .await
-            .expect("events")
-        {
+        for e in all_events(&streamed).await {
             let newest = streamed
                 .event_members(e.id)
                 .await
