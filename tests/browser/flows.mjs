@@ -561,6 +561,33 @@ async function dailyReportFromThePage(ctx) {
   await liaison.context().close();
 }
 
+/** Reposts collected before the repost they answer: the old event's page (alerts and cases
+ * keep its id) shows the event it went into, with a notice saying so. */
+async function mergedEventLeadsOn(ctx) {
+  const now = new Date().toISOString();
+  const doc = (id, parent, text) => ({
+    id, platform: 'weibo', published_at: now, text,
+    ...(parent ? { kind: 'repost', parent_id: parent } : { kind: 'post' }),
+  });
+  const api = async (path) => (await fetch(`${ctx.srv.base}/api/v1${path}`, { headers: { Authorization: `Bearer ${TOKEN}` } })).json();
+  await pushDocs(ctx, [doc('merge-P', null, '某县医院发生火灾，多名医生和病人受伤（合并测试）')]);
+  await pushDocs(ctx, [doc('merge-g', 'merge-c', '太可怕了，希望都平安')]);
+  const orphans = (await api('/documents/weibo/merge-g')).event_id;
+  const into = (await api('/documents/weibo/merge-P')).event_id;
+  check(orphans && into && orphans !== into, `the early repost waits in an event of its own: ${orphans} vs ${into}`);
+  await pushDocs(ctx, [doc('merge-c', 'merge-P', '转发：火灾现场视频')]);
+  check((await api('/documents/weibo/merge-g')).event_id === into, 'the early repost joined its chain\'s event');
+  const page = await login(ctx, 'admin', ctx.newPassword);
+  await page.goto(`${ctx.srv.base}/#/events/${orphans}`);
+  await page.waitForSelector('.page-events .notice', { timeout: 15_000 });
+  const notice = await page.textContent('.page-events .notice');
+  check(notice.includes(`#${orphans}`) && notice.includes('已并入本事件'), `the notice names the old event: ${notice}`);
+  const title = await page.textContent('.page-events h1');
+  check(title.includes(`#${into}`), `the page shows the event it went into: ${title}`);
+  await shot(page, '36-event-merged');
+  await page.close();
+}
+
 export const FLOWS = [
   ['first start: login with the one-time password, forced change', firstLogin],
   ['dashboard charts render with CED data (1366×768, big screen 1920×1080)', dashboard],
@@ -572,4 +599,5 @@ export const FLOWS = [
   ['search with a plan expression: totals, highlights, a malformed query', searchWithPlanExpression],
   ['an alert becomes a case that a leader and a liaison carry to close', alertToClosedCase],
   ['an analyst makes a 日报 on the 报告 page, edits its commentary, finds the downloads', dailyReportFromThePage],
+  ['a merged event\'s page leads to the event it went into, saying so', mergedEventLeadsOn],
 ];

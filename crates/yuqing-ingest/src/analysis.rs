@@ -223,6 +223,10 @@ pub struct EventAnalysis {
     /// The last hour against the 24 hours before it (the event's own time).
     pub spike: Spike,
     pub computed_ms: u64,
+    /// The event asked for, when it had been merged into this one (its replies adopted by
+    /// their parent's event): links kept in alerts, cases and reports lead here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged_from: Option<i64>,
 }
 
 /// Why an analysis could not be made.
@@ -280,15 +284,33 @@ pub async fn analyse_with_members<S: Store>(
     id: i64,
 ) -> Result<(EventAnalysis, Vec<EventMember>), AnalysisError> {
     let started = Instant::now();
-    let Some(e) = store.events_by_id(&[id]).await?.into_iter().next() else {
-        return Err(AnalysisError::NotFound(id));
-    };
-    let members = store.event_members(id).await?;
-    let history = store.level_history(id).await?;
+    let e = live_event(store, id).await?;
+    let members = store.event_members(e.id).await?;
+    let history = store.level_history(e.id).await?;
     let mut a = tokio::task::block_in_place(|| compute(&e, &members, judge, bg));
     a.level_history = history.iter().filter_map(LevelInfo::of).collect();
+    a.merged_from = (e.id != id).then_some(id);
     a.computed_ms = started.elapsed().as_millis() as u64;
     Ok((a, members))
+}
+
+/// Most merges followed from one event (a merged event points at a live one; the bound
+/// only guards against a damaged store).
+const MAX_MERGE_HOPS: usize = 64;
+
+/// Event `id`, or the event it was merged into (followed to the live one).
+pub async fn live_event<S: Store>(store: &S, id: i64) -> Result<EventRow, AnalysisError> {
+    let mut at = id;
+    for _ in 0..=MAX_MERGE_HOPS {
+        let Some(e) = store.events_by_id(&[at]).await?.into_iter().next() else {
+            return Err(AnalysisError::NotFound(id));
+        };
+        match e.merged_into {
+            Some(next) if next != e.id => at = next,
+            _ => return Ok(e),
+        }
+    }
+    Err(AnalysisError::NotFound(id))
 }
 
 fn region_of(location: &str) -> Option<String> {
@@ -461,5 +483,6 @@ fn compute(e: &EventRow, members: &[EventMember], judge: &Judge, bg: &Background
         reprint_groups: reprint,
         spike,
         computed_ms: 0,
+        merged_from: None,
     }
 }

@@ -289,6 +289,10 @@ pub struct Pipeline<S: Store> {
 /// How often a shared writer asks the store whether retention dropped documents.
 const RETENTION_CHECK: Duration = Duration::from_secs(5);
 
+/// Orphan roots (events founded by replies under a parent not stored yet) a writer loads
+/// when it opens, newest first.
+const ORPHANS_LOADED: usize = 1_000_000;
+
 impl<S: Store> Pipeline<S> {
     /// Opens the writer: loads grouping and event state and the active plans, and catches
     /// the index up with the store.
@@ -314,6 +318,7 @@ impl<S: Store> Pipeline<S> {
             }
         }
         let mut events = Events::new(judge.settings().cluster.clone());
+        events.learn_orphans(&store.orphan_roots(ORPHANS_LOADED).await?);
         let max_seq = store.max_seq().await?;
         for d in store.scan((max_seq - WARM_DOCS).max(0), WARM_DOCS).await? {
             if let Some(e) = d.event_id
@@ -973,11 +978,26 @@ impl<S: Store> Pipeline<S> {
             self.events
                 .provide(self.store.allocate_event_ids(need).await?);
         }
-        let links: Vec<_> = candidates
+        let mut links: Vec<_> = candidates
             .iter()
             .zip(criticals)
             .map(|(c, critical)| self.events.assign(c, *critical))
             .collect();
+        let adoptions = self.events.take_adoptions();
+        if !adoptions.is_empty() {
+            // A parent adopts replies stored before it: the store settles the whole batch
+            // (its orphans may be in it) and merges their event into the parent's.
+            for l in &mut links {
+                l.verify = true;
+            }
+            // Ids whose cached root was the parent now have the root above it; the store
+            // answers for them from now on.
+            self.roots
+                .retain(|_, root| !adoptions.iter().any(|a| a.old_root == *root));
+            for a in &adoptions {
+                tracing::info!(from = a.from, into = a.into, parent = %a.old_root, "replies adopted by their parent's event");
+            }
+        }
         for (n, link) in staged.new_docs.iter_mut().zip(links) {
             n.event = Some(link);
         }
@@ -1363,6 +1383,106 @@ mod tests {
             .expect("events");
         assert_eq!(events.len(), 1);
         assert!(events[0].level.is_some(), "every event is graded");
+    }
+
+    /// One writer, replies collected before the repost they answer (g → c, then c → P):
+    /// c adopts g's event, whether c comes in a later batch, in g's batch, or after a
+    /// restart; the emptied event points at P's, and its analysis leads there.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_repost_arriving_after_its_replies_brings_them_into_its_chains_event() {
+        let judge = Judge::builtin();
+        let open = |store: Arc<SqliteStore>| {
+            let judge = judge.clone();
+            async move {
+                Pipeline::open(
+                    store,
+                    Arc::new(SearchIndex::in_ram().expect("index")),
+                    IngestSettings::default(),
+                    judge,
+                )
+                .await
+                .expect("pipeline")
+            }
+        };
+        let item = |id: &str, parent: Option<&str>, text: &str| {
+            let mut d = doc(id, text);
+            if let Some(p) = parent {
+                d.kind = yuqing_core::Kind::Repost;
+                d.parent_id = Some(p.into());
+            }
+            Ok(prepare(d, "t".into(), 1 << 20, &judge).expect("prepare"))
+        };
+        let post = || item("P", None, "某县医院发生火灾，多名医生和病人受伤");
+        let g = || item("g", Some("c"), "太可怕了，希望都平安");
+        let c = || item("c", Some("P"), "转发：火灾现场视频");
+        let g3 = || item("g3", Some("g"), "祈祷");
+        for case in ["later batch", "same batch", "after a restart"] {
+            let store = Arc::new(SqliteStore::in_memory().await.expect("store"));
+            let mut p = open(store.clone()).await;
+            p.ingest(vec![post()], None, "t").await.expect("post");
+            match case {
+                "same batch" => {
+                    p.ingest(vec![g(), c()], None, "t").await.expect("g, c");
+                }
+                _ => {
+                    p.ingest(vec![g()], None, "t").await.expect("g");
+                    if case == "after a restart" {
+                        p.finish().expect("finish");
+                        p = open(store.clone()).await;
+                    }
+                    p.ingest(vec![c()], None, "t").await.expect("c");
+                }
+            }
+            p.ingest(vec![g3()], None, "t").await.expect("g3");
+            p.finish().expect("finish");
+            let get = |id: &'static str| {
+                let store = store.clone();
+                async move { store.get("weibo", id).await.expect("get").expect("stored") }
+            };
+            let event = get("P").await.event_id.expect("event");
+            for id in ["c", "g", "g3"] {
+                let d = get(id).await;
+                assert_eq!(d.event_id, Some(event), "{case}: {id} is in P's event");
+                assert_eq!(d.doc.root_id.as_deref(), Some("P"), "{case}: {id}'s root");
+            }
+            let events = all_events(&store).await;
+            assert_eq!(events.len(), 1, "{case}: {events:?}");
+            assert_eq!(
+                (
+                    events[0].id,
+                    events[0].documents,
+                    events[0].first_id.as_deref()
+                ),
+                (event, 4, Some("P")),
+                "{case}"
+            );
+            if case != "same batch" {
+                // g's event, founded in its own batch, was merged into P's.
+                let merged: Vec<i64> = store
+                    .events_by_id(&(1..event + 10).collect::<Vec<_>>())
+                    .await
+                    .expect("events")
+                    .iter()
+                    .filter(|e| e.merged_into == Some(event))
+                    .map(|e| {
+                        assert_eq!(e.documents, 0, "{case}: {e:?}");
+                        e.id
+                    })
+                    .collect();
+                assert_eq!(merged.len(), 1, "{case}");
+                let bg = crate::analysis::background(store.as_ref())
+                    .await
+                    .expect("background");
+                let a = crate::analysis::analyse(store.as_ref(), &judge, &bg, merged[0])
+                    .await
+                    .expect("analysis");
+                assert_eq!(
+                    (a.id, a.merged_from, a.documents),
+                    (event, Some(merged[0]), 4),
+                    "{case}"
+                );
+            }
+        }
     }
 
     /// Two writers on one store share events and reprint groups: a reply stored by one

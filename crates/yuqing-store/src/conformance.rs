@@ -272,12 +272,25 @@ pub async fn replies_before_their_parent_are_adopted<S: Store>(s: S) {
     s.insert(&[verified(reply_doc("g2", "g", "c", 2, false))], None)
         .await
         .expect("orphan 2");
+    // c is a root with an event and no document: an orphan root, as a writer loads them.
+    assert_eq!(
+        s.orphan_roots(10).await.expect("orphans"),
+        vec![("weibo".to_owned(), "c".to_owned(), 2)]
+    );
+    assert!(
+        s.orphan_roots(0).await.expect("orphans").is_empty(),
+        "limit"
+    );
     // Then c arrives, a reply to the post.
     let stored = s
         .insert(&[verified(reply_doc("c", "P", "P", 1, false))], None)
         .await
         .expect("parent");
     assert_eq!(stored[0].event_id, Some(1));
+    assert!(
+        s.orphan_roots(10).await.expect("orphans").is_empty(),
+        "c is stored now"
+    );
     for id in ["g", "g2", "c"] {
         let d = futures_get(&s, id).await;
         assert_eq!(
@@ -290,8 +303,14 @@ pub async fn replies_before_their_parent_are_adopted<S: Store>(s: S) {
     let e = &s.events_by_id(&[1]).await.expect("event")[0];
     assert_eq!((e.documents, e.comments, e.negative), (4, 13, 1));
     assert_eq!(e.first_id.as_deref(), Some("P"));
+    assert_eq!(e.merged_into, None);
     let gone = s.events_by_id(&[2]).await.expect("event");
     assert!(gone.iter().all(|e| e.documents == 0), "{gone:?}");
+    assert_eq!(
+        gone.iter().map(|e| e.merged_into).collect::<Vec<_>>(),
+        vec![Some(1)],
+        "the emptied event says where it went"
+    );
     let listed = s
         .events(&EventQuery {
             limit: 10,

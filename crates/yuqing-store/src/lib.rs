@@ -157,6 +157,15 @@ pub trait Store: Send + Sync + 'static {
         platform: &str,
         roots: &[&str],
     ) -> impl Future<Output = Result<HashMap<String, i64>>> + Send;
+    /// The chain roots mapped to an event that are not stored documents (yet): replies
+    /// stored before their parent founded an event under the parent's id. As
+    /// `(platform, root id, event id)`, the newest `limit` events first. A single writer
+    /// loads them when it opens, so that a parent arriving after a restart still adopts
+    /// its replies' event.
+    fn orphan_roots(
+        &self,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<(String, String, i64)>>> + Send;
     /// The event of each reprint group (that of its earliest stored member).
     fn group_events(
         &self,

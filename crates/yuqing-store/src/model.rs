@@ -115,6 +115,9 @@ pub struct EventRow {
     pub rules_level: Option<i64>,
     /// The rules have graded every member with a seq up to this one (0: none yet).
     pub graded_seq: i64,
+    /// The event this one was merged into (its replies adopted by their parent's event):
+    /// it then has no documents, and its alerts and levels stay in its own history.
+    pub merged_into: Option<i64>,
 }
 
 /// A level given to an event, with its explanation.

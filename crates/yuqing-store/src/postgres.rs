@@ -1124,6 +1124,20 @@ impl Store for PgStore {
         self.claim_roots(platform, claims).await
     }
 
+    async fn orphan_roots(&self, limit: usize) -> Result<Vec<(String, String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT r.platform, r.root_id, r.event_id FROM event_roots r WHERE NOT EXISTS \
+             (SELECT 1 FROM document_ids d WHERE d.platform = r.platform AND d.id = r.root_id) \
+             ORDER BY r.event_id DESC, r.platform, r.root_id LIMIT $1",
+        )
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .collect()
+    }
+
     async fn event_roots(&self, platform: &str, roots: &[&str]) -> Result<HashMap<String, i64>> {
         if roots.is_empty() {
             return Ok(HashMap::new());

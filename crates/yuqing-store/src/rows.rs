@@ -122,7 +122,7 @@ where
 
 pub(crate) const EVENT_COLUMNS: &str = "id, platform, root_id, created_at, updated_at, title, first_id, first_seq, first_at, \
      last_at, documents, originals, comments, views, reposts, likes, negative, critical_category, critical_id, \
-     level, level_rule, level_reason, level_reason_en, level_at, level_by, rules_level, graded_seq";
+     level, level_rule, level_reason, level_reason_en, level_at, level_by, rules_level, graded_seq, merged_into";
 
 pub(crate) fn row_to_event<'r, R>(r: &'r R) -> Result<EventRow>
 where
@@ -172,5 +172,6 @@ where
         level,
         rules_level: r.try_get("rules_level")?,
         graded_seq: r.try_get("graded_seq")?,
+        merged_into: r.try_get("merged_into")?,
     })
 }

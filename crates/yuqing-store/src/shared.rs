@@ -282,9 +282,16 @@ pub(crate) fn settle(docs: &[&NewDocument], mut known: Known) -> Settled {
                 l.event_id = e;
                 l.founds = false;
             }
-            if let Some(m) = out.merges.iter().find(|m| {
-                m.platform == n.doc.platform && n.doc.root_id.as_deref() == Some(&m.old_root)
-            }) {
+            // Adoptions chain (a reply adopted by its parent, adopted in turn by its own
+            // parent in the same batch): follow them to the last root.
+            for _ in 0..64 {
+                let Some(m) = out.merges.iter().find(|m| {
+                    m.old_root != m.new_root
+                        && m.platform == n.doc.platform
+                        && n.doc.root_id.as_deref() == Some(&m.old_root)
+                }) else {
+                    break;
+                };
                 n.doc.root_id = Some(m.new_root.clone());
             }
         }
@@ -369,6 +376,28 @@ mod tests {
             assert_eq!(n.doc.root_id.as_deref(), Some("p"), "{}", n.id);
         }
         assert!(s.roots.iter().all(|r| r.2 == 5));
+        // A chain in one batch (CED De2iSrEGL → DcCWWqWB0 → DcCVNi5vd → root): g's parent
+        // b comes next and adopts g, then b's parent c adopts them both.
+        let mut known = Known::default();
+        known.roots.insert(("weibo".into(), "p".into()), 5);
+        let s = settle(
+            &[
+                &reply("g", "b", "b", 9, true),
+                &reply("b", "c", "c", 10, true),
+                &reply("c", "p", "p", 5, false),
+            ],
+            known,
+        );
+        assert_eq!(s.merges.len(), 2, "{:?}", s.merges);
+        for n in &s.docs {
+            assert_eq!(n.event.as_ref().expect("l").event_id, 5, "{}", n.id);
+            assert_eq!(
+                n.doc.root_id.as_deref(),
+                Some("p"),
+                "{} follows both adoptions",
+                n.id
+            );
+        }
     }
 
     #[test]

@@ -885,3 +885,63 @@ async fn events_analysis_levels_and_corrections() {
     let (status, v) = s.get("/api/v1/documents/weibo/nope").await;
     assert_error(status, &v, 404, "not_found");
 }
+
+/// Reposts collected before the repost they answer: when it comes, their event is merged
+/// into its chain's, and the old event's page (alerts and cases keep its id) shows the
+/// event it went into, saying so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merged_event_leads_to_the_event_it_went_into() {
+    let s = start().await;
+    let doc = |id: &str, parent: Option<&str>, text: &str| {
+        let mut d = json!({"platform": "weibo", "id": id, "text": text,
+            "published_at": "2024-05-01 08:00:00"});
+        if let Some(p) = parent {
+            d["kind"] = json!("repost");
+            d["parent_id"] = json!(p);
+        }
+        d
+    };
+    s.push_all(&[doc("P", None, "某县医院发生火灾，多名医生和病人受伤")])
+        .await;
+    s.push_all(&[doc("g", Some("c"), "太可怕了，希望都平安")])
+        .await;
+    let event_of = |v: &Value| v["judgement"]["event_id"].as_i64().expect("event");
+    let (_, p) = s.get("/api/v1/documents/weibo/P").await;
+    let (_, g) = s.get("/api/v1/documents/weibo/g").await;
+    let (post_event, orphans) = (event_of(&p), event_of(&g));
+    assert_ne!(
+        post_event, orphans,
+        "g waits for its parent in an event of its own"
+    );
+    let (_, a) = s.get(&format!("/api/v1/events/{orphans}")).await;
+    assert_eq!(
+        (a["id"].as_i64(), a["documents"].as_u64()),
+        (Some(orphans), Some(1))
+    );
+    assert!(a.get("merged_from").is_none(), "{a}");
+
+    s.push_all(&[doc("c", Some("P"), "转发：火灾现场视频")])
+        .await;
+    let (_, g) = s.get("/api/v1/documents/weibo/g").await;
+    assert_eq!(event_of(&g), post_event);
+    let (status, a) = s.get(&format!("/api/v1/events/{orphans}")).await;
+    assert_eq!(status, 200, "{a}");
+    assert_eq!(
+        (
+            a["id"].as_i64(),
+            a["merged_from"].as_i64(),
+            a["documents"].as_u64()
+        ),
+        (Some(post_event), Some(orphans), Some(3)),
+        "{a}"
+    );
+    assert_eq!(a["root_id"], "P");
+    let (_, v) = s.get("/api/v1/events").await;
+    let listed: Vec<i64> = v["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["id"].as_i64())
+        .collect();
+    assert_eq!(listed, vec![post_event], "the emptied event is not listed");
+}

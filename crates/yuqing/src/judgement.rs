@@ -124,6 +124,13 @@ pub async fn event(root: &Path, cfg: &Config, id: i64, json: bool) -> anyhow::Re
         outln!("{}", serde_json::to_string(&a)?);
         return Ok(ExitCode::SUCCESS);
     }
+    if let Some(from) = a.merged_from {
+        outln!(
+            "事件 {from} 已并入事件 {} / event {from} was merged into event {}",
+            a.id,
+            a.id
+        );
+    }
     outln!(
         "事件 {} / event {}: {}",
         a.id,

@@ -3,7 +3,14 @@
 //! Run by the single writer, in document order, after reprint grouping:
 //! 1. a reply (repost, comment) joins the event of its chain root; the root is mapped to
 //!    its event when it founds or joins one, and a reply whose root is not stored yet
-//!    founds the event under that root's id, which the root joins when it arrives;
+//!    founds the event under that root's id, which the root joins when it arrives. When
+//!    that "root" turns out to be a reply itself (an intermediate repost collected after
+//!    the reposts of it), it joins its own chain's event and **adopts** the orphans' event:
+//!    the link asks the store to settle the batch ([`EventLink::verify`]), which merges
+//!    that event into this one in the insert's transaction (`yuqing_store` `shared.rs`,
+//!    step 3), and the writer's maps follow the merge ([`Events::take_adoptions`]). Such
+//!    orphan roots are loaded from the store at open ([`Events::learn_orphans`]), so a
+//!    restart between the replies and their parent changes nothing;
 //! 2. an original that joined a reprint group joins the group's event;
 //! 3. another original with enough words is compared with the live events by online
 //!    clustering ([`yuqing_judge::cluster`]) and joins the most similar one above the
@@ -63,8 +70,25 @@ pub struct Events {
     ids: std::collections::VecDeque<i64>,
     roots: HashMap<u64, i64>,
     groups: HashMap<i64, i64>,
+    /// Roots that replies founded an event under before the root was stored (never
+    /// cleared with the caches: few, and needed to adopt).
+    orphans: HashMap<u64, i64>,
+    /// Adoptions decided since [`Events::take_adoptions`] was last called.
+    adoptions: Vec<Adoption>,
     clusterer: Clusterer,
     shared: bool,
+}
+
+/// Replies stored before their parent, whose event the parent's event takes over: the
+/// event `from` becomes part of `into`, and the replies' root `old_root` (the parent's id)
+/// becomes `new_root` (the parent's own root).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Adoption {
+    pub platform: String,
+    pub from: i64,
+    pub into: i64,
+    pub old_root: String,
+    pub new_root: String,
 }
 
 impl Events {
@@ -73,6 +97,8 @@ impl Events {
             ids: Default::default(),
             roots: HashMap::default(),
             groups: HashMap::default(),
+            orphans: HashMap::default(),
+            adoptions: Vec::new(),
             clusterer: Clusterer::new(cluster),
             shared: false,
         }
@@ -173,6 +199,39 @@ impl Events {
         self.groups.extend(groups);
     }
 
+    /// Learns the orphan roots of the store ([`yuqing_store::Store::orphan_roots`]): events
+    /// founded by replies under the id of a parent not stored yet.
+    pub fn learn_orphans(&mut self, orphans: &[(String, String, i64)]) {
+        self.orphans.clear();
+        for (platform, root, event) in orphans {
+            let key = root_key(platform, root);
+            self.orphans.insert(key, *event);
+            self.roots.entry(key).or_insert(*event);
+        }
+    }
+
+    /// The adoptions decided since the last call (see the module docs). When there are
+    /// any, every link of the batch must ask the store to settle it, so that the store
+    /// merges the events in the insert's transaction, orphans of this very batch included.
+    pub fn take_adoptions(&mut self) -> Vec<Adoption> {
+        std::mem::take(&mut self.adoptions)
+    }
+
+    /// Event `from` is now part of `into`: every map and the clusterer follow.
+    fn merged(&mut self, from: i64, into: i64) {
+        for e in self
+            .roots
+            .values_mut()
+            .chain(self.groups.values_mut())
+            .chain(self.orphans.values_mut())
+        {
+            if *e == from {
+                *e = into;
+            }
+        }
+        self.clusterer.remove(from);
+    }
+
     /// Warms the clusterer with a recent original (after a restart).
     pub fn warm(&mut self, event_id: i64, norm_text: &str, at_ms: i64) {
         let terms = yuqing_judge::cluster::terms(norm_text);
@@ -244,10 +303,141 @@ impl Events {
             };
             link.root_key = Some(root.to_owned());
             self.roots.insert(key, link.event_id);
+            if link.founds && c.root.is_some() && !self.shared {
+                if self.orphans.len() >= CACHE_MAX {
+                    // Parents that have not come in a million orphan events are not
+                    // waited for any longer (a restart loads the newest from the store).
+                    self.orphans.clear();
+                }
+                self.orphans.insert(key, link.event_id);
+            }
+        }
+        if !self.shared {
+            // This document may be the missing parent of replies stored before it.
+            let own = root_key(c.platform, c.id);
+            if let Some(from) = self.orphans.remove(&own)
+                && c.root.is_some()
+            {
+                if from != link.event_id {
+                    self.merged(from, link.event_id);
+                    self.adoptions.push(Adoption {
+                        platform: c.platform.to_owned(),
+                        from,
+                        into: link.event_id,
+                        old_root: c.id.to_owned(),
+                        new_root: root.to_owned(),
+                    });
+                }
+                self.roots.insert(own, link.event_id);
+            }
         }
         if let Some(g) = c.group {
             self.groups.entry(g).or_insert(link.event_id);
         }
         link
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply<'a>(id: &'a str, root: &'a str) -> Candidate<'a> {
+        Candidate {
+            platform: "weibo",
+            id,
+            root: Some(root),
+            group: None,
+            joined_group: false,
+            norm_text: "转发",
+            at_ms: 0,
+            original: false,
+        }
+    }
+
+    fn post(id: &str) -> Candidate<'_> {
+        Candidate {
+            root: None,
+            norm_text: "某县医院发生火灾，多名医生和病人受伤，消防正在救援",
+            original: true,
+            ..reply(id, "")
+        }
+    }
+
+    /// Assigns a batch as the pipeline does, the store handing out ids from 100 on.
+    fn assign_all(events: &mut Events, batch: &[Candidate]) -> Vec<EventLink> {
+        static NEXT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(100);
+        let need = events.ids_needed(batch) as i64;
+        let next = NEXT.fetch_add(need, std::sync::atomic::Ordering::Relaxed);
+        events.provide((next..next + need).collect());
+        batch.iter().map(|c| events.assign(c, None)).collect()
+    }
+
+    #[test]
+    fn a_reply_arriving_after_its_replies_adopts_their_event() {
+        let mut events = Events::new(ClusterSettings::default());
+        let p = assign_all(&mut events, &[post("P")])[0].event_id;
+        // g replies to c, not stored yet: it founds an event under c's id.
+        let g = assign_all(&mut events, &[reply("g", "c")]);
+        assert!(g[0].founds);
+        let orphans = g[0].event_id;
+        assert_ne!(orphans, p);
+        assert!(events.take_adoptions().is_empty());
+        // c arrives, a reply to P: it joins P's event and adopts g's.
+        let c = assign_all(&mut events, &[reply("c", "P")]);
+        assert_eq!(c[0].event_id, p);
+        assert_eq!(
+            events.take_adoptions(),
+            vec![Adoption {
+                platform: "weibo".into(),
+                from: orphans,
+                into: p,
+                old_root: "c".into(),
+                new_root: "P".into(),
+            }]
+        );
+        assert!(events.take_adoptions().is_empty(), "taken once");
+        // A later reply still rooted at c (its parent g cached with root c) joins P's.
+        let g2 = assign_all(&mut events, &[reply("g2", "c")]);
+        assert_eq!(g2[0].event_id, p);
+        assert!(events.take_adoptions().is_empty());
+    }
+
+    #[test]
+    fn an_original_arriving_after_its_replies_joins_their_event_without_a_merge() {
+        let mut events = Events::new(ClusterSettings::default());
+        let r = assign_all(&mut events, &[reply("r", "Q")])[0].event_id;
+        let q = assign_all(&mut events, &[post("Q")]);
+        assert_eq!(q[0].event_id, r);
+        assert!(!q[0].founds);
+        assert!(events.take_adoptions().is_empty());
+        assert!(events.orphans.is_empty(), "the root has come");
+    }
+
+    #[test]
+    fn orphans_learnt_from_the_store_are_adopted_after_a_restart() {
+        let mut events = Events::new(ClusterSettings::default());
+        events.learn_orphans(&[("weibo".into(), "c".into(), 7)]);
+        events.learn(
+            "weibo",
+            std::collections::HashMap::from([("P".to_owned(), 3)]),
+            Default::default(),
+        );
+        let c = assign_all(&mut events, &[reply("c", "P")]);
+        assert_eq!(c[0].event_id, 3);
+        assert_eq!(
+            events
+                .take_adoptions()
+                .iter()
+                .map(|a| (a.from, a.into))
+                .collect::<Vec<_>>(),
+            vec![(7, 3)]
+        );
+        // In a shared store the store decides: no adoption here.
+        let mut shared = Events::new(ClusterSettings::default());
+        shared.set_shared(true);
+        shared.learn_orphans(&[("weibo".into(), "c".into(), 7)]);
+        assign_all(&mut shared, &[reply("c", "P")]);
+        assert!(shared.take_adoptions().is_empty());
     }
 }

@@ -177,18 +177,6 @@ pub(super) async fn write_claims(tx: &mut PgConnection, s: &Settled) -> Result<(
 /// written, so `m.into` exists): members, claims, mainstream sources and counters move;
 /// `m.from` is left empty with `merged_into` set.
 pub(super) async fn merge(tx: &mut PgConnection, m: &Merge, now: i64) -> Result<()> {
-    sqlx::query(
-        "UPDATE documents SET event_id = $2, \
-         root_id = CASE WHEN platform = $3 AND root_id = $4 THEN $5 ELSE root_id END \
-         WHERE event_id = $1",
-    )
-    .bind(m.from)
-    .bind(m.into)
-    .bind(&m.platform)
-    .bind(&m.old_root)
-    .bind(&m.new_root)
-    .execute(&mut *tx)
-    .await?;
     for sql in [
         "UPDATE event_roots SET event_id = $2 WHERE event_id = $1",
         "UPDATE event_groups SET event_id = $2 WHERE event_id = $1",
@@ -202,6 +190,27 @@ pub(super) async fn merge(tx: &mut PgConnection, m: &Merge, now: i64) -> Result<
             .execute(&mut *tx)
             .await?;
     }
+    // An event founded in this very batch and settled into another was never created:
+    // no document is in it.
+    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM events WHERE id = $1")
+        .bind(m.from)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if exists.is_none() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE documents SET event_id = $2, \
+         root_id = CASE WHEN platform = $3 AND root_id = $4 THEN $5 ELSE root_id END \
+         WHERE event_id = $1",
+    )
+    .bind(m.from)
+    .bind(m.into)
+    .bind(&m.platform)
+    .bind(&m.old_root)
+    .bind(&m.new_root)
+    .execute(&mut *tx)
+    .await?;
     const BEATS: &str = "(e.first_id IS NULL OR (o.first_id IS NOT NULL AND \
          (o.first_original > e.first_original OR (o.first_original = e.first_original \
          AND o.first_at IS NOT NULL AND (e.first_at IS NULL OR o.first_at < e.first_at)))))";

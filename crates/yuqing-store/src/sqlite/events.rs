@@ -219,18 +219,6 @@ pub(super) async fn write_claims(tx: &mut SqliteConnection, s: &Settled) -> Resu
 
 /// Merges event `m.from` into `m.into`, as `postgres/events.rs` does.
 pub(super) async fn merge(tx: &mut SqliteConnection, m: &Merge, now: i64) -> Result<()> {
-    sqlx::query(
-        "UPDATE documents SET event_id = ?2, \
-         root_id = CASE WHEN platform = ?3 AND root_id = ?4 THEN ?5 ELSE root_id END \
-         WHERE event_id = ?1",
-    )
-    .bind(m.from)
-    .bind(m.into)
-    .bind(&m.platform)
-    .bind(&m.old_root)
-    .bind(&m.new_root)
-    .execute(&mut *tx)
-    .await?;
     for sql in [
         "UPDATE event_roots SET event_id = ?2 WHERE event_id = ?1",
         "UPDATE event_groups SET event_id = ?2 WHERE event_id = ?1",
@@ -244,6 +232,28 @@ pub(super) async fn merge(tx: &mut SqliteConnection, m: &Merge, now: i64) -> Res
             .execute(&mut *tx)
             .await?;
     }
+    // An event founded in this very batch and settled into another was never created:
+    // no document is in it (and during a first import `documents.event_id` has no index
+    // yet, so the update below would read the whole table).
+    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM events WHERE id = ?1")
+        .bind(m.from)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if exists.is_none() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE documents SET event_id = ?2, \
+         root_id = CASE WHEN platform = ?3 AND root_id = ?4 THEN ?5 ELSE root_id END \
+         WHERE event_id = ?1",
+    )
+    .bind(m.from)
+    .bind(m.into)
+    .bind(&m.platform)
+    .bind(&m.old_root)
+    .bind(&m.new_root)
+    .execute(&mut *tx)
+    .await?;
     const BEATS: &str = "(events.first_id IS NULL OR (o.first_id IS NOT NULL AND \
          (o.first_original > events.first_original OR (o.first_original = events.first_original \
          AND o.first_at IS NOT NULL AND (events.first_at IS NULL OR o.first_at < events.first_at)))))";

@@ -30,6 +30,8 @@ define({
   'events.untitled': ['（无标题）', '(untitled)'],
   'events.order_note': ['按级别、再按文档数（热度）排序', 'Ordered by level, then documents (heat)'],
   'event.back': ['← 事件列表', '← Events'],
+  'event.merged_from': ['事件 #{from} 已并入本事件（其转发、评论的原帖后到，已归入本事件）；原事件的预警与定级记录保留在原编号下。',
+    'Event #{from} was merged into this one (the post its reposts and comments answered arrived later and belongs here); its own alerts and levels stay under its old id.'],
   'event.level_reason': ['定级理由', 'Why this level'],
   'event.no_level': ['未定级', 'not graded'],
   'event.btn.level': ['预警/定级', 'Alert / set level'],
@@ -235,6 +237,7 @@ async function eventPage(root, id, query) {
   const panel = h('div', {});
   const head = h('div', { class: 'ev-head' },
     h('p', {}, h('a', { href: '#/events' }, t('event.back'))),
+    a.merged_from ? h('p', { class: 'notice' }, t('event.merged_from', { from: a.merged_from })) : null,
     h('h1', {}, a.level ? levelBadge(a.level) : h('span', { class: 'badge' }, t('event.no_level')), ' ',
       a.title || t('events.untitled'), h('span', { class: 'muted' }, ` #${a.id}`)),
     a.level_reason ? h('p', { class: 'muted' }, `${t('event.level_reason')}：${pick(a.level_reason, a.level_reason_en)}`) : null,
