@@ -944,4 +944,20 @@ async fn a_merged_event_leads_to_the_event_it_went_into() {
         .filter_map(|e| e["id"].as_i64())
         .collect();
     assert_eq!(listed, vec![post_event], "the emptied event is not listed");
+    // A level set through the old id goes to the event it went into.
+    let (status, v) = s
+        .send(
+            reqwest::Method::PUT,
+            &format!("/api/v1/events/{orphans}/level"),
+            Some(&json!({"level": "major", "by": "值班员", "reason": "已核实"})),
+            TOKEN,
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        (v["id"].as_i64(), v["level"].as_str()),
+        (Some(post_event), Some("major"))
+    );
+    let (_, a) = s.get(&format!("/api/v1/events/{post_event}")).await;
+    assert_eq!(a["level_rule"], "manual");
 }

@@ -266,8 +266,11 @@ pub async fn set_level(
         bail!("人工定级须写明理由（--reason）/ a level set by hand needs a reason (--reason)");
     }
     let dir = DataDir::open_existing(root).await?;
-    if dir.store.events_by_id(&[id]).await?.is_empty() {
-        bail!("没有编号为 {id} 的事件 / no event with id {id}");
+    // A merged event's level is set on the event it went into.
+    let asked = id;
+    let id = analysis::live_event(dir.store.as_ref(), id).await?.id;
+    if id != asked {
+        outln!("事件 {asked} 已并入事件 {id} / event {asked} was merged into event {id}");
     }
     dir.store
         .set_level(

@@ -70,8 +70,9 @@ pub struct Events {
     ids: std::collections::VecDeque<i64>,
     roots: HashMap<u64, i64>,
     groups: HashMap<i64, i64>,
-    /// Roots that replies founded an event under before the root was stored (never
-    /// cleared with the caches: few, and needed to adopt).
+    /// Roots that replies founded an event under before the root was stored: kept apart
+    /// from `roots` (whose cache is cleared when full) and bounded on their own; a single
+    /// writer's only (with several, the store adopts).
     orphans: HashMap<u64, i64>,
     /// Adoptions decided since [`Events::take_adoptions`] was last called.
     adoptions: Vec<Adoption>,
@@ -107,6 +108,9 @@ impl Events {
     /// Other writers share the store: every link asks the store to settle it.
     pub fn set_shared(&mut self, shared: bool) {
         self.shared = shared;
+        if shared {
+            self.orphans.clear();
+        }
     }
 
     /// How many more event ids [`Events::assign`] may need for `batch` (after the look-ups

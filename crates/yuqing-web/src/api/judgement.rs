@@ -255,9 +255,12 @@ pub async fn set_level<S: Store + yuqing_store::HandlingStore>(
         "a level set by hand needs a reason (reason)",
     )?;
     let (by, reason) = (b.by.trim(), b.reason.trim());
-    if st.store.events_by_id(&[id]).await?.is_empty() {
-        return Err(no_event(id));
-    }
+    // A merged event's level is set on the event it went into (the one its page shows).
+    let id = match analysis::live_event(st.store.as_ref(), id).await {
+        Ok(e) => e.id,
+        Err(AnalysisError::NotFound(id)) => return Err(no_event(id)),
+        Err(AnalysisError::Store(e)) => return Err(e.into()),
+    };
     st.store
         .set_level(
             id,
