@@ -1171,6 +1171,21 @@ mod tests {
             .collect()
     }
 
+    /// A post (no parent) or a repost of `parent`, prepared as at ingest.
+    fn item(
+        judge: &Judge,
+        id: &str,
+        parent: Option<&str>,
+        text: &str,
+    ) -> Result<Prepared, Rejected> {
+        let mut d = doc(id, text);
+        if let Some(p) = parent {
+            d.kind = yuqing_core::Kind::Repost;
+            d.parent_id = Some(p.into());
+        }
+        Ok(prepare(d, "t".into(), 1 << 20, judge).expect("prepare"))
+    }
+
     /// Every event of a store.
     async fn all_events(store: &SqliteStore) -> Vec<yuqing_store::EventRow> {
         store
@@ -1404,14 +1419,7 @@ mod tests {
                 .expect("pipeline")
             }
         };
-        let item = |id: &str, parent: Option<&str>, text: &str| {
-            let mut d = doc(id, text);
-            if let Some(p) = parent {
-                d.kind = yuqing_core::Kind::Repost;
-                d.parent_id = Some(p.into());
-            }
-            Ok(prepare(d, "t".into(), 1 << 20, &judge).expect("prepare"))
-        };
+        let item = |id: &str, parent: Option<&str>, text: &str| item(&judge, id, parent, text);
         let post = || item("P", None, "某县医院发生火灾，多名医生和病人受伤");
         let g = || item("g", Some("c"), "太可怕了，希望都平安");
         let c = || item("c", Some("P"), "转发：火灾现场视频");
@@ -1505,14 +1513,7 @@ mod tests {
             p
         };
         let (mut a, mut b) = (open().await, open().await);
-        let item = |id: &str, parent: Option<&str>, text: &str| {
-            let mut d = doc(id, text);
-            if let Some(p) = parent {
-                d.kind = yuqing_core::Kind::Repost;
-                d.parent_id = Some(p.into());
-            }
-            Ok(prepare(d, "t".into(), 1 << 20, &judge).expect("prepare"))
-        };
+        let item = |id: &str, parent: Option<&str>, text: &str| item(&judge, id, parent, text);
         let copy = "教育部发布通知，要求各地中小学严格落实课后服务制度，切实减轻学生课业负担。";
         a.ingest(
             vec![
