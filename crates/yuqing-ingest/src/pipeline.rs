@@ -284,13 +284,16 @@ pub struct Pipeline<S: Store> {
     /// what retention dropped below it ([`Pipeline::forget_dropped`]).
     first_seq: i64,
     first_checked: Option<Instant>,
+    /// A single writer has loaded the store's orphan roots ([`Events::learn_orphans`]),
+    /// at its first batch (a shared writer never needs them: the store adopts).
+    orphans_loaded: bool,
 }
 
 /// How often a shared writer asks the store whether retention dropped documents.
 const RETENTION_CHECK: Duration = Duration::from_secs(5);
 
-/// Orphan roots (events founded by replies under a parent not stored yet) a writer loads
-/// when it opens, newest first.
+/// Orphan roots (events founded by replies under a parent not stored yet) a single writer
+/// loads before its first batch, newest first.
 const ORPHANS_LOADED: usize = 1_000_000;
 
 impl<S: Store> Pipeline<S> {
@@ -318,7 +321,6 @@ impl<S: Store> Pipeline<S> {
             }
         }
         let mut events = Events::new(judge.settings().cluster.clone());
-        events.learn_orphans(&store.orphan_roots(ORPHANS_LOADED).await?);
         let max_seq = store.max_seq().await?;
         for d in store.scan((max_seq - WARM_DOCS).max(0), WARM_DOCS).await? {
             if let Some(e) = d.event_id
@@ -350,6 +352,7 @@ impl<S: Store> Pipeline<S> {
             own: HashSet::default(),
             first_seq: 0,
             first_checked: None,
+            orphans_loaded: false,
         };
         me.reload_plans().await?;
         me.catch_up().await?;
@@ -940,6 +943,11 @@ impl<S: Store> Pipeline<S> {
         staged: &mut Staged,
         criticals: &[Option<i64>],
     ) -> Result<(), PipelineError> {
+        if !self.shared && !self.orphans_loaded {
+            self.events
+                .learn_orphans(&self.store.orphan_roots(ORPHANS_LOADED).await?);
+            self.orphans_loaded = true;
+        }
         let ingested = Utc::now().timestamp_millis();
         let candidates: Vec<Candidate> = staged
             .new_docs

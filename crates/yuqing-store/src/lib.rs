@@ -160,8 +160,8 @@ pub trait Store: Send + Sync + 'static {
     /// The chain roots mapped to an event that are not stored documents (yet): replies
     /// stored before their parent founded an event under the parent's id. As
     /// `(platform, root id, event id)`, the newest `limit` events first. A single writer
-    /// loads them when it opens, so that a parent arriving after a restart still adopts
-    /// its replies' event.
+    /// loads them before its first batch, so that a parent arriving after a restart still
+    /// adopts its replies' event.
     fn orphan_roots(
         &self,
         limit: usize,

@@ -9,8 +9,9 @@
 //!    the link asks the store to settle the batch ([`EventLink::verify`]), which merges
 //!    that event into this one in the insert's transaction (`yuqing_store` `shared.rs`,
 //!    step 3), and the writer's maps follow the merge ([`Events::take_adoptions`]). Such
-//!    orphan roots are loaded from the store at open ([`Events::learn_orphans`]), so a
-//!    restart between the replies and their parent changes nothing;
+//!    orphan roots are loaded from the store before a writer's first batch
+//!    ([`Events::learn_orphans`]), so a restart between the replies and their parent
+//!    changes nothing;
 //! 2. an original that joined a reprint group joins the group's event;
 //! 3. another original with enough words is compared with the live events by online
 //!    clustering ([`yuqing_judge::cluster`]) and joins the most similar one above the
