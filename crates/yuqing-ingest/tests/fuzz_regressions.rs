@@ -200,3 +200,31 @@ fn html_main_text_never_holds_script_code_behind_an_attribute_with_angle_bracket
         "{picked:?}"
     );
 }
+
+/// fuzz target `html`: a script's code weighed in choosing the main text. The page ends
+/// in `<p>/html>`, and the appended `<script>` landed inside that paragraph: its code
+/// lifted the paragraph past the 10-character floor, so it won, and the main text was
+/// that line instead of the page's body (the marker found in it was the page's own text).
+/// Paragraph lengths and link density now count only the text a reader sees.
+#[test]
+fn a_scripts_code_does_not_choose_the_main_text() {
+    let data = fixture("html-script-in-a-short-paragraph.html");
+    let s = String::from_utf8_lossy(&data);
+    let (_, page) = s.split_once('\n').expect("two lines");
+    let with_code = extract_main_text(&format!("{page}<script>fuzzscriptmarker</script>"));
+    let empty = extract_main_text(&format!("{page}<script></script>"));
+    assert_eq!(with_code, empty);
+    assert!(with_code.contains("第二条"), "{with_code:?}");
+    // The same, written plainly: a long script in a short paragraph beside the article.
+    let article = "<div class=\"content\"><p>某县召开防汛工作会议，部署汛期各项工作，要求各部门24小时值守。</p></div>";
+    let html = |code: &str| {
+        format!("<html><body>{article}<div><p>分享<script>{code}</script></p></div></body></html>")
+    };
+    let code = "var config = {tracker: 'https://stats.example.com/collect', sample: 0.25};";
+    let main = extract_main_text(&html(code));
+    assert_eq!(main, extract_main_text(&html("")));
+    assert!(
+        main.contains("防汛工作会议") && !main.contains("tracker"),
+        "{main:?}"
+    );
+}
