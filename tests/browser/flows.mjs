@@ -507,6 +507,10 @@ async function dailyReportFromThePage(ctx) {
   const id = Number(page.url().split('#/reports/')[1]);
   await page.waitForSelector('.page-reports h1', { timeout: 15_000 });
   check((await page.textContent('.page-reports h1')).includes('舆情日报'), 'the report page names the 日报');
+  await page.waitForFunction(() => document.querySelector('.page-reports p.muted')?.textContent.includes('监测员小周'), null, { timeout: 15_000 })
+    .catch(() => {});
+  const byLine = await page.textContent('.page-reports p.muted');
+  check(byLine.includes('监测员小周（report-analyst）'), `the report names its maker by name: ${byLine}`);
   const first = await frameText(page);
   check(first.includes('舆情日报') && first.includes('总体情况'), `the frame shows the report: ${first.slice(0, 200)}`);
   const saved = await apiAs(ctx, 'report-analyst', 'GET', `/reports/${id}`);
@@ -546,6 +550,8 @@ async function dailyReportFromThePage(ctx) {
   // The list shows it; a liaison is not shown reports (they are the office's).
   await page.goto(`${base}/#/reports`);
   await page.waitForSelector(`.page-reports table a[href="#/reports/${id}"]`, { timeout: 15_000 });
+  const row = await page.$eval(`.page-reports table a[href="#/reports/${id}"]`, (a) => a.closest('tr').textContent);
+  check(row.includes('监测员小周'), `the list names the maker: ${row}`);
   await shot(page, '34-reports-list');
   check(errors.length === 0, `no script errors: ${errors.join('; ')}`);
   await page.context().close();

@@ -275,6 +275,30 @@ timeout = "5s"
         .await
         .expect("d2");
     assert_eq!((d1.issue, d2.issue), (Some(1), Some(2)));
+    // Four analysts making the next digest at once get four numbers; a number already
+    // taken, asked for by hand, is refused and says how to go on.
+    let next = digest(&["weibo:d4"]);
+    let make = || r.make(&next, &Principal::Operator, "analyst", None);
+    let (a, b, c, d) = tokio::join!(make(), make(), make(), make());
+    let mut issues: Vec<_> = [a, b, c, d]
+        .into_iter()
+        .map(|x| x.expect("digest made at once").issue)
+        .collect();
+    issues.sort();
+    assert_eq!(issues, [Some(3), Some(4), Some(5), Some(6)]);
+    let again = Inputs::new(Spec::Digest {
+        issue: 2,
+        items: vec![yuqing_handling::reports::DigestItem {
+            doc: "weibo:d1".to_owned(),
+            summary: None,
+        }],
+    });
+    let e = r
+        .make(&again, &Principal::Operator, "analyst", None)
+        .await
+        .expect_err("issue 2 is taken");
+    assert_eq!(e.code(), yuqing_core::Code::Conflict, "{e}");
+    assert!(e.to_string().contains("第 2 期摘报已存在"), "{e}");
     let e = r
         .make(
             &digest(&["weibo:nope"]),

@@ -29,6 +29,7 @@
 //! - **Handling writes** (audit chain, alerts, outbox, cases, access) take another
 //!   advisory lock, [`HANDLING_LOCK`], where SQLite uses `BEGIN IMMEDIATE`: the audit
 //!   chain reads its head and appends, which must not interleave.
+//! - **A digest's 期号** is checked and taken under [`DIGEST_LOCK`] (one number, one digest).
 //! - **Retention.** [`PgStore::drop_partitions_before`] drops whole months of documents
 //!   (see there for what is kept).
 //! - JSON columns are TEXT as in SQLite (exact bytes: the audit hashes and the field
@@ -75,6 +76,8 @@ pub const DOCUMENTS_LOCK: i64 = 0x7975_7169_6e67_0001;
 pub const HANDLING_LOCK: i64 = 0x7975_7169_6e67_0002;
 /// Advisory lock of partition creation and dropping.
 pub const PARTITIONS_LOCK: i64 = 0x7975_7169_6e67_0003;
+/// Advisory lock of saving a digest (重要舆情摘报): its 期号 is checked and taken at once.
+pub const DIGEST_LOCK: i64 = 0x7975_7169_6e67_0004;
 
 /// How long opening a connection may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

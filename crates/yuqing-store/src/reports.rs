@@ -45,7 +45,9 @@ pub struct SavedReport {
 
 pub trait ReportStore: Send + Sync {
     /// Saves a report. With a `schedule_key` already saved, nothing is written and
-    /// `None` is returned (the schedule makes each report once).
+    /// `None` is returned (the schedule makes each report once); so too for a digest
+    /// whose 期号 (`issue`) a saved digest has: the check and the insert are one step, so
+    /// two digests made at once never share a number.
     fn put_report(&self, r: &NewReport)
     -> impl Future<Output = Result<Option<SavedReport>>> + Send;
     /// Replaces a report's inputs and model (the analyst edited its commentary).

@@ -147,6 +147,33 @@ export function sentimentBadge(s) {
   return h('span', { class: `badge sent-${name}` }, t(`sentiment.${name}`));
 }
 
+// ---- the organisation -----------------------------------------------------------------
+
+/** The organisation (`GET /api/v1/org`: units and users); empty when it cannot be read. */
+export async function loadOrg() {
+  try {
+    return await api('org');
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) throw e;
+    return { units: [], users: [] };
+  }
+}
+
+/** Look-ups over `loadOrg()`'s answer: names of units and users (`姓名（id）`), and
+ *  whether a unit lies within another. */
+export function orgIndex(org) {
+  const units = new Map((org.units || []).map((u) => [u.id, u]));
+  const users = new Map((org.users || []).map((u) => [u.id, u]));
+  /** Whether `unit` is `top` or lies below it. */
+  const within = (unit, top) => {
+    for (let u = unit, n = 0; u && n < 64; u = units.get(u)?.parent, n++) if (u === top) return true;
+    return false;
+  };
+  const unitName = (id) => units.get(id)?.name || id || '-';
+  const userName = (id) => (users.get(id)?.name ? `${users.get(id).name}（${id}）` : id || '-');
+  return { units, users, within, unitName, userName };
+}
+
 // ---- charts ---------------------------------------------------------------------------
 
 let charts = [];

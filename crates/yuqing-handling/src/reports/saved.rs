@@ -10,6 +10,10 @@ use super::*;
 use std::collections::BTreeMap;
 use yuqing_store::reports::{NewReport, SavedReport};
 
+/// How many times a digest asking for the next 期号 is built again when others take
+/// the number first.
+const DIGEST_TRIES: usize = 8;
+
 impl<S: Store + HandlingStore + ReportStore + Send + Sync + 'static> Reports<S> {
     /// Builds the report as `viewer` sees it and saves it with its inputs, as made by `by`
     /// for `unit`'s office (`None`: the whole organisation).
@@ -26,6 +30,10 @@ impl<S: Store + HandlingStore + ReportStore + Send + Sync + 'static> Reports<S> 
     }
 
     /// [`Reports::make`] with a schedule key: `None` when that key was already made.
+    ///
+    /// A digest's 期号 is taken once: one asking for the next number (`issue` 0) is built
+    /// again with the number after when another digest took it meanwhile; one asking for a
+    /// number a saved digest has is refused (conflict), with how to go on.
     pub async fn make_keyed(
         &self,
         inputs: &Inputs,
@@ -34,24 +42,45 @@ impl<S: Store + HandlingStore + ReportStore + Send + Sync + 'static> Reports<S> 
         unit: Option<String>,
         key: Option<String>,
     ) -> Result<Option<SavedReport>> {
-        let report = self.build(inputs, viewer).await?;
-        // A digest's inputs carry the 期号 it took (issue 0 means "the next one").
-        let issue = (report.kind == yuqing_report::Kind::Digest)
-            .then(|| report.inputs["issue"].as_i64())
-            .flatten();
-        let new = NewReport {
-            kind: report.kind.as_str().into(),
-            title: report.title.clone(),
-            subtitle: report.subtitle.clone(),
-            issue,
-            inputs: report.inputs.clone(),
-            model: serde_json::to_value(&report).unwrap_or_default(),
-            created_at: self.now(),
-            created_by: by.into(),
-            unit,
-            schedule_key: key,
-        };
-        Ok(self.store.put_report(&new).await?)
+        let next = matches!(inputs.spec, Spec::Digest { issue: 0, .. });
+        for _ in 0..DIGEST_TRIES {
+            let report = self.build(inputs, viewer).await?;
+            // A digest's inputs carry the 期号 it took (issue 0 means "the next one").
+            let issue = (report.kind == yuqing_report::Kind::Digest)
+                .then(|| report.inputs["issue"].as_i64())
+                .flatten();
+            let new = NewReport {
+                kind: report.kind.as_str().into(),
+                title: report.title.clone(),
+                subtitle: report.subtitle.clone(),
+                issue,
+                inputs: report.inputs.clone(),
+                model: serde_json::to_value(&report).unwrap_or_default(),
+                created_at: self.now(),
+                created_by: by.into(),
+                unit: unit.clone(),
+                schedule_key: key.clone(),
+            };
+            match (self.store.put_report(&new).await?, issue) {
+                (Some(saved), _) => return Ok(Some(saved)),
+                (None, None) => return Ok(None),
+                (None, Some(_)) if next => continue,
+                (None, Some(n)) => {
+                    return Err(HandlingError::conflict(
+                        format!(
+                            "第 {n} 期摘报已存在：新的一期请不填期号（自动取下一期）；要修改第 {n} 期，请编辑或重新生成那份报告"
+                        ),
+                        format!(
+                            "digest issue {n} already exists: leave the issue out for the next number; to change issue {n}, edit or rebuild that report"
+                        ),
+                    ));
+                }
+            }
+        }
+        Err(HandlingError::conflict(
+            "其他摘报正在同时生成，未能取得期号，请稍后重试",
+            "other digests were being made at the same moment and no issue number could be taken; try again",
+        ))
     }
 
     /// A saved report.

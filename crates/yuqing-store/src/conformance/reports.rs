@@ -1,5 +1,6 @@
 //! Conformance of [`ReportStore`] implementations: a report round-trips with its JSON as
-//! given, a schedule key is made once, lists leave the model out, newest first.
+//! given, a schedule key is made once, a digest's 期号 is taken once (also by digests made
+//! at once), lists leave the model out, newest first.
 
 use crate::reports::{NewReport, ReportStore};
 use chrono::{Duration, TimeZone, Utc};
@@ -32,6 +33,37 @@ where
     Fut: Future<Output = S>,
 {
     reports_round_trip_and_schedule_once(make().await).await;
+    digests_made_at_once_never_share_an_issue(make().await).await;
+}
+
+/// Several digests asking for the same 期号 at once (each on its own connection of the
+/// pool): exactly one is saved. Other kinds may carry any number.
+pub async fn digests_made_at_once_never_share_an_issue<S: ReportStore>(s: S) {
+    for round in 1..=3i64 {
+        let r = report("digest", "专刊", Some(round), None);
+        let (a, b, c, d) = tokio::join!(
+            s.put_report(&r),
+            s.put_report(&r),
+            s.put_report(&r),
+            s.put_report(&r)
+        );
+        let saved = [a, b, c, d]
+            .into_iter()
+            .map(|x| x.expect("put"))
+            .filter(Option::is_some)
+            .count();
+        assert_eq!(saved, 1, "reports: 期号 {round} saved {saved} times");
+    }
+    for _ in 0..2 {
+        s.put_report(&report("daily", "日报", Some(1), None))
+            .await
+            .expect("put")
+            .expect("only digests' numbers are unique");
+    }
+    let digests = s.reports(Some("digest"), 0).await.expect("list");
+    let mut issues: Vec<_> = digests.iter().map(|r| r.issue).collect();
+    issues.sort();
+    assert_eq!(issues, [Some(1), Some(2), Some(3)]);
 }
 
 pub async fn reports_round_trip_and_schedule_once<S: ReportStore>(s: S) {
@@ -62,6 +94,13 @@ pub async fn reports_round_trip_and_schedule_once<S: ReportStore>(s: S) {
         .expect("put")
         .expect("reports without a key are all kept");
     assert_eq!(s.last_digest_issue().await.expect("issue"), Some(4));
+    assert!(
+        s.put_report(&report("digest", "专刊", Some(4), None))
+            .await
+            .expect("put")
+            .is_none(),
+        "reports: a digest's 期号 is taken once"
+    );
     let all = s.reports(None, 0).await.expect("list");
     assert_eq!(all.len(), 3, "reports: 0 is no limit");
     assert!(all[0].id > all[1].id, "reports: newest first");

@@ -1,6 +1,6 @@
 //! [`ReportStore`] on PostgreSQL (migration `postgres/0005_reports.sql`).
 
-use super::{PgStore, ms_to_utc};
+use super::{DIGEST_LOCK, PgStore, advisory_lock, ms_to_utc};
 use crate::Result;
 use crate::reports::*;
 use chrono::{DateTime, Utc};
@@ -40,9 +40,17 @@ fn row_to_report(r: &PgRow) -> Result<SavedReport> {
 
 impl ReportStore for PgStore {
     async fn put_report(&self, n: &NewReport) -> Result<Option<SavedReport>> {
+        // Two digests taking the same 期号 at once: the second waits for the first's
+        // commit and then sees its row (READ COMMITTED reads anew per statement).
+        let mut tx = self.pool.begin().await?;
+        if n.kind == "digest" && n.issue.is_some() {
+            advisory_lock(&mut tx, DIGEST_LOCK).await?;
+        }
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO reports (kind, title, subtitle, issue, inputs, model, created_at, created_by, updated_at, schedule_key, unit)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11
+             WHERE $1 <> 'digest' OR $4::bigint IS NULL
+                OR NOT EXISTS (SELECT 1 FROM reports WHERE kind = 'digest' AND issue = $4)
              ON CONFLICT (schedule_key) DO NOTHING
              RETURNING {COLUMNS}"
         )))
@@ -57,8 +65,9 @@ impl ReportStore for PgStore {
         .bind(n.created_at.timestamp_millis())
         .bind(&n.schedule_key)
         .bind(&n.unit)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
+        tx.commit().await?;
         row.as_ref().map(row_to_report).transpose()
     }
 

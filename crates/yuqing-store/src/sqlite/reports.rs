@@ -42,7 +42,9 @@ impl ReportStore for SqliteStore {
     async fn put_report(&self, n: &NewReport) -> Result<Option<SavedReport>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO reports (kind, title, subtitle, issue, inputs, model, created_at, created_by, updated_at, schedule_key, unit)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11
+             WHERE ?1 <> 'digest' OR ?4 IS NULL
+                OR NOT EXISTS (SELECT 1 FROM reports WHERE kind = 'digest' AND issue = ?4)
              ON CONFLICT (schedule_key) DO NOTHING
              RETURNING {COLUMNS}"
         )))

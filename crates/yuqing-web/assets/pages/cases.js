@@ -7,7 +7,7 @@
 // server decides (role, scope, order, version) and its refusal is shown as it says it.
 // Case texts come from documents and people: only ever set as text through h().
 
-import { h, mount, api, t, go, session, guard, toast, fmtTime, levelBadge, pick, ApiError } from '../app.js';
+import { h, mount, api, t, go, session, guard, toast, fmtTime, levelBadge, pick, ApiError, loadOrg, orgIndex } from '../app.js';
 import { define } from '../i18n.js';
 
 define({
@@ -320,28 +320,6 @@ function sourceText(src) {
 
 function stateBadge(s) {
   return h('span', { class: `badge state state-${s}` }, t(`state.${s}`));
-}
-
-async function loadOrg() {
-  try {
-    return await api('org');
-  } catch (e) {
-    if (e instanceof ApiError && e.status === 401) throw e;
-    return { units: [], users: [] };
-  }
-}
-
-function orgIndex(org) {
-  const units = new Map((org.units || []).map((u) => [u.id, u]));
-  const users = new Map((org.users || []).map((u) => [u.id, u]));
-  /** Whether `unit` is `top` or lies below it. */
-  const within = (unit, top) => {
-    for (let u = unit, n = 0; u && n < 64; u = units.get(u)?.parent, n++) if (u === top) return true;
-    return false;
-  };
-  const unitName = (id) => units.get(id)?.name || id || '-';
-  const userName = (id) => (users.get(id)?.name ? `${users.get(id).name}（${id}）` : id || '-');
-  return { units, users, within, unitName, userName };
 }
 
 function myRolesAt(ix, unit) {

@@ -4,7 +4,7 @@
 //
 // Routes: #/reports, #/reports/new?kind=…&event=…|alert=…|doc=…, #/reports/{id}.
 
-import { h, mount, api, t, go, guard, fmtTime, toast, session } from '../app.js';
+import { h, mount, api, t, go, guard, fmtTime, toast, session, loadOrg, orgIndex } from '../app.js';
 import { define } from '../i18n.js';
 
 define({
@@ -145,14 +145,15 @@ async function list(root, q) {
     mount(root, h('h1', {}, t('reports.title')), h('p', { class: 'muted readonly' }, t('reports.readonly')));
     return;
   }
-  const [r, p] = await Promise.all([api('reports', { query: { limit: 200 } }), api('plans')]);
+  const [r, p, org] = await Promise.all([api('reports', { query: { limit: 200 } }), api('plans'), loadOrg()]);
+  const ix = orgIndex(org);
   const plans = p.plans || [];
   const rows = r.reports.map((x) => h('tr', {},
     h('td', {}, h('a', { href: `#/reports/${x.id}` }, String(x.id))),
     h('td', {}, t(`reports.kind.${x.kind}`)),
     h('td', {}, h('a', { href: `#/reports/${x.id}` }, x.title, x.subtitle ? `（${x.subtitle}）` : '')),
     h('td', {}, fmtTime(x.created_at)),
-    h('td', {}, x.created_by),
+    h('td', {}, ix.userName(x.created_by)),
     h('td', {}, downloads(x.id))));
   mount(root,
     h('h1', {}, t('reports.title')),
@@ -166,7 +167,8 @@ async function list(root, q) {
 }
 
 async function one(root, id) {
-  const { report } = await api(`reports/${encodeURIComponent(id)}`);
+  const [{ report }, org] = await Promise.all([api(`reports/${encodeURIComponent(id)}`), loadOrg()]);
+  const ix = orgIndex(org);
   const drafts = [];
   for (const s of report.model.sections || []) {
     for (const b of s.blocks || []) if (b.type === 'draft') drafts.push({ ...b, section: s.title });
@@ -210,7 +212,7 @@ async function one(root, id) {
   mount(root,
     h('p', {}, h('a', { href: '#/reports' }, `← ${t('reports.back')}`)),
     h('h1', {}, report.title, report.subtitle ? `（${report.subtitle}）` : ''),
-    h('p', { class: 'muted' }, `${t('reports.created')}：${fmtTime(report.created_at)} · ${t('reports.by')}：${report.created_by}`),
+    h('p', { class: 'muted' }, `${t('reports.created')}：${fmtTime(report.created_at)} · ${t('reports.by')}：${ix.userName(report.created_by)}`),
     h('div', { class: 'report-bar' },
       h('span', { class: 'muted' }, `${t('reports.download')}：`), downloads(report.id),
       canMake() ? rebuild : null),
