@@ -143,11 +143,13 @@ const DEFERRABLE_INDEXES: [(&str, &str); 2] = [
         "documents_published",
         "CREATE INDEX IF NOT EXISTS documents_published ON documents (published_at, sentiment, platform)",
     ),
-    (
-        "documents_event",
-        "CREATE INDEX IF NOT EXISTS documents_event ON documents (event_id) WHERE event_id IS NOT NULL",
-    ),
+    ("documents_event", DOCUMENTS_EVENT_INDEX),
 ];
+
+/// The deferrable index of documents by event (an adoption during a first import builds
+/// it early: `sqlite/events.rs`, `merge`).
+const DOCUMENTS_EVENT_INDEX: &str =
+    "CREATE INDEX IF NOT EXISTS documents_event ON documents (event_id) WHERE event_id IS NOT NULL";
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file `path` and runs migrations.
@@ -228,7 +230,8 @@ impl SqliteStore {
     /// instead of row by row in random order (the whole CED file: 1–1.6 s to build both
     /// against 3–6 s of the import). Returns whether it dropped them. Until they are
     /// built again, queries by event or publication time scan the table; a store opened
-    /// meanwhile (or after a crash) builds them.
+    /// meanwhile (or after a crash) builds them, and the first adoption of an event
+    /// (which moves its documents by event) builds the index by event.
     pub async fn defer_indexes_if_empty(&self) -> Result<bool> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let any: Option<i64> = sqlx::query_scalar("SELECT seq FROM documents LIMIT 1")
@@ -1658,6 +1661,21 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(strip(a), strip(b));
+    }
+
+    /// An adoption during a first import (indexes deferred) builds the index by event
+    /// before it moves the adopted event's documents, instead of reading the whole table
+    /// for each adoption; the adoption itself is the conformance case's.
+    #[tokio::test]
+    async fn an_adoption_during_a_first_import_builds_the_event_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("y.db")).await.unwrap();
+        assert!(store.defer_indexes_if_empty().await.unwrap());
+        crate::conformance::replies_before_their_parent_are_adopted(store.clone()).await;
+        assert_eq!(
+            index_names(&store).await,
+            vec!["documents_event".to_owned()]
+        );
     }
 
     /// A transaction that SQLite ended by itself (as a `COMMIT` failing on a full disk

@@ -242,6 +242,12 @@ pub(super) async fn merge(tx: &mut SqliteConnection, m: &Merge, now: i64) -> Res
     if exists.is_none() {
         return Ok(());
     }
+    // During a first import `documents.event_id` has no index yet
+    // (`SqliteStore::defer_indexes_if_empty`): build it now, once, rather than read the
+    // whole table for this and every later adoption of the import. A no-op when it exists.
+    sqlx::query(super::DOCUMENTS_EVENT_INDEX)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query(
         "UPDATE documents SET event_id = ?2, \
          root_id = CASE WHEN platform = ?3 AND root_id = ?4 THEN ?5 ELSE root_id END \
