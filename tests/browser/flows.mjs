@@ -552,6 +552,16 @@ async function dailyReportFromThePage(ctx) {
   await page.waitForSelector(`.page-reports table a[href="#/reports/${id}"]`, { timeout: 15_000 });
   const row = await page.$eval(`.page-reports table a[href="#/reports/${id}"]`, (a) => a.closest('tr').textContent);
   check(row.includes('监测员小周'), `the list names the maker: ${row}`);
+  // A 网络舆情通报 of the month, from the same form.
+  await page.selectOption('.page-reports form.report-form select[name=kind]', 'circular');
+  await page.fill('.page-reports form.report-form input[name=period]', day.slice(0, 7));
+  await page.click('.page-reports form.report-form button[type=submit]');
+  await page.waitForFunction((old) => /^#\/reports\/\d+$/.test(location.hash) && location.hash !== `#/reports/${old}`, id, { timeout: 30_000 });
+  await page.waitForSelector('.page-reports h1', { timeout: 15_000 });
+  check((await page.textContent('.page-reports h1')).includes('网络舆情通报'), 'the circular is made from the form');
+  const circular = await frameText(page);
+  check(circular.includes('各单位处置情况') && circular.includes('督办事项'), `the frame shows the circular: ${circular.slice(0, 200)}`);
+  await shot(page, '34b-report-circular');
   await shot(page, '34-reports-list');
   check(errors.length === 0, `no script errors: ${errors.join('; ')}`);
   await page.context().close();

@@ -394,6 +394,120 @@ async fn a_general_item_assigned_and_answered_on_time() {
     assert_eq!(w.register("analyst", false).await.id, "2028-0001");
 }
 
+/// 《网络舆情通报》 of a month: the department that met its deadline is named as punctual,
+/// the one that let it pass is listed with the overdue item (督办事项), by name.
+#[tokio::test]
+async fn a_circular_lists_the_overdue_items_by_department() {
+    let w = World::new().await;
+    // Edu: due in 2 h, drafted after 1 h (on time).
+    w.at(0);
+    let on_time = w.register("analyst", false).await.id;
+    w.act(&on_time, "analyst", judge(Level::General)).await;
+    w.act(&on_time, "leader", assign("town-edu", Some(mins(120))))
+        .await;
+    w.at(60);
+    w.act(&on_time, "edu-liaison", handle()).await;
+    w.act(&on_time, "edu-liaison", draft("已排水")).await;
+    // Roads: due in 3 h, nothing done.
+    w.at(10);
+    let late = w.register("analyst", false).await.id;
+    w.act(&late, "analyst", judge(Level::General)).await;
+    w.act(&late, "leader", assign("town-roads", Some(mins(190))))
+        .await;
+    // Made two days later.
+    w.at(2 * 24 * 60);
+    let clock = w.clock.clone() as Arc<dyn Clock>;
+    let reports = Reports::new(w.store.clone(), Judge::builtin(), clock.clone()).with_cases(
+        Arc::new(Cases::new(w.store.clone(), clock, DeadlineRules::default())),
+    );
+    let c = reports
+        .build(
+            &Inputs::new(Spec::Circular {
+                period: "2027-03".into(),
+            }),
+            &Principal::Operator,
+        )
+        .await
+        .unwrap();
+    use yuqing_report::Value as V;
+    assert_eq!(c.title, "网络舆情通报");
+    assert_eq!(c.subtitle.as_deref(), Some("2027年3月"));
+    assert_eq!(
+        c.sections
+            .iter()
+            .map(|s| s.title.as_str())
+            .collect::<Vec<_>>(),
+        ["总体情况", "各单位处置情况", "督办事项", "通报事项"]
+    );
+    assert_eq!(c.figure("cases_assigned"), Some(&V::Int(2)));
+    assert_eq!(c.figure("overdue"), Some(&V::Int(1)));
+    let depts = c.table("departments").unwrap();
+    assert_eq!(
+        depts
+            .rows
+            .iter()
+            .map(|r| r[..6].to_vec())
+            .collect::<Vec<_>>(),
+        // By unit id: town-edu, town-roads.
+        [
+            [
+                V::Text("镇教育办".into()),
+                V::Int(1),
+                V::Int(0),
+                V::Int(0),
+                V::Int(1),
+                V::Int(0)
+            ],
+            [
+                V::Text("镇交通办".into()),
+                V::Int(1),
+                V::Int(0),
+                V::Int(0),
+                V::Int(0),
+                V::Int(1)
+            ],
+        ]
+    );
+    let overdue = c.table("overdue").unwrap();
+    assert_eq!(overdue.rows.len(), 1, "{overdue:?}");
+    assert_eq!(
+        overdue.rows[0],
+        [
+            V::Text(late.clone()),
+            V::Text("学校门口道路积水".into()),
+            V::Text("镇交通办".into()),
+            V::Text("2027年3月1日 12:10".into()),
+            V::Text("逾期未办".into()),
+            // 2 days − 190 minutes.
+            V::Num(44.8),
+        ]
+    );
+    let text = c
+        .blocks()
+        .find_map(|b| match b {
+            yuqing_report::Block::Draft { key, text, .. } if key == "commentary" => Some(text),
+            _ => None,
+        })
+        .unwrap();
+    assert!(
+        text.contains("按时办理全部交办事项的单位：镇教育办。")
+            && text.contains("存在逾期事项的单位：镇交通办（逾期未办 1 件）。"),
+        "{text}"
+    );
+    // A period that does not parse is a clear refusal.
+    let e = reports
+        .build(
+            &Inputs::new(Spec::Circular {
+                period: "2027-Q5".into(),
+            }),
+            &Principal::Operator,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidInput, "{e}");
+    assert!(e.to_string().contains("2026-Q4"), "{e}");
+}
+
 #[tokio::test]
 async fn a_major_item_reported_late_is_urged_then_supervised_once() {
     let w = World::new().await;

@@ -29,10 +29,13 @@ pub enum Kind {
     Event,
     /// 年度统计: a year's statistics for assessment, per department and per monitor.
     Yearly,
+    /// 《网络舆情通报》: to the departments, for a week, month, quarter or year: the
+    /// situation, each department's handling, the overdue items (督办事项).
+    Circular,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 8] = [
         Kind::Daily,
         Kind::Weekly,
         Kind::Monthly,
@@ -40,6 +43,7 @@ impl Kind {
         Kind::Digest,
         Kind::Event,
         Kind::Yearly,
+        Kind::Circular,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +55,7 @@ impl Kind {
             Kind::Digest => "digest",
             Kind::Event => "event",
             Kind::Yearly => "yearly",
+            Kind::Circular => "circular",
         }
     }
 
@@ -68,6 +73,7 @@ impl Kind {
             Kind::Digest => "重要舆情摘报",
             Kind::Event => "舆情分析报告",
             Kind::Yearly => "年度舆情工作统计",
+            Kind::Circular => "网络舆情通报",
         }
     }
 
@@ -80,6 +86,7 @@ impl Kind {
             Kind::Digest => "Digest of important items",
             Kind::Event => "Event analysis report",
             Kind::Yearly => "Year-end statistics",
+            Kind::Circular => "Circular to the departments",
         }
     }
 }

@@ -18,7 +18,9 @@
 //! - per monitor: *found* = cases they registered; *found first* = of those, the ones that
 //!   were the earliest case of their item (same alert or document; a hand-entered case is
 //!   always first); *reported* = cases whose first report upward they made; *late* = cases
-//!   they found whose notify-leading-group or report-upward deadline was missed.
+//!   they found whose notify-leading-group or report-upward deadline was missed;
+//! - overdue items (督办事项, for a circular): cases whose department deadline is unmet and
+//!   past due at `as_of` (assigned at any time before), or was met late within the period.
 
 use std::collections::BTreeMap;
 
@@ -26,7 +28,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::case::Case;
-use crate::deadlines::{DeadlineKind, DeadlineRules, DeadlineStatus, deadlines_for};
+use crate::deadlines::{Deadline, DeadlineKind, DeadlineRules, DeadlineStatus, deadlines_for};
 use crate::org::{UnitId, UserId};
 
 /// A statistics period: `[from, to)`.
@@ -91,6 +93,74 @@ fn median(mut v: Vec<i64>) -> Option<i64> {
     })
 }
 
+/// The deadline the lead department answers for: the leader's handling deadline if one
+/// was set, else (a general item) the 1-day answer deadline; judged as of `as_of` (a
+/// step after it has not happened yet).
+pub fn department_deadline(
+    case: &Case,
+    rules: &DeadlineRules,
+    as_of: DateTime<Utc>,
+) -> Option<Deadline> {
+    let ds = deadlines_for(case, rules);
+    let mut d = ds
+        .iter()
+        .find(|d| d.what == DeadlineKind::Handling)
+        .or_else(|| ds.iter().find(|d| d.what == DeadlineKind::AnswerGeneral))?
+        .clone();
+    d.met_at = d.met_at.filter(|m| *m <= as_of);
+    Some(d)
+}
+
+/// A department's deadline missed (督办事项), for a circular.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverdueItem {
+    pub case: String,
+    pub title: String,
+    /// The lead department.
+    pub unit: UnitId,
+    pub due_at: DateTime<Utc>,
+    /// When it was met (late); `None`: still unmet at `as_of`.
+    pub met_at: Option<DateTime<Utc>>,
+    /// How late: met − due, or `as_of` − due while unmet (seconds).
+    pub late_secs: i64,
+}
+
+/// The departments' missed deadlines, by due time: every assigned case whose
+/// [`department_deadline`] is unmet and past due at `as_of` (whenever it was assigned:
+/// it is still outstanding), and those met late within `period`.
+pub fn overdue_items(
+    cases: &[Case],
+    rules: &DeadlineRules,
+    period: Period,
+    as_of: DateTime<Utc>,
+) -> Vec<OverdueItem> {
+    let mut out: Vec<OverdueItem> = cases
+        .iter()
+        .filter(|c| c.first_assigned_at.is_some_and(|t| t <= as_of))
+        .filter_map(|c| {
+            let a = c.assignment.as_ref()?;
+            let d = department_deadline(c, rules, as_of)?;
+            let late_secs = match d.status(as_of) {
+                DeadlineStatus::Overdue => (as_of - d.due_at).num_seconds(),
+                DeadlineStatus::MetLate if d.met_at.is_some_and(|m| period.contains(m)) => {
+                    (d.met_at? - d.due_at).num_seconds()
+                }
+                _ => return None,
+            };
+            Some(OverdueItem {
+                case: c.id.clone(),
+                title: c.title.clone(),
+                unit: a.lead.clone(),
+                due_at: d.due_at,
+                met_at: d.met_at,
+                late_secs,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| (a.due_at, &a.case).cmp(&(b.due_at, &b.case)));
+    out
+}
+
 /// Per-department figures, sorted by unit id.
 pub fn department_stats(
     cases: &[Case],
@@ -127,15 +197,7 @@ pub fn department_stats(
         if case.first_closed_at.is_some_and(|c| c <= as_of) {
             acc.s.closed += 1;
         }
-        let ds = deadlines_for(case, rules);
-        let dept_deadline = ds
-            .iter()
-            .find(|d| d.what == DeadlineKind::Handling)
-            .or_else(|| ds.iter().find(|d| d.what == DeadlineKind::AnswerGeneral));
-        if let Some(d) = dept_deadline {
-            // Judge as of `as_of`: a step after it has not happened yet.
-            let mut d = d.clone();
-            d.met_at = d.met_at.filter(|m| *m <= as_of);
+        if let Some(d) = department_deadline(case, rules, as_of) {
             match d.status(as_of) {
                 DeadlineStatus::MetOnTime => acc.s.on_time += 1,
                 DeadlineStatus::MetLate | DeadlineStatus::Overdue => acc.s.overdue += 1,

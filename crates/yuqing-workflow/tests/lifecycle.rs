@@ -15,7 +15,7 @@ use yuqing_workflow::deadlines::{
     DeadlineKind, DeadlineRules, DeadlineStatus, ReminderKind, deadlines_for, tick,
 };
 use yuqing_workflow::org::{Grant, Org, Role, Unit, UnitKind, User};
-use yuqing_workflow::stats::{Period, department_stats, monitor_stats};
+use yuqing_workflow::stats::{Period, department_stats, monitor_stats, overdue_items};
 use yuqing_workflow::{TimelineEntry, WorkflowError};
 
 const MIN: i64 = 60_000;
@@ -788,6 +788,37 @@ fn statistics_over_a_handful_of_cases() {
     );
     assert_eq!(roads.median_reply_secs, Some(5 * 3600));
     assert_eq!(roads.mean_satisfaction, None);
+
+    // Missed department deadlines: B met late (due 5 h, drafted 6 h), C unmet (due 32 h,
+    // as of 33 h); A met in time, D has none, E was not assigned yet as of then.
+    let o = overdue_items(&cases, &w.rules, period, as_of);
+    assert_eq!(
+        o.iter()
+            .map(|x| (
+                x.case.as_str(),
+                x.unit.as_str(),
+                x.met_at.is_some(),
+                x.late_secs
+            ))
+            .collect::<Vec<_>>(),
+        vec![
+            ("B", "town-edu", true, 3600),
+            ("C", "town-edu", false, 3600)
+        ]
+    );
+    assert_eq!(o[0].due_at, t0() + Duration::hours(5));
+    // C is still outstanding in a later period; B's late step is not in it.
+    let later = Period {
+        from: period.to,
+        to: period.to + Duration::days(1),
+    };
+    let o = overdue_items(&cases, &w.rules, later, as_of + Duration::hours(2));
+    assert_eq!(
+        o.iter()
+            .map(|x| (x.case.as_str(), x.late_secs))
+            .collect::<Vec<_>>(),
+        vec![("C", 3 * 3600)]
+    );
 
     let m = monitor_stats(&cases, &w.rules, period, as_of);
     let analyst = m.iter().find(|m| m.user == "analyst").unwrap();

@@ -103,6 +103,15 @@ pub enum ReportCommand {
         #[command(flatten)]
         out: Output,
     },
+    /// 《网络舆情通报》 to the departments: handling per department and the overdue items
+    /// of a period.
+    Circular {
+        /// 2026-W47 (or a date in the week), 2026-11, 2026-Q4 or 2026.
+        #[arg(long)]
+        period: String,
+        #[command(flatten)]
+        out: Output,
+    },
     /// The saved reports, newest first.
     List {
         #[arg(long)]
@@ -288,12 +297,15 @@ pub async fn run(root: &Path, cfg: &Config, cmd: ReportCommand) -> anyhow::Resul
             make(root, cfg, Spec::Digest { issue, items }, out).await
         }
         ReportCommand::Yearly { year, out } => make(root, cfg, Spec::Yearly { year }, out).await,
+        ReportCommand::Circular { period, out } => {
+            make(root, cfg, Spec::Circular { period }, out).await
+        }
         ReportCommand::List { kind, limit } => {
             let kind = match kind.as_deref() {
                 None => None,
                 Some(k) => Some(yuqing_report::Kind::parse(k).ok_or_else(|| {
                     anyhow::anyhow!(
-                        "未知的报告类型 {k:?}：daily、weekly、monthly、flash、digest、event、yearly / \
+                        "未知的报告类型 {k:?}：daily、weekly、monthly、flash、digest、event、yearly、circular / \
                          unknown report kind {k:?}"
                     )
                 })?),

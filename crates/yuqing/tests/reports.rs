@@ -351,6 +351,21 @@ async fn reports_on_ced_match_direct_queries() {
     )
     .await;
     assert_eq!(int(&y, "total"), yt);
+    // 网络舆情通报 of the month: the month's volume, the month before as its comparison.
+    let c = report(
+        d,
+        &[
+            "circular",
+            "--period",
+            &format!("{}-{:02}", day.year(), day.month()),
+        ],
+    );
+    assert_eq!(int(&c, "total"), mt);
+    let prev = first
+        .checked_sub_months(chrono::Months::new(1))
+        .expect("prev");
+    let (pt, _, _) = direct(&pool, ms(prev), ms(first)).await;
+    assert_eq!(int(&c, "total_before"), pt);
 
     // ---- 舆情分析报告 of the largest event ----
     let (eid, edocs): (i64, i64) =

@@ -57,6 +57,11 @@ pub enum Spec {
     Yearly {
         year: i32,
     },
+    /// 《网络舆情通报》 of a period: `2026-W47` (or a date in the week), `2026-11`,
+    /// `2026-Q4` or `2026`.
+    Circular {
+        period: String,
+    },
 }
 
 /// Everything a report is built from.
@@ -92,6 +97,7 @@ impl Inputs {
             Spec::Digest { .. } => Kind::Digest,
             Spec::Event { .. } => Kind::Event,
             Spec::Yearly { .. } => Kind::Yearly,
+            Spec::Circular { .. } => Kind::Circular,
         }
     }
 
@@ -99,8 +105,8 @@ impl Inputs {
     pub fn from_json(v: serde_json::Value) -> Result<Inputs> {
         let i: Inputs = serde_json::from_value(v).map_err(|e| {
             HandlingError::invalid(
-                format!("报告参数有误：{e}（kind 为 daily、weekly、monthly、flash、digest、event、yearly 之一）"),
-                format!("invalid report inputs: {e} (kind is one of daily, weekly, monthly, flash, digest, event, yearly)"),
+                format!("报告参数有误：{e}（kind 为 daily、weekly、monthly、flash、digest、event、yearly、circular 之一）"),
+                format!("invalid report inputs: {e} (kind is one of daily, weekly, monthly, flash, digest, event, yearly, circular)"),
             )
         })?;
         i.check()?;
@@ -129,6 +135,9 @@ impl Inputs {
             }
             Spec::Yearly { year } => {
                 year_period(*year)?;
+            }
+            Spec::Circular { period } => {
+                parse_period(period)?;
             }
             Spec::Flash { alert, doc } => {
                 if alert.is_some() == doc.is_some() {
@@ -267,6 +276,66 @@ pub fn parse_month(s: &str) -> Result<Span> {
     })
 }
 
+/// `2026-Q4`.
+pub fn parse_quarter(s: &str) -> Result<Span> {
+    let bad = || {
+        HandlingError::invalid(
+            format!("季度应写作 2026-Q4，收到 {s:?}"),
+            format!("a quarter is written 2026-Q4, got {s:?}"),
+        )
+    };
+    let (y, q) = s.trim().split_once(['Q', 'q']).ok_or_else(bad)?;
+    let year: i32 = y.trim_end_matches('-').parse().map_err(|_| bad())?;
+    let q: u32 = q.parse().map_err(|_| bad())?;
+    if !(1..=4).contains(&q) || !(2000..=2100).contains(&year) {
+        return Err(bad());
+    }
+    let first = NaiveDate::from_ymd_opt(year, 3 * q - 2, 1).ok_or_else(bad)?;
+    let months = |n: u32, f: fn(NaiveDate, chrono::Months) -> Option<NaiveDate>| {
+        f(first, chrono::Months::new(n)).unwrap_or(first)
+    };
+    let next = months(3, NaiveDate::checked_add_months);
+    let prev = months(3, NaiveDate::checked_sub_months);
+    Ok(Span {
+        label: format!("{year}年第{}季度", ["一", "二", "三", "四"][q as usize - 1]),
+        since: midnight(first),
+        until: midnight(next),
+        prev_since: midnight(prev),
+        prev_until: midnight(first),
+        prev_name: "上季度",
+    })
+}
+
+/// A circular's period: a week (`2026-W47` or a date in it), a month (`2026-11`), a
+/// quarter (`2026-Q4`) or a year (`2026`).
+pub fn parse_period(s: &str) -> Result<Span> {
+    let t = s.trim();
+    if t.contains(['Q', 'q']) {
+        parse_quarter(t)
+    } else if t.contains(['W', 'w']) || t.len() == 10 {
+        parse_week(t)
+    } else if t.len() == 4 {
+        let year = t.parse().map_err(|_| {
+            HandlingError::invalid(
+                format!("年份应写作 2026，收到 {s:?}"),
+                format!("a year is written 2026, got {s:?}"),
+            )
+        })?;
+        year_period(year)
+    } else if t.len() == 7 {
+        parse_month(t)
+    } else {
+        Err(HandlingError::invalid(
+            format!(
+                "通报的期间应写作 2026-W47（周）、2026-11（月）、2026-Q4（季度）或 2026（年），收到 {s:?}"
+            ),
+            format!(
+                "a circular's period is written 2026-W47 (week), 2026-11 (month), 2026-Q4 (quarter) or 2026 (year), got {s:?}"
+            ),
+        ))
+    }
+}
+
 pub fn year_period(year: i32) -> Result<Span> {
     let (Some(first), Some(next), Some(prev)) = (
         NaiveDate::from_ymd_opt(year, 1, 1),
@@ -315,6 +384,24 @@ mod tests {
         assert!(parse_month("2026-13").is_err());
         assert!(parse_week("2026-W54").is_err());
         assert!(year_period(1900).is_err());
+        let q = parse_period("2026-Q4").unwrap();
+        assert_eq!(q.since.to_rfc3339(), "2026-10-01T00:00:00+08:00");
+        assert_eq!(q.until.to_rfc3339(), "2027-01-01T00:00:00+08:00");
+        assert_eq!(q.prev_since.to_rfc3339(), "2026-07-01T00:00:00+08:00");
+        assert_eq!(q.label, "2026年第四季度");
+        assert_eq!(parse_period("2026-q1").unwrap().label, "2026年第一季度");
+        assert_eq!(parse_period("2026-11").unwrap(), m_of("2026-11"));
+        assert_eq!(parse_period(" 2026-W47 ").unwrap(), w);
+        assert_eq!(parse_period("2026-11-22").unwrap(), w);
+        assert_eq!(parse_period("2026").unwrap(), year_period(2026).unwrap());
+        for bad in ["2026-Q5", "2026-Q0", "Q4", "26-11", "2026-11-2", "", "1999"] {
+            let e = parse_period(bad).unwrap_err();
+            assert_eq!(e.code(), yuqing_core::Code::InvalidInput, "{bad:?}: {e}");
+        }
+    }
+
+    fn m_of(s: &str) -> Span {
+        parse_month(s).unwrap()
     }
 
     #[test]

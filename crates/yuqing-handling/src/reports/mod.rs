@@ -1,12 +1,13 @@
 //! Report builders (issue 6): compute a `yuqing_report::Report` from the store for each
 //! product — 日报, 周报, 月报 ([`periodic`]), 舆情分析报告 and 快报 ([`event`]),
-//! 《重要舆情摘报》 ([`digest`]), 年度统计 ([`yearly`]) — and keep the reports made
-//! ([`saved`]). Every figure is computed from stored data, every cited item links to its
+//! 《重要舆情摘报》 ([`digest`]), 年度统计 ([`yearly`]), 《网络舆情通报》 ([`circular`]) —
+//! and keep the reports made ([`saved`]). Every figure is computed from stored data, every cited item links to its
 //! source document; commentary blocks hold only computed facts until the analyst edits
 //! them (the edit is part of the [`Inputs`], so rebuilding gives the same report).
 //!
 //! Cases are read within the viewer's scope (a liaison's report shows their unit's cases).
 
+pub mod circular;
 pub mod digest;
 pub mod event;
 pub mod inputs;
@@ -88,6 +89,7 @@ impl<S: Store + HandlingStore + ReportStore + Send + Sync + 'static> Reports<S> 
             }
             Spec::Digest { issue, items } => digest::build(self, inputs, *issue, items).await?,
             Spec::Yearly { year } => yearly::build(self, inputs, *year, viewer).await?,
+            Spec::Circular { period } => circular::build(self, inputs, period, viewer).await?,
         };
         // The analyst's commentary replaces the computed drafts.
         for s in &mut r.sections {

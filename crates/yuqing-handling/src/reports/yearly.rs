@@ -8,9 +8,10 @@ use super::*;
 use std::collections::BTreeMap;
 use yuqing_report::model::{Chart, ChartKind, Series, Table};
 use yuqing_store::handling::AlertQuery;
-use yuqing_workflow::stats::{Period, department_stats, monitor_stats};
+use yuqing_workflow::org::Org;
+use yuqing_workflow::stats::{DepartmentStats, Period, department_stats, monitor_stats};
 
-fn rate(r: Option<f64>) -> Value {
+pub(super) fn rate(r: Option<f64>) -> Value {
     r.map_or(Value::None, Value::Pct)
 }
 
@@ -123,45 +124,7 @@ pub(super) async fn build<S: Store + HandlingStore + ReportStore + Send + Sync +
             } else {
                 format!("本年度共有 {} 个部门承办案件。", depts.len())
             }),
-            Block::Table(Table {
-                key: "departments".into(),
-                title: "部门处置统计".into(),
-                columns: [
-                    "部门",
-                    "交办",
-                    "回复",
-                    "办结",
-                    "按时",
-                    "逾期",
-                    "回复率",
-                    "办结率",
-                    "按时率",
-                    "满意度",
-                    "回复用时中位数（小时）",
-                ]
-                .map(String::from)
-                .to_vec(),
-                rows: depts
-                    .iter()
-                    .map(|d| {
-                        vec![
-                            Value::Text(unit_name(&org, &d.unit)),
-                            int(d.assigned),
-                            int(d.replied),
-                            int(d.closed),
-                            int(d.on_time),
-                            int(d.overdue),
-                            rate(d.reply_rate),
-                            rate(d.completion_rate),
-                            rate(d.on_time_rate),
-                            d.mean_satisfaction.map_or(Value::None, Value::Num),
-                            d.median_reply_secs.map_or(Value::None, |s| {
-                                Value::Num((s as f64 / 36.0).round() / 100.0)
-                            }),
-                        ]
-                    })
-                    .collect(),
-            }),
+            department_table(&depts, &org),
         ],
     ));
     rep.sections.push(section(
@@ -206,4 +169,47 @@ pub(super) async fn build<S: Store + HandlingStore + ReportStore + Send + Sync +
     rep.sections
         .push(section("年度总结", vec![draft("commentary", d)]));
     Ok(rep)
+}
+
+/// The table of the departments' handling figures (年度统计 and 通报).
+pub(super) fn department_table(depts: &[DepartmentStats], org: &Org) -> Block {
+    Block::Table(Table {
+        key: "departments".into(),
+        title: "部门处置统计".into(),
+        columns: [
+            "部门",
+            "交办",
+            "回复",
+            "办结",
+            "按时",
+            "逾期",
+            "回复率",
+            "办结率",
+            "按时率",
+            "满意度",
+            "回复用时中位数（小时）",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: depts
+            .iter()
+            .map(|d| {
+                vec![
+                    Value::Text(unit_name(&org, &d.unit)),
+                    int(d.assigned),
+                    int(d.replied),
+                    int(d.closed),
+                    int(d.on_time),
+                    int(d.overdue),
+                    rate(d.reply_rate),
+                    rate(d.completion_rate),
+                    rate(d.on_time_rate),
+                    d.mean_satisfaction.map_or(Value::None, Value::Num),
+                    d.median_reply_secs.map_or(Value::None, |s| {
+                        Value::Num((s as f64 / 36.0).round() / 100.0)
+                    }),
+                ]
+            })
+            .collect(),
+    })
 }

@@ -18,6 +18,7 @@ define({
   'reports.kind.flash': ['快报', 'Flash report'],
   'reports.kind.digest': ['重要舆情摘报', 'Digest'],
   'reports.kind.yearly': ['年度统计', 'Year-end statistics'],
+  'reports.kind.circular': ['网络舆情通报', 'Circular to the departments'],
   'reports.date': ['日期', 'Date'],
   'reports.week': ['周（如 2026-W47，或该周内任一日期）', 'Week (2026-W47, or a date in it)'],
   'reports.month': ['月份', 'Month'],
@@ -27,6 +28,7 @@ define({
   'reports.issue': ['期号（留空为下一期）', 'Issue number (empty: the next one)'],
   'reports.items': ['条目：每行一条，“平台:编号 摘要”（摘要可省略）', 'Items: one per line, "platform:id summary" (summary optional)'],
   'reports.year': ['年份', 'Year'],
+  'reports.period': ['期间：周 2026-W47、月 2026-11、季度 2026-Q4 或年 2026', 'Period: week 2026-W47, month 2026-11, quarter 2026-Q4 or year 2026'],
   'reports.plan': ['监测方案（专题）', 'Monitoring plan (topic)'],
   'reports.plan.all': ['全部信息', 'All documents'],
   'reports.submit': ['生成', 'Make'],
@@ -54,7 +56,7 @@ function canMake() {
   return (session.me?.roles || []).some((r) => ['leader', 'analyst', 'spokesperson'].includes(r.role));
 }
 
-const KINDS = ['daily', 'weekly', 'monthly', 'event', 'flash', 'digest', 'yearly'];
+const KINDS = ['daily', 'weekly', 'monthly', 'event', 'flash', 'digest', 'circular', 'yearly'];
 const FORMATS = [['docx', 'Word'], ['xlsx', 'Excel'], ['pdf', 'PDF'], ['html', 'HTML'], ['json', 'JSON']];
 
 function today() {
@@ -88,6 +90,7 @@ function fields(kind, q, plans) {
       h('label', {}, t('reports.items'), h('textarea', { name: 'items', rows: 6, required: true }, q.doc ? `${q.doc} ` : '')),
     ];
     case 'yearly': return [input('year', { type: 'number', min: 2000, max: 2100, value: q.year || today().slice(0, 4), required: true })];
+    case 'circular': return [input('period', { value: q.period || today().slice(0, 7), required: true })];
     default: return [];
   }
 }
@@ -111,6 +114,7 @@ function inputsOf(kind, form) {
       }),
     };
     case 'yearly': return { kind, year: Number(v('year')) };
+    case 'circular': return { kind, period: v('period') };
     default: return { kind };
   }
 }

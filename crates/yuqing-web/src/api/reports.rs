@@ -3,7 +3,8 @@
 //! - `GET  /api/v1/reports?kind=&limit=`: the saved reports, newest first (no model);
 //! - `POST /api/v1/reports` with the inputs (`{"kind": "daily", "date": "2026-11-21"}`,
 //!   `weekly`+`week`, `monthly`+`month`, `event`+`event`, `flash`+`alert`|`doc`,
-//!   `digest`+`issue`+`items: [{doc, summary}]`, `yearly`+`year`; optional `commentary`,
+//!   `digest`+`issue`+`items: [{doc, summary}]`, `yearly`+`year`, `circular`+`period`
+//!   (`2026-W47`, `2026-11`, `2026-Q4` or `2026`); optional `commentary`,
 //!   and `plan` (a plan id) for daily, weekly and monthly):
 //!   builds and saves it → 201 `{"report": saved}`;
 //! - `GET  /api/v1/reports/{id}`: the saved report with its model (every figure);
@@ -140,8 +141,8 @@ pub async fn list_reports<S: Store + HandlingStore + ReportStore>(
         None => None,
         Some(k) => Some(yuqing_report::Kind::parse(k).ok_or_else(|| {
             ApiError::invalid(
-                format!("未知的报告类型 {k:?}：daily、weekly、monthly、flash、digest、event、yearly"),
-                format!("unknown report kind {k:?}: daily, weekly, monthly, flash, digest, event or yearly"),
+                format!("未知的报告类型 {k:?}：daily、weekly、monthly、flash、digest、event、yearly、circular"),
+                format!("unknown report kind {k:?}: daily, weekly, monthly, flash, digest, event, yearly or circular"),
             )
         })?),
     };

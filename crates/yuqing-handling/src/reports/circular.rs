@@ -1,0 +1,240 @@
+//! 《网络舆情通报》: what the office sends the departments for a week, month, quarter or
+//! year: the situation (volume against the period before, alerts by level, cases), each
+//! department's handling (the 年度统计's figures over the period), the items whose
+//! department deadline was missed (督办事项: unmet at the end of the period, whenever they
+//! were assigned, or met late within it), and a commentary of computed facts (which units
+//! met every deadline, which have overdue items) for the office to turn into its
+//! requirements. Cases are those the viewer may see.
+
+use super::inputs::parse_period;
+use super::yearly::department_table;
+use super::*;
+use std::collections::BTreeMap;
+use yuqing_report::model::Table;
+use yuqing_store::handling::AlertQuery;
+use yuqing_workflow::stats::{OverdueItem, Period, department_stats, overdue_items};
+
+/// Hours, rounded to one decimal.
+fn hours(secs: i64) -> Value {
+    Value::Num((secs as f64 / 360.0).round() / 10.0)
+}
+
+pub(super) async fn build<S: Store + HandlingStore + ReportStore + Send + Sync + 'static>(
+    r: &Reports<S>,
+    inputs: &Inputs,
+    period_text: &str,
+    viewer: &Principal,
+) -> Result<Report> {
+    let span = parse_period(period_text)?;
+    let s = r.store.as_ref();
+    let volume = |a: DateTime<FixedOffset>, b: DateTime<FixedOffset>| async move {
+        let hours = s
+            .volume_by_hour(a.timestamp_millis(), b.timestamp_millis())
+            .await?;
+        Ok::<u64, HandlingError>(hours.iter().map(|(_, n)| n).sum())
+    };
+    let total = volume(span.since, span.until).await?;
+    let before = volume(span.prev_since, span.prev_until).await?;
+    let alerts: Vec<_> = s
+        .alerts(&AlertQuery {
+            since: Some(span.since.with_timezone(&Utc)),
+            ..Default::default()
+        })
+        .await?
+        .into_iter()
+        .filter(|a| a.raised_at < span.until)
+        .collect();
+    let cases = r.visible_cases(viewer).await?;
+    let org = r.org().await;
+    let period = Period {
+        from: span.since.with_timezone(&Utc),
+        to: span.until.with_timezone(&Utc),
+    };
+    let as_of = r.now().min(period.to);
+    let rules = r
+        .cases
+        .as_ref()
+        .map(|c| c.rules().clone())
+        .unwrap_or_default();
+    let depts = department_stats(&cases, &rules, period, as_of);
+    let overdue = overdue_items(&cases, &rules, period, as_of);
+    let registered = cases
+        .iter()
+        .filter(|c| period.contains(c.registered_at))
+        .count();
+    let assigned: u32 = depts.iter().map(|d| d.assigned).sum();
+    let closed: u32 = depts.iter().map(|d| d.closed).sum();
+
+    let mut rep = r.report(inputs, Some(span.label.clone()));
+    rep.period = Some(yuqing_report::model::ReportPeriod {
+        since: span.since,
+        until: span.until,
+        label: span.label.clone(),
+    });
+    if total == 0 && cases.is_empty() && alerts.is_empty() {
+        rep.notice = Some(format!(
+            "{}没有监测信息、预警和案件。/ Nothing was recorded in this period.",
+            span.label
+        ));
+    }
+
+    // 一、总体情况
+    let mut figs = vec![
+        fig("total", "信息量", int(total)),
+        fig("total_before", span.prev_name, int(before)),
+        fig("alerts", "预警", int(alerts.len())),
+    ];
+    for l in [4i64, 3, 2, 1] {
+        if let Some(lv) = Level::from_code(l) {
+            figs.push(fig(
+                &format!("alerts_{}", lv.as_str()),
+                &format!("{}预警", lv.label_zh()),
+                int(alerts.iter().filter(|a| a.level == l).count()),
+            ));
+        }
+    }
+    figs.extend([
+        fig("cases_registered", "登记案件", int(registered)),
+        fig("cases_assigned", "交办部门", int(assigned)),
+        fig("cases_closed", "已办结", int(closed)),
+        fig("overdue", "督办事项", int(overdue.len())),
+    ]);
+    let trend = match total.cmp(&before) {
+        std::cmp::Ordering::Greater => {
+            format!("较{}（{}条）有所上升", span.prev_name, thousands(before))
+        }
+        std::cmp::Ordering::Less => {
+            format!("较{}（{}条）有所下降", span.prev_name, thousands(before))
+        }
+        std::cmp::Ordering::Equal => format!("与{}持平", span.prev_name),
+    };
+    rep.sections.push(section(
+        "总体情况",
+        vec![
+            para(format!(
+                "{}共监测到相关信息 {} 条，{}；发出预警 {} 条，登记处置案件 {} 件，交办部门 {} 件，已办结 {} 件。",
+                span.label,
+                thousands(total),
+                trend,
+                alerts.len(),
+                registered,
+                assigned,
+                closed
+            )),
+            Block::Figures { items: figs },
+        ],
+    ));
+
+    // 二、各单位处置情况
+    rep.sections.push(section(
+        "各单位处置情况",
+        vec![
+            para(if depts.is_empty() {
+                format!("{}没有交办到部门的案件。", span.label)
+            } else {
+                format!(
+                    "{}共有 {} 个单位承办交办事项 {} 件，回复 {} 件，办结 {} 件。",
+                    span.label,
+                    depts.len(),
+                    assigned,
+                    depts.iter().map(|d| d.replied).sum::<u32>(),
+                    closed
+                )
+            }),
+            department_table(&depts, &org),
+        ],
+    ));
+
+    // 三、督办事项
+    let state = |o: &OverdueItem| match o.met_at {
+        Some(_) => "逾期办理",
+        None => "逾期未办",
+    };
+    rep.sections.push(section(
+        "督办事项",
+        vec![
+            para(if overdue.is_empty() {
+                "本期没有逾期事项。".to_owned()
+            } else {
+                format!(
+                    "截至{}，逾期未办 {} 件；本期逾期办理 {} 件。",
+                    time_zh(bj(as_of)),
+                    overdue.iter().filter(|o| o.met_at.is_none()).count(),
+                    overdue.iter().filter(|o| o.met_at.is_some()).count()
+                )
+            }),
+            Block::Table(Table {
+                key: "overdue".into(),
+                title: "逾期事项".into(),
+                columns: [
+                    "案件",
+                    "事项",
+                    "承办单位",
+                    "办理时限",
+                    "状态",
+                    "超时（小时）",
+                ]
+                .map(String::from)
+                .to_vec(),
+                rows: overdue
+                    .iter()
+                    .map(|o| {
+                        vec![
+                            Value::Text(o.case.clone()),
+                            Value::Text(o.title.clone()),
+                            Value::Text(unit_name(&org, &o.unit)),
+                            Value::Text(time_zh(bj(o.due_at))),
+                            Value::Text(state(o).into()),
+                            hours(o.late_secs),
+                        ]
+                    })
+                    .collect(),
+            }),
+        ],
+    ));
+
+    // 四、通报事项: computed facts only, until the office writes its requirements.
+    let mut late_by_unit: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for o in &overdue {
+        let e = late_by_unit.entry(o.unit.as_str()).or_default();
+        if o.met_at.is_none() {
+            e.0 += 1
+        } else {
+            e.1 += 1
+        }
+    }
+    let punctual: Vec<String> = depts
+        .iter()
+        .filter(|d| d.on_time > 0 && d.overdue == 0 && !late_by_unit.contains_key(d.unit.as_str()))
+        .map(|d| unit_name(&org, &d.unit))
+        .collect();
+    let mut d = String::new();
+    if !punctual.is_empty() {
+        d.push_str(&format!(
+            "按时办理全部交办事项的单位：{}。",
+            punctual.join("、")
+        ));
+    }
+    if !late_by_unit.is_empty() {
+        let list: Vec<String> = late_by_unit
+            .iter()
+            .map(|(u, (open, late))| {
+                let mut parts = Vec::new();
+                if *open > 0 {
+                    parts.push(format!("逾期未办 {open} 件"));
+                }
+                if *late > 0 {
+                    parts.push(format!("逾期办理 {late} 件"));
+                }
+                format!("{}（{}）", unit_name(&org, u), parts.join("，"))
+            })
+            .collect();
+        d.push_str(&format!("存在逾期事项的单位：{}。", list.join("；")));
+    }
+    if d.is_empty() {
+        d = format!("{}没有需要通报的办理情况。", span.label);
+    }
+    rep.sections
+        .push(section("通报事项", vec![draft("commentary", d)]));
+    Ok(rep)
+}
