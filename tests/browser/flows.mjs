@@ -604,6 +604,48 @@ async function mergedEventLeadsOn(ctx) {
   await page.close();
 }
 
+/**
+ * A general item collected three days ago and assigned now has let its one-day answer
+ * deadline pass: the 统计考核 page lists it under 督办事项, by department, with a link to
+ * the case.
+ */
+async function overdueItemOnTheStatsPage(ctx) {
+  await apiAs(ctx, 'admin', 'PUT', '/org', {
+    units: [
+      { id: 'county', name: '某县', kind: 'organisation' },
+      { id: 'water', name: '县水务局', kind: 'department', parent: 'county' },
+    ],
+    users: [
+      { id: 'stats-analyst', name: '监测员老王', grants: [{ unit: 'county', role: 'analyst' }] },
+      { id: 'stats-leader', name: '值班领导', grants: [{ unit: 'county', role: 'leader' }] },
+    ],
+  });
+  const collected = new Date(Date.now() - 3 * 86400_000).toISOString();
+  let c = await apiAs(ctx, 'stats-analyst', 'POST', '/cases', {
+    unit: 'county', source: { type: 'manual', channel: 'hotline' }, title: '热线：某小区停水三天', collected_at: collected,
+  });
+  c = await apiAs(ctx, 'stats-analyst', 'POST', `/cases/${c.id}/actions`, {
+    expected_version: c.version,
+    kind: { type: 'judge', level: 'general', facts: '核实中', negative: true, emergency: false },
+  });
+  c = await apiAs(ctx, 'stats-leader', 'POST', `/cases/${c.id}/actions`, {
+    expected_version: c.version,
+    kind: { type: 'assign', lead: 'water', co: [], due_at: null, instruction: '请核实并答复' },
+  });
+  const page = await firstLoginAs(ctx, 'stats-leader');
+  await page.goto(`${ctx.srv.base}/#/stats`);
+  const row = `.page-stats table.stats-overdue tr[data-case="${c.id}"]`;
+  await page.waitForSelector(row, { timeout: 15_000 });
+  const text = await page.textContent(row);
+  check(text.includes('县水务局') && text.includes('逾期未办') && text.includes('某小区停水三天'), `the overdue row: ${text}`);
+  check(await page.$eval(`${row} a`, (a) => a.getAttribute('href')) === `#/cases/${c.id}`, 'the row links to its case');
+  await page.locator(row).scrollIntoViewIfNeeded();
+  await shot(page, '37-stats-overdue');
+  await page.click(`${row} a`);
+  await page.waitForFunction((id) => document.querySelector('.page-cases')?.textContent.includes(id), c.id, { timeout: 15_000 });
+  await page.context().close();
+}
+
 export const FLOWS = [
   ['first start: login with the one-time password, forced change', firstLogin],
   ['dashboard charts render with CED data (1366×768, big screen 1920×1080)', dashboard],
@@ -616,4 +658,5 @@ export const FLOWS = [
   ['an alert becomes a case that a leader and a liaison carry to close', alertToClosedCase],
   ['an analyst makes a 日报 on the 报告 page, edits its commentary, finds the downloads', dailyReportFromThePage],
   ['a merged event\'s page leads to the event it went into, saying so', mergedEventLeadsOn],
+  ['the 统计考核 page lists an overdue item by department, linked to its case', overdueItemOnTheStatsPage],
 ];

@@ -39,7 +39,7 @@ use yuqing_workflow::case::{
 };
 use yuqing_workflow::deadlines::{DeadlineKind, DeadlineRules, DeadlineStatus, deadlines_for};
 use yuqing_workflow::org::{Org, Role, Unit, User};
-use yuqing_workflow::stats::{self, DepartmentStats, MonitorStats, Period};
+use yuqing_workflow::stats::{self, DepartmentStats, MonitorStats, OverdueItem, Period};
 
 use crate::error::{HandlingError, Result};
 
@@ -216,6 +216,8 @@ pub struct Stats {
     pub as_of: DateTime<Utc>,
     pub departments: Vec<DepartmentStats>,
     pub monitors: Vec<MonitorStats>,
+    /// Missed department deadlines (督办事项): unmet at `as_of`, or met late in the period.
+    pub overdue: Vec<OverdueItem>,
 }
 
 /// What verifying the audit chain found.
@@ -922,6 +924,7 @@ impl<S: Store + HandlingStore> Cases<S> {
             as_of,
             departments: stats::department_stats(&cases, &self.rules, period, as_of),
             monitors: stats::monitor_stats(&cases, &self.rules, period, as_of),
+            overdue: stats::overdue_items(&cases, &self.rules, period, as_of),
         })
     }
 

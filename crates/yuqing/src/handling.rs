@@ -509,6 +509,26 @@ pub async fn run(root: &Path, cfg: &Config, cmd: HandlingCommand) -> anyhow::Res
                     m.user, m.found, m.found_first, m.reported, m.late
                 )?;
             }
+            writeln!(
+                out,
+                "督办事项 / overdue: 案件 case, 承办 lead, 时限 due, 状态 state, 超时 hours late, 事项 title"
+            )?;
+            for o in &s.overdue {
+                writeln!(
+                    out,
+                    "  {}  {}  {}  {}  {:.1}  {}",
+                    o.case,
+                    o.unit,
+                    bj(o.due_at),
+                    if o.met_at.is_some() {
+                        "逾期办理/met late"
+                    } else {
+                        "逾期未办/unmet"
+                    },
+                    o.late_secs as f64 / 3600.0,
+                    o.title
+                )?;
+            }
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -329,6 +329,11 @@ fn cli_case_lifecycle_stats_and_audit() {
     assert_eq!(analyst["user"], "analyst");
     assert_eq!(analyst["found"], 2);
     assert_eq!(analyst["late"], 1);
+    assert_eq!(
+        s["overdue"],
+        json!([]),
+        "the one assigned case met its deadline"
+    );
 
     // The audit chain is intact; keep its head.
     let out = ok(&data, &["audit", "verify"]);

@@ -1,8 +1,9 @@
 // 统计考核: a period, the figures per department (assigned, replied, closed, on time,
 // overdue, median time to reply, 回复率/办结率/按时率, satisfaction) and per monitor (found,
-// found first, reported, late), and a bar chart of the departments.
+// found first, reported, late), a bar chart of the departments, and the overdue items
+// (督办事项) with links to their cases.
 
-import { h, mount, api, t, go, guard, fmtTime, fmtNum, chart } from '../app.js';
+import { h, mount, api, t, go, guard, fmtTime, fmtNum, chart, loadOrg, orgIndex } from '../app.js';
 import { define } from '../i18n.js';
 
 define({
@@ -35,6 +36,15 @@ define({
   'stats.late': ['迟报', 'Late'],
   'stats.chart': ['部门办理情况', 'Handling by department'],
   'stats.bad_period': ['请选择开始和结束日期', 'Choose a start and an end date'],
+  'stats.overdue_items': ['督办事项（逾期）', 'Overdue items'],
+  'stats.overdue_note': ['承办部门的办理时限已过而未办（不论何时交办），或在本区间内逾期办理的案件。', 'Cases whose lead department let its deadline pass: still unmet (whenever assigned), or met late in this period.'],
+  'stats.case': ['案件', 'Case'],
+  'stats.item': ['事项', 'Item'],
+  'stats.due': ['办理时限', 'Deadline'],
+  'stats.state': ['状态', 'State'],
+  'stats.unmet': ['逾期未办', 'Unmet'],
+  'stats.met_late': ['逾期办理', 'Met late'],
+  'stats.late_by': ['超时', 'Late by'],
   'stats.note': ['按案件的首次批办时间计入区间；比率分母为 0 时显示“-”。', 'Cases count by first assignment time; a rate with a zero denominator shows "-".'],
 });
 
@@ -97,12 +107,12 @@ export default async function (root, _params, query) {
   await guard(async () => {
     const [s, org] = await Promise.all([
       api('stats', { query: { from: fromV, to: toV } }),
-      api('org').catch(() => ({ units: [], users: [] })),
+      loadOrg(),
     ]);
-    const unitName = new Map((org.units || []).map((u) => [u.id, u.name]));
-    const userName = new Map((org.users || []).map((u) => [u.id, u.name]));
+    const ix = orgIndex(org);
     const depts = s.departments || [];
     const mons = s.monitors || [];
+    const overdue = s.overdue || [];
     const chartEl = h('div', { class: 'chart', style: { height: `${Math.max(240, 40 + depts.length * 36)}px` } });
     mount(out,
       h('p', { class: 'muted' }, t('stats.as_of', { at: fmtTime(s.as_of) }), ' · ', t('stats.note')),
@@ -113,7 +123,7 @@ export default async function (root, _params, query) {
             h('thead', {}, h('tr', {}, ['unit', 'assigned', 'replied', 'closed', 'on_time', 'overdue', 'median_reply', 'reply_rate', 'completion_rate', 'on_time_rate', 'satisfaction']
               .map((k) => h('th', {}, t(`stats.${k}`))))),
             h('tbody', {}, depts.map((d) => h('tr', { dataset: { unit: d.unit } },
-              h('td', {}, unitName.get(d.unit) || d.unit),
+              h('td', {}, ix.unitName(d.unit)),
               h('td', {}, fmtNum(d.assigned)),
               h('td', {}, fmtNum(d.replied)),
               h('td', {}, fmtNum(d.closed)),
@@ -131,14 +141,27 @@ export default async function (root, _params, query) {
           mons.length ? h('table', { class: 'stats-monitors' },
             h('thead', {}, h('tr', {}, ['user', 'found', 'found_first', 'reported', 'late'].map((k) => h('th', {}, t(`stats.${k}`))))),
             h('tbody', {}, mons.map((m) => h('tr', {},
-              h('td', {}, userName.get(m.user) ? `${userName.get(m.user)}（${m.user}）` : m.user),
+              h('td', {}, ix.userName(m.user)),
               h('td', {}, fmtNum(m.found)),
               h('td', {}, fmtNum(m.found_first)),
               h('td', {}, fmtNum(m.reported)),
               h('td', { class: m.late ? 'overdue' : '' }, fmtNum(m.late))))))
+            : h('p', { class: 'muted' }, t('common.empty'))),
+        h('div', { class: 'card span-12' },
+          h('h2', {}, t('stats.overdue_items')),
+          h('p', { class: 'muted small' }, t('stats.overdue_note')),
+          overdue.length ? h('table', { class: 'stats-overdue' },
+            h('thead', {}, h('tr', {}, ['case', 'item', 'unit', 'due', 'state', 'late_by'].map((k) => h('th', {}, t(`stats.${k}`))))),
+            h('tbody', {}, overdue.map((o) => h('tr', { dataset: { case: o.case } },
+              h('td', {}, h('a', { href: `#/cases/${encodeURIComponent(o.case)}` }, o.case)),
+              h('td', {}, o.title),
+              h('td', {}, ix.unitName(o.unit)),
+              h('td', {}, fmtTime(o.due_at)),
+              h('td', { class: o.met_at ? '' : 'overdue' }, t(o.met_at ? 'stats.met_late' : 'stats.unmet')),
+              h('td', {}, dur(o.late_secs))))))
             : h('p', { class: 'muted' }, t('common.empty')))));
     if (depts.length) {
-      const names = depts.map((d) => unitName.get(d.unit) || d.unit);
+      const names = depts.map((d) => ix.unitName(d.unit));
       const series = ['assigned', 'replied', 'closed', 'on_time', 'overdue'].map((k) => ({
         name: t(`stats.${k}`),
         type: 'bar',
