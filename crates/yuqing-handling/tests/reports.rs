@@ -122,14 +122,20 @@ timeout = "5s"
         .run_schedule(&settings, &channels)
         .await
         .expect("schedule");
-    assert!(ran.made.is_none() && ran.sent.is_empty());
+    assert!(ran.is_empty(), "{ran:?}");
     // 17:01: made and announced on both channels.
     clock.advance(Duration::minutes(2));
-    let ran = r
+    let mut ran = r
         .run_schedule(&settings, &channels)
         .await
         .expect("schedule");
-    let saved = ran.made.expect("made at 17:00");
+    assert_eq!(
+        ran.len(),
+        1,
+        "only the daily report on a Wednesday: {ran:?}"
+    );
+    let ran = ran.remove(0);
+    let saved = ran.made;
     assert_eq!(ran.sent.len(), 2, "{:?}", ran.sent);
     assert!(ran.sent.iter().all(Result::is_ok), "{:?}", ran.sent);
     assert_eq!(saved.kind, "daily");
@@ -181,15 +187,14 @@ timeout = "5s"
         .run_schedule(&settings, &channels)
         .await
         .expect("schedule");
-    assert!(ran.made.is_none() && ran.sent.is_empty());
+    assert!(ran.is_empty(), "{ran:?}");
     let other = reports(&store, &clock);
     assert!(
         other
             .run_schedule(&settings, &channels)
             .await
             .expect("schedule")
-            .made
-            .is_none()
+            .is_empty()
     );
     assert_eq!(got.lock().expect("lock").len(), 1, "announced once");
 
@@ -203,8 +208,58 @@ timeout = "5s"
         r.run_schedule(&settings, &channels)
             .await
             .expect("schedule")
-            .made
-            .is_none()
+            .is_empty()
+    );
+
+    // Monday 2026-06-01 09:30 Beijing: May's 月报 and the week before's 周报 (the 日报
+    // waits for 17:00), each announced; the 周报 counts that week's documents.
+    clock.set(
+        Utc.with_ymd_and_hms(2026, 6, 1, 1, 30, 0)
+            .single()
+            .expect("mon"),
+    );
+    let ran = r
+        .run_schedule(&settings, &channels)
+        .await
+        .expect("schedule");
+    assert_eq!(
+        ran.iter()
+            .map(|x| x.made.schedule_key.as_deref().expect("key"))
+            .collect::<Vec<_>>(),
+        ["monthly:2026-05", "weekly:2026-W22"]
+    );
+    assert!(
+        ran.iter()
+            .all(|x| x.sent.len() == 2 && x.sent.iter().all(Result::is_ok))
+    );
+    let month: Report = serde_json::from_value(ran[0].made.model.clone()).expect("model");
+    assert_eq!(month.figure("total"), Some(&V::Int(11)), "May's eleven");
+    let week: Report = serde_json::from_value(ran[1].made.model.clone()).expect("model");
+    assert_eq!(
+        week.figure("total"),
+        Some(&V::Int(0)),
+        "nothing in 25–31 May"
+    );
+    let hooks = got.lock().expect("lock").clone();
+    assert_eq!(hooks.len(), 3);
+    assert!(
+        hooks[1]["title"]
+            .as_str()
+            .expect("title")
+            .contains("舆情月报")
+    );
+    assert!(
+        hooks[2]["title"]
+            .as_str()
+            .expect("title")
+            .contains("舆情周报")
+    );
+    assert!(
+        r.run_schedule(&settings, &channels)
+            .await
+            .expect("schedule")
+            .is_empty(),
+        "each made once"
     );
 
     // The analyst's commentary survives a rebuild; an empty text returns the draft.

@@ -76,7 +76,7 @@ where
 /// How often the report schedule is checked.
 const REPORT_EVERY: Duration = Duration::from_secs(60);
 
-/// Starts the daily-report schedule (`[report] daily_at`).
+/// Starts the report schedule (`[report] daily_at`, `weekly_at`, `monthly_at`).
 pub fn spawn_reports<S>(
     reports: Arc<yuqing_handling::reports::Reports<S>>,
     settings: yuqing_handling::reports::ReportSettings,
@@ -90,7 +90,7 @@ where
         + Sync
         + 'static,
 {
-    settings.daily_time()?;
+    settings.check()?;
     let channels: Vec<yuqing_alert::Channel> = channels
         .iter()
         .map(|c| c.build())
@@ -98,17 +98,18 @@ where
     Ok(tokio::spawn(async move {
         loop {
             match reports.run_schedule(&settings, &channels).await {
-                Ok(r) => {
-                    if let Some(saved) = r.made {
+                Ok(made) => {
+                    for r in made {
                         tracing::info!(
-                            report = saved.id,
+                            report = r.made.id,
+                            kind = %r.made.kind,
                             sent = r.sent.iter().filter(|x| x.is_ok()).count(),
                             failed = r.sent.iter().filter(|x| x.is_err()).count(),
-                            "the daily report was made"
+                            "a scheduled report was made"
                         );
                     }
                 }
-                Err(e) => tracing::error!(error = %e, "making the daily report failed"),
+                Err(e) => tracing::error!(error = %e, "making the scheduled reports failed"),
             }
             tokio::time::sleep(REPORT_EVERY).await;
         }
@@ -199,7 +200,7 @@ pub fn lead(
     cfg: Config,
     judge: Arc<yuqing_ingest::transforms::judge::Judge>,
 ) -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
-    cfg.report.daily_time()?;
+    cfg.report.check()?;
     cfg.report.letterhead()?;
     Ok(lead_loop(store, cfg, judge))
 }

@@ -1,8 +1,16 @@
-//! The scheduled 日报: once the configured time (`[report] daily_at`, Beijing) has passed
-//! on a working day (or any day with `weekends`), `serve` makes that day's daily report,
-//! saves it under the key `daily:<date>` (made once, even across restarts or several
-//! servers on one database), and announces it through the channels: robots get the title,
-//! the headline figures and a link; e-mail gets the report as a Word attachment.
+//! The scheduled reports: once the configured time has passed on its day (Beijing time),
+//! `serve` makes
+//!
+//! - the day's 日报 (`[report] daily_at`, working days, or every day with `weekends`),
+//!   key `daily:<date>`;
+//! - on `[report] weekly_at`'s weekday, the week before's 周报, key `weekly:<YYYY-Www>`;
+//! - on `[report] monthly_at`'s day, the month before's 月报, key `monthly:<YYYY-MM>`;
+//!
+//! each saved under its key (made once, even across restarts or several servers on one
+//! database), and announces it through the channels: robots get the title, the headline
+//! figures and a link; e-mail gets the report as a Word attachment. A day missed (the
+//! server was down all of it) is not made up later, as a person would not write
+//! yesterday's briefing today.
 
 use super::*;
 use chrono::{Datelike, NaiveTime, Weekday};
@@ -10,11 +18,10 @@ use yuqing_alert::{Channel, Delivery, ReportNotice};
 use yuqing_report::{Format, render};
 use yuqing_store::reports::SavedReport;
 
-/// What one check of the schedule did.
-#[derive(Debug, Default)]
+/// One report the schedule made.
+#[derive(Debug)]
 pub struct Ran {
-    /// The report made now (None: not due, or already made).
-    pub made: Option<SavedReport>,
+    pub made: SavedReport,
     /// One entry per channel: its delivery, or why it failed.
     pub sent: Vec<std::result::Result<Delivery, String>>,
 }
@@ -30,25 +37,75 @@ pub fn due(settings: &ReportSettings, now: DateTime<Utc>) -> Result<Option<chron
     Ok((local.time() >= at && (settings.weekends || !weekend)).then(|| local.date_naive()))
 }
 
+/// Every scheduled report due at `now` with its key: the month before's 月报 (on its
+/// day), the week before's 周报 (on its weekday), the day's 日报.
+pub fn due_reports(settings: &ReportSettings, now: DateTime<Utc>) -> Result<Vec<(Spec, String)>> {
+    let local = bj(now);
+    let (today, time) = (local.date_naive(), local.time());
+    let after = |h: u32, m: u32| time >= NaiveTime::from_hms_opt(h, m, 0).unwrap_or_default();
+    let mut out = Vec::new();
+    if let Some((day, h, m)) = settings.monthly_time()?
+        && today.day() == day
+        && after(h, m)
+    {
+        let prev = today
+            .with_day(1)
+            .and_then(|d| d.checked_sub_months(chrono::Months::new(1)))
+            .unwrap_or(today);
+        let month = format!("{}-{:02}", prev.year(), prev.month());
+        out.push((
+            Spec::Monthly {
+                month: month.clone(),
+            },
+            format!("monthly:{month}"),
+        ));
+    }
+    if let Some((weekday, h, m)) = settings.weekly_time()?
+        && local.weekday() == weekday
+        && after(h, m)
+    {
+        let w = (today - chrono::Duration::days(7)).iso_week();
+        let week = format!("{}-W{:02}", w.year(), w.week());
+        out.push((
+            Spec::Weekly { week: week.clone() },
+            format!("weekly:{week}"),
+        ));
+    }
+    if let Some(date) = due(settings, now)? {
+        out.push((Spec::Daily { date }, format!("daily:{date}")));
+    }
+    Ok(out)
+}
+
 impl<S: Store + HandlingStore + ReportStore + Send + Sync + 'static> Reports<S> {
-    /// Checks the schedule once: makes and announces the day's report when due.
+    /// Checks the schedule once: makes and announces each report that is due and not yet
+    /// made ([`due_reports`]); returns those made now.
     pub async fn run_schedule(
         &self,
         settings: &ReportSettings,
         channels: &[Channel],
-    ) -> Result<Ran> {
-        let now = self.now();
-        let Some(date) = due(settings, now)? else {
-            return Ok(Ran::default());
-        };
-        let inputs = Inputs::new(Spec::Daily { date });
-        let key = format!("daily:{date}");
-        let Some(saved) = self
-            .make_keyed(&inputs, &Principal::Operator, "system", None, Some(key))
-            .await?
-        else {
-            return Ok(Ran::default());
-        };
+    ) -> Result<Vec<Ran>> {
+        let mut ran = Vec::new();
+        for (spec, key) in due_reports(settings, self.now())? {
+            let inputs = Inputs::new(spec);
+            if let Some(saved) = self
+                .make_keyed(&inputs, &Principal::Operator, "system", None, Some(key))
+                .await?
+            {
+                let sent = self.announce(&saved, settings, channels).await?;
+                ran.push(Ran { made: saved, sent });
+            }
+        }
+        Ok(ran)
+    }
+
+    /// Sends a saved report's notice through the channels the settings name.
+    async fn announce(
+        &self,
+        saved: &SavedReport,
+        settings: &ReportSettings,
+        channels: &[Channel],
+    ) -> Result<Vec<std::result::Result<Delivery, String>>> {
         let report: Report = serde_json::from_value(saved.model.clone()).map_err(|e| {
             HandlingError::invalid(
                 format!("报告无法读取：{e}"),
@@ -75,14 +132,11 @@ impl<S: Store + HandlingStore + ReportStore + Send + Sync + 'static> Reports<S> 
                 .await
                 .map_err(|e| e.to_string());
             if let Err(e) = &r {
-                tracing::warn!(channel = c.name(), error = %e, "the daily report was not delivered");
+                tracing::warn!(channel = c.name(), report = saved.id, kind = %saved.kind, error = %e, "a scheduled report was not delivered");
             }
             sent.push(r);
         }
-        Ok(Ran {
-            made: Some(saved),
-            sent,
-        })
+        Ok(sent)
     }
 }
 
@@ -111,7 +165,7 @@ pub fn notice_of(report: &Report, id: i64, settings: &ReportSettings) -> ReportN
             bytes,
         )),
         Err(e) => {
-            tracing::warn!(error = %e, "the daily report could not be rendered as DOCX");
+            tracing::warn!(error = %e, "the report could not be rendered as DOCX");
             None
         }
     };
@@ -173,5 +227,71 @@ mod tests {
                 .to_string()
                 .contains("HH:MM")
         );
+    }
+
+    #[test]
+    fn the_weekly_and_monthly_reports_are_due_on_their_day_after_their_time() {
+        let s = ReportSettings {
+            daily_at: String::new(),
+            ..ReportSettings::default() // mon 09:00, 1 09:00
+        };
+        let at = |y, mo, d, h, m| {
+            beijing()
+                .with_ymd_and_hms(y, mo, d, h, m, 0)
+                .unwrap()
+                .with_timezone(&Utc)
+        };
+        let keys = |s: &ReportSettings, t| {
+            due_reports(s, t)
+                .unwrap()
+                .into_iter()
+                .map(|(_, k)| k)
+                .collect::<Vec<_>>()
+        };
+        // Monday 2026-11-23 08:59 and 09:00: the week before is 2026-W47.
+        assert!(keys(&s, at(2026, 11, 23, 8, 59)).is_empty());
+        assert_eq!(keys(&s, at(2026, 11, 23, 9, 0)), ["weekly:2026-W47"]);
+        // Tuesday: not made up.
+        assert!(keys(&s, at(2026, 11, 24, 10, 0)).is_empty());
+        // Monday 2027-01-04: the week before is 2026-W53; the 1st of January (a
+        // Friday) makes December's report.
+        assert_eq!(keys(&s, at(2027, 1, 4, 9, 30)), ["weekly:2026-W53"]);
+        assert_eq!(keys(&s, at(2027, 1, 1, 9, 30)), ["monthly:2026-12"]);
+        // Monday 2026-06-01 after 17:00 with the daily on too: all three, the month first.
+        let all = ReportSettings::default();
+        assert_eq!(
+            keys(&all, at(2026, 6, 1, 17, 30)),
+            ["monthly:2026-05", "weekly:2026-W22", "daily:2026-06-01"]
+        );
+        let specs: Vec<Spec> = due_reports(&all, at(2026, 6, 1, 17, 30))
+            .unwrap()
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect();
+        for spec in &specs {
+            Inputs::new(spec.clone()).check().unwrap();
+        }
+        // Off, and wrong.
+        let off = ReportSettings {
+            daily_at: String::new(),
+            weekly_at: String::new(),
+            monthly_at: String::new(),
+            ..ReportSettings::default()
+        };
+        assert!(keys(&off, at(2026, 6, 1, 17, 30)).is_empty());
+        for (weekly, monthly) in [
+            ("monday 09:00", "1 09:00"),
+            ("mon 9", "1 09:00"),
+            ("mon 09:00", "31 09:00"),
+            ("mon 09:00", "1"),
+        ] {
+            let bad = ReportSettings {
+                weekly_at: weekly.into(),
+                monthly_at: monthly.into(),
+                ..ReportSettings::default()
+            };
+            let e = bad.check().unwrap_err().to_string();
+            assert!(e.contains("weekly_at") || e.contains("monthly_at"), "{e}");
+        }
     }
 }

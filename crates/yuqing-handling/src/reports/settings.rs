@@ -1,7 +1,8 @@
 //! `[report]` in the configuration: the letterhead, the tools used to render, and the
-//! schedule of the daily report.
+//! schedule of the daily, weekly and monthly reports.
 
 use crate::error::{HandlingError, Result};
+use chrono::Weekday;
 use serde::Deserialize;
 use std::path::PathBuf;
 use yuqing_report::{Letterhead, RenderOptions};
@@ -26,6 +27,12 @@ pub struct ReportSettings {
     pub daily_at: String,
     /// Make the scheduled 日报 on Saturdays and Sundays too.
     pub weekends: bool,
+    /// When `serve` makes the week before's 周报: a weekday and a Beijing time,
+    /// "mon 09:00" (mon … sun); "" turns it off.
+    pub weekly_at: String,
+    /// When `serve` makes the month before's 月报: a day of the month (1–28) and a
+    /// Beijing time, "1 09:00"; "" turns it off.
+    pub monthly_at: String,
     /// Channels (by name) the scheduled reports are sent through; empty: every channel.
     pub channels: Vec<String>,
 }
@@ -42,6 +49,8 @@ impl Default for ReportSettings {
             base_url: None,
             daily_at: "17:00".into(),
             weekends: false,
+            weekly_at: "mon 09:00".into(),
+            monthly_at: "1 09:00".into(),
             channels: Vec::new(),
         }
     }
@@ -80,11 +89,7 @@ impl ReportSettings {
         if t.is_empty() {
             return Ok(None);
         }
-        let parsed = t
-            .split_once(':')
-            .and_then(|(h, m)| Some((h.parse::<u32>().ok()?, m.parse::<u32>().ok()?)))
-            .filter(|(h, m)| *h < 24 && *m < 60);
-        parsed.map(Some).ok_or_else(|| {
+        hh_mm(t).map(Some).ok_or_else(|| {
             HandlingError::invalid(
                 format!(
                     "[report] daily_at 应写作 HH:MM（如 17:00），收到 {t:?}；\"\" 关闭定时日报"
@@ -95,4 +100,74 @@ impl ReportSettings {
             )
         })
     }
+
+    /// The weekly report's weekday and time, `None` when it is off.
+    pub fn weekly_time(&self) -> Result<Option<(Weekday, u32, u32)>> {
+        let t = self.weekly_at.trim();
+        if t.is_empty() {
+            return Ok(None);
+        }
+        let parsed = t.split_once(' ').and_then(|(d, hm)| {
+            let (h, m) = hh_mm(hm.trim())?;
+            let day = match d.to_ascii_lowercase().as_str() {
+                "mon" => Weekday::Mon,
+                "tue" => Weekday::Tue,
+                "wed" => Weekday::Wed,
+                "thu" => Weekday::Thu,
+                "fri" => Weekday::Fri,
+                "sat" => Weekday::Sat,
+                "sun" => Weekday::Sun,
+                _ => return None,
+            };
+            Some((day, h, m))
+        });
+        parsed.map(Some).ok_or_else(|| {
+            HandlingError::invalid(
+                format!(
+                    "[report] weekly_at 应写作 星期 HH:MM（如 mon 09:00，星期为 mon…sun），收到 {t:?}；\"\" 关闭定时周报"
+                ),
+                format!(
+                    "[report] weekly_at is written DAY HH:MM (e.g. mon 09:00, DAY one of mon…sun), got {t:?}; \"\" turns it off"
+                ),
+            )
+        })
+    }
+
+    /// The monthly report's day of the month and time, `None` when it is off.
+    pub fn monthly_time(&self) -> Result<Option<(u32, u32, u32)>> {
+        let t = self.monthly_at.trim();
+        if t.is_empty() {
+            return Ok(None);
+        }
+        let parsed = t.split_once(' ').and_then(|(d, hm)| {
+            let (h, m) = hh_mm(hm.trim())?;
+            let day: u32 = d.parse().ok().filter(|d| (1..=28).contains(d))?;
+            Some((day, h, m))
+        });
+        parsed.map(Some).ok_or_else(|| {
+            HandlingError::invalid(
+                format!(
+                    "[report] monthly_at 应写作 日 HH:MM（如 1 09:00，日为 1–28），收到 {t:?}；\"\" 关闭定时月报"
+                ),
+                format!(
+                    "[report] monthly_at is written DAY HH:MM (e.g. 1 09:00, DAY 1–28), got {t:?}; \"\" turns it off"
+                ),
+            )
+        })
+    }
+
+    /// Checks every schedule setting (at start, so that a typo stops `serve` at once).
+    pub fn check(&self) -> Result<()> {
+        self.daily_time()?;
+        self.weekly_time()?;
+        self.monthly_time()?;
+        Ok(())
+    }
+}
+
+/// "HH:MM" → (hour, minute).
+fn hh_mm(t: &str) -> Option<(u32, u32)> {
+    t.split_once(':')
+        .and_then(|(h, m)| Some((h.parse::<u32>().ok()?, m.parse::<u32>().ok()?)))
+        .filter(|(h, m)| *h < 24 && *m < 60)
 }
