@@ -1002,6 +1002,8 @@ plans = ["授权测试"]
 
 [report]
 daily_at = ""
+weekly_at = ""
+monthly_at = ""
 soffice = "/nonexistent/soffice"
 "#,
     );

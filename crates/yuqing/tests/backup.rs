@@ -57,7 +57,9 @@ async fn a_backup_taken_while_serving_restores_exactly() {
 
     let srv = common::serve(
         tmp.path(),
-        &format!("[server]\npush_tokens = [\"{TOKEN}\"]\n[report]\ndaily_at = \"\"\n"),
+        &format!(
+            "[server]\npush_tokens = [\"{TOKEN}\"]\n[report]\ndaily_at = \"\"\nweekly_at = \"\"\nmonthly_at = \"\"\n"
+        ),
     );
     let _ = rustls::crypto::ring::default_provider().install_default();
     // Documents keep arriving while the backup is taken.

@@ -152,7 +152,7 @@ fn an_import_onto_a_full_disk_says_so_and_completes_when_space_returns() {
 fn serve_on_a_full_disk_answers_503_and_takes_the_pushes_when_space_returns() {
     let fs = Tmpfs::new("4m");
     let config = format!(
-        "[server]\npush_tokens = [\"{TOKEN}\"]\n[ingest]\nindex_commit_secs = 1\n[report]\ndaily_at = \"\"\n"
+        "[server]\npush_tokens = [\"{TOKEN}\"]\n[ingest]\nindex_commit_secs = 1\n[report]\ndaily_at = \"\"\nweekly_at = \"\"\nmonthly_at = \"\"\n"
     );
     let rt = tokio::runtime::Runtime::new().expect("rt");
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -235,7 +235,7 @@ fn serve_on_a_full_disk_answers_503_and_takes_the_pushes_when_space_returns() {
 fn serve_recovers_everything_after_commits_failed_on_a_full_disk() {
     let fs = Tmpfs::new("64m");
     let config = format!(
-        "[server]\npush_tokens = [\"{TOKEN}\"]\n[ingest]\nindex_commit_secs = 1\n[report]\ndaily_at = \"\"\n\
+        "[server]\npush_tokens = [\"{TOKEN}\"]\n[ingest]\nindex_commit_secs = 1\n[report]\ndaily_at = \"\"\nweekly_at = \"\"\nmonthly_at = \"\"\n\
          [[plans]]\nname = \"索引恢复\"\nexpression = \"食堂+变质\"\n\
          [[alert_rules]]\nname = \"恢复\"\nplans = [\"索引恢复\"]\n"
     );

@@ -55,7 +55,9 @@ async fn serve_killed_while_ingesting_loses_nothing_and_check_repairs() {
         &d,
         "--json",
     ]);
-    let config = format!("[server]\npush_tokens = [\"{TOKEN}\"]\n[report]\ndaily_at = \"\"\n");
+    let config = format!(
+        "[server]\npush_tokens = [\"{TOKEN}\"]\n[report]\ndaily_at = \"\"\nweekly_at = \"\"\nmonthly_at = \"\"\n"
+    );
     let _ = rustls::crypto::ring::default_provider().install_default();
     let c = reqwest::Client::new();
 
@@ -299,7 +301,7 @@ async fn serve_dying_inside_an_index_commit_loses_nothing() {
     let tmp = tempfile::tempdir().expect("tmp");
     let d = tmp.path().join("data").to_str().expect("utf8").to_owned();
     let config = format!(
-        "[server]\npush_tokens = [\"{TOKEN}\"]\n[ingest]\nindex_commit_secs = 1\n[report]\ndaily_at = \"\"\n"
+        "[server]\npush_tokens = [\"{TOKEN}\"]\n[ingest]\nindex_commit_secs = 1\n[report]\ndaily_at = \"\"\nweekly_at = \"\"\nmonthly_at = \"\"\n"
     );
     let _ = rustls::crypto::ring::default_provider().install_default();
     let c = reqwest::Client::new();
@@ -455,7 +457,7 @@ async fn hostile_sources_are_marked_failing_and_the_good_one_keeps_its_schedule(
         )
     };
     let config = format!(
-        "[server]\npush_tokens = [\"{TOKEN}\"]\n[ingest]\nindex_commit_secs = 1\n[report]\ndaily_at = \"\"\n{}",
+        "[server]\npush_tokens = [\"{TOKEN}\"]\n[ingest]\nindex_commit_secs = 1\n[report]\ndaily_at = \"\"\nweekly_at = \"\"\nmonthly_at = \"\"\n{}",
         ["good", "hang", "garbage", "loop", "huge"]
             .map(source)
             .concat()

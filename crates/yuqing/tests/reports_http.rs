@@ -164,7 +164,7 @@ async fn reports_over_http() {
 
     let srv = common::serve(
         tmp.path(),
-        "[server]\npush_tokens = [\"t0ken\"]\n\n[report]\ndaily_at = \"\"\nsoffice = \"/nonexistent/soffice\"\n",
+        "[server]\npush_tokens = [\"t0ken\"]\n\n[report]\ndaily_at = \"\"\nweekly_at = \"\"\nmonthly_at = \"\"\nsoffice = \"/nonexistent/soffice\"\n",
     );
     let c = Client {
         base: srv.base.clone(),
