@@ -7,12 +7,11 @@
 //! requirements. Cases are those the viewer may see.
 
 use super::inputs::parse_period;
-use super::yearly::department_table;
+use super::yearly::{Assessed, alert_level_figures, assess, department_table};
 use super::*;
 use std::collections::BTreeMap;
 use yuqing_report::model::Table;
-use yuqing_store::handling::AlertQuery;
-use yuqing_workflow::stats::{OverdueItem, Period, department_stats, overdue_items};
+use yuqing_workflow::stats::{OverdueItem, department_stats, overdue_items};
 
 /// Hours, rounded to one decimal.
 fn hours(secs: i64) -> Value {
@@ -35,42 +34,22 @@ pub(super) async fn build<S: Store + HandlingStore + ReportStore + Send + Sync +
     };
     let total = volume(span.since, span.until).await?;
     let before = volume(span.prev_since, span.prev_until).await?;
-    let alerts: Vec<_> = s
-        .alerts(&AlertQuery {
-            since: Some(span.since.with_timezone(&Utc)),
-            ..Default::default()
-        })
-        .await?
-        .into_iter()
-        .filter(|a| a.raised_at < span.until)
-        .collect();
-    let cases = r.visible_cases(viewer).await?;
-    let org = r.org().await;
-    let period = Period {
-        from: span.since.with_timezone(&Utc),
-        to: span.until.with_timezone(&Utc),
-    };
-    let as_of = r.now().min(period.to);
-    let rules = r
-        .cases
-        .as_ref()
-        .map(|c| c.rules().clone())
-        .unwrap_or_default();
+    let Assessed {
+        alerts,
+        cases,
+        org,
+        period,
+        as_of,
+        rules,
+        registered,
+    } = assess(r, &span, viewer).await?;
     let depts = department_stats(&cases, &rules, period, as_of);
     let overdue = overdue_items(&cases, &rules, period, as_of);
-    let registered = cases
-        .iter()
-        .filter(|c| period.contains(c.registered_at))
-        .count();
     let assigned: u32 = depts.iter().map(|d| d.assigned).sum();
     let closed: u32 = depts.iter().map(|d| d.closed).sum();
 
     let mut rep = r.report(inputs, Some(span.label.clone()));
-    rep.period = Some(yuqing_report::model::ReportPeriod {
-        since: span.since,
-        until: span.until,
-        label: span.label.clone(),
-    });
+    rep.period = Some(span.report_period());
     if total == 0 && cases.is_empty() && alerts.is_empty() {
         rep.notice = Some(format!(
             "{}没有监测信息、预警和案件。/ Nothing was recorded in this period.",
@@ -84,15 +63,7 @@ pub(super) async fn build<S: Store + HandlingStore + ReportStore + Send + Sync +
         fig("total_before", span.prev_name, int(before)),
         fig("alerts", "预警", int(alerts.len())),
     ];
-    for l in [4i64, 3, 2, 1] {
-        if let Some(lv) = Level::from_code(l) {
-            figs.push(fig(
-                &format!("alerts_{}", lv.as_str()),
-                &format!("{}预警", lv.label_zh()),
-                int(alerts.iter().filter(|a| a.level == l).count()),
-            ));
-        }
-    }
+    figs.extend(alert_level_figures(&alerts));
     figs.extend([
         fig("cases_registered", "登记案件", int(registered)),
         fig("cases_assigned", "交办部门", int(assigned)),

@@ -191,6 +191,17 @@ pub struct Span {
     pub prev_name: &'static str,
 }
 
+impl Span {
+    /// The period as a report carries it.
+    pub fn report_period(&self) -> yuqing_report::model::ReportPeriod {
+        yuqing_report::model::ReportPeriod {
+            since: self.since,
+            until: self.until,
+            label: self.label.clone(),
+        }
+    }
+}
+
 fn midnight(d: NaiveDate) -> DateTime<FixedOffset> {
     beijing()
         .from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())

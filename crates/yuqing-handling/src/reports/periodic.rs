@@ -116,11 +116,7 @@ pub(super) async fn build<S: Store + HandlingStore + ReportStore + Send + Sync +
         None => span.label.clone(),
     };
     let mut rep = r.report(inputs, Some(subtitle));
-    rep.period = Some(yuqing_report::model::ReportPeriod {
-        since: span.since,
-        until: span.until,
-        label: span.label.clone(),
-    });
+    rep.period = Some(span.report_period());
     if total == 0 {
         rep.notice = Some(format!(
             "{}没有监测到发布于该时段的信息；以下各项均为零。/ No documents were published in this period.",

@@ -3,11 +3,12 @@
 //! rates, satisfaction) and per monitor (found, found first, reported, late), from the
 //! workflow's statistics (`yuqing_workflow::stats`) over the cases the viewer may see.
 
-use super::inputs::year_period;
+use super::inputs::{Span, year_period};
 use super::*;
 use std::collections::BTreeMap;
 use yuqing_report::model::{Chart, ChartKind, Series, Table};
-use yuqing_store::handling::AlertQuery;
+use yuqing_store::handling::{AlertQuery, AlertRow};
+use yuqing_workflow::deadlines::DeadlineRules;
 use yuqing_workflow::org::Org;
 use yuqing_workflow::stats::{DepartmentStats, Period, department_stats, monitor_stats};
 
@@ -33,44 +34,24 @@ pub(super) async fn build<S: Store + HandlingStore + ReportStore + Send + Sync +
         }
     }
     let total: u64 = months.iter().sum();
-    let alerts: Vec<_> = s
-        .alerts(&AlertQuery {
-            since: Some(span.since.with_timezone(&Utc)),
-            ..Default::default()
-        })
-        .await?
-        .into_iter()
-        .filter(|a| a.raised_at < span.until)
-        .collect();
-    let cases = r.visible_cases(viewer).await?;
-    let org = r.org().await;
-    let period = Period {
-        from: span.since.with_timezone(&Utc),
-        to: span.until.with_timezone(&Utc),
-    };
-    let as_of = r.now().min(period.to);
-    let rules = r
-        .cases
-        .as_ref()
-        .map(|c| c.rules().clone())
-        .unwrap_or_default();
+    let Assessed {
+        alerts,
+        cases,
+        org,
+        period,
+        as_of,
+        rules,
+        registered,
+    } = assess(r, &span, viewer).await?;
     let depts = department_stats(&cases, &rules, period, as_of);
     let monitors = monitor_stats(&cases, &rules, period, as_of);
-    let registered = cases
-        .iter()
-        .filter(|c| period.contains(c.registered_at))
-        .count();
     let closed = cases
         .iter()
         .filter(|c| c.closed_at.is_some_and(|t| period.contains(t)))
         .count();
 
     let mut rep = r.report(inputs, Some(span.label.clone()));
-    rep.period = Some(yuqing_report::model::ReportPeriod {
-        since: span.since,
-        until: span.until,
-        label: span.label.clone(),
-    });
+    rep.period = Some(span.report_period());
     if total == 0 && cases.is_empty() && alerts.is_empty() {
         rep.notice = Some(format!(
             "{}没有监测信息、预警和案件。/ Nothing was recorded in {year}.",
@@ -83,15 +64,7 @@ pub(super) async fn build<S: Store + HandlingStore + ReportStore + Send + Sync +
         fig("cases_registered", "登记案件", int(registered)),
         fig("cases_closed", "办结案件", int(closed)),
     ];
-    for l in [4i64, 3, 2, 1] {
-        if let Some(lv) = Level::from_code(l) {
-            figs.push(fig(
-                &format!("alerts_{}", lv.as_str()),
-                &format!("{}预警", lv.label_zh()),
-                int(alerts.iter().filter(|a| a.level == l).count()),
-            ));
-        }
-    }
+    figs.extend(alert_level_figures(&alerts));
     rep.sections.push(section(
         "全年概况",
         vec![
@@ -195,7 +168,7 @@ pub(super) fn department_table(depts: &[DepartmentStats], org: &Org) -> Block {
             .iter()
             .map(|d| {
                 vec![
-                    Value::Text(unit_name(&org, &d.unit)),
+                    Value::Text(unit_name(org, &d.unit)),
                     int(d.assigned),
                     int(d.replied),
                     int(d.closed),
@@ -212,4 +185,71 @@ pub(super) fn department_table(depts: &[DepartmentStats], org: &Org) -> Block {
             })
             .collect(),
     })
+}
+
+/// What the year-end statistics and the circular read for a period: its alerts, the
+/// cases the viewer may see with the organisation and the deadline rules, judged as of the
+/// period's end (or now, if sooner), and how many cases were registered in it.
+pub(super) struct Assessed {
+    pub alerts: Vec<AlertRow>,
+    pub cases: Vec<Case>,
+    pub org: Org,
+    pub period: Period,
+    pub as_of: DateTime<Utc>,
+    pub rules: DeadlineRules,
+    pub registered: usize,
+}
+
+pub(super) async fn assess<S: Store + HandlingStore + ReportStore + Send + Sync + 'static>(
+    r: &Reports<S>,
+    span: &Span,
+    viewer: &Principal,
+) -> Result<Assessed> {
+    let alerts: Vec<_> = r
+        .store
+        .alerts(&AlertQuery {
+            since: Some(span.since.with_timezone(&Utc)),
+            ..Default::default()
+        })
+        .await?
+        .into_iter()
+        .filter(|a| a.raised_at < span.until)
+        .collect();
+    let cases = r.visible_cases(viewer).await?;
+    let period = Period {
+        from: span.since.with_timezone(&Utc),
+        to: span.until.with_timezone(&Utc),
+    };
+    let registered = cases
+        .iter()
+        .filter(|c| period.contains(c.registered_at))
+        .count();
+    Ok(Assessed {
+        alerts,
+        cases,
+        org: r.org().await,
+        period,
+        as_of: r.now().min(period.to),
+        rules: r
+            .cases
+            .as_ref()
+            .map(|c| c.rules().clone())
+            .unwrap_or_default(),
+        registered,
+    })
+}
+
+/// The alerts of each level, 特别重大 first (keys `alerts_<level>`).
+pub(super) fn alert_level_figures(alerts: &[AlertRow]) -> Vec<Figure> {
+    [4i64, 3, 2, 1]
+        .into_iter()
+        .filter_map(Level::from_code)
+        .map(|lv| {
+            fig(
+                &format!("alerts_{}", lv.as_str()),
+                &format!("{}预警", lv.label_zh()),
+                int(alerts.iter().filter(|a| a.level == lv.code()).count()),
+            )
+        })
+        .collect()
 }
