@@ -607,7 +607,7 @@ async function mergedEventLeadsOn(ctx) {
 /**
  * A general item collected three days ago and assigned now has let its one-day answer
  * deadline pass: the 统计考核 page lists it under 督办事项, by department, with a link to
- * the case.
+ * the case, and offers the month's 网络舆情通报 (the 报告 form, filled in).
  */
 async function overdueItemOnTheStatsPage(ctx) {
   await apiAs(ctx, 'admin', 'PUT', '/org', {
@@ -641,8 +641,24 @@ async function overdueItemOnTheStatsPage(ctx) {
   check(await page.$eval(`${row} a`, (a) => a.getAttribute('href')) === `#/cases/${c.id}`, 'the row links to its case');
   await page.locator(row).scrollIntoViewIfNeeded();
   await shot(page, '37-stats-overdue');
+  // Whole months, quarters and years have a circular; other ranges none.
+  const periods = await page.evaluate(async () => {
+    const { circularPeriod } = await import('/assets/pages/stats.js');
+    return [['2026-10-01', '2026-10-31'], ['2026-10-01', '2026-12-31'], ['2026-01-01', '2026-12-31'], ['2026-02-01', '2026-02-28'],
+      ['2026-11-02', '2026-11-30'], ['2026-11-01', '2026-11-29'], ['2026-11-01', '2027-01-31']].map(([f, to]) => circularPeriod(f, to));
+  });
+  check(JSON.stringify(periods) === JSON.stringify(['2026-10', '2026-Q4', '2026', '2026-02', null, null, null]), `circular periods: ${JSON.stringify(periods)}`);
+  // This month is a whole month: the page offers its circular, with the form filled in.
+  const month = beijingDate(0).slice(0, 7);
+  check(await page.$eval('.page-stats a.make-circular', (a) => a.getAttribute('href')) === `#/reports?kind=circular&period=${month}`, 'the circular of this month is offered');
   await page.click(`${row} a`);
   await page.waitForFunction((id) => document.querySelector('.page-cases')?.textContent.includes(id), c.id, { timeout: 15_000 });
+  await page.goto(`${ctx.srv.base}/#/stats`);
+  await page.waitForSelector('.page-stats a.make-circular', { timeout: 15_000 });
+  await page.click('.page-stats a.make-circular');
+  await page.waitForSelector('.page-reports form.report-form input[name=period]', { timeout: 15_000 });
+  check(await page.$eval('.page-reports select[name=kind]', (x) => x.value) === 'circular', 'the form is set to the circular');
+  check(await page.$eval('.page-reports input[name=period]', (x) => x.value) === month, 'with the month');
   await page.context().close();
 }
 
@@ -658,5 +674,5 @@ export const FLOWS = [
   ['an alert becomes a case that a leader and a liaison carry to close', alertToClosedCase],
   ['an analyst makes a 日报 on the 报告 page, edits its commentary, finds the downloads', dailyReportFromThePage],
   ['a merged event\'s page leads to the event it went into, saying so', mergedEventLeadsOn],
-  ['the 统计考核 page lists an overdue item by department, linked to its case', overdueItemOnTheStatsPage],
+  ['the 统计考核 page lists an overdue item by department, linked to its case, and offers the month\'s circular', overdueItemOnTheStatsPage],
 ];

@@ -45,8 +45,22 @@ define({
   'stats.unmet': ['逾期未办', 'Unmet'],
   'stats.met_late': ['逾期办理', 'Met late'],
   'stats.late_by': ['超时', 'Late by'],
+  'stats.make_circular': ['生成本期网络舆情通报', 'Make the circular of this period'],
   'stats.note': ['按案件的首次批办时间计入区间；比率分母为 0 时显示“-”。', 'Cases count by first assignment time; a rate with a zero denominator shows "-".'],
 });
+
+/** The circular's period (`2026-11`, `2026-Q4`, `2026`) when `from`–`to` is a whole
+ *  month, quarter or year; otherwise null. */
+export function circularPeriod(from, to) {
+  const m = /^(\d{4})-(\d{2})-01$/.exec(from);
+  if (!m) return null;
+  const [y, mo] = [Number(m[1]), Number(m[2])];
+  const last = (months) => new Date(Date.UTC(y, mo - 1 + months, 0)).toISOString().slice(0, 10);
+  if (to === last(1)) return `${m[1]}-${m[2]}`;
+  if ((mo - 1) % 3 === 0 && to === last(3)) return `${m[1]}-Q${(mo - 1) / 3 + 1}`;
+  if (mo === 1 && to === last(12)) return m[1];
+  return null;
+}
 
 function presets() {
   const now = new Date(Date.now() + 8 * 3600000);
@@ -114,8 +128,10 @@ export default async function (root, _params, query) {
     const mons = s.monitors || [];
     const overdue = s.overdue || [];
     const chartEl = h('div', { class: 'chart', style: { height: `${Math.max(240, 40 + depts.length * 36)}px` } });
+    const period = circularPeriod(fromV, toV);
     mount(out,
-      h('p', { class: 'muted' }, t('stats.as_of', { at: fmtTime(s.as_of) }), ' · ', t('stats.note')),
+      h('p', { class: 'muted' }, t('stats.as_of', { at: fmtTime(s.as_of) }), ' · ', t('stats.note'),
+        period ? [' · ', h('a', { class: 'make-circular', href: `#/reports?kind=circular&period=${encodeURIComponent(period)}` }, t('stats.make_circular'))] : null),
       h('div', { class: 'grid' },
         h('div', { class: 'card span-12' },
           h('h2', {}, t('stats.departments')),
