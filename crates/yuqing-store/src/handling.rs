@@ -16,7 +16,7 @@
 
 use crate::Result;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::future::Future;
@@ -122,6 +122,70 @@ pub struct AlertRow {
     pub acked_by: Option<String>,
     pub case_id: Option<String>,
     pub message: Value,
+    /// A person's verdict (the last one given).
+    pub verdict: Option<AlertVerdict>,
+}
+
+/// What a person found an alert to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// 属实：the item is what the plan looks for.
+    Confirmed,
+    /// 误报：the plan matched something it should not have.
+    FalseAlarm,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Confirmed => "confirmed",
+            Verdict::FalseAlarm => "false_alarm",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Verdict> {
+        [Verdict::Confirmed, Verdict::FalseAlarm]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Verdict::Confirmed => "属实",
+            Verdict::FalseAlarm => "误报",
+        }
+    }
+}
+
+/// A verdict on an alert, with who gave it and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertVerdict {
+    pub verdict: Verdict,
+    pub note: String,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+impl AlertVerdict {
+    /// From the stored columns (verdict, note, by, at ms); `None` when none was given.
+    pub(crate) fn from_columns(
+        verdict: Option<String>,
+        note: Option<String>,
+        by: Option<String>,
+        at: Option<i64>,
+    ) -> Result<Option<AlertVerdict>> {
+        let Some(v) = verdict else { return Ok(None) };
+        let verdict = Verdict::parse(&v).ok_or_else(|| crate::StoreError::Corrupt {
+            seq: 0,
+            field: "alerts.verdict",
+            reason: format!("unknown verdict {v:?}"),
+        })?;
+        Ok(Some(AlertVerdict {
+            verdict,
+            note: note.unwrap_or_default(),
+            by: by.unwrap_or_default(),
+            at: crate::rows::ms_to_utc(at.unwrap_or_default()),
+        }))
+    }
 }
 
 /// Which alerts to list.
@@ -267,6 +331,14 @@ pub trait HandlingStore: crate::AccessStore + crate::ReportStore + Send + Sync +
         id: i64,
         by: &str,
         at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<AlertRow>>> + Send;
+    /// Records a person's verdict on an alert (a later verdict replaces it; each is
+    /// audited as `alert.verdict`) and acknowledges it if nobody had. `None`: no such
+    /// alert.
+    fn set_alert_verdict(
+        &self,
+        id: i64,
+        verdict: &AlertVerdict,
     ) -> impl Future<Output = Result<Option<AlertRow>>> + Send;
     /// Links an alert to the case opened from it.
     fn link_alert_case(&self, id: i64, case_id: &str) -> impl Future<Output = Result<()>> + Send;

@@ -126,6 +126,11 @@ fn migrator() -> Migrator {
             "event_ids",
             include_str!("../migrations/postgres/0006_event_ids.sql"),
         ),
+        m(
+            7,
+            "alert_verdicts",
+            include_str!("../migrations/postgres/0007_alert_verdicts.sql"),
+        ),
     ])
 }
 

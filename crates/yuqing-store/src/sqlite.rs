@@ -91,6 +91,11 @@ fn migrator() -> Migrator {
             "event_claims",
             include_str!("../migrations/sqlite/0008_event_claims.sql"),
         ),
+        m(
+            9,
+            "alert_verdicts",
+            include_str!("../migrations/sqlite/0009_alert_verdicts.sql"),
+        ),
     ])
 }
 

@@ -317,6 +317,57 @@ pub async fn one_alert_per_event_and_level<S: HandlingStore>(s: S) {
     assert_eq!(audit.len(), 4);
     verify(&audit).expect("chain");
     assert!(audit.iter().any(|e| e.action == "alert.ack"));
+
+    // A verdict: on an unacknowledged alert it acknowledges it too; a later one replaces
+    // it; each is audited with what it replaced.
+    let other = unacked[0].id;
+    let verdict = |v, note: &str, by: &str, m| AlertVerdict {
+        verdict: v,
+        note: note.into(),
+        by: by.into(),
+        at: t0() + Duration::minutes(m),
+    };
+    let first = verdict(Verdict::FalseAlarm, "同名不同事", "ana", 20);
+    let row = s
+        .set_alert_verdict(other, &first)
+        .await
+        .expect("verdict")
+        .expect("exists");
+    assert_eq!(
+        row.verdict.as_ref(),
+        Some(&first),
+        "alert verdicts round-trip"
+    );
+    assert_eq!(
+        (row.acked_by.as_deref(), row.acked_at),
+        (Some("ana"), Some(first.at)),
+        "a verdict acknowledges"
+    );
+    let second = verdict(Verdict::Confirmed, "", "lead", 30);
+    let row = s
+        .set_alert_verdict(other, &second)
+        .await
+        .expect("verdict")
+        .expect("exists");
+    assert_eq!(row.verdict, Some(second));
+    assert_eq!(row.acked_by.as_deref(), Some("ana"), "the first ack stands");
+    assert_eq!(s.alert(other).await.expect("get").expect("row"), row);
+    assert!(
+        s.set_alert_verdict(999, &first)
+            .await
+            .expect("verdict")
+            .is_none()
+    );
+    let audit = s.audit(0, 0).await.expect("audit");
+    verify(&audit).expect("chain");
+    let actions: Vec<&str> = audit[4..].iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["alert.ack", "alert.verdict", "alert.verdict"]);
+    assert_eq!(
+        audit[6].before,
+        Some(json!({ "verdict": "false_alarm" })),
+        "the replaced verdict is kept"
+    );
+    assert_eq!(s.alert(*a).await.expect("get").expect("row").verdict, None);
 }
 
 fn out(alert: &str, channel: &str, at: i64) -> NewOutboxEntry {

@@ -96,7 +96,7 @@ fn row_to_audit(r: &PgRow) -> Result<AuditEntry> {
     })
 }
 
-const ALERT_COLUMNS: &str = "id, event_id, level, rule, plan, first_seq, last_seq, hits, raised_at, updated_at, acked_at, acked_by, case_id, message";
+const ALERT_COLUMNS: &str = "id, event_id, level, rule, plan, first_seq, last_seq, hits, raised_at, updated_at, acked_at, acked_by, case_id, message, verdict, verdict_note, verdict_by, verdict_at";
 
 fn row_to_alert(r: &PgRow) -> Result<AlertRow> {
     Ok(AlertRow {
@@ -114,6 +114,12 @@ fn row_to_alert(r: &PgRow) -> Result<AlertRow> {
         acked_by: r.try_get(11)?,
         case_id: r.try_get(12)?,
         message: from_json(&r.try_get::<String, _>(13)?, "alerts.message")?,
+        verdict: AlertVerdict::from_columns(
+            r.try_get(14)?,
+            r.try_get(15)?,
+            r.try_get(16)?,
+            r.try_get(17)?,
+        )?,
     })
 }
 
@@ -631,6 +637,61 @@ impl HandlingStore for PgStore {
             )
             .await?;
         }
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .as_ref()
+        .map(row_to_alert)
+        .transpose()?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    async fn set_alert_verdict(&self, id: i64, v: &AlertVerdict) -> Result<Option<AlertRow>> {
+        let mut tx = self.begin_write().await?;
+        let before: Option<(Option<String>, Option<i64>)> =
+            sqlx::query_as("SELECT verdict, acked_at FROM alerts WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some((before, acked_at)) = before else {
+            return Ok(None);
+        };
+        let at = v.at.timestamp_millis();
+        sqlx::query(
+            "UPDATE alerts SET verdict = $1, verdict_note = $2, verdict_by = $3, verdict_at = $4, \
+             acked_at = COALESCE(acked_at, $4), acked_by = COALESCE(acked_by, $3) WHERE id = $5",
+        )
+        .bind(v.verdict.as_str())
+        .bind(&v.note)
+        .bind(&v.by)
+        .bind(at)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let mut entries = Vec::new();
+        if acked_at.is_none() {
+            entries.push(NewEntry {
+                at: v.at,
+                actor: v.by.clone(),
+                action: "alert.ack".into(),
+                target: format!("alert:{id}"),
+                before: None,
+                after: Some(serde_json::json!({ "acked_by": v.by })),
+            });
+        }
+        entries.push(NewEntry {
+            at: v.at,
+            actor: v.by.clone(),
+            action: "alert.verdict".into(),
+            target: format!("alert:{id}"),
+            before: before.map(|b| serde_json::json!({ "verdict": b })),
+            after: Some(serde_json::json!({ "verdict": v.verdict.as_str(), "note": v.note })),
+        });
+        chain(&mut tx, entries).await?;
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $1"
         )))
