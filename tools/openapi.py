@@ -51,6 +51,8 @@ R = [
  ("get", "/api/v1/alerts", "alerts", "预警收件箱", "the alert inbox", AUTH, [("unacked", "query", ""), ("since", "query", ""), ("event", "query", ""), ("limit", "query", "")], None),
  ("get", "/api/v1/alerts/{id}", "alerts", "预警详情与投递记录", "an alert with its delivery log", AUTH, [("id", "path", "")], None),
  ("post", "/api/v1/alerts/{id}/ack", "alerts", "确认预警", "acknowledge an alert", AUTH, [("id", "path", "")], None),
+ ("post", "/api/v1/alerts/{id}/verdict", "alerts", "预警研判结论：属实或误报（以最后一次为准，并确认预警）", "a person's verdict on an alert, confirmed or false alarm (the last stands; it acknowledges too)", AUTH, [("id", "path", "")], "{verdict: confirmed | false_alarm, note?}"),
+ ("get", "/api/v1/alerts/quality", "alerts", "各监测方案的预警与误报", "per monitoring plan: alerts, confirmed, false alarms, most false alarms first", AUTH, [("since", "query", "")], None),
  ("get", "/api/v1/audit", "admin", "审计日志", "the audit log (administrators)", AUTH, [("after", "query", ""), ("limit", "query", "")], None),
  ("get", "/api/v1/audit/verify", "admin", "校验审计链", "verify the audit chain", AUTH, [("anchor", "query", "SEQ:HASH")], None),
  ("get", "/api/v1/deadlines", "cases", "本人范围内未结案件的全部时限", "every deadline of the viewer's open cases (the board)", AUTH, [("state", "query", ""), ("limit", "query", "")], None),

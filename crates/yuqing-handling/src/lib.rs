@@ -12,7 +12,8 @@
 //!   reminders, statistics and audit verification;
 //! - [`evidence`]: the evidence files of cases, stored by content hash;
 //! - [`reports`]: the report products (日报 … 年度统计) built from the store, and the
-//!   reports made.
+//!   reports made;
+//! - [`verdicts`]: people's verdicts on alerts (属实/误报) counted per monitoring plan.
 //!
 //! Time always comes from an injected `yuqing_core::Clock`, so tests walk through days.
 
@@ -25,6 +26,7 @@ pub mod escalation;
 pub mod evidence;
 pub mod reports;
 pub mod settings;
+pub mod verdicts;
 
 pub use error::{HandlingError, Result};
 pub use settings::HandlingSettings;

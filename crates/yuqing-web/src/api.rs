@@ -54,7 +54,10 @@
 //! - Alerts (`api/alerts.rs`, docs/specs/alerts.md §7): `GET /api/v1/alerts?unacked&since&event&limit`
 //!   (the in-app inbox, newest first), `GET /api/v1/alerts/{id}` (with every delivery
 //!   attempt and escalation notice), `POST /api/v1/alerts/{id}/ack` (token and
-//!   `X-Yuqing-User`; the first acknowledgement stands and stops escalation).
+//!   `X-Yuqing-User`; the first acknowledgement stands and stops escalation),
+//!   `POST /api/v1/alerts/{id}/verdict` (`{"verdict": "confirmed"|"false_alarm", "note"}`:
+//!   a person's verdict, the last one stands, audited; it acknowledges too),
+//!   `GET /api/v1/alerts/quality?since` (per plan: alerts, confirmed, false alarms).
 //! - Page views (`api/settings.rs`, identity as for cases): `GET /api/v1/deadlines?state&limit`
 //!   (every deadline of the viewer's open cases, for the 处置 board),
 //!   `GET /api/v1/special-periods` (特殊时期 of the grading rules).
@@ -203,6 +206,11 @@ pub fn router<S: Store + HandlingStore>(state: Arc<AppState<S>>) -> Router {
         .route("/api/v1/alerts", get(alerts::list_alerts::<S>))
         .route("/api/v1/alerts/{id}", get(alerts::get_alert::<S>))
         .route("/api/v1/alerts/{id}/ack", post(alerts::ack_alert::<S>))
+        .route(
+            "/api/v1/alerts/{id}/verdict",
+            post(alerts::set_verdict::<S>),
+        )
+        .route("/api/v1/alerts/quality", get(alerts::quality::<S>))
         .route(
             "/api/v1/reports",
             get(reports::list_reports::<S>).post(reports::create_report::<S>),

@@ -104,6 +104,26 @@ pub enum AlertCommand {
         #[arg(long = "as")]
         as_user: String,
     },
+    /// Give a verdict on an alert: confirmed (属实) or false_alarm (误报); the last one
+    /// stands, and it acknowledges the alert if nobody had.
+    Verdict {
+        id: i64,
+        /// confirmed or false_alarm.
+        verdict: String,
+        #[arg(long, default_value = "")]
+        note: String,
+        /// The user giving it (must be in the organisation).
+        #[arg(long = "as")]
+        as_user: String,
+    },
+    /// Per monitoring plan: alerts raised, confirmed, false alarms (most false alarms first).
+    Quality {
+        /// Alerts raised at or after (YYYY-MM-DD or RFC 3339, Beijing time).
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -1191,7 +1211,7 @@ async fn audit(root: &Path, cfg: &Config, cmd: AuditCommand) -> anyhow::Result<E
 
 async fn alert(root: &Path, cfg: &Config, cmd: AlertCommand) -> anyhow::Result<ExitCode> {
     use yuqing_store::HandlingStore;
-    use yuqing_store::handling::AlertQuery;
+    use yuqing_store::handling::{AlertQuery, AlertVerdict, Verdict};
     let svc = open(root, cfg, false).await?;
     let store = svc.store().clone();
     let level =
@@ -1217,7 +1237,7 @@ async fn alert(root: &Path, cfg: &Config, cmd: AlertCommand) -> anyhow::Result<E
                 }
                 writeln!(
                     out,
-                    "#{}  {}  {}  事件 {}  {}  {}  命中 {} 次  {}",
+                    "#{}  {}  {}  事件 {}  {}  {}  命中 {} 次  {}{}",
                     a.id,
                     bj(a.raised_at),
                     level(a.level),
@@ -1228,6 +1248,11 @@ async fn alert(root: &Path, cfg: &Config, cmd: AlertCommand) -> anyhow::Result<E
                     a.acked_by
                         .as_deref()
                         .map_or_else(|| "未确认".to_owned(), |u| format!("已确认：{u}")),
+                    a.verdict.as_ref().map_or_else(String::new, |v| format!(
+                        "  研判：{}（{}）",
+                        v.verdict.label_zh(),
+                        v.by
+                    )),
                 )?;
             }
             Ok(ExitCode::SUCCESS)
@@ -1310,6 +1335,83 @@ async fn alert(root: &Path, cfg: &Config, cmd: AlertCommand) -> anyhow::Result<E
                 a.acked_by.as_deref().unwrap_or("?"),
                 a.acked_by.as_deref().unwrap_or("?")
             )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        AlertCommand::Verdict {
+            id,
+            verdict,
+            note,
+            as_user,
+        } => {
+            let Some(v) = Verdict::parse(verdict.trim()) else {
+                bail!(
+                    "未知的研判结论 {verdict:?}：应为 confirmed（属实）或 false_alarm（误报）/ \
+                     unknown verdict {verdict:?}: confirmed or false_alarm"
+                );
+            };
+            let org = svc.org().await.map_err(refused)?;
+            if org.user(&as_user).is_none() {
+                bail!("用户 {as_user} 不在组织架构中 / user {as_user} is not in the organisation");
+            }
+            let given = AlertVerdict {
+                verdict: v,
+                note: note.trim().to_owned(),
+                by: as_user.clone(),
+                at: svc.now(),
+            };
+            if store.set_alert_verdict(id, &given).await?.is_none() {
+                bail!("没有编号为 {id} 的预警 / no alert {id}");
+            }
+            writeln!(
+                out,
+                "预警 #{id}：{}（{as_user}）/ alert {id}: {}",
+                v.label_zh(),
+                v.as_str()
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        AlertCommand::Quality { since, json } => {
+            let since = since
+                .as_deref()
+                .map(|s| {
+                    yuqing_core::document::parse_time_str(
+                        s.trim(),
+                        yuqing_core::document::beijing(),
+                    )
+                    .map(|t| t.with_timezone(&chrono::Utc))
+                    .map_err(|e| anyhow::anyhow!("--since {s:?}：{e}"))
+                })
+                .transpose()?;
+            let rows = store
+                .alerts(&AlertQuery {
+                    since,
+                    ..Default::default()
+                })
+                .await?;
+            let quality = yuqing_handling::verdicts::plan_quality(&rows);
+            if json {
+                for q in &quality {
+                    writeln!(out, "{}", serde_json::to_string(q)?)?;
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            writeln!(
+                out,
+                "监测方案 / plan: 预警 alerts, 属实 confirmed, 误报 false alarms, 未研判 unjudged, 误报率 rate"
+            )?;
+            for q in &quality {
+                writeln!(
+                    out,
+                    "  {}  {} {} {} {}  {}",
+                    if q.plan.is_empty() { "-" } else { &q.plan },
+                    q.alerts,
+                    q.confirmed,
+                    q.false_alarms,
+                    q.unjudged,
+                    q.false_alarm_rate
+                        .map_or_else(|| "-".into(), |r| format!("{:.1}%", r * 100.0))
+                )?;
+            }
             Ok(ExitCode::SUCCESS)
         }
     }

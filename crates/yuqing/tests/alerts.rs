@@ -34,6 +34,12 @@ plans = ["校园食品安全"]
 type = "webhook"
 name = "值班"
 url = "http://{hook}/hook"
+
+# No scheduled reports here: their announcements would reach the webhook too.
+[report]
+daily_at = ""
+weekly_at = ""
+monthly_at = ""
 "#
         ),
     );
@@ -221,6 +227,58 @@ url = "http://{hook}/hook"
     let v: Value = r.json().await.expect("json");
     assert_eq!(v["acked_by"], "duty");
 
+    // The person on duty finds it a false alarm; the plan's count shows it.
+    let verdict = |body: Value| {
+        c.post(format!("{base}/api/v1/alerts/{id}/verdict"))
+            .bearer_auth("t0ken")
+            .header("X-Yuqing-User", "duty")
+            .json(&body)
+            .send()
+    };
+    let r = verdict(json!({"verdict": "misfire"}))
+        .await
+        .expect("verdict");
+    assert_eq!(r.status().as_u16(), 400);
+    let e: Value = r.json().await.expect("json");
+    assert!(e.to_string().contains("false_alarm"), "{e}");
+    let r = verdict(json!({"verdict": "false_alarm", "note": "同名学校，不是本县"}))
+        .await
+        .expect("verdict");
+    assert_eq!(r.status().as_u16(), 200);
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(
+        (
+            &v["verdict"]["verdict"],
+            &v["verdict"]["by"],
+            &v["verdict"]["note"]
+        ),
+        (
+            &json!("false_alarm"),
+            &json!("duty"),
+            &json!("同名学校，不是本县")
+        )
+    );
+    let q: Value = c
+        .get(format!("{base}/api/v1/alerts/quality"))
+        .bearer_auth("t0ken")
+        .send()
+        .await
+        .expect("quality")
+        .json()
+        .await
+        .expect("json");
+    let plan = &q["plans"][0];
+    assert_eq!(plan["plan"], "校园食品安全", "{q}");
+    assert_eq!(
+        (
+            &plan["alerts"],
+            &plan["false_alarms"],
+            &plan["false_alarm_rate"]
+        ),
+        (&json!(1), &json!(1), &json!(1.0)),
+        "{q}"
+    );
+
     let out = common::run(&[
         "alert",
         "list",
@@ -237,5 +295,48 @@ url = "http://{hook}/hook"
         serde_json::from_slice(out.stdout.split(|b| *b == b'\n').next().expect("line"))
             .expect("json line");
     assert_eq!(line["acked_by"], "duty");
+    assert_eq!(line["verdict"]["verdict"], "false_alarm");
+
+    // From the command line: the verdict changed to confirmed; a wrong one is refused.
+    let data = tmp.path().join("data");
+    let d = data.to_str().expect("path");
+    let id_s = id.to_string();
+    let bad = common::bin()
+        .args([
+            "alert", "verdict", &id_s, "maybe", "--as", "duty", "--data", d,
+        ])
+        .output()
+        .expect("run");
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("false_alarm"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    let ok = common::run(&[
+        "alert",
+        "verdict",
+        &id_s,
+        "confirmed",
+        "--note",
+        "核实属实",
+        "--as",
+        "duty",
+        "--data",
+        d,
+    ]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let q = common::run(&["alert", "quality", "--json", "--data", d]);
+    assert!(q.status.success(), "{}", String::from_utf8_lossy(&q.stderr));
+    let q: Value = serde_json::from_slice(q.stdout.split(|b| *b == b'\n').next().expect("line"))
+        .expect("json line");
+    assert_eq!(
+        (&q["plan"], &q["confirmed"], &q["false_alarms"]),
+        (&json!("校园食品安全"), &json!(1), &json!(0))
+    );
     drop(srv);
 }

@@ -792,6 +792,21 @@ fn matrix(x: &Ctx) -> Vec<Entry<'_>> {
             None,
             everyone(200),
         ),
+        // A verdict, like an acknowledgement, is anyone's on duty; the last one stands.
+        e(
+            "POST",
+            "/api/v1/alerts/{id}/verdict",
+            format!("/api/v1/alerts/{}/verdict", x.alert),
+            Some(json!({"verdict": "confirmed", "note": "矩阵"})),
+            everyone(200),
+        ),
+        e(
+            "GET",
+            "/api/v1/alerts/quality",
+            "/api/v1/alerts/quality".into(),
+            None,
+            everyone(200),
+        ),
         // Audit: the log for administrators; its verification for everyone known.
         e(
             "GET",

@@ -96,7 +96,8 @@ async fn collect_and_two_processors_store_each_document_once() {
             "[alerts]\ndefault_rules = false\nmax_age = \"36500d\"\n\n\
              [[plans]]\nname = \"医疗\"\nexpression = \"{word}\"\n\n\
              [[alert_rules]]\nname = \"医疗全部\"\nplans = [\"医疗\"]\n\n\
-             [[channels]]\ntype = \"webhook\"\nname = \"值班\"\nurl = \"http://{hook}/hook\"\n"
+             [[channels]]\ntype = \"webhook\"\nname = \"值班\"\nurl = \"http://{hook}/hook\"\n\n\
+             [report]\ndaily_at = \"\"\nweekly_at = \"\"\nmonthly_at = \"\"\n"
         ),
     )
     .expect("config");

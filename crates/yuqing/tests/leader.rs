@@ -114,6 +114,12 @@ plans = ["医疗", "校园"]
 type = "webhook"
 name = "值班"
 url = "http://{hook}/hook"
+
+# No scheduled reports here: their announcements would reach the webhook too.
+[report]
+daily_at = ""
+weekly_at = ""
+monthly_at = ""
 "#
         ),
     )
@@ -421,7 +427,10 @@ async fn case_deadlines_are_kept_when_the_leader_dies() {
     let deadlines = "notify_leading_group = \"2m\"\nremind_before = \"1m\"\n";
     std::fs::write(
         &cfg,
-        format!("[deadlines]\n{deadlines}\n[report]\ndaily_at = \"00:00\"\nweekends = true\n"),
+        format!(
+            "[deadlines]\n{deadlines}\n[report]\ndaily_at = \"00:00\"\nweekends = true\n\
+             weekly_at = \"\"\nmonthly_at = \"\"\n"
+        ),
     )
     .expect("config");
     let cfg = cfg.to_str().expect("utf8");

@@ -288,6 +288,12 @@ to = ["duty@example.org"]
 username = "yuqing"
 password = "smtp-password-S3CRET"
 
+# No scheduled reports: the deliveries here are the alert's.
+[report]
+daily_at = ""
+weekly_at = ""
+monthly_at = ""
+
 [[sources]]
 name = "接口"
 type = "json_api"

@@ -246,6 +246,12 @@ type = "webhook"
 name = "值班"
 url = "http://127.0.0.1:9/hook"
 timeout = "1s"
+
+# No scheduled reports here: their announcements would reach the webhook too.
+[report]
+daily_at = ""
+weekly_at = ""
+monthly_at = ""
 "#,
     );
     let _ = rustls::crypto::ring::default_provider().install_default();

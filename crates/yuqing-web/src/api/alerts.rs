@@ -1,5 +1,5 @@
 //! Alert routes (预警): the in-app inbox, one alert with its delivery log and escalation
-//! notices, and acknowledgement. Identity as for cases (a login, a personal token, or a
+//! notices, acknowledgement, a person's verdict (属实/误报) and the false alarms per plan. Identity as for cases (a login, a personal token, or a
 //! machine token with `X-Yuqing-User`, see `auth.rs`); acknowledging needs a user the
 //! organisation knows. Listing and reading are still open, like the other reads.
 
@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use yuqing_core::Code;
-use yuqing_store::handling::{AlertQuery, AlertRow};
+use yuqing_store::handling::{AlertQuery, AlertRow, AlertVerdict, Verdict};
 use yuqing_store::{HandlingStore, Store};
 
 use crate::error::ApiError;
@@ -35,6 +35,23 @@ fn summary(a: &AlertRow) -> Value {
     v
 }
 
+/// `since` (RFC 3339 or YYYY-MM-DD, Beijing time), if given.
+fn since_param(since: Option<&str>) -> Result<Option<chrono::DateTime<chrono::Utc>>, CaseError> {
+    since
+        .map(|s| {
+            yuqing_core::document::parse_time_str(s.trim(), yuqing_core::document::beijing())
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .map_err(|e| {
+                    ApiError::invalid(
+                        format!("参数 since 不是时间：{e}"),
+                        format!("since is not a time: {e}"),
+                    )
+                    .into()
+                })
+        })
+        .transpose()
+}
+
 fn not_found(id: i64) -> CaseError {
     ApiError::new(
         Code::NotFound,
@@ -49,19 +66,7 @@ pub async fn list_alerts<S: Store + HandlingStore>(
     State(st): State<Arc<AppState<S>>>,
     Query(p): Query<ListParams>,
 ) -> Result<Json<Value>, CaseError> {
-    let since = match p.since.as_deref() {
-        Some(s) => Some(
-            yuqing_core::document::parse_time_str(s.trim(), yuqing_core::document::beijing())
-                .map(|t| t.with_timezone(&chrono::Utc))
-                .map_err(|e| {
-                    ApiError::invalid(
-                        format!("参数 since 不是时间：{e}"),
-                        format!("since is not a time: {e}"),
-                    )
-                })?,
-        ),
-        None => None,
-    };
+    let since = since_param(p.since.as_deref())?;
     let rows = st
         .store
         .alerts(&AlertQuery {
@@ -118,4 +123,78 @@ pub async fn ack_alert<S: Store + HandlingStore>(
         .await?
         .ok_or_else(|| not_found(id))?;
     Ok(Json(summary(&a)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerdictBody {
+    /// `confirmed` (属实) or `false_alarm` (误报).
+    pub verdict: String,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// `POST /api/v1/alerts/{id}/verdict` `{"verdict": "false_alarm", "note": "…"}`: a
+/// person's verdict (a later one replaces it; acknowledges the alert if nobody had).
+pub async fn set_verdict<S: Store + HandlingStore>(
+    State(st): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    bytes: axum::body::Bytes,
+) -> Result<Json<Value>, CaseError> {
+    let (svc, user, _) = identify(&st, &headers).await?;
+    let body: VerdictBody = serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::invalid(
+            format!("研判结论的格式有误：{e}（应为 {{\"verdict\": \"confirmed\" 或 \"false_alarm\", \"note\": \"…\"}}）"),
+            format!("invalid verdict: {e} (expected {{\"verdict\": \"confirmed\" or \"false_alarm\", \"note\": \"…\"}})"),
+        )
+    })?;
+    let verdict = Verdict::parse(body.verdict.trim()).ok_or_else(|| {
+        ApiError::invalid(
+            format!(
+                "未知的研判结论 {:?}：应为 confirmed（属实）或 false_alarm（误报）",
+                body.verdict
+            ),
+            format!(
+                "unknown verdict {:?}: confirmed or false_alarm",
+                body.verdict
+            ),
+        )
+    })?;
+    let v = AlertVerdict {
+        verdict,
+        note: body.note.trim().chars().take(2000).collect(),
+        by: user,
+        at: svc.now(),
+    };
+    let a = st
+        .store
+        .set_alert_verdict(id, &v)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    Ok(Json(summary(&a)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct QualityParams {
+    /// Alerts raised at or after (RFC 3339 or YYYY-MM-DD, Beijing time).
+    pub since: Option<String>,
+}
+
+/// `GET /api/v1/alerts/quality?since`: per monitoring plan, its alerts and how many were
+/// confirmed or false alarms (`yuqing_handling::verdicts`), most false alarms first.
+pub async fn quality<S: Store + HandlingStore>(
+    State(st): State<Arc<AppState<S>>>,
+    Query(p): Query<QualityParams>,
+) -> Result<Json<Value>, CaseError> {
+    let rows = st
+        .store
+        .alerts(&AlertQuery {
+            since: since_param(p.since.as_deref())?,
+            ..Default::default()
+        })
+        .await?;
+    Ok(Json(
+        json!({ "plans": yuqing_handling::verdicts::plan_quality(&rows) }),
+    ))
 }
