@@ -390,6 +390,18 @@ async function alertToClosedCase(ctx) {
   await leader.click(`${row} td.actions button.primary`);
   await leader.waitForSelector(rowOf('.acked'), { timeout: 10_000 });
   check((await leader.textContent(`${row} td:nth-child(7)`)).includes('flow-leader'), 'acknowledged by the leader');
+  // The leader's verdict: confirmed (属实), with a note asked for in a dialog; the plan's
+  // line in the table below counts it.
+  leader.once('dialog', (d) => d.accept('经初步核实属实'));
+  await leader.click(`${row} button.mark-confirmed`);
+  await leader.waitForSelector(`${row} .verdict-confirmed`, { timeout: 10_000 });
+  check((await leader.textContent(`${row} td:nth-child(7)`)).includes('经初步核实属实'), 'the verdict shows its note');
+  check(!(await leader.$(`${row} button.mark-confirmed`)) && await leader.$(`${row} button.mark-false_alarm`), 'only the other verdict is offered now');
+  const plan = await leader.textContent(`${row} td:nth-child(2)`);
+  const q = await leader.$$eval('.page-alerts .alert-quality tbody tr', (rows) => rows.map((r) => [...r.children].map((c) => c.textContent)));
+  const line = q.find((r) => r[0] === plan);
+  check(line && Number(line[2]) >= 1, `the plan's confirmed alerts are counted: ${JSON.stringify(q)}`);
+  await shot(leader, '20b-alert-verdict');
   await leader.click(`${row} .open-case button`);
   await leader.waitForFunction(() => /^#\/cases\/[^/]+$/.test(location.hash) && document.querySelector('.page-cases .case-header'), null, { timeout: 15_000 });
   const id = decodeURIComponent(leader.url().split('#/cases/')[1]);

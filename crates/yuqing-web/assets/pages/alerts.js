@@ -1,5 +1,6 @@
-// 预警 inbox: unacknowledged first, acknowledge, open a case from an alert, and the
-// delivery log of one alert (every attempt per channel, escalation notices).
+// 预警 inbox: unacknowledged first, acknowledge, a verdict (属实/误报) with a note, open a
+// case from an alert, the delivery log of one alert (every attempt per channel,
+// escalation notices), and the alerts and false alarms per monitoring plan.
 //
 // Alert texts (title, plan, publisher, explanation) come from the web: they are only ever
 // put into the page as text through h().
@@ -53,6 +54,23 @@ define({
   'alerts.acked_ok': ['已确认预警 {id}', 'Alert {id} acknowledged'],
   'alerts.case_ok': ['已立案 {id}', 'Case {id} opened'],
   'alerts.count': ['共 {n} 条，未确认 {u} 条', '{n} alerts, {u} unacknowledged'],
+  'alerts.verdict': ['研判', 'Verdict'],
+  'alerts.verdict.confirmed': ['属实', 'Confirmed'],
+  'alerts.verdict.false_alarm': ['误报', 'False alarm'],
+  'alerts.mark.confirmed': ['属实', 'Confirmed'],
+  'alerts.mark.false_alarm': ['误报', 'False alarm'],
+  'alerts.mark_title': ['记录研判结论（以最后一次为准；未确认的预警同时确认）', 'Record a verdict (the last one stands; it acknowledges the alert too)'],
+  'alerts.note_prompt': ['说明（可不填），例如“同名不同事”', 'A note (optional), e.g. "same name, different matter"'],
+  'alerts.verdict_by': ['{who} 于 {at} 判为{v}', '{v}, by {who} at {at}'],
+  'alerts.verdict_ok': ['预警 {id} 已判为{v}', 'Alert {id}: {v}'],
+  'alerts.quality': ['各监测方案的预警与误报', 'Alerts and false alarms per plan'],
+  'alerts.quality_note': ['误报多的方案宜加排除词或收窄主体词。', 'Plans with many false alarms want an exclusion word or narrower subject words.'],
+  'alerts.q.plan': ['监测方案', 'Plan'],
+  'alerts.q.alerts': ['预警', 'Alerts'],
+  'alerts.q.confirmed': ['属实', 'Confirmed'],
+  'alerts.q.false_alarms': ['误报', 'False alarms'],
+  'alerts.q.unjudged': ['未研判', 'Not judged'],
+  'alerts.q.rate': ['误报率', 'False-alarm rate'],
 });
 
 /** Units where the current user may register a case (analyst, leader, liaison). */
@@ -83,7 +101,10 @@ export default async function (root, _params, query) {
 
   async function load() {
     await guard(async () => {
-      const data = await api('alerts', { query: { unacked: onlyUnacked ? 'true' : undefined, limit: 300 } });
+      const [data, quality] = await Promise.all([
+        api('alerts', { query: { unacked: onlyUnacked ? 'true' : undefined, limit: 300 } }),
+        api('alerts/quality'),
+      ]);
       const alerts = data.alerts || [];
       // Unacknowledged first, then newest first.
       alerts.sort((a, b) => (!!a.acked_at - !!b.acked_at) || (b.raised_at > a.raised_at ? 1 : b.raised_at < a.raised_at ? -1 : 0));
@@ -100,7 +121,8 @@ export default async function (root, _params, query) {
           h('thead', {}, h('tr', {},
             [t('alerts.level'), t('alerts.plan'), t('alerts.item'), t('alerts.publisher'),
               t('alerts.raised'), t('alerts.hits'), t('alerts.status'), t('alerts.actions')].map((x) => h('th', {}, x)))),
-          tbody));
+          tbody),
+        qualityTable(quality.plans || []));
     }, list);
   }
 
@@ -134,7 +156,11 @@ export default async function (root, _params, query) {
       h('td', {}, fmtNum(a.hits)),
       h('td', {}, a.acked_at
         ? h('span', { class: 'muted' }, t('alerts.acked_by', { who: a.acked_by || '-', at: fmtTime(a.acked_at) }))
-        : h('span', { class: 'badge level-especially_major' }, t('alerts.unacked'))),
+        : h('span', { class: 'badge level-especially_major' }, t('alerts.unacked')),
+        a.verdict ? h('div', { class: 'verdict small', title: a.verdict.note || '' },
+          h('span', { class: `badge verdict-${a.verdict.verdict}` }, t(`alerts.verdict.${a.verdict.verdict}`)), ' ',
+          h('span', { class: 'muted' }, t('alerts.verdict_by', { who: a.verdict.by, at: fmtTime(a.verdict.at), v: t(`alerts.verdict.${a.verdict.verdict}`) })),
+          a.verdict.note ? h('div', { class: 'muted pre' }, a.verdict.note) : null) : null),
       h('td', { class: 'actions' },
         a.acked_at ? null : h('button', {
           class: 'primary',
@@ -152,8 +178,39 @@ export default async function (root, _params, query) {
           ? h('a', { href: `#/cases/${encodeURIComponent(a.case_id)}` }, t('alerts.case', { id: a.case_id }))
           : openCaseControl(a),
         ' ',
-        logBtn));
+        logBtn,
+        h('span', { class: 'verdict-buttons', title: t('alerts.mark_title') },
+          ['confirmed', 'false_alarm'].filter((v) => a.verdict?.verdict !== v).map((v) => h('button', {
+            class: `link mark-${v}`,
+            onclick: async (e) => {
+              const note = window.prompt(t('alerts.note_prompt'), '');
+              if (note === null) return;
+              e.target.disabled = true;
+              const r = await guard(() => api(`alerts/${a.id}/verdict`, { method: 'POST', body: { verdict: v, note } }));
+              if (r) {
+                toast(t('alerts.verdict_ok', { id: a.id, v: t(`alerts.verdict.${v}`) }));
+                load();
+              } else e.target.disabled = false;
+            },
+          }, t(`alerts.mark.${v}`))))));
     tbody.append(row, detail);
+  }
+
+  function qualityTable(plans) {
+    if (!plans.length) return null;
+    const pct = (x) => (x === null || x === undefined ? '-' : `${(x * 100).toFixed(1)}%`);
+    return h('div', { class: 'card alert-quality' },
+      h('h2', {}, t('alerts.quality')),
+      h('p', { class: 'muted small' }, t('alerts.quality_note')),
+      h('table', {},
+        h('thead', {}, h('tr', {}, ['plan', 'alerts', 'confirmed', 'false_alarms', 'unjudged', 'rate'].map((k) => h('th', {}, t(`alerts.q.${k}`))))),
+        h('tbody', {}, plans.map((q) => h('tr', { dataset: { plan: q.plan } },
+          h('td', {}, q.plan || '-'),
+          h('td', {}, fmtNum(q.alerts)),
+          h('td', {}, fmtNum(q.confirmed)),
+          h('td', { class: q.false_alarms ? 'overdue' : '' }, fmtNum(q.false_alarms)),
+          h('td', {}, fmtNum(q.unjudged)),
+          h('td', {}, pct(q.false_alarm_rate)))))));
   }
 
   function openCaseControl(a) {
