@@ -165,7 +165,20 @@ pub struct AlertVerdict {
     pub at: DateTime<Utc>,
 }
 
+/// Longest note kept with a verdict, in characters.
+pub const VERDICT_NOTE_MAX: usize = 2000;
+
 impl AlertVerdict {
+    /// A verdict given now by `by`; the note trimmed and cut at [`VERDICT_NOTE_MAX`].
+    pub fn new(verdict: Verdict, note: &str, by: &str, at: DateTime<Utc>) -> AlertVerdict {
+        AlertVerdict {
+            verdict,
+            note: note.trim().chars().take(VERDICT_NOTE_MAX).collect(),
+            by: by.to_owned(),
+            at,
+        }
+    }
+
     /// From the stored columns (verdict, note, by, at ms); `None` when none was given.
     pub(crate) fn from_columns(
         verdict: Option<String>,

@@ -1353,12 +1353,7 @@ async fn alert(root: &Path, cfg: &Config, cmd: AlertCommand) -> anyhow::Result<E
             if org.user(&as_user).is_none() {
                 bail!("用户 {as_user} 不在组织架构中 / user {as_user} is not in the organisation");
             }
-            let given = AlertVerdict {
-                verdict: v,
-                note: note.trim().to_owned(),
-                by: as_user.clone(),
-                at: svc.now(),
-            };
+            let given = AlertVerdict::new(v, &note, &as_user, svc.now());
             if store.set_alert_verdict(id, &given).await?.is_none() {
                 bail!("没有编号为 {id} 的预警 / no alert {id}");
             }

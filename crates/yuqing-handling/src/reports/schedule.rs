@@ -79,7 +79,8 @@ pub fn due_reports(settings: &ReportSettings, now: DateTime<Utc>) -> Result<Vec<
 
 impl<S: Store + HandlingStore + ReportStore + Send + Sync + 'static> Reports<S> {
     /// Checks the schedule once: makes and announces each report that is due and not yet
-    /// made ([`due_reports`]); returns those made now.
+    /// made ([`due_reports`]); returns those made now. A report that fails is logged and
+    /// tried again at the next check; it does not hold up the others.
     pub async fn run_schedule(
         &self,
         settings: &ReportSettings,
@@ -88,12 +89,32 @@ impl<S: Store + HandlingStore + ReportStore + Send + Sync + 'static> Reports<S> 
         let mut ran = Vec::new();
         for (spec, key) in due_reports(settings, self.now())? {
             let inputs = Inputs::new(spec);
-            if let Some(saved) = self
-                .make_keyed(&inputs, &Principal::Operator, "system", None, Some(key))
-                .await?
+            let made = match self
+                .make_keyed(
+                    &inputs,
+                    &Principal::Operator,
+                    "system",
+                    None,
+                    Some(key.clone()),
+                )
+                .await
             {
-                let sent = self.announce(&saved, settings, channels).await?;
-                ran.push(Ran { made: saved, sent });
+                Ok(Some(saved)) => saved,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::error!(report = %key, error = %e, "a scheduled report could not be made");
+                    continue;
+                }
+            };
+            match self.announce(&made, settings, channels).await {
+                Ok(sent) => ran.push(Ran { made, sent }),
+                Err(e) => {
+                    tracing::error!(report = %key, error = %e, "a scheduled report could not be announced");
+                    ran.push(Ran {
+                        made,
+                        sent: vec![Err(e.to_string())],
+                    });
+                }
             }
         }
         Ok(ran)

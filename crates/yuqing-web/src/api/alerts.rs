@@ -161,12 +161,7 @@ pub async fn set_verdict<S: Store + HandlingStore>(
             ),
         )
     })?;
-    let v = AlertVerdict {
-        verdict,
-        note: body.note.trim().chars().take(2000).collect(),
-        by: user,
-        at: svc.now(),
-    };
+    let v = AlertVerdict::new(verdict, &body.note, &user, svc.now());
     let a = st
         .store
         .set_alert_verdict(id, &v)
