@@ -69,6 +69,41 @@ async fn the_daily_report_is_made_once_at_its_time_and_announced() {
         store.insert(&[d], None).await.expect("insert");
     }
 
+    // Two alerts that morning; a person finds the second a false alarm (误报).
+    use yuqing_store::HandlingStore;
+    use yuqing_store::handling::{AlertVerdict, NewAlert, Raised, Verdict};
+    let mut alert_ids = Vec::new();
+    for (event, level) in [(1, 3), (2, 1)] {
+        let raised = store
+            .raise_alerts(
+                &[NewAlert {
+                    event_id: event,
+                    level,
+                    rule: "校园".into(),
+                    plan: Some("校园食品安全".into()),
+                    seq: event,
+                    at: before() - Duration::hours(2),
+                    message: serde_json::json!({ "title": format!("第{event}条预警") }),
+                    deliveries: vec![],
+                }],
+                None,
+            )
+            .await
+            .expect("alert");
+        let [Raised::New(id)] = raised[..] else {
+            panic!("{raised:?}")
+        };
+        alert_ids.push(id);
+    }
+    store
+        .set_alert_verdict(
+            alert_ids[1],
+            &AlertVerdict::new(Verdict::FalseAlarm, "同名不同事", "analyst", before()),
+        )
+        .await
+        .expect("verdict")
+        .expect("alert");
+
     let got = Arc::new(Mutex::new(Vec::new()));
     let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let hook_addr = l.local_addr().expect("addr");
@@ -152,6 +187,18 @@ timeout = "5s"
     // i % 3 == 0 among 0..10: 0, 3, 6, 9.
     assert_eq!(report.figure("negative"), Some(&V::Int(4)));
     assert_eq!(report.figure("events"), Some(&V::Int(2)));
+    assert_eq!(report.figure("alerts"), Some(&V::Int(2)));
+    assert_eq!(report.figure("alerts_major"), Some(&V::Int(1)));
+    assert_eq!(report.figure("alerts_false_alarms"), Some(&V::Int(1)));
+    let listed = report.table("alerts").expect("alert list");
+    let verdict_col = listed
+        .columns
+        .iter()
+        .position(|c| c == "研判")
+        .expect("研判 column");
+    let mut verdicts: Vec<_> = listed.rows.iter().map(|r| r[verdict_col].clone()).collect();
+    verdicts.sort_by_key(|v| v.display());
+    assert_eq!(verdicts, [V::Text(String::new()), V::Text("误报".into())]);
 
     let hooks = got.lock().expect("lock").clone();
     assert_eq!(hooks.len(), 1);

@@ -7,7 +7,7 @@
 //! requirements. Cases are those the viewer may see.
 
 use super::inputs::parse_period;
-use super::yearly::{Assessed, alert_level_figures, assess, department_table};
+use super::yearly::{Assessed, assess, department_table};
 use super::*;
 use std::collections::BTreeMap;
 use yuqing_report::model::Table;

@@ -172,6 +172,21 @@ pub(crate) fn fig(key: &str, label: &str, value: Value) -> Figure {
     }
 }
 
+/// The alerts of each level, 特别重大 first (keys `alerts_<level>`).
+pub(crate) fn alert_level_figures(alerts: &[yuqing_store::handling::AlertRow]) -> Vec<Figure> {
+    [4i64, 3, 2, 1]
+        .into_iter()
+        .filter_map(Level::from_code)
+        .map(|lv| {
+            fig(
+                &format!("alerts_{}", lv.as_str()),
+                &format!("{}预警", lv.label_zh()),
+                int(alerts.iter().filter(|a| a.level == lv.code()).count()),
+            )
+        })
+        .collect()
+}
+
 pub(crate) fn int(n: impl TryInto<i64>) -> Value {
     Value::Int(n.try_into().unwrap_or(i64::MAX))
 }

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use yuqing_judge::hotwords::hot_words;
 use yuqing_report::model::{Chart, ChartKind, Series, Table};
 use yuqing_store::EventQuery;
-use yuqing_store::handling::AlertQuery;
+use yuqing_store::handling::{AlertQuery, Verdict};
 use yuqing_workflow::deadlines::{DeadlineStatus, deadlines_for};
 
 /// Texts the hot words are computed on (the newest of the period), as on the dashboard.
@@ -344,30 +344,28 @@ pub(super) async fn build<S: Store + HandlingStore + ReportStore + Send + Sync +
         .into_iter()
         .filter(|a| a.raised_at.timestamp_millis() < until)
         .collect();
-    let mut by_level: BTreeMap<i64, u64> = BTreeMap::new();
-    for a in &alerts {
-        *by_level.entry(a.level).or_default() += 1;
-    }
     let mut al_figs = vec![fig("alerts", "新增预警", int(alerts.len()))];
-    for l in [4i64, 3, 2, 1] {
-        if let Some(name) = Level::from_code(l) {
-            al_figs.push(fig(
-                &format!("alerts_{}", name.as_str()),
-                &format!("{}预警", name.label_zh()),
-                int(by_level.get(&l).copied().unwrap_or(0)),
-            ));
-        }
-    }
+    al_figs.extend(alert_level_figures(&alerts));
     let acked = alerts.iter().filter(|a| a.acked_at.is_some()).count();
     al_figs.push(fig("alerts_acked", "已确认", int(acked)));
+    let false_alarms = alerts
+        .iter()
+        .filter(|a| {
+            a.verdict
+                .as_ref()
+                .is_some_and(|v| v.verdict == Verdict::FalseAlarm)
+        })
+        .count();
+    al_figs.push(fig("alerts_false_alarms", "误报", int(false_alarms)));
     let mut al_blocks = vec![
         para(if alerts.is_empty() {
             "本期没有新增预警。".to_owned()
         } else {
             format!(
-                "本期新增预警 {} 条，已确认 {} 条，转为处置案件 {} 条。",
+                "本期新增预警 {} 条，已确认 {} 条，经研判为误报 {} 条，转为处置案件 {} 条。",
                 alerts.len(),
                 acked,
+                false_alarms,
                 alerts.iter().filter(|a| a.case_id.is_some()).count()
             )
         }),
@@ -377,9 +375,18 @@ pub(super) async fn build<S: Store + HandlingStore + ReportStore + Send + Sync +
         al_blocks.push(Block::Table(Table {
             key: "alerts".into(),
             title: "预警列表".into(),
-            columns: ["编号", "级别", "标题", "方案", "预警时间", "确认", "案件"]
-                .map(String::from)
-                .to_vec(),
+            columns: [
+                "编号",
+                "级别",
+                "标题",
+                "方案",
+                "预警时间",
+                "确认",
+                "研判",
+                "案件",
+            ]
+            .map(String::from)
+            .to_vec(),
             rows: alerts
                 .iter()
                 .take(500)
@@ -397,6 +404,12 @@ pub(super) async fn build<S: Store + HandlingStore + ReportStore + Send + Sync +
                         Value::Text(a.plan.clone().unwrap_or_default()),
                         Value::Text(time_zh(bj(a.raised_at))),
                         Value::Text(a.acked_by.clone().unwrap_or_else(|| "未确认".into())),
+                        Value::Text(
+                            a.verdict
+                                .as_ref()
+                                .map(|v| v.verdict.label_zh().to_owned())
+                                .unwrap_or_default(),
+                        ),
                         Value::Text(a.case_id.clone().unwrap_or_default()),
                     ]
                 })

@@ -238,18 +238,3 @@ pub(super) async fn assess<S: Store + HandlingStore + ReportStore + Send + Sync 
         registered,
     })
 }
-
-/// The alerts of each level, 特别重大 first (keys `alerts_<level>`).
-pub(super) fn alert_level_figures(alerts: &[AlertRow]) -> Vec<Figure> {
-    [4i64, 3, 2, 1]
-        .into_iter()
-        .filter_map(Level::from_code)
-        .map(|lv| {
-            fig(
-                &format!("alerts_{}", lv.as_str()),
-                &format!("{}预警", lv.label_zh()),
-                int(alerts.iter().filter(|a| a.level == lv.code()).count()),
-            )
-        })
-        .collect()
-}
