@@ -225,8 +225,21 @@ impl SqliteStore {
             pool,
             ids: Default::default(),
         };
-        // An import stopped before it rebuilt them left them out.
-        store.build_deferred_indexes().await?;
+        // An import stopped before it rebuilt them left them out. On a full disk they
+        // cannot be built: the store opens without them (queries by event or publication
+        // time scan the table) so that `check` and a reader still work, and the next open
+        // with space builds them.
+        match store.build_deferred_indexes().await {
+            Err(StoreError::Database(sqlx::Error::Database(d)))
+                if d.code().as_deref() == Some("13") =>
+            {
+                tracing::warn!(
+                    error = %d,
+                    "the disk is full: the indexes a first import defers are built at the next open"
+                );
+            }
+            r => r?,
+        }
         Ok(store)
     }
 
