@@ -149,6 +149,12 @@ export function sentimentBadge(s) {
 
 // ---- the organisation -----------------------------------------------------------------
 
+/** Whether the signed-in user holds an office role (leader, analyst, spokesperson): the
+ *  roles that make and read reports (the server checks too). */
+export function inOffice() {
+  return (session.me?.roles || []).some((r) => ['leader', 'analyst', 'spokesperson'].includes(r.role));
+}
+
 /** The organisation (`GET /api/v1/org`: units and users); empty when it cannot be read. */
 export async function loadOrg() {
   try {

@@ -4,7 +4,7 @@
 //
 // Routes: #/reports, #/reports/new?kind=…&event=…|alert=…|doc=…, #/reports/{id}.
 
-import { h, mount, api, t, go, guard, fmtTime, toast, session, loadOrg, orgIndex } from '../app.js';
+import { h, mount, api, t, go, guard, fmtTime, toast, loadOrg, orgIndex, inOffice } from '../app.js';
 import { define } from '../i18n.js';
 
 define({
@@ -52,9 +52,7 @@ define({
 });
 
 /** Reports are the office's work: making, reading and editing (the server checks too). */
-function canMake() {
-  return (session.me?.roles || []).some((r) => ['leader', 'analyst', 'spokesperson'].includes(r.role));
-}
+const canMake = inOffice;
 
 const KINDS = ['daily', 'weekly', 'monthly', 'event', 'flash', 'digest', 'circular', 'yearly'];
 const FORMATS = [['docx', 'Word'], ['xlsx', 'Excel'], ['pdf', 'PDF'], ['html', 'HTML'], ['json', 'JSON']];

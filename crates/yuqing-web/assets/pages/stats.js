@@ -3,7 +3,7 @@
 // found first, reported, late), a bar chart of the departments, and the overdue items
 // (督办事项) with links to their cases.
 
-import { h, mount, api, t, go, guard, fmtTime, fmtNum, chart, loadOrg, orgIndex } from '../app.js';
+import { h, mount, api, t, go, guard, fmtTime, fmtNum, chart, loadOrg, orgIndex, inOffice } from '../app.js';
 import { define } from '../i18n.js';
 
 define({
@@ -128,7 +128,8 @@ export default async function (root, _params, query) {
     const mons = s.monitors || [];
     const overdue = s.overdue || [];
     const chartEl = h('div', { class: 'chart', style: { height: `${Math.max(240, 40 + depts.length * 36)}px` } });
-    const period = circularPeriod(fromV, toV);
+    // Reports are the office's: others are not offered the circular.
+    const period = inOffice() ? circularPeriod(fromV, toV) : null;
     mount(out,
       h('p', { class: 'muted' }, t('stats.as_of', { at: fmtTime(s.as_of) }), ' · ', t('stats.note'),
         period ? [' · ', h('a', { class: 'make-circular', href: `#/reports?kind=circular&period=${encodeURIComponent(period)}` }, t('stats.make_circular'))] : null),
