@@ -201,6 +201,36 @@ impl AlertVerdict {
     }
 }
 
+/// The audit entries of a verdict on alert `id`: an acknowledgement first if nobody had
+/// acknowledged it, then the verdict with the one it replaces (both stores write these).
+pub(crate) fn verdict_entries(
+    id: i64,
+    v: &AlertVerdict,
+    was_acked: bool,
+    replaced: Option<String>,
+) -> Vec<NewEntry> {
+    let mut entries = Vec::new();
+    if !was_acked {
+        entries.push(NewEntry {
+            at: v.at,
+            actor: v.by.clone(),
+            action: "alert.ack".into(),
+            target: format!("alert:{id}"),
+            before: None,
+            after: Some(serde_json::json!({ "acked_by": v.by })),
+        });
+    }
+    entries.push(NewEntry {
+        at: v.at,
+        actor: v.by.clone(),
+        action: "alert.verdict".into(),
+        target: format!("alert:{id}"),
+        before: replaced.map(|b| serde_json::json!({ "verdict": b })),
+        after: Some(serde_json::json!({ "verdict": v.verdict.as_str(), "note": v.note })),
+    });
+    entries
+}
+
 /// Which alerts to list.
 #[derive(Debug, Clone, Default)]
 pub struct AlertQuery {

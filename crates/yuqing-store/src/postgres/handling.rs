@@ -123,6 +123,19 @@ fn row_to_alert(r: &PgRow) -> Result<AlertRow> {
     })
 }
 
+/// Alert `id` as a transaction sees it.
+async fn alert_in(conn: &mut PgConnection, id: i64) -> Result<Option<AlertRow>> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?
+    .as_ref()
+    .map(row_to_alert)
+    .transpose()
+}
+
 const OUTBOX_COLUMNS: &str =
     "id, alert_id, channel, enqueued_at, next_at, delivered_at, attempts, body";
 
@@ -637,15 +650,7 @@ impl HandlingStore for PgStore {
             )
             .await?;
         }
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $1"
-        )))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .as_ref()
-        .map(row_to_alert)
-        .transpose()?;
+        let row = alert_in(&mut tx, id).await?;
         tx.commit().await?;
         Ok(row)
     }
@@ -672,35 +677,9 @@ impl HandlingStore for PgStore {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        let mut entries = Vec::new();
-        if acked_at.is_none() {
-            entries.push(NewEntry {
-                at: v.at,
-                actor: v.by.clone(),
-                action: "alert.ack".into(),
-                target: format!("alert:{id}"),
-                before: None,
-                after: Some(serde_json::json!({ "acked_by": v.by })),
-            });
-        }
-        entries.push(NewEntry {
-            at: v.at,
-            actor: v.by.clone(),
-            action: "alert.verdict".into(),
-            target: format!("alert:{id}"),
-            before: before.map(|b| serde_json::json!({ "verdict": b })),
-            after: Some(serde_json::json!({ "verdict": v.verdict.as_str(), "note": v.note })),
-        });
+        let entries = verdict_entries(id, v, acked_at.is_some(), before);
         chain(&mut tx, entries).await?;
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $1"
-        )))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .as_ref()
-        .map(row_to_alert)
-        .transpose()?;
+        let row = alert_in(&mut tx, id).await?;
         tx.commit().await?;
         Ok(row)
     }

@@ -113,6 +113,19 @@ fn row_to_alert(r: &SqliteRow) -> Result<AlertRow> {
     })
 }
 
+/// Alert `id` as a transaction sees it.
+async fn alert_in(conn: &mut SqliteConnection, id: i64) -> Result<Option<AlertRow>> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {ALERT_COLUMNS} FROM alerts WHERE id = ?"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?
+    .as_ref()
+    .map(row_to_alert)
+    .transpose()
+}
+
 const OUTBOX_COLUMNS: &str =
     "id, alert_id, channel, enqueued_at, next_at, delivered_at, attempts, body";
 
@@ -626,15 +639,7 @@ impl HandlingStore for SqliteStore {
             )
             .await?;
         }
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {ALERT_COLUMNS} FROM alerts WHERE id = ?"
-        )))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .as_ref()
-        .map(row_to_alert)
-        .transpose()?;
+        let row = alert_in(&mut tx, id).await?;
         tx.commit().await?;
         Ok(row)
     }
@@ -661,35 +666,9 @@ impl HandlingStore for SqliteStore {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        let mut entries = Vec::new();
-        if acked_at.is_none() {
-            entries.push(NewEntry {
-                at: v.at,
-                actor: v.by.clone(),
-                action: "alert.ack".into(),
-                target: format!("alert:{id}"),
-                before: None,
-                after: Some(serde_json::json!({ "acked_by": v.by })),
-            });
-        }
-        entries.push(NewEntry {
-            at: v.at,
-            actor: v.by.clone(),
-            action: "alert.verdict".into(),
-            target: format!("alert:{id}"),
-            before: before.map(|b| serde_json::json!({ "verdict": b })),
-            after: Some(serde_json::json!({ "verdict": v.verdict.as_str(), "note": v.note })),
-        });
+        let entries = verdict_entries(id, v, acked_at.is_some(), before);
         chain(&mut tx, entries).await?;
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {ALERT_COLUMNS} FROM alerts WHERE id = ?"
-        )))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .as_ref()
-        .map(row_to_alert)
-        .transpose()?;
+        let row = alert_in(&mut tx, id).await?;
         tx.commit().await?;
         Ok(row)
     }
