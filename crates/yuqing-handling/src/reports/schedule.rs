@@ -88,6 +88,15 @@ impl<S: Store + HandlingStore + ReportStore + Send + Sync + 'static> Reports<S> 
     ) -> Result<Vec<Ran>> {
         let mut ran = Vec::new();
         for (spec, key) in due_reports(settings, self.now())? {
+            // Made already (here or by another server): not built again every minute.
+            match self.store.schedule_key_taken(&key).await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::error!(report = %key, error = %e, "the report schedule could not be read");
+                    continue;
+                }
+            }
             let inputs = Inputs::new(spec);
             let made = match self
                 .make_keyed(

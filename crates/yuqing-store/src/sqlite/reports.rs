@@ -107,6 +107,15 @@ impl ReportStore for SqliteStore {
         rows.iter().map(row_to_report).collect()
     }
 
+    async fn schedule_key_taken(&self, key: &str) -> Result<bool> {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM reports WHERE schedule_key = ?")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(found.is_some())
+    }
+
     async fn last_digest_issue(&self) -> Result<Option<u32>> {
         let n: Option<i64> =
             sqlx::query_scalar("SELECT MAX(issue) FROM reports WHERE kind = 'digest'")
