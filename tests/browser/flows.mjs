@@ -402,6 +402,13 @@ async function alertToClosedCase(ctx) {
   const line = q.find((r) => r[0] === plan);
   check(line && Number(line[2]) >= 1, `the plan's confirmed alerts are counted: ${JSON.stringify(q)}`);
   await shot(leader, '20b-alert-verdict');
+  // The 监测方案 list shows the plan's false alarms among its judged alerts: none of one.
+  await leader.goto(`${base}/#/plans`);
+  const planRow = `.page-plans tbody tr:has(a:text-is("${plan.trim()}"))`;
+  await leader.waitForSelector(planRow, { timeout: 15_000 });
+  check((await leader.textContent(`${planRow} td.false-alarms`)).trim() === '0/1', `the plan's false alarms: ${await leader.textContent(planRow)}`);
+  await leader.goto(`${base}/#/alerts`);
+  await leader.waitForSelector(row, { timeout: 15_000 });
   await leader.click(`${row} .open-case button`);
   await leader.waitForFunction(() => /^#\/cases\/[^/]+$/.test(location.hash) && document.querySelector('.page-cases .case-header'), null, { timeout: 15_000 });
   const id = decodeURIComponent(leader.url().split('#/cases/')[1]);

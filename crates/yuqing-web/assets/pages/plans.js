@@ -1,4 +1,5 @@
-// 监测方案: the list of plans (hits, spike flags, enable/disable/delete), and the editor
+// 监测方案: the list of plans (hits, spike flags, false alarms among judged alerts,
+// enable/disable/delete), and the editor
 // (#/plans/new, #/plans/ID): the structured form (地域/主体/事件/排除) or an advanced
 // expression, with a live preview while typing (POST /api/v1/plans/preview, debounced):
 // count and daily counts against history, sample documents with the matched terms, and
@@ -17,6 +18,8 @@ define({
   'plans.col.expression': ['表达式', 'Expression'],
   'plans.col.hits': ['命中', 'Hits'],
   'plans.col.spike': ['激增', 'Spike'],
+  'plans.col.false_alarms': ['误报', 'False alarms'],
+  'plans.false_alarms_tip': ['预警 {n} 条，经研判误报 {f} 条、属实 {c} 条（见“预警”页）', '{n} alerts: {f} false alarms, {c} confirmed (see the alerts page)'],
   'plans.col.origin': ['来源', 'Origin'],
   'plans.col.updated': ['更新', 'Updated'],
   'plans.col.actions': ['操作', 'Actions'],
@@ -162,16 +165,27 @@ async function listPage(root) {
       h('button', { class: 'primary', onclick: () => go('/plans/new') }, t('plans.new'))),
     body);
   await guard(async () => {
-    const r = await api('plans');
+    const [r, q] = await Promise.all([api('plans'), api('alerts/quality')]);
     if (!r.plans.length) { mount(body, h('p', { class: 'muted' }, t('common.empty'))); return; }
+    // Alerts carry the plan's name.
+    const quality = new Map((q.plans || []).map((x) => [x.plan, x]));
     mount(body, h('table', {},
       h('thead', {}, h('tr', {},
-        ['name', 'state', 'expression', 'hits', 'spike', 'origin', 'updated', 'actions'].map((c) => h('th', {}, t(`plans.col.${c}`))))),
-      h('tbody', {}, r.plans.map((p) => planRow(p, root)))));
+        ['name', 'state', 'expression', 'hits', 'spike', 'false_alarms', 'origin', 'updated', 'actions'].map((c) => h('th', {}, t(`plans.col.${c}`))))),
+      h('tbody', {}, r.plans.map((p) => planRow(p, root, quality.get(p.name))))));
   }, body);
 }
 
-function planRow(p, root) {
+/** The plan's false alarms among its judged alerts (误报 2/5), or '-' before any verdict. */
+function falseAlarms(q) {
+  if (!q || q.confirmed + q.false_alarms === 0) return h('span', { class: 'muted' }, '-');
+  return h('span', {
+    class: q.false_alarms ? 'overdue' : '',
+    title: t('plans.false_alarms_tip', { n: q.alerts, f: q.false_alarms, c: q.confirmed }),
+  }, `${q.false_alarms}/${q.confirmed + q.false_alarms}`);
+}
+
+function planRow(p, root, quality) {
   const sp = p.spike || {};
   const spike = sp.is_spike
     ? h('span', { class: 'badge spike', title: t('plans.spike_tip', { w: sp.window_hours, n: sp.window_count, th: Number(sp.threshold || 0).toFixed(1) }) }, t('plans.spike'))
@@ -196,6 +210,7 @@ function planRow(p, root) {
     h('td', { class: 'pl-expr-cell' }, h('code', {}, p.expression)),
     h('td', {}, h('a', { href: `#/plans/${p.id}` }, fmtNum(p.hits))),
     h('td', {}, spike),
+    h('td', { class: 'false-alarms' }, falseAlarms(quality)),
     h('td', {}, p.origin),
     h('td', {}, fmtTime(p.updated_at), p.updated_by ? h('div', { class: 'muted' }, p.updated_by) : null),
     h('td', { class: 'row' },
