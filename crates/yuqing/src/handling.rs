@@ -1366,17 +1366,7 @@ async fn alert(root: &Path, cfg: &Config, cmd: AlertCommand) -> anyhow::Result<E
             Ok(ExitCode::SUCCESS)
         }
         AlertCommand::Quality { since, json } => {
-            let since = since
-                .as_deref()
-                .map(|s| {
-                    yuqing_core::document::parse_time_str(
-                        s.trim(),
-                        yuqing_core::document::beijing(),
-                    )
-                    .map(|t| t.with_timezone(&chrono::Utc))
-                    .map_err(|e| anyhow::anyhow!("--since {s:?}：{e}"))
-                })
-                .transpose()?;
+            let since = since.as_deref().map(parse_when).transpose()?;
             let rows = store
                 .alerts(&AlertQuery {
                     since,

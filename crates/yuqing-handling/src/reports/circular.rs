@@ -26,14 +26,13 @@ pub(super) async fn build<S: Store + HandlingStore + ReportStore + Send + Sync +
 ) -> Result<Report> {
     let span = parse_period(period_text)?;
     let s = r.store.as_ref();
-    let volume = |a: DateTime<FixedOffset>, b: DateTime<FixedOffset>| async move {
-        let hours = s
-            .volume_by_hour(a.timestamp_millis(), b.timestamp_millis())
-            .await?;
-        Ok::<u64, HandlingError>(hours.iter().map(|(_, n)| n).sum())
-    };
-    let total = volume(span.since, span.until).await?;
-    let before = volume(span.prev_since, span.prev_until).await?;
+    let ms = |t: DateTime<FixedOffset>| t.timestamp_millis();
+    let (cur, prev) = tokio::try_join!(
+        s.volume_by_hour(ms(span.since), ms(span.until)),
+        s.volume_by_hour(ms(span.prev_since), ms(span.prev_until)),
+    )?;
+    let total: u64 = cur.iter().map(|(_, n)| n).sum();
+    let before: u64 = prev.iter().map(|(_, n)| n).sum();
     let Assessed {
         alerts,
         cases,

@@ -51,8 +51,6 @@ define({
   'reports.readonly': ['报告由舆情工作人员（领导、分析员、发言人）生成和查阅；您的角色不能查看报告。', 'Reports are made and read by the office (leaders, analysts, spokespersons); your role cannot see them.'],
 });
 
-/** Reports are the office's work: making, reading and editing (the server checks too). */
-const canMake = inOffice;
 
 const KINDS = ['daily', 'weekly', 'monthly', 'event', 'flash', 'digest', 'circular', 'yearly'];
 const FORMATS = [['docx', 'Word'], ['xlsx', 'Excel'], ['pdf', 'PDF'], ['html', 'HTML'], ['json', 'JSON']];
@@ -143,7 +141,7 @@ function makeForm(q, plans) {
 }
 
 async function list(root, q) {
-  if (!canMake()) {
+  if (!inOffice()) {
     mount(root, h('h1', {}, t('reports.title')), h('p', { class: 'muted readonly' }, t('reports.readonly')));
     return;
   }
@@ -217,8 +215,8 @@ async function one(root, id) {
     h('p', { class: 'muted' }, `${t('reports.created')}：${fmtTime(report.created_at)} · ${t('reports.by')}：${ix.userName(report.created_by)}`),
     h('div', { class: 'report-bar' },
       h('span', { class: 'muted' }, `${t('reports.download')}：`), downloads(report.id),
-      canMake() ? rebuild : null),
-    drafts.length && canMake() ? form : null,
+      inOffice() ? rebuild : null),
+    drafts.length && inOffice() ? form : null,
     frame);
 }
 

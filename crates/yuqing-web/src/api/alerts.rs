@@ -4,7 +4,7 @@
 //! organisation knows. Listing and reading are still open, like the other reads.
 
 use super::AppState;
-use super::cases::{CaseError, identify};
+use super::cases::{CaseError, body, identify};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -129,7 +129,7 @@ pub async fn ack_alert<S: Store + HandlingStore>(
 #[serde(deny_unknown_fields)]
 pub struct VerdictBody {
     /// `confirmed` (属实) or `false_alarm` (误报).
-    pub verdict: String,
+    pub verdict: Verdict,
     #[serde(default)]
     pub note: String,
 }
@@ -143,25 +143,8 @@ pub async fn set_verdict<S: Store + HandlingStore>(
     bytes: axum::body::Bytes,
 ) -> Result<Json<Value>, CaseError> {
     let (svc, user, _) = identify(&st, &headers).await?;
-    let body: VerdictBody = serde_json::from_slice(&bytes).map_err(|e| {
-        ApiError::invalid(
-            format!("研判结论的格式有误：{e}（应为 {{\"verdict\": \"confirmed\" 或 \"false_alarm\", \"note\": \"…\"}}）"),
-            format!("invalid verdict: {e} (expected {{\"verdict\": \"confirmed\" or \"false_alarm\", \"note\": \"…\"}})"),
-        )
-    })?;
-    let verdict = Verdict::parse(body.verdict.trim()).ok_or_else(|| {
-        ApiError::invalid(
-            format!(
-                "未知的研判结论 {:?}：应为 confirmed（属实）或 false_alarm（误报）",
-                body.verdict
-            ),
-            format!(
-                "unknown verdict {:?}: confirmed or false_alarm",
-                body.verdict
-            ),
-        )
-    })?;
-    let v = AlertVerdict::new(verdict, &body.note, &user, svc.now());
+    let b: VerdictBody = body("研判结论", &bytes)?;
+    let v = AlertVerdict::new(b.verdict, &b.note, &user, svc.now());
     let a = st
         .store
         .set_alert_verdict(id, &v)

@@ -170,7 +170,10 @@ fn time_param(name: &str, v: &str) -> Result<DateTime<Utc>, CaseError> {
         })
 }
 
-fn body<T: serde::de::DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T, CaseError> {
+pub(super) fn body<T: serde::de::DeserializeOwned>(
+    what: &str,
+    bytes: &[u8],
+) -> Result<T, CaseError> {
     serde_json::from_slice(bytes).map_err(|e| {
         ApiError::invalid(
             format!("{what}的 JSON 无效：{e}"),
