@@ -626,7 +626,8 @@ async function mergedEventLeadsOn(ctx) {
 /**
  * A general item collected three days ago and assigned now has let its one-day answer
  * deadline pass: the 统计考核 page lists it under 督办事项, by department, with a link to
- * the case, and offers the month's 网络舆情通报 (the 报告 form, filled in).
+ * the case, shows the monitor's performance points (绩效考核分) item by item, and offers
+ * the month's 网络舆情通报 (the 报告 form, filled in).
  */
 async function overdueItemOnTheStatsPage(ctx) {
   await apiAs(ctx, 'admin', 'PUT', '/org', {
@@ -660,6 +661,24 @@ async function overdueItemOnTheStatsPage(ctx) {
   check(await page.$eval(`${row} a`, (a) => a.getAttribute('href')) === `#/cases/${c.id}`, 'the row links to its case');
   await page.locator(row).scrollIntoViewIfNeeded();
   await shot(page, '37-stats-overdue');
+  // The monitor's performance points over the days since the item was found: +1 for
+  // finding it first (general), -2 because the leading group heard of it late; item by item.
+  await page.goto(`${ctx.srv.base}/#/stats?from=${beijingDate(4)}&to=${beijingDate(0)}`);
+  const mon = '.page-stats table.stats-monitors tr[data-user="stats-analyst"]';
+  await page.waitForSelector(mon, { timeout: 15_000 });
+  const pts = await page.textContent(`${mon} td.points`);
+  check(pts.trim() === '-1', `the monitor's points: ${pts}`);
+  check((await page.textContent(mon)).includes('监测员老王'), 'the monitor by name');
+  await page.click('.page-stats details.stats-points summary');
+  const late = `.page-stats details.stats-points tr[data-user="stats-analyst"][data-kind="late"]`;
+  await page.waitForSelector(late, { timeout: 15_000 });
+  const lateText = await page.textContent(late);
+  check(lateText.includes('迟报') && lateText.includes('-2') && lateText.includes('某小区停水三天'), `the late entry: ${lateText}`);
+  check(await page.$eval(`${late} a`, (a) => a.getAttribute('href')) === `#/cases/${c.id}`, 'the entry links to its case');
+  await page.locator('.page-stats details.stats-points').scrollIntoViewIfNeeded();
+  await shot(page, '37b-stats-points');
+  await page.goto(`${ctx.srv.base}/#/stats`);
+  await page.waitForSelector(row, { timeout: 15_000 });
   // Whole months, quarters and years have a circular; other ranges none.
   const periods = await page.evaluate(async () => {
     const { circularPeriod } = await import('/assets/pages/stats.js');

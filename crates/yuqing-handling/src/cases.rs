@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use yuqing_core::{Clock, Code};
 use yuqing_judge::grading::beijing;
-use yuqing_store::handling::{CaseQuery, DutySlot, NewDutySlot, ReminderRow};
+use yuqing_store::handling::{AlertQuery, CaseQuery, DutySlot, NewDutySlot, ReminderRow};
 use yuqing_store::{HandlingStore, Store};
 use yuqing_workflow::audit::{self, Anchor, AuditEntry, NewEntry, TamperKind, Tampered};
 use yuqing_workflow::case::{
@@ -39,6 +39,7 @@ use yuqing_workflow::case::{
 };
 use yuqing_workflow::deadlines::{DeadlineKind, DeadlineRules, DeadlineStatus, deadlines_for};
 use yuqing_workflow::org::{Org, Role, Unit, User};
+use yuqing_workflow::points::{self, MonitorPoints, PassedAlert, PointRules};
 use yuqing_workflow::stats::{self, DepartmentStats, MonitorStats, OverdueItem, Period};
 
 use crate::error::{HandlingError, Result};
@@ -216,6 +217,8 @@ pub struct Stats {
     pub as_of: DateTime<Utc>,
     pub departments: Vec<DepartmentStats>,
     pub monitors: Vec<MonitorStats>,
+    /// The monitors' performance points (绩效考核分), itemised.
+    pub points: Vec<MonitorPoints>,
     /// Missed department deadlines (督办事项): unmet at `as_of`, or met late in the period.
     pub overdue: Vec<OverdueItem>,
 }
@@ -263,6 +266,7 @@ pub struct Cases<S> {
     store: Arc<S>,
     clock: Arc<dyn Clock>,
     rules: DeadlineRules,
+    points: PointRules,
     evidence: Option<crate::evidence::Evidence>,
 }
 
@@ -320,8 +324,16 @@ impl<S: Store + HandlingStore> Cases<S> {
             store,
             clock,
             rules,
+            points: PointRules::default(),
             evidence: None,
         }
+    }
+
+    /// Weighs the monitors' performance points with `rules` (`[assessment]`; the defaults
+    /// otherwise).
+    pub fn with_points(mut self, rules: PointRules) -> Self {
+        self.points = rules;
+        self
     }
 
     /// Keeps evidence files in `dir` (`<data>/evidence`); without it attaching is refused.
@@ -403,6 +415,10 @@ impl<S: Store + HandlingStore> Cases<S> {
     }
     pub fn rules(&self) -> &DeadlineRules {
         &self.rules
+    }
+    /// The weights of the performance points.
+    pub fn point_rules(&self) -> &PointRules {
+        &self.points
     }
     /// The injected clock's time.
     pub fn now(&self) -> DateTime<Utc> {
@@ -919,13 +935,58 @@ impl<S: Store + HandlingStore> Cases<S> {
             ));
         }
         let cases = self.list(viewer, &CaseFilter::default()).await?;
+        let passed = self.passed_alerts(period).await?;
         Ok(Stats {
             period,
             as_of,
             departments: stats::department_stats(&cases, &self.rules, period, as_of),
             monitors: stats::monitor_stats(&cases, &self.rules, period, as_of),
+            points: points::monitor_points(
+                &cases,
+                &passed,
+                &self.rules,
+                &self.points,
+                period,
+                as_of,
+            ),
             overdue: stats::overdue_items(&cases, &self.rules, period, as_of),
         })
+    }
+
+    /// The alerts that went past someone on duty unacknowledged with the notice in
+    /// `period` (escalation stops 7 days after an alert, so earlier alerts are read too).
+    pub async fn passed_alerts(&self, period: Period) -> Result<Vec<PassedAlert>> {
+        let alerts = self
+            .store
+            .alerts(&AlertQuery {
+                since: Some(period.from - chrono::Duration::days(crate::escalation::HORIZON_DAYS)),
+                ..Default::default()
+            })
+            .await?;
+        let alerts: Vec<_> = alerts
+            .into_iter()
+            .filter(|a| a.raised_at < period.to)
+            .collect();
+        if alerts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<i64> = alerts.iter().map(|a| a.id).collect();
+        let notices = self.store.notices(&ids).await?;
+        let title_of = |id: i64| {
+            alerts
+                .iter()
+                .find(|a| a.id == id)
+                .and_then(|a| a.message.get("title").and_then(|t| t.as_str()))
+                .unwrap_or_default()
+                .to_owned()
+        };
+        Ok(points::passed_alerts(
+            notices
+                .iter()
+                .filter(|n| period.contains(n.at))
+                .map(|n| (n.alert_id, n.step, n.who.as_str(), n.at)),
+            title_of,
+        ))
     }
 
     // ---- audit ----

@@ -23,7 +23,7 @@ use yuqing_store::handling::{AlertQuery, NewOutboxEntry, NoticeRow};
 use crate::HandlingSettings;
 
 /// Alerts older than this are no longer escalated.
-const HORIZON_DAYS: i64 = 7;
+pub(crate) const HORIZON_DAYS: i64 = 7;
 
 /// Tells the next person on duty; see the module docs.
 pub struct Escalator<S> {

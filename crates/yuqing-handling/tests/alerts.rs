@@ -547,6 +547,48 @@ url = "http://{addr}/hook"
         3
     );
     yuqing_workflow::audit::verify(&audit).expect("chain intact");
+
+    // The performance points: the first alert went past wang (li was told at 16 min); li
+    // acknowledged it in time. Nobody registered a case, so that is all there is.
+    let cases = yuqing_handling::cases::Cases::new(
+        w.store.clone(),
+        w.clock.clone(),
+        yuqing_workflow::DeadlineRules::default(),
+    );
+    let day = yuqing_workflow::stats::Period {
+        from: t0() - Duration::hours(1),
+        to: t0() + Duration::days(1),
+    };
+    let passed = cases.passed_alerts(day).await.expect("passed");
+    assert_eq!(
+        passed
+            .iter()
+            .map(|p| (p.alert_id, p.who.as_str(), p.at))
+            .collect::<Vec<_>>(),
+        vec![(first[0], "wang", t0() + Duration::minutes(16))]
+    );
+    assert!(passed[0].title.contains("食堂"), "{:?}", passed[0]);
+    let s = cases
+        .stats(
+            &yuqing_handling::cases::Principal::Operator,
+            day,
+            w.clock.now(),
+        )
+        .await
+        .expect("stats");
+    assert_eq!(
+        s.points
+            .iter()
+            .map(|m| (m.user.as_str(), m.total))
+            .collect::<Vec<_>>(),
+        vec![("wang", -1)]
+    );
+    // A period after the notice holds nothing.
+    let later = yuqing_workflow::stats::Period {
+        from: day.to,
+        to: day.to + Duration::days(1),
+    };
+    assert!(cases.passed_alerts(later).await.expect("later").is_empty());
 }
 
 #[tokio::test]

@@ -346,8 +346,16 @@ async fn a_general_item_assigned_and_answered_on_time() {
 
     // The year-end statistics report (年度统计) carries the same figures, by name.
     let clock = w.clock.clone() as Arc<dyn Clock>;
+    // Weights of the office's own: a general item found first is worth 4.
+    let weights = yuqing_workflow::PointRules {
+        found_first: yuqing_workflow::points::LevelPoints {
+            general: 4,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
     let reports = Reports::new(w.store.clone(), Judge::builtin(), clock.clone()).with_cases(
-        Arc::new(Cases::new(w.store.clone(), clock, DeadlineRules::default())),
+        Arc::new(Cases::new(w.store.clone(), clock, DeadlineRules::default()).with_points(weights)),
     );
     let y = reports
         .build(
@@ -381,9 +389,13 @@ async fn a_general_item_assigned_and_answered_on_time() {
             V::Int(1),
             V::Int(1),
             V::Int(0),
-            V::Int(0)
+            V::Int(0),
+            V::Int(0),
+            V::Int(4)
         ]
     );
+    let said = format!("{y:?}");
+    assert!(said.contains("一般 +4、较大 +2"), "the weights are stated");
 
     // The next case of the year gets the next number; the year is Beijing's.
     w.at(60 * 24);

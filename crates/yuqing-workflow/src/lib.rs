@@ -11,6 +11,8 @@
 //!   case, and `tick` producing 催办/督办 reminders exactly once each.
 //! - [`audit`]: an append-only, SHA-256 hash-chained log and its verification.
 //! - [`stats`]: per-department and per-monitor figures (回复率, 办结率, 按时率, 满意度).
+//! - [`points`]: the monitors' performance points (绩效考核分), itemised, with configurable
+//!   weights.
 //!
 //! Nothing panics on bad input: every refusal is a [`WorkflowError`] with a stable code,
 //! a stable reason and a Chinese + English message.
@@ -20,6 +22,7 @@ pub mod case;
 pub mod deadlines;
 pub mod error;
 pub mod org;
+pub mod points;
 pub mod stats;
 
 pub use audit::{AuditEntry, AuditLog, Tampered};
@@ -27,3 +30,4 @@ pub use case::{Action, ActionKind, Actor, Case, CaseState, Registration, Timelin
 pub use deadlines::{Deadline, DeadlineRules, Reminder, deadlines_for, tick};
 pub use error::WorkflowError;
 pub use org::{Org, Role};
+pub use points::PointRules;

@@ -223,13 +223,26 @@ pub fn department_stats(
         .collect()
 }
 
-/// Per-monitor figures, sorted by user id.
-pub fn monitor_stats(
-    cases: &[Case],
+/// One case a monitor found in a period, with what the monitor figures and points are
+/// judged from.
+pub(crate) struct Found<'a> {
+    pub case: &'a Case,
+    /// The earliest case of its item (same alert or document) over all cases; a
+    /// hand-entered case always is.
+    pub first: bool,
+    /// The notify-leading-group and report-upward deadlines missed as of `as_of`.
+    pub missed: Vec<Deadline>,
+    /// The first report upward, if made by `as_of`.
+    pub report: Option<&'a crate::case::Report>,
+}
+
+/// The cases found (by `found_at`) in `period`, judged as of `as_of`, in the order given.
+pub(crate) fn found_in<'a>(
+    cases: &'a [Case],
     rules: &DeadlineRules,
     period: Period,
     as_of: DateTime<Utc>,
-) -> Vec<MonitorStats> {
+) -> Vec<Found<'a>> {
     // The first case of each item over all cases (not only the period).
     let mut first_of: BTreeMap<String, (DateTime<Utc>, DateTime<Utc>, &str)> = BTreeMap::new();
     for c in cases {
@@ -245,6 +258,38 @@ pub fn monitor_stats(
                 .or_insert(cand);
         }
     }
+    cases
+        .iter()
+        .filter(|c| period.contains(c.found_at))
+        .map(|c| Found {
+            case: c,
+            first: match c.source.item_key() {
+                None => true,
+                Some(k) => first_of.get(&k).is_some_and(|f| f.2 == c.id),
+            },
+            missed: deadlines_for(c, rules)
+                .into_iter()
+                .filter_map(|mut d| {
+                    d.met_at = d.met_at.filter(|m| *m <= as_of);
+                    (matches!(
+                        d.what,
+                        DeadlineKind::NotifyLeadingGroup | DeadlineKind::ReportUpward
+                    ) && d.missed(as_of))
+                    .then_some(d)
+                })
+                .collect(),
+            report: c.reports.first().filter(|r| r.at <= as_of),
+        })
+        .collect()
+}
+
+/// Per-monitor figures, sorted by user id.
+pub fn monitor_stats(
+    cases: &[Case],
+    rules: &DeadlineRules,
+    period: Period,
+    as_of: DateTime<Utc>,
+) -> Vec<MonitorStats> {
     let mut by: BTreeMap<UserId, MonitorStats> = BTreeMap::new();
     fn get<'a>(by: &'a mut BTreeMap<UserId, MonitorStats>, u: &str) -> &'a mut MonitorStats {
         by.entry(u.to_string()).or_insert_with(|| MonitorStats {
@@ -252,27 +297,16 @@ pub fn monitor_stats(
             ..Default::default()
         })
     }
-    for c in cases.iter().filter(|c| period.contains(c.found_at)) {
-        let is_first = match c.source.item_key() {
-            None => true,
-            Some(k) => first_of.get(&k).is_some_and(|f| f.2 == c.id),
-        };
-        let late = deadlines_for(c, rules).into_iter().any(|mut d| {
-            d.met_at = d.met_at.filter(|m| *m <= as_of);
-            matches!(
-                d.what,
-                DeadlineKind::NotifyLeadingGroup | DeadlineKind::ReportUpward
-            ) && d.missed(as_of)
-        });
-        let m = get(&mut by, &c.registered_by);
+    for f in found_in(cases, rules, period, as_of) {
+        let m = get(&mut by, &f.case.registered_by);
         m.found += 1;
-        if is_first {
+        if f.first {
             m.found_first += 1;
         }
-        if late {
+        if !f.missed.is_empty() {
             m.late += 1;
         }
-        if let Some(r) = c.reports.first().filter(|r| r.at <= as_of) {
+        if let Some(r) = f.report {
             get(&mut by, &r.by).reported += 1;
         }
     }

@@ -31,6 +31,8 @@ pub struct Config {
     pub plans: Vec<PlanConfig>,
     /// Case deadlines (`[deadlines]`, docs/specs/case-workflow.md).
     pub deadlines: yuqing_workflow::DeadlineRules,
+    /// Weights of the monitors' performance points (`[assessment]`, 绩效考核分).
+    pub assessment: yuqing_workflow::PointRules,
     /// Alerting (`[alerts]`, docs/specs/alerts.md).
     pub alerts: yuqing_alert::rules::AlertSettings,
     /// Alert rules (`[[alert_rules]]`) besides (or replacing) the built-in ones.
@@ -302,6 +304,9 @@ impl Config {
         cfg.deadlines
             .validate()
             .map_err(|e| anyhow::anyhow!("[deadlines]: {e}"))?;
+        cfg.assessment
+            .validate()
+            .map_err(|e| anyhow::anyhow!("[assessment]: {e}"))?;
         let mut channel_names = std::collections::HashSet::new();
         for c in &cfg.channels {
             anyhow::ensure!(
@@ -462,6 +467,22 @@ mod tests {
         assert!(format!("{e:#}").contains("quiet_hours"), "{e:#}");
         let e = Config::parse("[deadlines]\nremind_before = \"soon\"\n").expect_err("bad span");
         assert!(format!("{e:#}").contains("soon"), "{e:#}");
+    }
+
+    #[test]
+    fn assessment_weights_are_read_and_checked() {
+        let cfg = Config::parse("[assessment]\nlate = -5\n[assessment.found_first]\nmajor = 8\n")
+            .expect("valid");
+        assert_eq!(
+            (cfg.assessment.late, cfg.assessment.found_first.major),
+            (-5, 8)
+        );
+        assert_eq!(cfg.assessment.reported, 1, "the rest keep their defaults");
+        let e = Config::parse("[assessment]\nlate = 2\n").expect_err("a positive penalty");
+        let e = format!("{e:#}");
+        assert!(e.contains("[assessment]") && e.contains("late = 2"), "{e}");
+        let e = Config::parse("[assessment]\nlat = -2\n").expect_err("an unknown key");
+        assert!(format!("{e:#}").contains("lat"), "{e:#}");
     }
 
     #[test]

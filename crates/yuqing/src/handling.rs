@@ -444,7 +444,8 @@ async fn open(root: &Path, cfg: &Config, create: bool) -> anyhow::Result<Cases<S
         Arc::new(SystemClock),
         cfg.deadlines.clone(),
     )
-    .with_evidence(root.join("evidence")))
+    .with_evidence(root.join("evidence"))
+    .with_points(cfg.assessment.clone()))
 }
 
 /// A refusal of the service as an error with its "zh / en" message.
@@ -528,6 +529,24 @@ pub async fn run(root: &Path, cfg: &Config, cmd: HandlingCommand) -> anyhow::Res
                     "  {}  {} {} {} {}",
                     m.user, m.found, m.found_first, m.reported, m.late
                 )?;
+            }
+            writeln!(
+                out,
+                "绩效考核分 / points: 合计 total; 时间 time, 项目 kind, 分值 points, 对象 target, 标题 title"
+            )?;
+            for m in &s.points {
+                writeln!(out, "  {}  {:+}", m.user, m.total)?;
+                for e in &m.entries {
+                    writeln!(
+                        out,
+                        "    {}  {}  {:+}  {}  {}",
+                        bj(e.at),
+                        e.kind.label_zh(),
+                        e.points,
+                        e.target,
+                        e.title
+                    )?;
+                }
             }
             writeln!(
                 out,

@@ -157,11 +157,10 @@ async fn spawn_leader_tasks(
 ) -> anyhow::Result<Vec<JoinHandle<()>>> {
     let mut tasks = spawn(store.clone(), cfg).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let cases = Arc::new(yuqing_handling::cases::Cases::new(
-        store.clone(),
-        clock.clone(),
-        cfg.deadlines.clone(),
-    ));
+    let cases = Arc::new(
+        yuqing_handling::cases::Cases::new(store.clone(), clock.clone(), cfg.deadlines.clone())
+            .with_points(cfg.assessment.clone()),
+    );
     let reports = Arc::new(
         yuqing_handling::reports::Reports::new(store.clone(), judge, clock)
             .with_cases(cases)

@@ -139,11 +139,10 @@ pub(crate) async fn open(
     let dir = DataDir::open_existing(root).await?;
     let store: Arc<SqliteStore> = dir.store.clone();
     let judge = Arc::new(Judge::new(cfg.judgement.clone())?);
-    let cases = Arc::new(Cases::new(
-        store.clone(),
-        Arc::new(SystemClock),
-        cfg.deadlines.clone(),
-    ));
+    let cases = Arc::new(
+        Cases::new(store.clone(), Arc::new(SystemClock), cfg.deadlines.clone())
+            .with_points(cfg.assessment.clone()),
+    );
     let reports = Reports::new(store.clone(), judge, Arc::new(SystemClock))
         .with_cases(cases)
         .with_letterhead(cfg.report.letterhead()?);

@@ -234,7 +234,8 @@ where
     let clock: Arc<dyn yuqing_core::Clock> = Arc::new(yuqing_core::SystemClock);
     let cases = Arc::new(
         yuqing_handling::cases::Cases::new(store.clone(), clock.clone(), cfg.deadlines.clone())
-            .with_evidence(root.join("evidence")),
+            .with_evidence(root.join("evidence"))
+            .with_points(cfg.assessment.clone()),
     );
     let reports = Arc::new(
         yuqing_handling::reports::Reports::new(store.clone(), writer.judge().clone(), clock)

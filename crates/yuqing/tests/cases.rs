@@ -329,6 +329,40 @@ fn cli_case_lifecycle_stats_and_audit() {
     assert_eq!(analyst["user"], "analyst");
     assert_eq!(analyst["found"], 2);
     assert_eq!(analyst["late"], 1);
+    // Performance points (default weights): each case found first, general (the second is
+    // not graded yet): +1 +1; the second missed its leading-group deadline: -2.
+    let points = &s["points"][0];
+    assert_eq!(points["user"], "analyst", "{s}");
+    let kinds: Vec<(&str, i64, &str)> = points["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap_or(""),
+                e["points"].as_i64().unwrap_or(0),
+                e["target"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    let (c1, c2) = (format!("case:{id}"), format!("case:{year}-0002"));
+    assert!(
+        kinds.contains(&("found_first", 1, c1.as_str())),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&("found_first", 1, c2.as_str())),
+        "{kinds:?}"
+    );
+    assert!(kinds.contains(&("late", -2, c2.as_str())), "{kinds:?}");
+    assert_eq!((kinds.len(), &points["total"]), (3, &json!(0)));
+    let text = ok(&data, &["stats", "--from", &day(-1), "--to", &day(1)]);
+    assert!(text.contains("绩效考核分 / points"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.contains("迟报") && l.contains("-2") && l.contains("网帖反映食堂卫生问题")),
+        "{text}"
+    );
     assert_eq!(
         s["overdue"],
         json!([]),

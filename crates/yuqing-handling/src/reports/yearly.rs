@@ -1,7 +1,8 @@
 //! 年度统计: a year's figures for assessment (考核): volume by month, alerts by level, and
 //! per department (assigned, replied, closed, on time, overdue, reply/completion/on-time
-//! rates, satisfaction) and per monitor (found, found first, reported, late), from the
-//! workflow's statistics (`yuqing_workflow::stats`) over the cases the viewer may see.
+//! rates, satisfaction) and per monitor (found, found first, reported, late, alerts let
+//! pass on duty, performance points), from the workflow's statistics
+//! (`yuqing_workflow::stats`, `yuqing_workflow::points`) over the cases the viewer may see.
 
 use super::inputs::{Span, year_period};
 use super::*;
@@ -10,7 +11,10 @@ use yuqing_report::model::{Chart, ChartKind, Series, Table};
 use yuqing_store::handling::{AlertQuery, AlertRow};
 use yuqing_workflow::deadlines::DeadlineRules;
 use yuqing_workflow::org::Org;
-use yuqing_workflow::stats::{DepartmentStats, Period, department_stats, monitor_stats};
+use yuqing_workflow::points::{MonitorPoints, PointKind, PointRules, monitor_points};
+use yuqing_workflow::stats::{
+    DepartmentStats, MonitorStats, Period, department_stats, monitor_stats,
+};
 
 pub(super) fn rate(r: Option<f64>) -> Value {
     r.map_or(Value::None, Value::Pct)
@@ -100,27 +104,22 @@ pub(super) async fn build<S: Store + HandlingStore + ReportStore + Send + Sync +
             department_table(&depts, &org),
         ],
     ));
+    let passed = match &r.cases {
+        Some(c) => c.passed_alerts(period).await?,
+        None => Vec::new(),
+    };
+    let weights = r
+        .cases
+        .as_ref()
+        .map(|c| c.point_rules().clone())
+        .unwrap_or_default();
+    let points = monitor_points(&cases, &passed, &rules, &weights, period, as_of);
     rep.sections.push(section(
         "监测人员考核",
-        vec![Block::Table(Table {
-            key: "monitors".into(),
-            title: "监测人员统计".into(),
-            columns: ["监测员", "发现", "首先发现", "上报", "迟报"]
-                .map(String::from)
-                .to_vec(),
-            rows: monitors
-                .iter()
-                .map(|m| {
-                    vec![
-                        Value::Text(user_name(&org, &m.user)),
-                        int(m.found),
-                        int(m.found_first),
-                        int(m.reported),
-                        int(m.late),
-                    ]
-                })
-                .collect(),
-        })],
+        vec![
+            para(points_rule_text(&weights)),
+            monitor_table(&monitors, &points, &org),
+        ],
     ));
     let by_month: BTreeMap<usize, u64> = months.iter().copied().enumerate().collect();
     let busiest = by_month
@@ -142,6 +141,64 @@ pub(super) async fn build<S: Store + HandlingStore + ReportStore + Send + Sync +
     rep.sections
         .push(section("年度总结", vec![draft("commentary", d)]));
     Ok(rep)
+}
+
+/// How the performance points are weighed, as one sentence of the report.
+fn points_rule_text(w: &PointRules) -> String {
+    let f = &w.found_first;
+    format!(
+        "绩效考核分：首先发现舆情按等级计分（一般 {:+}、较大 {:+}、重大 {:+}、特别重大 {:+}），\
+         按时上报 {:+}，迟报 {:+}，预警未及时确认（已通知下一位值班人员）{:+}。",
+        f.general, f.large, f.major, f.especially_major, w.reported, w.late, w.unacknowledged
+    )
+}
+
+/// The monitors' figures and points: everyone with either, by user id.
+fn monitor_table(monitors: &[MonitorStats], points: &[MonitorPoints], org: &Org) -> Block {
+    let mut users: Vec<&str> = monitors
+        .iter()
+        .map(|m| m.user.as_str())
+        .chain(points.iter().map(|p| p.user.as_str()))
+        .collect();
+    users.sort_unstable();
+    users.dedup();
+    Block::Table(Table {
+        key: "monitors".into(),
+        title: "监测人员统计".into(),
+        columns: [
+            "监测员",
+            "发现",
+            "首先发现",
+            "上报",
+            "迟报",
+            "预警未及时确认",
+            "考核分",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: users
+            .into_iter()
+            .map(|u| {
+                let m = monitors.iter().find(|m| m.user == u);
+                let p = points.iter().find(|p| p.user == u);
+                let fig = |f: fn(&MonitorStats) -> u32| int(m.map_or(0, f));
+                vec![
+                    Value::Text(user_name(org, u)),
+                    fig(|m| m.found),
+                    fig(|m| m.found_first),
+                    fig(|m| m.reported),
+                    fig(|m| m.late),
+                    int(p.map_or(0, |p| {
+                        p.entries
+                            .iter()
+                            .filter(|e| e.kind == PointKind::Unacknowledged)
+                            .count()
+                    })),
+                    int(p.map_or(0, |p| p.total)),
+                ]
+            })
+            .collect(),
+    })
 }
 
 /// The table of the departments' handling figures (年度统计 and 通报).

@@ -1,7 +1,8 @@
 // 统计考核: a period, the figures per department (assigned, replied, closed, on time,
 // overdue, median time to reply, 回复率/办结率/按时率, satisfaction) and per monitor (found,
-// found first, reported, late), a bar chart of the departments, and the overdue items
-// (督办事项) with links to their cases.
+// found first, reported, late, alerts let pass on duty, performance points 绩效考核分 with
+// their items), a bar chart of the departments, and the overdue items (督办事项) with links
+// to their cases.
 
 import { h, mount, api, t, go, guard, fmtTime, fmtNum, chart, loadOrg, orgIndex, inOffice } from '../app.js';
 import { define } from '../i18n.js';
@@ -34,6 +35,18 @@ define({
   'stats.found_first': ['首报', 'Found first'],
   'stats.reported': ['上报', 'Reported'],
   'stats.late': ['迟报', 'Late'],
+  'stats.unacknowledged': ['预警未及时确认', 'Alerts let pass'],
+  'stats.points': ['考核分', 'Points'],
+  'stats.points_detail': ['绩效考核分明细', 'Performance points, item by item'],
+  'stats.points_note': ['首先发现按案件等级加分，按时上报加分，迟报扣分；值班时预警未在时限内确认、已通知下一位值班人员的扣分。分值见配置 [assessment]。', 'Finding an item first earns points by its level, reporting upward in time earns points, a late report loses points, and so does an alert that went past one on duty unacknowledged (the next person was told). Weights: [assessment] in the config.'],
+  'stats.time': ['时间', 'Time'],
+  'stats.alert_no': ['预警 {id}', 'Alert {id}'],
+  'stats.kind': ['项目', 'For'],
+  'stats.target': ['对象', 'Item'],
+  'stats.kind.found_first': ['首先发现', 'Found first'],
+  'stats.kind.reported': ['按时上报', 'Reported in time'],
+  'stats.kind.late': ['迟报', 'Late'],
+  'stats.kind.unacknowledged': ['预警未及时确认', 'Alert let pass'],
   'stats.chart': ['部门办理情况', 'Handling by department'],
   'stats.bad_period': ['请选择开始和结束日期', 'Choose a start and an end date'],
   'stats.overdue_items': ['督办事项（逾期）', 'Overdue items'],
@@ -48,6 +61,18 @@ define({
   'stats.make_circular': ['生成本期网络舆情通报', 'Make the circular of this period'],
   'stats.note': ['按案件的首次批办时间计入区间；比率分母为 0 时显示“-”。', 'Cases count by first assignment time; a rate with a zero denominator shows "-".'],
 });
+
+/** A point value with its sign ("+3", "-2", "0"). */
+function signed(n) {
+  return n > 0 ? `+${n}` : String(n);
+}
+
+/** The case or alert a point entry is for, as a link, with its title. */
+function targetLink(e) {
+  const [kind, id] = e.target.split(/:(.*)/s);
+  const href = kind === 'case' ? `#/cases/${encodeURIComponent(id)}` : `#/alerts?id=${encodeURIComponent(id)}`;
+  return [h('a', { href }, kind === 'case' ? id : t('stats.alert_no', { id })), e.title ? ` ${e.title}` : ''];
+}
 
 /** The circular's period (`2026-11`, `2026-Q4`, `2026`) when `from`–`to` is a whole
  *  month, quarter or year; otherwise null. */
@@ -127,6 +152,9 @@ export default async function (root, _params, query) {
     const depts = s.departments || [];
     const mons = s.monitors || [];
     const overdue = s.overdue || [];
+    const points = s.points || [];
+    // Everyone with figures or points (a person on duty may have only points).
+    const people = [...new Set([...mons.map((m) => m.user), ...points.map((p) => p.user)])].sort();
     const chartEl = h('div', { class: 'chart', style: { height: `${Math.max(240, 40 + depts.length * 36)}px` } });
     // Reports are the office's: others are not offered the circular.
     const period = inOffice() ? circularPeriod(fromV, toV) : null;
@@ -155,15 +183,34 @@ export default async function (root, _params, query) {
         depts.length ? h('div', { class: 'card span-12' }, h('h2', {}, t('stats.chart')), chartEl) : null,
         h('div', { class: 'card span-12' },
           h('h2', {}, t('stats.monitors')),
-          mons.length ? h('table', { class: 'stats-monitors' },
-            h('thead', {}, h('tr', {}, ['user', 'found', 'found_first', 'reported', 'late'].map((k) => h('th', {}, t(`stats.${k}`))))),
-            h('tbody', {}, mons.map((m) => h('tr', {},
-              h('td', {}, ix.userName(m.user)),
-              h('td', {}, fmtNum(m.found)),
-              h('td', {}, fmtNum(m.found_first)),
-              h('td', {}, fmtNum(m.reported)),
-              h('td', { class: m.late ? 'overdue' : '' }, fmtNum(m.late))))))
-            : h('p', { class: 'muted' }, t('common.empty'))),
+          people.length ? h('table', { class: 'stats-monitors' },
+            h('thead', {}, h('tr', {}, ['user', 'found', 'found_first', 'reported', 'late', 'unacknowledged', 'points'].map((k) => h('th', {}, t(`stats.${k}`))))),
+            h('tbody', {}, people.map((u) => {
+              const m = mons.find((x) => x.user === u) || {};
+              const p = points.find((x) => x.user === u);
+              const passed = p ? p.entries.filter((e) => e.kind === 'unacknowledged').length : 0;
+              return h('tr', { dataset: { user: u } },
+                h('td', {}, ix.userName(u)),
+                h('td', {}, fmtNum(m.found || 0)),
+                h('td', {}, fmtNum(m.found_first || 0)),
+                h('td', {}, fmtNum(m.reported || 0)),
+                h('td', { class: m.late ? 'overdue' : '' }, fmtNum(m.late || 0)),
+                h('td', { class: passed ? 'overdue' : '' }, fmtNum(passed)),
+                h('td', { class: 'points' }, signed(p ? p.total : 0)));
+            })))
+            : h('p', { class: 'muted' }, t('common.empty')),
+          points.length ? h('details', { class: 'stats-points' },
+            h('summary', {}, t('stats.points_detail')),
+            h('p', { class: 'muted small' }, t('stats.points_note')),
+            h('table', {},
+              h('thead', {}, h('tr', {}, ['user', 'time', 'kind', 'points', 'target'].map((k) => h('th', {}, t(`stats.${k}`))))),
+              h('tbody', {}, points.flatMap((p) => p.entries.map((e) => h('tr', { dataset: { user: p.user, kind: e.kind } },
+                h('td', {}, ix.userName(p.user)),
+                h('td', {}, fmtTime(e.at)),
+                h('td', {}, t(`stats.kind.${e.kind}`)),
+                h('td', { class: e.points < 0 ? 'overdue' : '' }, signed(e.points)),
+                h('td', {}, targetLink(e))))))))
+            : null),
         h('div', { class: 'card span-12' },
           h('h2', {}, t('stats.overdue_items')),
           h('p', { class: 'muted small' }, t('stats.overdue_note')),
