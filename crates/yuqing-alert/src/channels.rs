@@ -422,6 +422,7 @@ fn hmac_sha256_base64(key: &[u8], msg: &[u8]) -> String {
 pub fn webhook_payload(msg: &AlertMessage, lang: Lang, now: DateTime<Utc>) -> Value {
     json!({
         "version": 1,
+        "kind": msg.kind.as_str(),
         "alert_id": msg.alert_id,
         "level": msg.level.as_str(),
         "level_label": msg.level_label(lang),
@@ -433,7 +434,7 @@ pub fn webhook_payload(msg: &AlertMessage, lang: Lang, now: DateTime<Utc>) -> Va
         })),
         "link": msg.link.as_deref().map(|l| cut_bytes(l.trim(), 4096)),
         "why": cut_chars(msg.why_in(lang), 4000),
-        "next_step": msg.next_step(lang),
+        "next_step": cut_chars(&one_line(msg.next_step(lang)), 1000),
         "found_at": msg.found_at,
         "sent_at": now,
         "text": msg.render_text_within(lang, WEBHOOK_TEXT_MAX_BYTES),

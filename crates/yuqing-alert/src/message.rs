@@ -55,6 +55,41 @@ pub struct AlertMessage {
     pub why_en: Option<String>,
     /// When the system found the item.
     pub found_at: DateTime<Utc>,
+    /// An alert (the default) or a case deadline reminder (催办/督办), which names its case
+    /// and answerable unit in `plan` and has no publisher.
+    #[serde(default, skip_serializing_if = "MessageKind::is_alert")]
+    pub kind: MessageKind,
+    /// What to do next when not the level's (a reminder's), in Chinese and in English.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_en: Option<String>,
+}
+
+/// What a message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    /// 舆情预警 (or an escalation notice of one).
+    #[default]
+    Alert,
+    /// 催办: a case deadline is near.
+    Urge,
+    /// 督办: a case deadline has passed.
+    Supervise,
+}
+
+impl MessageKind {
+    pub fn is_alert(&self) -> bool {
+        *self == MessageKind::Alert
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::Alert => "alert",
+            MessageKind::Urge => "urge",
+            MessageKind::Supervise => "supervise",
+        }
+    }
 }
 
 /// What to do next at a level, from the deadlines of the seeds (002, 003 篇七).
@@ -313,9 +348,34 @@ impl AlertMessage {
         }
     }
 
-    /// What to do next, by level.
-    pub fn next_step(&self, lang: Lang) -> &'static str {
-        next_step(self.level, lang)
+    /// What to do next: the message's own (a reminder's), else by level.
+    pub fn next_step(&self, lang: Lang) -> &str {
+        let own = match lang {
+            Lang::Zh => self.next.as_deref(),
+            Lang::En => self.next_en.as_deref().or(self.next.as_deref()),
+        };
+        own.filter(|s| !s.is_empty())
+            .unwrap_or_else(|| next_step(self.level, lang))
+    }
+
+    /// The head of the message: 舆情预警, 催办 or 督办.
+    fn head(&self, lang: Lang) -> &'static str {
+        match (self.kind, lang) {
+            (MessageKind::Alert, _) => labels(lang).head,
+            (MessageKind::Urge, Lang::Zh) => "催办",
+            (MessageKind::Urge, Lang::En) => "Deadline reminder",
+            (MessageKind::Supervise, Lang::Zh) => "督办",
+            (MessageKind::Supervise, Lang::En) => "Overdue",
+        }
+    }
+
+    /// The label of the `plan` field: the plan of an alert, the case of a reminder.
+    fn plan_label(&self, lang: Lang) -> &'static str {
+        match (self.kind, lang) {
+            (MessageKind::Alert, _) => labels(lang).plan,
+            (_, Lang::Zh) => "案件",
+            (_, Lang::En) => "Case",
+        }
     }
 
     /// The explanation in `lang`, falling back to the Chinese one.
@@ -350,13 +410,12 @@ impl AlertMessage {
         }
     }
 
-    /// A short one-line headline: `【舆情预警·特别重大】标题`.
+    /// A short one-line headline: `【舆情预警·特别重大】标题` (`【督办·一般】…` for a reminder).
     pub fn headline(&self, lang: Lang, title_chars: usize) -> String {
-        let l = labels(lang);
         let title = cut_chars(&one_line(&self.title), title_chars);
         match lang {
-            Lang::Zh => format!("【{}·{}】{title}", l.head, self.level_label(lang)),
-            Lang::En => format!("[{} · {}] {title}", l.head, self.level_label(lang)),
+            Lang::Zh => format!("【{}·{}】{title}", self.head(lang), self.level_label(lang)),
+            Lang::En => format!("[{} · {}] {title}", self.head(lang), self.level_label(lang)),
         }
     }
 
@@ -375,8 +434,13 @@ impl AlertMessage {
             out.push_str(l.sep);
             out.push_str(v);
         };
-        line(l.plan, &cut_chars(&one_line(&self.plan), b.name));
-        line(l.publisher, &self.publisher_text(lang, b));
+        line(
+            self.plan_label(lang),
+            &cut_chars(&one_line(&self.plan), b.name),
+        );
+        if self.kind.is_alert() {
+            line(l.publisher, &self.publisher_text(lang, b));
+        }
         let link = self
             .link
             .as_deref()
@@ -388,7 +452,7 @@ impl AlertMessage {
         if !why.is_empty() {
             line(l.why, &why);
         }
-        line(l.next, self.next_step(lang));
+        line(l.next, &cut_chars(&one_line(self.next_step(lang)), 200));
         line(l.found, &beijing(self.found_at, lang));
         out
     }
@@ -407,9 +471,9 @@ impl AlertMessage {
     pub fn render_markdown_with(&self, lang: Lang, b: &Budget) -> String {
         let l = labels(lang);
         let title = escape_markdown(&cut_chars(&one_line(&self.title), b.title));
-        let mut out = format!("### {}：{}\n", l.head, self.level_label(lang));
+        let mut out = format!("### {}：{}\n", self.head(lang), self.level_label(lang));
         if lang == Lang::En {
-            out = format!("### {}: {}\n", l.head, self.level_label(lang));
+            out = format!("### {}: {}\n", self.head(lang), self.level_label(lang));
         }
         let mut line = |k: &str, v: &str| {
             out.push_str("> **");
@@ -421,10 +485,12 @@ impl AlertMessage {
         };
         line(l.title, &title);
         line(
-            l.plan,
+            self.plan_label(lang),
             &escape_markdown(&cut_chars(&one_line(&self.plan), b.name)),
         );
-        line(l.publisher, &escape_markdown(&self.publisher_text(lang, b)));
+        if self.kind.is_alert() {
+            line(l.publisher, &escape_markdown(&self.publisher_text(lang, b)));
+        }
         let link = self
             .link
             .as_deref()
@@ -437,7 +503,10 @@ impl AlertMessage {
         if !why.is_empty() {
             line(l.why, &why);
         }
-        line(l.next, self.next_step(lang));
+        line(
+            l.next,
+            &escape_markdown(&cut_chars(&one_line(self.next_step(lang)), 200)),
+        );
         line(l.found, &beijing(self.found_at, lang));
         while out.ends_with('\n') {
             out.pop();
@@ -496,6 +565,9 @@ mod tests {
             why: "评论数 ≥ 500".into(),
             why_en: Some("comments ≥ 500".into()),
             found_at: Utc.with_ymd_and_hms(2024, 5, 1, 2, 30, 0).unwrap(),
+            kind: MessageKind::Alert,
+            next: None,
+            next_en: None,
         }
     }
 
@@ -628,5 +700,48 @@ mod tests {
         assert!(j.contains("\"level\":\"especially_major\""));
         let back: AlertMessage = serde_json::from_str(&j).unwrap();
         assert_eq!(back, m);
+    }
+    #[test]
+    fn a_reminder_names_its_case_and_asks_its_own_next_step() {
+        let m = AlertMessage {
+            alert_id: "remind:2027-0003/answer_general/1/supervise".into(),
+            level: Level::General,
+            plan: "2027-0003 · 承办：县水务局".into(),
+            title: "热线：某小区停水*三天*".into(),
+            first_publisher: None,
+            link: None,
+            why: "督办：案件“热线：某小区停水三天”的“答复”已于 2027-03-02 09:00（北京时间）超时"
+                .into(),
+            why_en: Some("overdue: answer_general was due".into()),
+            found_at: Utc.with_ymd_and_hms(2027, 3, 1, 1, 0, 0).unwrap(),
+            kind: MessageKind::Supervise,
+            next: Some("请县水务局尽快办理".into()),
+            next_en: Some("县水务局: act now".into()),
+        };
+        let text = m.render_text(Lang::Zh);
+        assert!(text.starts_with("【督办·一般】热线"), "{text}");
+        assert!(text.contains("案件：2027-0003 · 承办：县水务局"), "{text}");
+        assert!(text.contains("处置要求：请县水务局尽快办理"), "{text}");
+        assert!(
+            !text.contains("首发") && !text.contains("监测方案"),
+            "{text}"
+        );
+        let md = m.render_markdown(Lang::Zh);
+        assert!(md.starts_with("### 督办：一般"), "{md}");
+        assert!(md.contains("＊三天＊"), "the title stays escaped: {md}");
+        let en = m.render_text(Lang::En);
+        assert!(en.starts_with("[Overdue · general]"), "{en}");
+        assert!(en.contains("Next step: 县水务局: act now"), "{en}");
+        // An alert without a next step of its own keeps its level's.
+        let mut a = m.clone();
+        (a.kind, a.next, a.next_en) = (MessageKind::Alert, None, None);
+        assert!(
+            a.render_text(Lang::Zh)
+                .contains(next_step(Level::General, Lang::Zh))
+        );
+        // The kind survives the outbox's JSON; an alert's JSON has no kind at all.
+        let back: AlertMessage = serde_json::from_value(serde_json::to_value(&m).unwrap()).unwrap();
+        assert_eq!(back, m);
+        assert!(serde_json::to_value(&a).unwrap().get("kind").is_none());
     }
 }

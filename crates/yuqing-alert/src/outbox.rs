@@ -464,6 +464,7 @@ fn chrono_delay(d: Duration) -> chrono::Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::message::MessageKind;
     use chrono::TimeZone;
     use yuqing_judge::grading::Level;
 
@@ -481,6 +482,9 @@ mod tests {
             why: String::new(),
             why_en: None,
             found_at: t0(),
+            kind: MessageKind::Alert,
+            next: None,
+            next_en: None,
         }
     }
     fn fail() -> Outcome {

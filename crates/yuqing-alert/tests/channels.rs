@@ -22,6 +22,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
+use yuqing_alert::message::MessageKind;
 use yuqing_alert::{
     AlertError, AlertMessage, AttemptState, Channel, ChannelConfig, Outbox, OutboxSettings,
     Outcome, Publisher,
@@ -70,6 +71,9 @@ fn message(id: &str, title: &str) -> AlertMessage {
         why: "评论 612 条，达到特别重大阈值（≥ 500）".into(),
         why_en: Some("612 comments, at the especially-major threshold (≥ 500)".into()),
         found_at: t0() - chrono::Duration::minutes(5),
+        kind: MessageKind::Alert,
+        next: None,
+        next_en: None,
     }
 }
 

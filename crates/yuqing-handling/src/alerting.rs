@@ -18,7 +18,7 @@ use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
-use yuqing_alert::message::{AlertMessage, Publisher};
+use yuqing_alert::message::{AlertMessage, MessageKind, Publisher};
 use yuqing_alert::outbox::Entry;
 use yuqing_alert::rules::{AlertRule, AlertSettings, Candidate, QuietWindow};
 use yuqing_core::{Clock, StoredDocument};
@@ -364,6 +364,9 @@ impl<S: Store + HandlingStore> Alerter<S> {
             why,
             why_en,
             found_at: d.ingested_at,
+            kind: MessageKind::Alert,
+            next: None,
+            next_en: None,
         })
     }
 }

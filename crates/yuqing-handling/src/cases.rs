@@ -267,6 +267,7 @@ pub struct Cases<S> {
     clock: Arc<dyn Clock>,
     rules: DeadlineRules,
     points: PointRules,
+    reminders: Option<crate::reminders::ReminderDelivery>,
     evidence: Option<crate::evidence::Evidence>,
 }
 
@@ -325,8 +326,16 @@ impl<S: Store + HandlingStore> Cases<S> {
             clock,
             rules,
             points: PointRules::default(),
+            reminders: None,
             evidence: None,
         }
+    }
+
+    /// Sends the 催办/督办 reminders to `[deadlines] remind_channels` as well (nothing
+    /// changes when the list is empty); refuses a channel that is not configured.
+    pub fn with_reminder_channels(mut self, settings: &crate::HandlingSettings) -> Result<Self> {
+        self.reminders = crate::reminders::ReminderDelivery::new(settings)?;
+        Ok(self)
     }
 
     /// Weighs the monitors' performance points with `rules` (`[assessment]`; the defaults
@@ -867,7 +876,8 @@ impl<S: Store + HandlingStore> Cases<S> {
     // ---- deadlines ----
 
     /// Sends the reminders due at `now` that were not sent before: records them (each
-    /// audited as `case.remind` by `system`) and returns them. A 督办 reminder row is the
+    /// audited as `case.remind` by `system`), queues their messages to the reminder
+    /// channels if any ([`Cases::with_reminder_channels`]) and returns them. A 督办 reminder row is the
     /// case's supervision mark ([`CaseView::supervised`]).
     pub async fn tick(&self, now: DateTime<Utc>) -> Result<Vec<ReminderRow>> {
         let cases = self
@@ -909,8 +919,18 @@ impl<S: Store + HandlingStore> Cases<S> {
                 })),
             })
             .collect();
-        // Only those no other ticker recorded first.
-        Ok(self.store.record_reminders(&rows, audit).await?)
+        let deliveries = match &self.reminders {
+            Some(d) => {
+                let org = self.org().await.ok();
+                d.messages(&due, &cases, org.as_ref(), now)
+            }
+            None => Vec::new(),
+        };
+        // Only those no other ticker recorded first (with their messages).
+        Ok(self
+            .store
+            .record_reminders(&rows, audit, deliveries)
+            .await?)
     }
 
     /// [`Cases::tick`] at the clock's time.

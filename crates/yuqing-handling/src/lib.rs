@@ -24,6 +24,7 @@ pub mod delivery;
 pub mod error;
 pub mod escalation;
 pub mod evidence;
+pub mod reminders;
 pub mod reports;
 pub mod settings;
 pub mod verdicts;

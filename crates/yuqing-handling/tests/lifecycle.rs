@@ -1253,3 +1253,106 @@ async fn registration_from_a_document_and_from_an_alert() {
     assert_eq!((by("analyst2").found, by("analyst2").found_first), (1, 0));
     assert_ne!(second.id, first.id);
 }
+
+/// 催办/督办 reach the answerable department through the channels named in `[deadlines]
+/// remind_channels` (here a webhook on this machine): each once, by name, with what to do.
+#[tokio::test]
+async fn reminders_go_to_the_reminder_channels_once_each() {
+    use axum::{Router, extract::State, routing::post};
+    use std::sync::Mutex;
+    type Got = Arc<Mutex<Vec<serde_json::Value>>>;
+    async fn hook(State(got): State<Got>, body: String) -> &'static str {
+        got.lock()
+            .expect("lock")
+            .push(serde_json::from_str(&body).expect("json"));
+        "ok"
+    }
+    let got: Got = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = Router::new()
+        .route("/hook", post(hook))
+        .with_state(got.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let settings = |channels: &str| -> yuqing_handling::HandlingSettings {
+        toml::from_str(&format!(
+            "[deadlines]\nremind_channels = [{channels}]\n\n[[channels]]\ntype = \"webhook\"\nname = \"镇值班群\"\nurl = \"http://{addr}/hook\"\n"
+        ))
+        .expect("settings")
+    };
+    let w = World::new().await;
+    let clock = w.clock.clone() as Arc<dyn Clock>;
+    let e = Cases::new(w.store.clone(), clock.clone(), DeadlineRules::default())
+        .with_reminder_channels(&settings("\"镇值班群\", \"短信\""))
+        .err()
+        .expect("an unknown channel is refused");
+    assert!(e.to_string().contains("短信"), "{e}");
+    let s = settings("\"镇值班群\"");
+    let svc = Cases::new(w.store.clone(), clock.clone(), s.deadlines.clone())
+        .with_reminder_channels(&s)
+        .expect("channels");
+    let dispatcher = yuqing_handling::delivery::Dispatcher::new(
+        w.store.clone(),
+        clock,
+        &s.channels,
+        s.alerts.outbox.clone(),
+        Arc::new(tokio::sync::Notify::new()),
+    )
+    .expect("dispatcher");
+
+    // Assigned at 10 min to the education office, to be handled by 60 min.
+    let id = w.register("analyst", false).await.id;
+    w.at(10);
+    w.act(&id, "analyst", judge(Level::General)).await;
+    w.act(&id, "leader", assign("town-edu", Some(mins(60))))
+        .await;
+    let text_of = |v: &serde_json::Value| v["text"].as_str().unwrap_or_default().to_owned();
+
+    // 30 min before: 催办.
+    w.at(45);
+    let sent = svc.tick_now().await.expect("tick");
+    assert_eq!(
+        sent.iter()
+            .map(|r| (r.kind.as_str(), r.what.as_str()))
+            .collect::<Vec<_>>(),
+        [("urge", "handling")]
+    );
+    assert_eq!(dispatcher.drain().await.expect("drain").delivered, 1);
+    let first = got.lock().expect("lock")[0].clone();
+    assert_eq!(first["kind"], "urge", "{first}");
+    assert_eq!(first["alert_id"], format!("remind:{}", sent[0].key));
+    let text = text_of(&first);
+    assert!(text.starts_with("【催办·一般】学校门口道路积水"), "{text}");
+    assert!(text.contains(&format!("案件：{id} · 镇教育办")), "{text}");
+    assert!(
+        text.contains("请镇教育办在 2027-03-01 10:00（北京时间）前完成“批办时限”"),
+        "{text}"
+    );
+    assert!(!text.contains("首发"), "{text}");
+
+    // Past due: 督办, once.
+    w.at(61);
+    let sent = svc.tick_now().await.expect("tick");
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].kind, "supervise");
+    assert!(svc.tick_now().await.expect("again").is_empty());
+    assert_eq!(dispatcher.drain().await.expect("drain").delivered, 1);
+    assert!(svc.tick_now().await.expect("again").is_empty());
+    assert_eq!(dispatcher.drain().await.expect("drain").delivered, 0);
+    let all = got.lock().expect("lock").clone();
+    assert_eq!(all.len(), 2, "one message per reminder");
+    assert_eq!(all[1]["kind"], "supervise");
+    let text = text_of(&all[1]);
+    assert!(text.starts_with("【督办·一般】"), "{text}");
+    assert!(
+        text.contains("“批办时限”已超时，请镇教育办立即办理"),
+        "{text}"
+    );
+    // The case page still lists both.
+    let view = svc.timeline(&id, &Principal::Operator).await.expect("view");
+    assert_eq!(view.reminders.len(), 2);
+}

@@ -339,13 +339,15 @@ pub trait HandlingStore: crate::AccessStore + crate::ReportStore + Send + Sync +
     fn cases(&self, q: &CaseQuery) -> impl Future<Output = Result<Vec<Case>>> + Send;
     /// Keys of every reminder sent.
     fn reminder_keys(&self) -> impl Future<Output = Result<HashSet<String>>> + Send;
-    /// Records reminders as sent. `audit[i]` is the entry of `reminders[i]`: a reminder whose
-    /// key is already stored is skipped with its entry (two tickers never audit one reminder
-    /// twice). Returns the reminders that were new.
+    /// Records reminders as sent. `audit[i]` is the entry of `reminders[i]` and
+    /// `deliveries[i]` its messages to the channels (may be missing or empty): a reminder
+    /// whose key is already stored is skipped with its entry and messages (two tickers never
+    /// audit or send one reminder twice). Returns the reminders that were new.
     fn record_reminders(
         &self,
         reminders: &[ReminderRow],
         audit: Vec<NewEntry>,
+        deliveries: Vec<Vec<NewOutboxEntry>>,
     ) -> impl Future<Output = Result<Vec<ReminderRow>>> + Send;
     /// Reminders of a case (or all when `None`), oldest first.
     fn reminders(

@@ -201,6 +201,9 @@ pub struct DeadlineRules {
     pub media_feedback: Span,
     /// How long before a deadline the 催办 reminder goes out (30m).
     pub remind_before: Span,
+    /// Alert channels (`[[channels]]` names) the 催办/督办 reminders are sent to besides
+    /// the case page; none by default.
+    pub remind_channels: Vec<String>,
     pub calendar: Calendar,
 }
 
@@ -214,6 +217,7 @@ impl Default for DeadlineRules {
             answer_general: Span::Days(1),
             media_feedback: Span::Weeks(2),
             remind_before: Span::Minutes(30),
+            remind_channels: Vec::new(),
             calendar: Calendar::default(),
         }
     }

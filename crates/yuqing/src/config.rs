@@ -319,6 +319,7 @@ impl Config {
         }
         let channels: Vec<&str> = cfg.channels.iter().map(|c| c.name()).collect();
         cfg.alerts.validate(&cfg.alert_rules, None, &channels)?;
+        yuqing_handling::reminders::ReminderDelivery::new(&cfg.handling())?;
         Ok(cfg)
     }
 
@@ -470,7 +471,7 @@ mod tests {
     }
 
     #[test]
-    fn assessment_weights_are_read_and_checked() {
+    fn assessment_weights_and_reminder_channels_are_read_and_checked() {
         let cfg = Config::parse("[assessment]\nlate = -5\n[assessment.found_first]\nmajor = 8\n")
             .expect("valid");
         assert_eq!(
@@ -481,6 +482,12 @@ mod tests {
         let e = Config::parse("[assessment]\nlate = 2\n").expect_err("a positive penalty");
         let e = format!("{e:#}");
         assert!(e.contains("[assessment]") && e.contains("late = 2"), "{e}");
+        let e = Config::parse("[deadlines]\nremind_channels = [\"值班群\"]\n")
+            .expect_err("a reminder channel that is not configured");
+        assert!(format!("{e:#}").contains("值班群"), "{e:#}");
+        let ok = "[deadlines]\nremind_channels = [\"值班群\"]\n[[channels]]\ntype = \"webhook\"\nname = \"值班群\"\nurl = \"https://hooks.example.org/x\"\n";
+        let cfg = Config::parse(ok).expect("a configured channel");
+        assert_eq!(cfg.handling().deadlines.remind_channels, ["值班群"]);
         let e = Config::parse("[assessment]\nlat = -2\n").expect_err("an unknown key");
         assert!(format!("{e:#}").contains("lat"), "{e:#}");
     }

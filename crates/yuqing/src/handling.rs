@@ -445,7 +445,9 @@ async fn open(root: &Path, cfg: &Config, create: bool) -> anyhow::Result<Cases<S
         cfg.deadlines.clone(),
     )
     .with_evidence(root.join("evidence"))
-    .with_points(cfg.assessment.clone()))
+    .with_points(cfg.assessment.clone())
+    .with_reminder_channels(&cfg.handling())
+    .map_err(refused)?)
 }
 
 /// A refusal of the service as an error with its "zh / en" message.

@@ -1,5 +1,6 @@
 //! The background work of warning and handling in `yuqing serve`: the alert follower, the
-//! outbox dispatcher, a 30-second timer for escalation and case deadlines, and the
+//! outbox dispatcher, a 30-second timer for escalation and case deadlines (whose 催办/督办
+//! reminders go to `[deadlines] remind_channels` through the outbox), and the
 //! schedule of the daily report (checked every minute). On a shared PostgreSQL store the
 //! same tasks, and retention (`[retention]`, checked hourly), run in the one node
 //! (`process` or `serve --stateless`) that holds the `handling` lease (see [`lead`]).
@@ -45,12 +46,14 @@ where
         settings.alerts.outbox.clone(),
         wake.clone(),
     )?;
-    let escalator = Escalator::new(store.clone(), clock.clone(), &settings, wake)?;
+    let escalator = Escalator::new(store.clone(), clock.clone(), &settings, wake.clone())?;
     let cases = yuqing_handling::cases::Cases::new(
         store.clone(),
         clock.clone(),
         settings.deadlines.clone(),
-    );
+    )
+    .with_reminder_channels(&settings)?;
+    let to_send = !settings.deadlines.remind_channels.is_empty();
     let timer = async move {
         loop {
             if let Err(e) = escalator.step().await {
@@ -58,7 +61,10 @@ where
             }
             match cases.tick(clock.now()).await {
                 Ok(r) if !r.is_empty() => {
-                    tracing::info!(reminders = r.len(), "case deadline reminders (催办/督办)")
+                    tracing::info!(reminders = r.len(), "case deadline reminders (催办/督办)");
+                    if to_send {
+                        wake.notify_one();
+                    }
                 }
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "checking case deadlines failed"),

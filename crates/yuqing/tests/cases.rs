@@ -626,3 +626,82 @@ async fn api_cases_with_identity_versions_and_scope() {
 fn urlencode(s: &str) -> String {
     s.replace('+', "%2B").replace(':', "%3A")
 }
+
+/// A real `yuqing serve` with `[deadlines] remind_channels`: a negative item registered
+/// three hours ago has let its one-hour leading-group deadline pass, and the server's first
+/// deadline check sends the 督办 to the channel, naming the case, once.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_sends_the_supervision_reminder_to_the_reminder_channel() {
+    let (got, hook) = common::webhook().await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("data");
+    let org = tmp.path().join("org.toml");
+    std::fs::write(&org, ORG).expect("org file");
+    ok(&data, &["org", "import", org.to_str().expect("utf-8")]);
+    let collected = (Utc::now() - Duration::hours(3)).to_rfc3339();
+    let case = json_of(&ok(
+        &data,
+        &[
+            "case",
+            "new",
+            "--as",
+            "analyst",
+            "--unit",
+            "town",
+            "--title",
+            "网帖反映食堂卫生问题",
+            "--negative",
+            "--collected",
+            &collected,
+            "--json",
+        ],
+    ));
+    let id = case["id"].as_str().expect("id").to_owned();
+    let _srv = common::serve(
+        tmp.path(),
+        &format!(
+            r#"
+[deadlines]
+remind_channels = ["镇值班群"]
+
+[[channels]]
+type = "webhook"
+name = "镇值班群"
+url = "http://{hook}/hook"
+
+# No scheduled reports here: their announcements would reach the webhook too.
+[report]
+daily_at = ""
+weekly_at = ""
+monthly_at = ""
+"#
+        ),
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while got.lock().expect("lock").is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // Nothing else is due: the one message stays one.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let received = got.lock().expect("lock").clone();
+    assert_eq!(received.len(), 1, "{received:?}");
+    let m = &received[0];
+    assert_eq!(m["kind"], "supervise", "{m}");
+    assert!(
+        m["alert_id"]
+            .as_str()
+            .is_some_and(|a| a.starts_with(&format!("remind:{id}/notify_leading_group/"))),
+        "{m}"
+    );
+    let text = m["text"].as_str().expect("text");
+    assert!(
+        text.starts_with("【督办·一般】网帖反映食堂卫生问题"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("案件：{id} · 某镇")), "{text}");
+    assert!(
+        text.contains("“负面舆情报告领导小组”已超时，请某镇立即办理"),
+        "{text}"
+    );
+}

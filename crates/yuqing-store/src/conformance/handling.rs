@@ -519,19 +519,39 @@ pub async fn duty_and_reminders<S: HandlingStore>(s: S) {
         sent_at: t0(),
         message: json!({ "zh": "催办", "en": "urge" }),
     };
+    let msg = format!("remind:{}", r.key);
     let new = s
         .record_reminders(
             &[r.clone(), r.clone()],
             vec![entry("remind", "case:c1"), entry("remind", "case:c1")],
+            vec![
+                vec![out(&msg, "hook", 0), out(&msg, "mail", 0)],
+                vec![out(&msg, "other", 0)],
+            ],
         )
         .await
         .expect("remind");
     assert_eq!(new, vec![r.clone()], "a repeated key is not new");
+    let channels = |rows: Vec<OutboxRow>| {
+        let mut c: Vec<String> = rows.into_iter().map(|o| o.channel).collect();
+        c.sort();
+        c
+    };
+    assert_eq!(
+        channels(s.outbox_of(&msg).await.expect("outbox")),
+        ["hook", "mail"],
+        "the new reminder's messages are queued, the repeat's are not"
+    );
     let again = s
-        .record_reminders(std::slice::from_ref(&r), vec![entry("remind", "case:c1")])
+        .record_reminders(
+            std::slice::from_ref(&r),
+            vec![entry("remind", "case:c1")],
+            vec![vec![out(&msg, "late", 0)]],
+        )
         .await
         .expect("again");
     assert!(again.is_empty());
+    assert_eq!(channels(s.outbox_of(&msg).await.expect("outbox")).len(), 2);
     assert_eq!(
         s.audit(0, 0)
             .await

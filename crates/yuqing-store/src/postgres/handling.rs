@@ -444,6 +444,7 @@ impl HandlingStore for PgStore {
         &self,
         reminders: &[ReminderRow],
         audit: Vec<NewEntry>,
+        deliveries: Vec<Vec<NewOutboxEntry>>,
     ) -> Result<Vec<ReminderRow>> {
         if reminders.is_empty() {
             return Ok(Vec::new());
@@ -452,8 +453,11 @@ impl HandlingStore for PgStore {
         let mut new = Vec::new();
         let mut entries = Vec::new();
         let mut audit = audit.into_iter();
+        let mut deliveries = deliveries.into_iter();
+        let mut queued = Vec::new();
         for r in reminders {
             let entry = audit.next();
+            let messages = deliveries.next().unwrap_or_default();
             let n = sqlx::query(
                 "INSERT INTO reminders (key, case_id, kind, what, due_at, unit, sent_at, message) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (key) DO NOTHING",
             )
@@ -471,8 +475,10 @@ impl HandlingStore for PgStore {
             if n > 0 {
                 new.push(r.clone());
                 entries.extend(entry);
+                queued.extend(messages);
             }
         }
+        enqueue(&mut tx, &queued).await?;
         chain(&mut tx, entries).await?;
         tx.commit().await?;
         Ok(new)
