@@ -992,14 +992,14 @@ impl<S: Store + HandlingStore> Cases<S> {
         }
         let ids: Vec<i64> = alerts.iter().map(|a| a.id).collect();
         let notices = self.store.notices(&ids).await?;
-        let title_of = |id: i64| {
-            alerts
-                .iter()
-                .find(|a| a.id == id)
-                .and_then(|a| a.message.get("title").and_then(|t| t.as_str()))
-                .unwrap_or_default()
-                .to_owned()
-        };
+        let titles: std::collections::HashMap<i64, &str> = alerts
+            .iter()
+            .map(|a| {
+                let title = a.message.get("title").and_then(|t| t.as_str());
+                (a.id, title.unwrap_or_default())
+            })
+            .collect();
+        let title_of = |id: i64| titles.get(&id).copied().unwrap_or_default().to_owned();
         Ok(points::passed_alerts(
             notices
                 .iter()
