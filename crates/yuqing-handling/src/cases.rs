@@ -202,12 +202,27 @@ pub struct CaseView {
     pub deadlines: Vec<DeadlineView>,
     /// The reminders sent (催办/督办), oldest first.
     pub reminders: Vec<ReminderRow>,
+    /// Where each reminder was sent on the channels (`[deadlines] remind_channels`), and
+    /// whether it arrived: the office can show when it chased the department.
+    pub reminders_sent: Vec<ReminderSent>,
     /// Whether a 督办 (overdue supervision) was sent for it.
     pub supervised: bool,
     /// The audit entries about the case, in order.
     pub audit: Vec<AuditEntry>,
     /// When the view was computed.
     pub as_of: DateTime<Utc>,
+}
+
+/// One reminder's message to one channel.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReminderSent {
+    /// The reminder's key ([`ReminderRow::key`]).
+    pub key: String,
+    pub channel: String,
+    /// When the channel accepted it (none yet: still being tried).
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// Attempts so far.
+    pub attempts: i64,
 }
 
 /// Department and monitor figures of a period.
@@ -862,11 +877,23 @@ impl<S: Store + HandlingStore> Cases<S> {
             first_closed: case.first_closed_at,
         };
         let supervised = reminders.iter().any(|r| r.kind == "supervise");
+        let mut reminders_sent = Vec::new();
+        for r in &reminders {
+            for o in self.store.outbox_of(&format!("remind:{}", r.key)).await? {
+                reminders_sent.push(ReminderSent {
+                    key: r.key.clone(),
+                    channel: o.channel,
+                    delivered_at: o.delivered_at,
+                    attempts: o.attempts,
+                });
+            }
+        }
         Ok(CaseView {
             case,
             facts,
             deadlines,
             reminders,
+            reminders_sent,
             supervised,
             audit,
             as_of,

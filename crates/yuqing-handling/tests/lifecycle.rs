@@ -1355,4 +1355,13 @@ async fn reminders_go_to_the_reminder_channels_once_each() {
     // The case page still lists both.
     let view = svc.timeline(&id, &Principal::Operator).await.expect("view");
     assert_eq!(view.reminders.len(), 2);
+    // With where each went and when it arrived.
+    assert_eq!(
+        view.reminders_sent
+            .iter()
+            .map(|x| (x.channel.as_str(), x.delivered_at.is_some(), x.attempts))
+            .collect::<Vec<_>>(),
+        [("镇值班群", true, 1), ("镇值班群", true, 1)]
+    );
+    assert_eq!(view.reminders_sent[0].key, view.reminders[0].key);
 }

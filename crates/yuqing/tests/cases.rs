@@ -704,4 +704,11 @@ monthly_at = ""
         text.contains("“负面舆情报告领导小组”已超时，请某镇立即办理"),
         "{text}"
     );
+    // The case shows where its 督办 went and that it arrived.
+    let view = json_of(&ok(&data, &["case", "show", &id, "--json"]));
+    let sent = &view["reminders_sent"];
+    assert_eq!(sent.as_array().map(Vec::len), Some(1), "{view}");
+    assert_eq!(sent[0]["channel"], "镇值班群");
+    assert!(sent[0]["delivered_at"].is_string(), "{sent}");
+    assert_eq!(sent[0]["key"], view["reminders"][0]["key"]);
 }
