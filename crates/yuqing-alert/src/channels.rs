@@ -54,6 +54,8 @@ use crate::secret::Secret;
 
 /// WeCom's limit for `markdown.content`, in bytes.
 pub const WECOM_MAX_BYTES: usize = 4096;
+/// WeCom's limit for `text.content`, in bytes.
+pub const WECOM_TEXT_MAX_BYTES: usize = 2048;
 /// Our limit for DingTalk's `markdown.text`, in bytes (DingTalk documents no exact one).
 pub const DINGTALK_MAX_BYTES: usize = 5000;
 /// Our limit for Feishu's `content.text`, in bytes (the request body must stay below 20 KB).
@@ -435,29 +437,51 @@ pub fn webhook_payload(msg: &AlertMessage, lang: Lang, now: DateTime<Utc>) -> Va
         "link": msg.link.as_deref().map(|l| cut_bytes(l.trim(), 4096)),
         "why": cut_chars(msg.why_in(lang), 4000),
         "next_step": cut_chars(&one_line(msg.next_step(lang)), 1000),
+        "mention": msg.mention,
         "found_at": msg.found_at,
         "sent_at": now,
         "text": msg.render_text_within(lang, WEBHOOK_TEXT_MAX_BYTES),
     })
 }
 
-/// The WeCom robot body.
+/// The WeCom robot body: Markdown, or, with people to @ (whom WeCom's Markdown cannot
+/// mention by mobile), plain text with `mentioned_mobile_list`.
 pub fn wecom_payload(msg: &AlertMessage, lang: Lang) -> Value {
+    if msg.mention.is_empty() {
+        return json!({
+            "msgtype": "markdown",
+            "markdown": { "content": msg.render_markdown_within(lang, WECOM_MAX_BYTES) },
+        });
+    }
     json!({
-        "msgtype": "markdown",
-        "markdown": { "content": msg.render_markdown_within(lang, WECOM_MAX_BYTES) },
+        "msgtype": "text",
+        "text": {
+            "content": msg.render_text_within(lang, WECOM_TEXT_MAX_BYTES),
+            "mentioned_mobile_list": msg.mention,
+        },
     })
 }
 
 /// The DingTalk robot body (the signature goes in the URL).
 pub fn dingtalk_payload(msg: &AlertMessage, lang: Lang) -> Value {
-    json!({
+    let mut body = json!({
         "msgtype": "markdown",
         "markdown": {
             "title": msg.headline(lang, 40),
             "text": msg.render_markdown_within(lang, DINGTALK_MAX_BYTES),
         },
-    })
+    });
+    if !msg.mention.is_empty() {
+        // DingTalk @s a number listed in `at` whose `@number` is in the text.
+        let ats: Vec<String> = msg.mention.iter().map(|m| format!("@{m}")).collect();
+        let text = msg.render_markdown_within(
+            lang,
+            DINGTALK_MAX_BYTES.saturating_sub(ats.join(" ").len() + 2),
+        );
+        body["markdown"]["text"] = json!(format!("{text}\n\n{}", ats.join(" ")));
+        body["at"] = json!({ "atMobiles": msg.mention, "isAtAll": false });
+    }
+    body
 }
 
 /// The Feishu robot body; `sign` is `(timestamp_s, signature)` when signing is on.

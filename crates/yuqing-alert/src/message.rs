@@ -64,6 +64,10 @@ pub struct AlertMessage {
     pub next: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_en: Option<String>,
+    /// Mobile numbers of the people to @ where the channel can (DingTalk, WeCom): the
+    /// person an escalation notice tells, the liaisons a reminder chases.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mention: Vec<String>,
 }
 
 /// What a message is.
@@ -568,6 +572,7 @@ mod tests {
             kind: MessageKind::Alert,
             next: None,
             next_en: None,
+            mention: Vec::new(),
         }
     }
 
@@ -717,6 +722,7 @@ mod tests {
             kind: MessageKind::Supervise,
             next: Some("请县水务局尽快办理".into()),
             next_en: Some("县水务局: act now".into()),
+            mention: Vec::new(),
         };
         let text = m.render_text(Lang::Zh);
         assert!(text.starts_with("【督办·一般】热线"), "{text}");

@@ -485,6 +485,7 @@ mod tests {
             kind: MessageKind::Alert,
             next: None,
             next_en: None,
+            mention: Vec::new(),
         }
     }
     fn fail() -> Outcome {

@@ -74,6 +74,7 @@ fn message(id: &str, title: &str) -> AlertMessage {
         kind: MessageKind::Alert,
         next: None,
         next_en: None,
+        mention: Vec::new(),
     }
 }
 
@@ -225,6 +226,14 @@ async fn dingtalk(
     {
         return err(40035, "缺少参数 json");
     }
+    // @ by mobile: each listed number must be a string.
+    if !v["at"].is_null()
+        && !v["at"]["atMobiles"]
+            .as_array()
+            .is_some_and(|a| a.iter().all(Value::is_string))
+    {
+        return err(40035, "at.atMobiles");
+    }
     r.bodies.lock().unwrap().push(v);
     err(0, "ok")
 }
@@ -266,6 +275,16 @@ async fn dingtalk_signs_the_url_and_reads_errcode() {
             .unwrap()
             .starts_with("【舆情预警·特别重大】")
     );
+
+    // The person to @: listed in `at` and named in the text, as DingTalk wants.
+    let mut m = message("al-2", "升级提醒");
+    m.mention = vec!["13800001111".into()];
+    ch.send(&m, t0()).await.expect("with a mention");
+    let body = robot.bodies.lock().unwrap().remove(0);
+    assert_eq!(body["at"]["atMobiles"], json!(["13800001111"]));
+    assert_eq!(body["at"]["isAtAll"], false);
+    let text = body["markdown"]["text"].as_str().unwrap();
+    assert!(text.ends_with("@13800001111"), "{text}");
 
     // A wrong secret: HTTP 200 with errcode 310000 is a failure.
     let e = cfg("SECwrong")
@@ -383,6 +402,16 @@ async fn wecom(
         return err(93000, "invalid webhook url");
     }
     let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    if v["msgtype"] == "text" {
+        let Some(content) = v["text"]["content"].as_str() else {
+            return err(40008, "invalid message type");
+        };
+        if content.len() > 2048 {
+            return err(40058, "text.content exceed max length 2048");
+        }
+        r.bodies.lock().unwrap().push(v);
+        return err(0, "ok");
+    }
     let Some(content) = v["markdown"]["content"].as_str() else {
         return err(40008, "invalid message type");
     };
@@ -394,7 +423,7 @@ async fn wecom(
 }
 
 #[tokio::test]
-async fn wecom_sends_markdown_within_its_limit() {
+async fn wecom_sends_markdown_within_its_limit_and_text_to_mention() {
     let robot = Robot::new("");
     let addr = serve(
         Router::new()
@@ -414,6 +443,21 @@ async fn wecom_sends_markdown_within_its_limit() {
     let content = body["markdown"]["content"].as_str().unwrap();
     assert!(content.len() <= 4096);
     assert!(content.contains("立即报告领导小组"));
+
+    // With people to @, plain text (WeCom's Markdown cannot @ by mobile) within 2048 bytes.
+    long.mention = vec!["13800001111".into(), "+8613900002222".into()];
+    cfg("wk").send(&long, t0()).await.expect("accepted");
+    let body = robot.bodies.lock().unwrap().remove(0);
+    assert_eq!(body["msgtype"], "text");
+    let content = body["text"]["content"].as_str().unwrap();
+    assert!(
+        content.len() <= 2048 && content.starts_with("【舆情预警"),
+        "{content}"
+    );
+    assert_eq!(
+        body["text"]["mentioned_mobile_list"],
+        json!(["13800001111", "+8613900002222"])
+    );
 
     let e = cfg("nope").send(&long, t0()).await.unwrap_err();
     assert!(matches!(e, AlertError::Rejected { code: 93000, .. }), "{e}");

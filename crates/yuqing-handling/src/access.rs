@@ -350,6 +350,7 @@ impl<S: HandlingStore> Access<S> {
                     unit: root,
                     role: Role::Admin,
                 }],
+                mobile: None,
             };
             let mut all_units = units.clone();
             all_units.extend(new_units.iter().cloned());

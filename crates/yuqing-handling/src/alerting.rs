@@ -367,6 +367,7 @@ impl<S: Store + HandlingStore> Alerter<S> {
             kind: MessageKind::Alert,
             next: None,
             next_en: None,
+            mention: Vec::new(),
         })
     }
 }

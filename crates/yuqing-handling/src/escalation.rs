@@ -137,6 +137,13 @@ impl<S: HandlingStore> Escalator<S> {
                     let who = name_of(&n.who);
                     let wait = policy.after_for(level);
                     msg.title = format!("【升级提醒】{}", msg.title);
+                    // @ the person told, where the group robot can.
+                    msg.mention = users
+                        .iter()
+                        .find(|u| u.id == n.who)
+                        .and_then(|u| u.mobile.clone())
+                        .into_iter()
+                        .collect();
                     msg.why = format!(
                         "预警 {} 发出后 {wait} 内无人确认，现按值班表通知第 {} 位：{who}。{}",
                         a.id,

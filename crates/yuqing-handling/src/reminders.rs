@@ -16,7 +16,7 @@ use yuqing_judge::grading::{Level, beijing};
 use yuqing_store::handling::NewOutboxEntry;
 use yuqing_workflow::Case;
 use yuqing_workflow::deadlines::{Reminder, ReminderKind};
-use yuqing_workflow::org::Org;
+use yuqing_workflow::org::{Org, Role};
 
 use crate::HandlingSettings;
 use crate::error::{HandlingError, Result};
@@ -100,7 +100,8 @@ impl ReminderDelivery {
 }
 
 /// The channel message of one reminder: the case's title and level, the case id and the
-/// answerable unit by name, the reminder's text as the reason and what the unit must do.
+/// answerable unit by name, the reminder's text as the reason and what the unit must do;
+/// the unit's liaisons with a mobile number are @-mentioned.
 pub fn message(r: &Reminder, case: &Case, org: Option<&Org>) -> AlertMessage {
     let unit = org
         .and_then(|o| o.unit(&r.unit))
@@ -121,6 +122,19 @@ pub fn message(r: &Reminder, case: &Case, org: Option<&Org>) -> AlertMessage {
             format!("{what_en} is overdue: {unit} must act now and record the progress in yuqing"),
         ),
     };
+    // @ the unit's liaisons (网络信息员), where the group robot can.
+    let mention = org
+        .map(|o| {
+            o.users()
+                .filter(|u| {
+                    u.grants
+                        .iter()
+                        .any(|g| g.unit == r.unit && g.role == Role::Liaison)
+                })
+                .filter_map(|u| u.mobile.clone())
+                .collect()
+        })
+        .unwrap_or_default();
     AlertMessage {
         alert_id: format!("remind:{}", r.key),
         level: case.level.unwrap_or(Level::General),
@@ -134,5 +148,6 @@ pub fn message(r: &Reminder, case: &Case, org: Option<&Org>) -> AlertMessage {
         kind,
         next: Some(next),
         next_en: Some(next_en),
+        mention,
     }
 }

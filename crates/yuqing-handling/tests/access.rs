@@ -325,6 +325,7 @@ async fn password_rules_and_who_may_set_them() {
                 id: "liaison-0001".into(),
                 name: "x".into(),
                 grants: vec![],
+                mobile: None,
             }],
             vec![],
         )

@@ -480,6 +480,25 @@ url = "http://{addr}/hook"
         position: pos,
         note: String::new(),
     };
+    // li has a mobile number: the notice telling li @-mentions it.
+    let person = |id: &str, mobile: Option<&str>| yuqing_workflow::org::User {
+        id: id.into(),
+        name: id.into(),
+        grants: vec![],
+        mobile: mobile.map(Into::into),
+    };
+    w.store
+        .put_org(
+            &[],
+            &[
+                person("wang", None),
+                person("li", Some("13800001111")),
+                person("zhao", None),
+            ],
+            vec![],
+        )
+        .await
+        .expect("org");
     w.store
         .add_duty(&[slot("wang", 0), slot("li", 1), slot("zhao", 2)], vec![])
         .await
@@ -531,6 +550,14 @@ url = "http://{addr}/hook"
         got[2]["text"].as_str().expect("text").contains("升级提醒"),
         "{}",
         got[2]
+    );
+    assert_eq!(got[2]["mention"], serde_json::json!(["13800001111"]));
+    assert!(
+        got[0]
+            .get("mention")
+            .is_none_or(|m| m.as_array().is_some_and(Vec::is_empty)),
+        "the alert itself @s nobody: {}",
+        got[0]
     );
 
     // Acknowledged before the next step: nobody else is told.

@@ -1285,6 +1285,14 @@ async fn reminders_go_to_the_reminder_channels_once_each() {
         .expect("settings")
     };
     let w = World::new().await;
+    // The education office's liaison has a mobile number: reminders to it @ them.
+    w.svc
+        .import_org(
+            "[[users]]\nid = \"edu-liaison\"\nname = \"教育信息员\"\nmobile = \"13900002222\"\ngrants = [{ unit = \"town-edu\", role = \"liaison\" }]\n",
+            &Principal::Operator,
+        )
+        .await
+        .expect("mobile");
     let clock = w.clock.clone() as Arc<dyn Clock>;
     let e = Cases::new(w.store.clone(), clock.clone(), DeadlineRules::default())
         .with_reminder_channels(&settings("\"镇值班群\", \"短信\""))
@@ -1333,6 +1341,7 @@ async fn reminders_go_to_the_reminder_channels_once_each() {
         "{text}"
     );
     assert!(!text.contains("首发"), "{text}");
+    assert_eq!(first["mention"], serde_json::json!(["13900002222"]));
 
     // Past due: 督办, once.
     w.at(61);

@@ -160,6 +160,16 @@ pub struct User {
     pub name: String,
     #[serde(default)]
     pub grants: Vec<Grant>,
+    /// Mobile number, for @-mentions in DingTalk and WeCom groups (the person told by an
+    /// escalation notice, a department's liaisons by a 催办/督办).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mobile: Option<String>,
+}
+
+/// Whether `m` looks like a phone number: 6 to 20 digits, optionally after a `+`.
+pub fn valid_mobile(m: &str) -> bool {
+    let digits = m.strip_prefix('+').unwrap_or(m);
+    (6..=20).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// A validated organisation: units (a forest) and users.
@@ -225,7 +235,12 @@ impl Org {
             }
         }
         let mut umap = BTreeMap::new();
-        for user in users {
+        for mut user in users {
+            // A blank number (an empty form field) is no number.
+            user.mobile = user
+                .mobile
+                .map(|m| m.trim().to_owned())
+                .filter(|m| !m.is_empty());
             if user.id.trim().is_empty() {
                 return Err(WorkflowError::invalid(
                     "empty_id",
@@ -251,6 +266,19 @@ impl Org {
                         ),
                     ));
                 }
+            }
+            if let Some(m) = user.mobile.as_deref().filter(|m| !valid_mobile(m)) {
+                return Err(WorkflowError::invalid(
+                    "bad_mobile",
+                    format!(
+                        "用户 {} 的手机号 {m:?} 无效：应为 6 到 20 位数字（可带 +）",
+                        user.id
+                    ),
+                    format!(
+                        "user {}: mobile {m:?} is not 6 to 20 digits (optionally after +)",
+                        user.id
+                    ),
+                ));
             }
             if umap.contains_key(&user.id) {
                 return Err(WorkflowError::invalid(
@@ -385,6 +413,7 @@ pub(crate) mod tests {
                     role: *r,
                 })
                 .collect(),
+            mobile: None,
         }
     }
 
@@ -412,6 +441,41 @@ pub(crate) mod tests {
             ],
         )
         .expect("sample org is valid")
+    }
+
+    #[test]
+    fn mobile_numbers_are_checked_and_blank_ones_dropped() {
+        let with = |m: &str| {
+            let mut u = user("a", &[]);
+            u.mobile = Some(m.into());
+            Org::new(vec![unit("county", UnitKind::Organisation, None)], vec![u])
+        };
+        let org = with(" 13800001111 ").expect("valid");
+        assert_eq!(
+            org.user("a").and_then(|u| u.mobile.as_deref()),
+            Some("13800001111")
+        );
+        assert_eq!(
+            with("+8613800001111")
+                .expect("valid")
+                .user("a")
+                .map(|u| u.mobile.is_some()),
+            Some(true)
+        );
+        assert_eq!(
+            with("  ")
+                .expect("blank")
+                .user("a")
+                .map(|u| u.mobile.clone()),
+            Some(None)
+        );
+        for bad in ["138-0000", "12345", "电话", "+"] {
+            let e = with(bad).expect_err(bad);
+            assert!(
+                e.to_string().contains("手机号") && e.to_string().contains(bad),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -42,6 +42,7 @@ fn org() -> Org {
                 role: *role,
             })
             .collect(),
+        mobile: None,
     };
     use UnitKind::*;
     Org::new(

@@ -448,6 +448,46 @@ async fn api_cases_with_identity_versions_and_scope() {
     .await;
     assert_eq!(st, 200, "{v}");
     assert_eq!(v["users"].as_array().map(Vec::len), Some(5));
+    // A mobile number (for @-mentions) is shown to administrators and to its owner only.
+    let (st, v) = send(
+        Method::PUT,
+        "/org",
+        Some("admin"),
+        Some(
+            json!({"units": [], "users": [{"id": "edu-liaison", "name": "教育信息员",
+            "mobile": "13900002222", "grants": [{"unit": "town-edu", "role": "liaison"}]}]}),
+        ),
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    let mobile_of = |v: &Value| {
+        v["users"]
+            .as_array()
+            .and_then(|u| u.iter().find(|u| u["id"] == "edu-liaison"))
+            .map(|u| u["mobile"].clone())
+    };
+    assert_eq!(mobile_of(&v), Some(json!("13900002222")));
+    for (who, sees) in [("admin", true), ("edu-liaison", true), ("leader", false)] {
+        let (st, v) = send(Method::GET, "/org", Some(who), None).await;
+        assert_eq!(st, 200, "{v}");
+        let m = mobile_of(&v).expect("the liaison is listed");
+        assert_eq!(m.is_string(), sees, "{who}: {m}");
+    }
+    let (st, v) = send(
+        Method::PUT,
+        "/org",
+        Some("admin"),
+        Some(
+            json!({"units": [], "users": [{"id": "edu-liaison", "name": "教育信息员",
+            "mobile": "139-0000", "grants": [{"unit": "town-edu", "role": "liaison"}]}]}),
+        ),
+    )
+    .await;
+    assert_eq!(st, 400, "{v}");
+    assert!(
+        v["message"].as_str().unwrap_or("").contains("手机号"),
+        "{v}"
+    );
 
     let new_case = json!({
         "unit": "town",
@@ -601,8 +641,9 @@ async fn api_cases_with_identity_versions_and_scope() {
     let (st, v) = send(Method::GET, "/audit/verify", Some("leader"), None).await;
     assert_eq!(st, 200);
     assert_eq!(v["ok"], true, "{v}");
-    // First start (org, admin's password), org, 3 case steps, duty add and remove.
-    assert_eq!(v["entries"], 8);
+    // First start (org, admin's password), org, the liaison's mobile, 3 case steps, duty
+    // add and remove.
+    assert_eq!(v["entries"], 9);
     let (st, _) = send(Method::GET, "/audit", Some("leader"), None).await;
     assert_eq!(st, 403);
     let (_, v) = send(Method::GET, "/audit?limit=2", Some("admin"), None).await;

@@ -50,6 +50,7 @@ pub fn sample_org() -> (Vec<Unit>, Vec<User>) {
                 unit: "county".into(),
                 role: Role::Analyst,
             }],
+            mobile: None,
         },
         User {
             id: "li".into(),
@@ -58,6 +59,7 @@ pub fn sample_org() -> (Vec<Unit>, Vec<User>) {
                 unit: "edu".into(),
                 role: Role::Liaison,
             }],
+            mobile: None,
         },
     ];
     (units, users)

@@ -32,6 +32,8 @@ define({
   'admin.no_parent': ['（无：顶级单位）', '(none: a root)'],
   'admin.user_id': ['账号', 'User id'],
   'admin.user_name': ['姓名', 'Name'],
+  'admin.mobile': ['手机号（选填）', 'Mobile (optional)'],
+  'admin.mobile_hint': ['填写后，钉钉、企业微信群里的升级提醒和催办/督办会 @ 此人；仅管理员和本人可见。', 'With a number, escalation notices and 催办/督办 in DingTalk and WeCom groups @ this person; only administrators and the person see it.'],
   'admin.grants': ['角色授权', 'Role grants'],
   'admin.add_grant': ['+ 授权', '+ grant'],
   'admin.remove': ['移除', 'Remove'],
@@ -205,6 +207,7 @@ async function org(root) {
   function drawUserForm(existing) {
     const id = h('input', { name: 'user', required: true, value: existing?.id || '', readonly: existing ? true : undefined });
     const name = h('input', { name: 'name', required: true, value: existing?.name || '' });
+    const mobile = h('input', { name: 'mobile', type: 'tel', inputmode: 'tel', pattern: '\\+?[0-9]{6,20}', value: existing?.mobile || '' });
     const grants = h('div');
     const addGrant = (g) => {
       const unit = h('select', { name: 'grant-unit' }, units.map((u) => h('option', { value: u.id, selected: g?.unit === u.id }, `${u.name}（${u.id}）`)));
@@ -221,6 +224,7 @@ async function org(root) {
         const user = {
           id: id.value.trim(),
           name: name.value.trim(),
+          mobile: mobile.value.trim() || null,
           grants: [...grants.querySelectorAll('.grant-row')].map((r) => ({
             unit: r.querySelector('[name=grant-unit]').value,
             role: r.querySelector('[name=grant-role]').value,
@@ -232,7 +236,8 @@ async function org(root) {
         }
       },
     },
-    field(t('admin.user_id'), id), field(t('admin.user_name'), name),
+    field(t('admin.user_id'), id), field(t('admin.user_name'), name), field(t('admin.mobile'), mobile),
+    h('p', { class: 'muted small' }, t('admin.mobile_hint')),
     h('div', { class: 'field' }, h('span', {}, t('admin.grants')), grants,
       h('div', {}, h('button', { type: 'button', class: 'link', onclick: () => addGrant() }, t('admin.add_grant')))),
     h('p', { class: 'muted small' }, t('admin.password_hint')),

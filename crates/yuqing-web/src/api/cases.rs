@@ -257,10 +257,25 @@ pub async fn act<S: Store + HandlingStore>(
 
 // ---- organisation ----
 
-fn org_json(org: &Org) -> Value {
+/// The organisation as `viewer` may see it: mobile numbers only to administrators and to
+/// their owners (everyone else sees names and roles).
+fn org_json(org: &Org, viewer: &str) -> Value {
+    let admin = org
+        .user(viewer)
+        .is_some_and(|u| u.grants.iter().any(|g| g.role == Role::Admin));
+    let users: Vec<_> = org
+        .users()
+        .map(|u| {
+            let mut u = u.clone();
+            if !admin && u.id != viewer {
+                u.mobile = None;
+            }
+            u
+        })
+        .collect();
     json!({
         "units": org.units().collect::<Vec<_>>(),
-        "users": org.users().collect::<Vec<_>>(),
+        "users": users,
     })
 }
 
@@ -268,8 +283,8 @@ pub async fn get_org<S: Store + HandlingStore>(
     State(st): State<Arc<AppState<S>>>,
     headers: HeaderMap,
 ) -> Reply {
-    let (_, _, org) = identify(&st, &headers).await?;
-    ok(org_json(&org))
+    let (_, user, org) = identify(&st, &headers).await?;
+    ok(org_json(&org, &user))
 }
 
 pub async fn put_org<S: Store + HandlingStore>(
@@ -286,9 +301,9 @@ pub async fn put_org<S: Store + HandlingStore>(
     let user = acting_user(&id, &headers)?;
     let f: OrgFile = body("组织架构", &bytes)?;
     let org = svc
-        .put_org(f.units, f.users, &Principal::User(user))
+        .put_org(f.units, f.users, &Principal::User(user.clone()))
         .await?;
-    ok(org_json(&org))
+    ok(org_json(&org, &user))
 }
 
 // ---- duty ----
