@@ -700,6 +700,47 @@ async function overdueItemOnTheStatsPage(ctx) {
   await page.context().close();
 }
 
+/**
+ * The administrator adds a person on duty with a mobile number on the 系统 page (for @ in
+ * DingTalk and WeCom groups); a malformed number is stopped by the form; a leader does not
+ * see the number.
+ */
+async function adminSetsAMobileNumber(ctx) {
+  const page = await login(ctx, 'admin', ctx.newPassword);
+  await page.goto(`${ctx.srv.base}/#/admin`);
+  const form = '.page-admin form:has(input[name=mobile])';
+  await page.waitForSelector(form, { timeout: 15_000 });
+  await page.fill(`${form} input[name=user]`, 'duty-zhang');
+  await page.fill(`${form} input[name=name]`, '值班员张三');
+  await page.fill(`${form} input[name=mobile]`, '138-0000');
+  check(!(await page.$eval(`${form} input[name=mobile]`, (x) => x.checkValidity())), 'the form refuses a malformed number');
+  await page.fill(`${form} input[name=mobile]`, '13800001111');
+  await page.selectOption(`${form} select[name=grant-role]`, 'analyst');
+  await page.click(`${form} button[type=submit]`);
+  let zhang = null;
+  for (let i = 0; i < 50 && !zhang?.mobile; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    const o = await apiAs(ctx, 'admin', 'GET', '/org');
+    zhang = o.users.find((u) => u.id === 'duty-zhang');
+  }
+  check(zhang?.mobile === '13800001111', `saved with the number: ${JSON.stringify(zhang)}`);
+  check(zhang.grants.some((g) => g.role === 'analyst'), 'with the role chosen');
+  // Editing the person again shows the number; a leader never sees it.
+  const row = `.page-admin li.org-user:has-text("duty-zhang")`;
+  await page.waitForSelector(row, { timeout: 15_000 });
+  await page.click(`${row} button`);
+  await page.waitForFunction((f) => document.querySelector(`${f} input[name=user]`)?.value === 'duty-zhang', form);
+  check(await page.$eval(`${form} input[name=mobile]`, (x) => x.value) === '13800001111', 'the form shows the number');
+  await shot(page, '38-admin-mobile');
+  await apiAs(ctx, 'admin', 'PUT', '/org', {
+    units: [],
+    users: [{ id: 'mobile-leader', name: '领导', grants: [{ unit: zhang.grants[0].unit, role: 'leader' }] }],
+  });
+  const seen = (await apiAs(ctx, 'mobile-leader', 'GET', '/org')).users.find((u) => u.id === 'duty-zhang');
+  check(seen && !('mobile' in seen), `a leader does not see the number: ${JSON.stringify(seen)}`);
+  await page.close();
+}
+
 export const FLOWS = [
   ['first start: login with the one-time password, forced change', firstLogin],
   ['dashboard charts render with CED data (1366×768, big screen 1920×1080)', dashboard],
@@ -713,4 +754,5 @@ export const FLOWS = [
   ['an analyst makes a 日报 on the 报告 page, edits its commentary, finds the downloads', dailyReportFromThePage],
   ['a merged event\'s page leads to the event it went into, saying so', mergedEventLeadsOn],
   ['the 统计考核 page lists an overdue item by department, linked to its case, and offers the month\'s circular', overdueItemOnTheStatsPage],
+  ['the administrator gives a person on duty a mobile number on the 系统 page', adminSetsAMobileNumber],
 ];
