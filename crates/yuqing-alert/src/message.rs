@@ -64,8 +64,9 @@ pub struct AlertMessage {
     pub next: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_en: Option<String>,
-    /// Mobile numbers of the people to @ where the channel can (DingTalk, WeCom): the
-    /// person an escalation notice tells, the liaisons a reminder chases.
+    /// Mobile numbers of the people to @ where the channel can (DingTalk, WeCom): the first
+    /// on duty for an alert, the person an escalation notice tells, the liaisons a
+    /// reminder chases.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mention: Vec<String>,
 }

@@ -354,6 +354,25 @@ impl<S: Store + HandlingStore> Alerter<S> {
                 Some(format!("alert rule: {}", rule.describe_en())),
             ),
         };
+        // @ the first person on duty now (the one the alert itself tells), where the
+        // group robot can and they have a mobile number.
+        let now = self.clock.now();
+        let duty = self
+            .store
+            .duty(now, now + chrono::Duration::milliseconds(1))
+            .await?;
+        let mention = match duty.first() {
+            Some(slot) => {
+                let (_, users) = self.store.org().await?;
+                users
+                    .into_iter()
+                    .find(|u| u.id == slot.user)
+                    .and_then(|u| u.mobile)
+                    .into_iter()
+                    .collect()
+            }
+            None => Vec::new(),
+        };
         Ok(AlertMessage {
             alert_id: String::new(),
             level,
@@ -367,7 +386,7 @@ impl<S: Store + HandlingStore> Alerter<S> {
             kind: MessageKind::Alert,
             next: None,
             next_en: None,
-            mention: Vec::new(),
+            mention,
         })
     }
 }

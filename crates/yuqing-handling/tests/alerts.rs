@@ -480,7 +480,8 @@ url = "http://{addr}/hook"
         position: pos,
         note: String::new(),
     };
-    // li has a mobile number: the notice telling li @-mentions it.
+    // wang and li have mobile numbers: the alerts (which tell wang, first on duty) @ wang,
+    // the notice telling li @s li.
     let person = |id: &str, mobile: Option<&str>| yuqing_workflow::org::User {
         id: id.into(),
         name: id.into(),
@@ -491,7 +492,7 @@ url = "http://{addr}/hook"
         .put_org(
             &[],
             &[
-                person("wang", None),
+                person("wang", Some("13700000000")),
                 person("li", Some("13800001111")),
                 person("zhao", None),
             ],
@@ -552,13 +553,13 @@ url = "http://{addr}/hook"
         got[2]
     );
     assert_eq!(got[2]["mention"], serde_json::json!(["13800001111"]));
-    assert!(
-        got[0]
-            .get("mention")
-            .is_none_or(|m| m.as_array().is_some_and(Vec::is_empty)),
-        "the alert itself @s nobody: {}",
-        got[0]
-    );
+    for alert in &got[..2] {
+        assert_eq!(
+            alert["mention"],
+            serde_json::json!(["13700000000"]),
+            "an alert itself @s the first on duty: {alert}"
+        );
+    }
 
     // Acknowledged before the next step: nobody else is told.
     w.clock.advance(Duration::minutes(5));

@@ -160,8 +160,9 @@ pub struct User {
     pub name: String,
     #[serde(default)]
     pub grants: Vec<Grant>,
-    /// Mobile number, for @-mentions in DingTalk and WeCom groups (the person told by an
-    /// escalation notice, a department's liaisons by a 催办/督办).
+    /// Mobile number, for @-mentions in DingTalk and WeCom groups (the first on duty by an
+    /// alert, the person told by an escalation notice, a department's liaisons by a
+    /// 催办/督办).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
 }
