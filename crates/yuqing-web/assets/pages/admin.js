@@ -33,7 +33,7 @@ define({
   'admin.user_id': ['账号', 'User id'],
   'admin.user_name': ['姓名', 'Name'],
   'admin.mobile': ['手机号（选填）', 'Mobile (optional)'],
-  'admin.mobile_hint': ['填写后，钉钉、企业微信群里的升级提醒和催办/督办会 @ 此人；仅管理员和本人可见。', 'With a number, escalation notices and 催办/督办 in DingTalk and WeCom groups @ this person; only administrators and the person see it.'],
+  'admin.mobile_hint': ['填写后，钉钉、企业微信群里的预警（此人值班时）、升级提醒和催办/督办（此人为承办部门信息员时）会 @ 此人；仅管理员和本人可见。', 'With a number, alerts (while this person is first on duty), escalation notices and 催办/督办 (to a department this person is liaison of) in DingTalk and WeCom groups @ them; only administrators and the person see it.'],
   'admin.grants': ['角色授权', 'Role grants'],
   'admin.add_grant': ['+ 授权', '+ grant'],
   'admin.remove': ['移除', 'Remove'],
