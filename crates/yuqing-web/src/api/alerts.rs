@@ -28,8 +28,19 @@ pub struct ListParams {
     pub limit: Option<i64>,
 }
 
-fn summary(a: &AlertRow) -> Value {
+/// An alert as the pages show it, without the mobile numbers its message @-mentions (the
+/// person on duty): only administrators and their owners see those (`GET /org`).
+pub(crate) fn alert_json(a: &AlertRow) -> Value {
     let mut v = serde_json::to_value(a).unwrap_or(Value::Null);
+    if let Some(m) = v.get_mut("message").and_then(Value::as_object_mut) {
+        m.remove("mention");
+    }
+    v
+}
+
+/// An alert as the inbox shows it ([`alert_json`] with the level's label).
+fn summary(a: &AlertRow) -> Value {
+    let mut v = alert_json(a);
     v["level_label"] =
         json!(yuqing_judge::grading::Level::from_code(a.level).map_or("", |l| l.label_zh()));
     v
@@ -175,4 +186,36 @@ pub async fn quality<S: Store + HandlingStore>(
     Ok(Json(
         json!({ "plans": yuqing_handling::verdicts::plan_quality(&rows) }),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_inbox_does_not_show_whom_an_alert_mentions() {
+        let t = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default();
+        let a = AlertRow {
+            id: 7,
+            event_id: 3,
+            level: 3,
+            rule: "r".into(),
+            plan: Some("p".into()),
+            first_seq: 1,
+            last_seq: 1,
+            hits: 1,
+            raised_at: t,
+            updated_at: t,
+            acked_at: None,
+            acked_by: None,
+            case_id: None,
+            message: json!({"title": "食堂", "mention": ["13700000000"]}),
+            verdict: None,
+        };
+        let v = summary(&a);
+        assert_eq!(v["message"]["title"], "食堂");
+        assert!(v["message"].get("mention").is_none(), "{v}");
+        assert!(!v.to_string().contains("13700000000"), "{v}");
+        assert_eq!(v["level_label"], "重大");
+    }
 }

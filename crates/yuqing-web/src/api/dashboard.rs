@@ -354,7 +354,7 @@ pub async fn dashboard<S: Store + HandlingStore>(
     let alerts: Vec<Value> = alerts
         .iter()
         .map(|a| {
-            let mut v = serde_json::to_value(a).unwrap_or(Value::Null);
+            let mut v = super::alerts::alert_json(a);
             let l = Level::from_code(a.level);
             v["level_name"] = json!(l.map(Level::as_str));
             v["level_label"] = json!(l.map(Level::label_zh));
