@@ -73,6 +73,29 @@ fn ok(data: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
+/// A negative item registered by the analyst, collected 3 h ago: its 1 h leading-group
+/// deadline has passed (a 督办 is due).
+fn late_negative_case(data: &Path) -> Value {
+    let collected = (Utc::now() - Duration::hours(3)).to_rfc3339();
+    json_of(&ok(
+        data,
+        &[
+            "case",
+            "new",
+            "--as",
+            "analyst",
+            "--unit",
+            "town",
+            "--title",
+            "网帖反映食堂卫生问题",
+            "--negative",
+            "--collected",
+            &collected,
+            "--json",
+        ],
+    ))
+}
+
 fn json_of(s: &str) -> Value {
     serde_json::from_str(s.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
 }
@@ -275,24 +298,7 @@ fn cli_case_lifecycle_stats_and_audit() {
 
     // A negative item collected 3 h ago: the 1 h leading-group deadline is past (督办),
     // sent once.
-    let collected = (Utc::now() - Duration::hours(3)).to_rfc3339();
-    let late = json_of(&ok(
-        &data,
-        &[
-            "case",
-            "new",
-            "--as",
-            "analyst",
-            "--unit",
-            "town",
-            "--title",
-            "网帖反映食堂卫生问题",
-            "--negative",
-            "--collected",
-            &collected,
-            "--json",
-        ],
-    ));
+    let late = late_negative_case(&data);
     assert_eq!(late["id"], format!("{year}-0002"));
     let sent = ok(&data, &["case", "tick", "--json"]);
     let sent: Vec<Value> = sent.lines().map(json_of).collect();
@@ -680,24 +686,7 @@ async fn serve_sends_the_supervision_reminder_to_the_reminder_channel() {
     let org = tmp.path().join("org.toml");
     std::fs::write(&org, ORG).expect("org file");
     ok(&data, &["org", "import", org.to_str().expect("utf-8")]);
-    let collected = (Utc::now() - Duration::hours(3)).to_rfc3339();
-    let case = json_of(&ok(
-        &data,
-        &[
-            "case",
-            "new",
-            "--as",
-            "analyst",
-            "--unit",
-            "town",
-            "--title",
-            "网帖反映食堂卫生问题",
-            "--negative",
-            "--collected",
-            &collected,
-            "--json",
-        ],
-    ));
+    let case = late_negative_case(&data);
     let id = case["id"].as_str().expect("id").to_owned();
     let _srv = common::serve(
         tmp.path(),
