@@ -126,6 +126,11 @@ pub struct AlertRule {
     /// Channel names to deliver to (empty: every configured channel).
     #[serde(default)]
     pub channels: Vec<String>,
+    /// Roles (`leader`, `analyst`, … or their Chinese labels) whose holders with a mobile
+    /// number are @-mentioned besides the first on duty, e.g. the leading group for
+    /// especially major items (checked against the roles when the config is read).
+    #[serde(default)]
+    pub mention_roles: Vec<String>,
     /// A disabled rule never matches.
     #[serde(default = "yes")]
     pub enabled: bool,
@@ -144,6 +149,7 @@ impl AlertRule {
             content_types: Vec::new(),
             spike: false,
             channels: Vec::new(),
+            mention_roles: Vec::new(),
             enabled: true,
         }
     }

@@ -27,6 +27,7 @@ use yuqing_judge::grading::Level;
 use yuqing_judge::spike::{SpikeSettings, detect};
 use yuqing_store::handling::{NewAlert, NewOutboxEntry, Raised};
 use yuqing_store::{EventRow, HandlingStore, Store};
+use yuqing_workflow::org::Role;
 
 use crate::HandlingSettings;
 
@@ -208,7 +209,15 @@ impl<S: Store + HandlingStore> Alerter<S> {
             };
             let level = level.unwrap_or(Level::General);
             let plan = names.first().map(|s| (*s).to_owned());
-            let message = self.message(d, event, rule, level, plan.as_deref()).await?;
+            // @ the holders of the roles any matching rule names.
+            let roles: Vec<Role> = matched
+                .iter()
+                .flat_map(|r| r.mention_roles.iter())
+                .filter_map(|r| Role::parse(r))
+                .collect();
+            let message = self
+                .message(d, event, rule, level, plan.as_deref(), &roles)
+                .await?;
             let release = self.handling.release_at(self.quiet.as_ref(), now, level);
             let deliveries = self
                 .channels
@@ -317,6 +326,7 @@ impl<S: Store + HandlingStore> Alerter<S> {
         rule: &AlertRule,
         level: Level,
         plan: Option<&str>,
+        roles: &[Role],
     ) -> Result<AlertMessage> {
         let first = match event.first_seq {
             Some(s) if s != d.seq => self.store.by_seqs(&[s]).await?.into_iter().next(),
@@ -355,24 +365,27 @@ impl<S: Store + HandlingStore> Alerter<S> {
             ),
         };
         // @ the first person on duty now (the one the alert itself tells), where the
-        // group robot can and they have a mobile number.
+        // group robot can and they have a mobile number,
         let now = self.clock.now();
         let duty = self
             .store
             .duty(now, now + chrono::Duration::milliseconds(1))
             .await?;
-        let mention = match duty.first() {
-            Some(slot) => {
-                let (_, users) = self.store.org().await?;
-                users
-                    .into_iter()
-                    .find(|u| u.id == slot.user)
-                    .and_then(|u| u.mobile)
-                    .into_iter()
-                    .collect()
+        // And everyone holding a role a matching rule names (e.g. the leading group).
+        let mut mention: Vec<String> = Vec::new();
+        if duty.first().is_some() || !roles.is_empty() {
+            let (_, users) = self.store.org().await?;
+            let first = duty.first().map(|s| s.user.as_str());
+            let on_duty = users.iter().filter(|u| Some(u.id.as_str()) == first);
+            let holders = users
+                .iter()
+                .filter(|u| u.grants.iter().any(|g| roles.contains(&g.role)));
+            for m in on_duty.chain(holders).filter_map(|u| u.mobile.clone()) {
+                if !mention.contains(&m) {
+                    mention.push(m);
+                }
             }
-            None => Vec::new(),
-        };
+        }
         Ok(AlertMessage {
             alert_id: String::new(),
             level,

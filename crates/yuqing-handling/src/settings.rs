@@ -26,6 +26,29 @@ pub struct HandlingSettings {
 }
 
 impl HandlingSettings {
+    /// Refuses an `[[alert_rules]] mention_roles` entry that names no role.
+    pub fn check_mention_roles(&self) -> crate::Result<()> {
+        for r in &self.alert_rules {
+            if let Some(bad) = r
+                .mention_roles
+                .iter()
+                .find(|x| yuqing_workflow::Role::parse(x).is_none())
+            {
+                return Err(crate::HandlingError::invalid(
+                    format!(
+                        "预警规则 {:?} 的 mention_roles 中 {bad:?} 不是角色；可用 leader、analyst、liaison、spokesperson、admin（或其中文名）",
+                        r.name
+                    ),
+                    format!(
+                        "alert rule {:?}: mention_roles entry {bad:?} is no role; use leader, analyst, liaison, spokesperson or admin",
+                        r.name
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// `[alerts.quiet_hours]`, validated (`None` when not set).
     pub fn quiet_window(&self) -> Result<Option<QuietWindow>, yuqing_alert::AlertError> {
         self.alerts

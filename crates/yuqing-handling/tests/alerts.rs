@@ -466,12 +466,20 @@ async fn unacknowledged_alerts_escalate_along_the_duty_roster() {
 duty = ["fallback"]
 after = "15m"
 
+# A rule of the office's after the built-in ones: major items also @ the leading group
+# (the built-in major_any_plan matches first and names the alert; both count).
+[[alert_rules]]
+name = "重大告知领导"
+min_level = "major"
+mention_roles = ["领导小组"]
+
 [[channels]]
 type = "webhook"
 name = "hook"
 url = "http://{addr}/hook"
 "#
     ));
+    s.check_mention_roles().expect("roles");
     let slot = |user: &str, pos: i64| NewDutySlot {
         unit: "county".into(),
         user: user.into(),
@@ -480,21 +488,34 @@ url = "http://{addr}/hook"
         position: pos,
         note: String::new(),
     };
-    // wang and li have mobile numbers: the alerts (which tell wang, first on duty) @ wang,
-    // the notice telling li @s li.
+    // wang, li and the leader boss have mobile numbers: the alerts (which tell wang, first
+    // on duty) @ wang and, by the rule, boss; the notice telling li @s li.
     let person = |id: &str, mobile: Option<&str>| yuqing_workflow::org::User {
         id: id.into(),
         name: id.into(),
         grants: vec![],
         mobile: mobile.map(Into::into),
     };
+    let boss = yuqing_workflow::org::User {
+        grants: vec![yuqing_workflow::org::Grant {
+            unit: "county".into(),
+            role: yuqing_workflow::Role::Leader,
+        }],
+        ..person("boss", Some("13900003333"))
+    };
     w.store
         .put_org(
-            &[],
+            &[yuqing_workflow::org::Unit {
+                id: "county".into(),
+                name: "某县".into(),
+                kind: yuqing_workflow::org::UnitKind::Organisation,
+                parent: None,
+            }],
             &[
                 person("wang", Some("13700000000")),
                 person("li", Some("13800001111")),
                 person("zhao", None),
+                boss,
             ],
             vec![],
         )
@@ -556,8 +577,8 @@ url = "http://{addr}/hook"
     for alert in &got[..2] {
         assert_eq!(
             alert["mention"],
-            serde_json::json!(["13700000000"]),
-            "an alert itself @s the first on duty: {alert}"
+            serde_json::json!(["13700000000", "13900003333"]),
+            "an alert itself @s the first on duty, then the rule's leading group: {alert}"
         );
     }
 

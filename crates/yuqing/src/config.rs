@@ -320,6 +320,7 @@ impl Config {
         let channels: Vec<&str> = cfg.channels.iter().map(|c| c.name()).collect();
         cfg.alerts.validate(&cfg.alert_rules, None, &channels)?;
         yuqing_handling::reminders::ReminderDelivery::new(&cfg.handling())?;
+        cfg.handling().check_mention_roles()?;
         Ok(cfg)
     }
 
@@ -488,6 +489,13 @@ mod tests {
         let ok = "[deadlines]\nremind_channels = [\"值班群\"]\n[[channels]]\ntype = \"webhook\"\nname = \"值班群\"\nurl = \"https://hooks.example.org/x\"\n";
         let cfg = Config::parse(ok).expect("a configured channel");
         assert_eq!(cfg.handling().deadlines.remind_channels, ["值班群"]);
+        let e = Config::parse("[[alert_rules]]\nname = \"x\"\nmention_roles = [\"boss\"]\n")
+            .expect_err("no such role");
+        assert!(format!("{e:#}").contains("\"boss\""), "{e:#}");
+        Config::parse(
+            "[[alert_rules]]\nname = \"x\"\nmention_roles = [\"leader\", \"新闻发言人\"]\n",
+        )
+        .expect("roles by name or label");
         let e = Config::parse("[assessment]\nlat = -2\n").expect_err("an unknown key");
         assert!(format!("{e:#}").contains("lat"), "{e:#}");
     }
