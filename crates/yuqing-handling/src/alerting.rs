@@ -27,7 +27,7 @@ use yuqing_judge::grading::Level;
 use yuqing_judge::spike::{SpikeSettings, detect};
 use yuqing_store::handling::{NewAlert, NewOutboxEntry, Raised};
 use yuqing_store::{EventRow, HandlingStore, Store};
-use yuqing_workflow::org::Role;
+use yuqing_workflow::org::{Role, User};
 
 use crate::HandlingSettings;
 
@@ -165,6 +165,8 @@ impl<S: Store + HandlingStore> Alerter<S> {
         let seqs: Vec<i64> = docs.iter().map(|d| d.seq).collect();
         let hits = self.store.plan_hits_of(&seqs).await?;
         let mut alerts = Vec::new();
+        // Who is on duty and the users, read once a step and only if something alerts.
+        let mut people: Option<People> = None;
         for d in &docs {
             let Some(event) = d.event_id.and_then(|e| events.get(&e)) else {
                 continue;
@@ -215,8 +217,15 @@ impl<S: Store + HandlingStore> Alerter<S> {
                 .flat_map(|r| r.mention_roles.iter())
                 .filter_map(|r| Role::parse(r))
                 .collect();
+            if people.is_none() {
+                people = Some(self.people(now).await?);
+            }
+            let mention = people
+                .as_ref()
+                .map(|p| p.mention(&roles))
+                .unwrap_or_default();
             let message = self
-                .message(d, event, rule, level, plan.as_deref(), &roles)
+                .message(d, event, rule, level, plan.as_deref(), mention)
                 .await?;
             let release = self.handling.release_at(self.quiet.as_ref(), now, level);
             let deliveries = self
@@ -318,6 +327,19 @@ impl<S: Store + HandlingStore> Alerter<S> {
         Ok(s)
     }
 
+    /// The first person on duty at `now` and the organisation's users.
+    async fn people(&self, now: chrono::DateTime<Utc>) -> Result<People> {
+        let duty = self
+            .store
+            .duty(now, now + chrono::Duration::milliseconds(1))
+            .await?;
+        let (_, users) = self.store.org().await?;
+        Ok(People {
+            first_on_duty: duty.into_iter().next().map(|s| s.user),
+            users,
+        })
+    }
+
     /// The message of an alert: level, plan, title, first publisher, link, why.
     async fn message(
         &self,
@@ -326,7 +348,7 @@ impl<S: Store + HandlingStore> Alerter<S> {
         rule: &AlertRule,
         level: Level,
         plan: Option<&str>,
-        roles: &[Role],
+        mention: Vec<String>,
     ) -> Result<AlertMessage> {
         let first = match event.first_seq {
             Some(s) if s != d.seq => self.store.by_seqs(&[s]).await?.into_iter().next(),
@@ -364,28 +386,6 @@ impl<S: Store + HandlingStore> Alerter<S> {
                 Some(format!("alert rule: {}", rule.describe_en())),
             ),
         };
-        // @ the first person on duty now (the one the alert itself tells), where the
-        // group robot can and they have a mobile number,
-        let now = self.clock.now();
-        let duty = self
-            .store
-            .duty(now, now + chrono::Duration::milliseconds(1))
-            .await?;
-        // And everyone holding a role a matching rule names (e.g. the leading group).
-        let mut mention: Vec<String> = Vec::new();
-        if duty.first().is_some() || !roles.is_empty() {
-            let (_, users) = self.store.org().await?;
-            let first = duty.first().map(|s| s.user.as_str());
-            let on_duty = users.iter().filter(|u| Some(u.id.as_str()) == first);
-            let holders = users
-                .iter()
-                .filter(|u| u.grants.iter().any(|g| roles.contains(&g.role)));
-            for m in on_duty.chain(holders).filter_map(|u| u.mobile.clone()) {
-                if !mention.contains(&m) {
-                    mention.push(m);
-                }
-            }
-        }
         Ok(AlertMessage {
             alert_id: String::new(),
             level,
@@ -401,6 +401,35 @@ impl<S: Store + HandlingStore> Alerter<S> {
             next_en: None,
             mention,
         })
+    }
+}
+
+/// Who an alert may @: the first person on duty and the users with their roles.
+struct People {
+    first_on_duty: Option<String>,
+    users: Vec<User>,
+}
+
+impl People {
+    /// The mobile numbers to @ for an alert: the first on duty's (the one the alert itself
+    /// tells), then those of everyone holding one of `roles` (e.g. the leading group, named
+    /// by a matching rule), each once.
+    fn mention(&self, roles: &[Role]) -> Vec<String> {
+        let on_duty = self
+            .users
+            .iter()
+            .filter(|u| Some(&u.id) == self.first_on_duty.as_ref());
+        let holders = self
+            .users
+            .iter()
+            .filter(|u| u.grants.iter().any(|g| roles.contains(&g.role)));
+        let mut out: Vec<String> = Vec::new();
+        for m in on_duty.chain(holders).filter_map(|u| u.mobile.clone()) {
+            if !out.contains(&m) {
+                out.push(m);
+            }
+        }
+        out
     }
 }
 
