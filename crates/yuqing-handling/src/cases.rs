@@ -1027,13 +1027,16 @@ impl<S: Store + HandlingStore> Cases<S> {
             })
             .collect();
         let title_of = |id: i64| titles.get(&id).copied().unwrap_or_default().to_owned();
-        Ok(points::passed_alerts(
+        // Paired over all the notices (the person passed may have been told before the
+        // period began), then kept by the time of the notice that passed them.
+        let mut passed = points::passed_alerts(
             notices
                 .iter()
-                .filter(|n| period.contains(n.at))
                 .map(|n| (n.alert_id, n.step, n.who.as_str(), n.at)),
             title_of,
-        ))
+        );
+        passed.retain(|p| period.contains(p.at));
+        Ok(passed)
     }
 
     // ---- audit ----

@@ -632,6 +632,22 @@ url = "http://{addr}/hook"
             .collect::<Vec<_>>(),
         vec![("wang", -1)]
     );
+    // A period that starts after wang was told (at 0) and before li was (at 16 min) still
+    // counts the pass: it is dated by the notice that passed wang.
+    let from_5 = yuqing_workflow::stats::Period {
+        from: t0() + Duration::minutes(5),
+        to: day.to,
+    };
+    assert_eq!(
+        cases
+            .passed_alerts(from_5)
+            .await
+            .expect("passed")
+            .iter()
+            .map(|p| p.who.as_str())
+            .collect::<Vec<_>>(),
+        ["wang"]
+    );
     // A period after the notice holds nothing.
     let later = yuqing_workflow::stats::Period {
         from: day.to,
