@@ -45,7 +45,8 @@
 //!   `{"expected_version", "kind": {"type": …}}` (stale version → 409),
 //!   `GET|PUT /api/v1/org`, `GET|POST /api/v1/duty`, `DELETE /api/v1/duty/{id}`,
 //!   `GET /api/v1/audit?after&limit`, `GET /api/v1/audit/verify?anchor`,
-//!   `GET /api/v1/stats?from&to&as_of`.
+//!   `GET /api/v1/stats?from&to&as_of`, `GET /api/v1/stats/export.xlsx?from&to&as_of` (the
+//!   same as an Excel workbook).
 //! - Evidence files (`api/evidence.rs`): `POST /api/v1/cases/{id}/attachments?name&kind&expected_version`
 //!   (raw body), `GET /api/v1/cases/{id}/attachments/{sha256}` (a download, checked
 //!   against its hash).
@@ -79,6 +80,7 @@ mod plan_query;
 mod plans_preview;
 mod reports;
 mod settings;
+mod stats_export;
 
 use crate::auth;
 use crate::error::ApiError;
@@ -231,6 +233,7 @@ pub fn router<S: Store + HandlingStore>(state: Arc<AppState<S>>) -> Router {
         .route("/api/v1/audit", get(cases::audit_log::<S>))
         .route("/api/v1/audit/verify", get(cases::audit_verify::<S>))
         .route("/api/v1/stats", get(cases::stats::<S>))
+        .route("/api/v1/stats/export.xlsx", get(stats_export::export::<S>))
         .route("/api/v1/deadlines", get(settings::deadlines::<S>))
         .route(
             "/api/v1/special-periods",

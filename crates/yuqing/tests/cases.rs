@@ -668,6 +668,45 @@ async fn api_cases_with_identity_versions_and_scope() {
     assert_eq!(st, 200, "{v}");
     assert_eq!(v["monitors"][0]["found"], 1, "{v}");
     assert_eq!(v["departments"][0]["assigned"], 1, "{v}");
+
+    // The same as an Excel workbook: its sheets, names instead of ids, the points.
+    let r = c
+        .get(format!(
+            "{base}/api/v1/stats/export.xlsx?from={today}&to={today}"
+        ))
+        .bearer_auth("t0ken")
+        .header("X-Yuqing-User", "leader")
+        .send()
+        .await
+        .expect("export");
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    let bytes = r.bytes().await.expect("bytes");
+    let files = common::unzip(&bytes);
+    let text = |name: &str| String::from_utf8_lossy(&files[name]).into_owned();
+    let book = text("xl/workbook.xml");
+    for sheet in ["说明", "部门考核", "监测员考核", "考核分明细", "督办事项"] {
+        assert!(book.contains(sheet), "{sheet}: {book}");
+    }
+    let strings = text("xl/sharedStrings.xml");
+    for s in ["监测员", "首先发现", "考核分", "县长信箱：小区停水三天"] {
+        assert!(strings.contains(s), "{s}: {strings}");
+    }
+    assert!(
+        !strings.contains("\"analyst\"") && strings.contains("镇教育办"),
+        "units by name: {strings}"
+    );
+    let r = c
+        .get(format!("{base}/api/v1/stats/export.xlsx?from={today}&to=x"))
+        .bearer_auth("t0ken")
+        .header("X-Yuqing-User", "leader")
+        .send()
+        .await
+        .expect("export");
+    assert_eq!(r.status().as_u16(), 400, "a bad period is refused");
 }
 
 fn urlencode(s: &str) -> String {

@@ -59,6 +59,7 @@ define({
   'stats.met_late': ['逾期办理', 'Met late'],
   'stats.late_by': ['超时', 'Late by'],
   'stats.make_circular': ['生成本期网络舆情通报', 'Make the circular of this period'],
+  'stats.export': ['导出 Excel', 'Export to Excel'],
   'stats.note': ['按案件的首次批办时间计入区间；比率分母为 0 时显示“-”。', 'Cases count by first assignment time; a rate with a zero denominator shows "-".'],
 });
 
@@ -159,7 +160,8 @@ export default async function (root, _params, query) {
     // Reports are the office's: others are not offered the circular.
     const period = inOffice() ? circularPeriod(fromV, toV) : null;
     mount(out,
-      h('p', { class: 'muted' }, t('stats.as_of', { at: fmtTime(s.as_of) }), ' · ', t('stats.note'),
+      h('p', { class: 'muted' }, t('stats.as_of', { at: fmtTime(s.as_of) }), ' · ', t('stats.note'), ' · ',
+        h('a', { class: 'export-xlsx', href: `/api/v1/stats/export.xlsx?${new URLSearchParams({ from: fromV, to: toV })}`, download: `yuqing-stats-${fromV}-${toV}.xlsx` }, t('stats.export')),
         period ? [' · ', h('a', { class: 'make-circular', href: `#/reports?kind=circular&period=${encodeURIComponent(period)}` }, t('stats.make_circular'))] : null),
       h('div', { class: 'grid' },
         h('div', { class: 'card span-12' },

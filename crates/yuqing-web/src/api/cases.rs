@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use yuqing_core::Code;
 use yuqing_handling::HandlingError;
-use yuqing_handling::cases::{CaseFilter, Cases, NewCase, OrgFile, Principal};
+use yuqing_handling::cases::{CaseFilter, Cases, NewCase, OrgFile, Principal, Stats};
 use yuqing_store::handling::NewDutySlot;
 use yuqing_store::{HandlingStore, Store};
 use yuqing_workflow::audit::Anchor;
@@ -470,9 +470,9 @@ pub async fn audit_verify<S: Store + HandlingStore>(
 
 #[derive(Debug, Deserialize)]
 pub struct StatsParams {
-    from: String,
-    to: String,
-    as_of: Option<String>,
+    pub(super) from: String,
+    pub(super) to: String,
+    pub(super) as_of: Option<String>,
 }
 
 pub async fn stats<S: Store + HandlingStore>(
@@ -480,7 +480,17 @@ pub async fn stats<S: Store + HandlingStore>(
     headers: HeaderMap,
     Query(p): Query<StatsParams>,
 ) -> Reply {
-    let (svc, user, _) = identify(&st, &headers).await?;
+    ok(stats_of(&st, &headers, &p).await?.0)
+}
+
+/// The statistics `p` asks for, as the caller may see them, with the organisation (for
+/// names) and the service (for the weights of the points).
+pub(super) async fn stats_of<S: Store + HandlingStore>(
+    st: &Arc<AppState<S>>,
+    headers: &HeaderMap,
+    p: &StatsParams,
+) -> Result<(Stats, Org, Arc<Cases<S>>), CaseError> {
+    let (svc, user, org) = identify(st, headers).await?;
     let to = time_param("to", &p.to)?;
     // A bare date as the end includes that day.
     let to = if chrono::NaiveDate::parse_from_str(p.to.trim(), "%Y-%m-%d").is_ok() {
@@ -496,5 +506,6 @@ pub async fn stats<S: Store + HandlingStore>(
         Some(v) => time_param("as_of", v)?,
         None => svc.now(),
     };
-    ok(svc.stats(&Principal::User(user), period, as_of).await?)
+    let stats = svc.stats(&Principal::User(user), period, as_of).await?;
+    Ok((stats, org, svc))
 }
