@@ -654,6 +654,11 @@ pub async fn export_xlsx<S: Store + HandlingStore>(
         "yuqing-search-{}.xlsx",
         Utc::now().with_timezone(&beijing()).format("%Y%m%d-%H%M")
     );
+    Ok(xlsx_download(bytes, &name))
+}
+
+/// An Excel file as a download named `name`, not cached, not sniffed.
+pub(super) fn xlsx_download(bytes: Vec<u8>, name: &str) -> Response {
     let mut resp = bytes.into_response();
     let h = resp.headers_mut();
     h.insert(
@@ -670,7 +675,7 @@ pub async fn export_xlsx<S: Store + HandlingStore>(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    Ok(resp)
+    resp
 }
 
 /// Excel keeps at most 32,767 characters in a cell. Cells are written as strings, never

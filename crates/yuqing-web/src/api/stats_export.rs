@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 use yuqing_core::Code;
@@ -21,7 +21,7 @@ use yuqing_workflow::points::PointKind;
 
 use super::AppState;
 use super::cases::{CaseError, StatsParams, stats_of};
-use super::dashboard::blocking;
+use super::dashboard::{blocking, xlsx_download};
 use crate::error::ApiError;
 
 /// `GET /api/v1/stats/export.xlsx`.
@@ -38,23 +38,7 @@ pub async fn export<S: Store + HandlingStore>(
         bj(stats.period.to - chrono::Duration::seconds(1), "%Y%m%d")
     );
     let bytes = blocking(move || workbook(&stats, &org, &weights)).await??;
-    let mut resp = bytes.into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        ),
-    );
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    Ok(resp)
+    Ok(xlsx_download(bytes, &name))
 }
 
 fn bj(t: DateTime<Utc>, fmt: &str) -> String {
