@@ -724,6 +724,13 @@ fn matrix(x: &Ctx) -> Vec<Entry<'_>> {
             None,
             everyone(200),
         ),
+        e(
+            "GET",
+            "/api/v1/stats/export.xlsx",
+            "/api/v1/stats/export.xlsx?from=2026-01-01&to=2026-12-31".into(),
+            None,
+            everyone(200),
+        ),
         // The organisation: everyone known reads it; administrators change it.
         e(
             "GET",
