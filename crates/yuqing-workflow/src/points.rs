@@ -175,6 +175,29 @@ pub struct MonitorPoints {
     pub entries: Vec<PointEntry>,
 }
 
+impl MonitorPoints {
+    /// How many of the entries are of `kind`.
+    pub fn count(&self, kind: PointKind) -> usize {
+        self.entries.iter().filter(|e| e.kind == kind).count()
+    }
+}
+
+/// Everyone with monitor figures or points (a person on duty may have only points), by
+/// user id, each once.
+pub fn people<'a>(
+    monitors: &'a [crate::stats::MonitorStats],
+    points: &'a [MonitorPoints],
+) -> Vec<&'a str> {
+    let mut users: Vec<&str> = monitors
+        .iter()
+        .map(|m| m.user.as_str())
+        .chain(points.iter().map(|p| p.user.as_str()))
+        .collect();
+    users.sort_unstable();
+    users.dedup();
+    users
+}
+
 /// Everyone's points for `period` as of `as_of`, sorted by user id; entries worth 0 (a
 /// rule turned off) are left out, and so is a person with no entry.
 pub fn monitor_points(

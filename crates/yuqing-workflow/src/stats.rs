@@ -125,6 +125,17 @@ pub struct OverdueItem {
     pub late_secs: i64,
 }
 
+impl OverdueItem {
+    /// 逾期办理 (met late) or 逾期未办 (still unmet).
+    pub fn state_zh(&self) -> &'static str {
+        if self.met_at.is_some() {
+            "逾期办理"
+        } else {
+            "逾期未办"
+        }
+    }
+}
+
 /// The departments' missed deadlines, by due time: every assigned case whose
 /// [`department_deadline`] is unmet and past due at `as_of` (whenever it was assigned:
 /// it is still outstanding), and those met late within `period`.

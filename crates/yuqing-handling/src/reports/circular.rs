@@ -11,7 +11,7 @@ use super::yearly::{Assessed, assess, department_table};
 use super::*;
 use std::collections::BTreeMap;
 use yuqing_report::model::Table;
-use yuqing_workflow::stats::{OverdueItem, department_stats, overdue_items};
+use yuqing_workflow::stats::{department_stats, overdue_items};
 
 /// Hours, rounded to one decimal.
 fn hours(secs: i64) -> Value {
@@ -116,10 +116,6 @@ pub(super) async fn build<S: Store + HandlingStore + ReportStore + Send + Sync +
     ));
 
     // 三、督办事项
-    let state = |o: &OverdueItem| match o.met_at {
-        Some(_) => "逾期办理",
-        None => "逾期未办",
-    };
     rep.sections.push(section(
         "督办事项",
         vec![
@@ -154,7 +150,7 @@ pub(super) async fn build<S: Store + HandlingStore + ReportStore + Send + Sync +
                             Value::Text(o.title.clone()),
                             Value::Text(unit_name(&org, &o.unit)),
                             Value::Text(time_zh(bj(o.due_at))),
-                            Value::Text(state(o).into()),
+                            Value::Text(o.state_zh().into()),
                             hours(o.late_secs),
                         ]
                     })

@@ -11,7 +11,7 @@ use yuqing_report::model::{Chart, ChartKind, Series, Table};
 use yuqing_store::handling::{AlertQuery, AlertRow};
 use yuqing_workflow::deadlines::DeadlineRules;
 use yuqing_workflow::org::Org;
-use yuqing_workflow::points::{MonitorPoints, PointKind, PointRules, monitor_points};
+use yuqing_workflow::points::{MonitorPoints, PointKind, PointRules, monitor_points, people};
 use yuqing_workflow::stats::{
     DepartmentStats, MonitorStats, Period, department_stats, monitor_stats,
 };
@@ -155,13 +155,7 @@ fn points_rule_text(w: &PointRules) -> String {
 
 /// The monitors' figures and points: everyone with either, by user id.
 fn monitor_table(monitors: &[MonitorStats], points: &[MonitorPoints], org: &Org) -> Block {
-    let mut users: Vec<&str> = monitors
-        .iter()
-        .map(|m| m.user.as_str())
-        .chain(points.iter().map(|p| p.user.as_str()))
-        .collect();
-    users.sort_unstable();
-    users.dedup();
+    let users = people(monitors, points);
     Block::Table(Table {
         key: "monitors".into(),
         title: "监测人员统计".into(),
@@ -188,12 +182,7 @@ fn monitor_table(monitors: &[MonitorStats], points: &[MonitorPoints], org: &Org)
                     fig(|m| m.found_first),
                     fig(|m| m.reported),
                     fig(|m| m.late),
-                    int(p.map_or(0, |p| {
-                        p.entries
-                            .iter()
-                            .filter(|e| e.kind == PointKind::Unacknowledged)
-                            .count()
-                    })),
+                    int(p.map_or(0, |p| p.count(PointKind::Unacknowledged))),
                     int(p.map_or(0, |p| p.total)),
                 ]
             })

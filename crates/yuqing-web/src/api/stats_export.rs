@@ -17,7 +17,7 @@ use yuqing_judge::grading::beijing;
 use yuqing_store::{HandlingStore, Store};
 use yuqing_workflow::PointRules;
 use yuqing_workflow::org::Org;
-use yuqing_workflow::points::PointKind;
+use yuqing_workflow::points::{PointKind, people};
 
 use super::AppState;
 use super::cases::{CaseError, StatsParams, stats_of};
@@ -185,14 +185,6 @@ pub fn workbook(stats: &Stats, org: &Org, w: &PointRules) -> Result<Vec<u8>, Api
             })
             .collect(),
     )?;
-    let mut people: Vec<&str> = stats
-        .monitors
-        .iter()
-        .map(|m| m.user.as_str())
-        .chain(stats.points.iter().map(|p| p.user.as_str()))
-        .collect();
-    people.sort_unstable();
-    people.dedup();
     sheet(
         &mut wb,
         "监测员考核",
@@ -206,7 +198,7 @@ pub fn workbook(stats: &Stats, org: &Org, w: &PointRules) -> Result<Vec<u8>, Api
             "预警未及时确认",
             "考核分",
         ],
-        people
+        people(&stats.monitors, &stats.points)
             .into_iter()
             .map(|u| {
                 let m = stats.monitors.iter().find(|m| m.user == u);
@@ -214,12 +206,7 @@ pub fn workbook(stats: &Stats, org: &Org, w: &PointRules) -> Result<Vec<u8>, Api
                 let fig = |f: fn(&yuqing_workflow::stats::MonitorStats) -> u32| {
                     Int(m.map_or(0, f).into())
                 };
-                let passed = p.map_or(0, |p| {
-                    p.entries
-                        .iter()
-                        .filter(|e| e.kind == PointKind::Unacknowledged)
-                        .count()
-                });
+                let passed = p.map_or(0, |p| p.count(PointKind::Unacknowledged));
                 vec![
                     Text(user_name(org, u)),
                     Text(u.to_owned()),
