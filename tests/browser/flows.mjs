@@ -701,6 +701,51 @@ async function overdueItemOnTheStatsPage(ctx) {
 }
 
 /**
+ * 领导加减分 on the 统计考核 page: a leader takes 3 points from a monitor for a missed item,
+ * with the reason; the monitor's row and the itemised points show it with who made it;
+ * revoked, it is struck through and counts for nothing.
+ */
+async function leaderAdjustsPointsOnTheStatsPage(ctx) {
+  await apiAs(ctx, 'admin', 'PUT', '/org', {
+    units: [{ id: 'county', name: '某县', kind: 'organisation' }],
+    users: [
+      { id: 'adj-analyst', name: '监测员小李', grants: [{ unit: 'county', role: 'analyst' }] },
+      { id: 'adj-leader', name: '分管领导', grants: [{ unit: 'county', role: 'leader' }] },
+    ],
+  });
+  const page = await firstLoginAs(ctx, 'adj-leader');
+  await page.goto(`${ctx.srv.base}/#/stats`);
+  const form = '.page-stats .stats-adjustments form.adjust';
+  await page.waitForSelector(form, { timeout: 15_000 });
+  const options = await page.$$eval(`${form} select[name=user] option`, (os) => os.map((o) => o.value));
+  check(options.includes('adj-analyst') && !options.includes('adj-leader'), `no points for oneself: ${options}`);
+  await page.selectOption(`${form} select[name=user]`, 'adj-analyst');
+  await page.fill(`${form} input[name=points]`, '-3');
+  await page.fill(`${form} input[name=reason]`, '漏报某小区停水信息 <b>未核实</b>');
+  await page.click(`${form} button[type=submit]`);
+  const mon = '.page-stats table.stats-monitors tr[data-user="adj-analyst"]';
+  await page.waitForSelector(mon, { timeout: 15_000 });
+  check((await page.textContent(`${mon} td.adjusted`)).trim() === '-3', 'the 领导加减分 column');
+  check((await page.textContent(`${mon} td.points`)).trim() === '-3', 'the total');
+  const listed = '.page-stats .stats-adjustments tbody tr';
+  const text = await page.textContent(listed);
+  check(text.includes('漏报某小区停水信息 <b>未核实</b>') && text.includes('分管领导'), `the adjustment, its reason as text: ${text}`);
+  check(await page.$(`${listed} b`) === null, 'markup in the reason is not markup');
+  await page.click('.page-stats details.stats-points summary');
+  const entry = '.page-stats details.stats-points tr[data-user="adj-analyst"][data-kind="adjusted"]';
+  await page.waitForSelector(entry, { timeout: 15_000 });
+  const entryText = await page.textContent(entry);
+  check(entryText.includes('领导加减分') && entryText.includes('-3') && entryText.includes('记分人：分管领导'), `the entry: ${entryText}`);
+  await page.locator('.page-stats .stats-adjustments').scrollIntoViewIfNeeded();
+  await shot(page, '39-stats-adjustment');
+  await page.click(`${listed} button.revoke`);
+  await page.waitForSelector('.page-stats .stats-adjustments tr.revoked', { timeout: 15_000 });
+  check((await page.textContent('.page-stats .stats-adjustments tr.revoked')).includes('已撤销'), 'shown as revoked');
+  check(await page.$(mon) === null, 'revoked: the monitor has no points left');
+  await page.context().close();
+}
+
+/**
  * The administrator adds a person on duty with a mobile number on the 系统 page (for @ in
  * DingTalk and WeCom groups); a malformed number is stopped by the form; a leader does not
  * see the number.
@@ -755,4 +800,5 @@ export const FLOWS = [
   ['a merged event\'s page leads to the event it went into, saying so', mergedEventLeadsOn],
   ['the 统计考核 page lists an overdue item by department, linked to its case, and offers the month\'s circular', overdueItemOnTheStatsPage],
   ['the administrator gives a person on duty a mobile number on the 系统 page', adminSetsAMobileNumber],
+  ['a leader takes points from a monitor on the 统计考核 page, with the reason, and revokes it', leaderAdjustsPointsOnTheStatsPage],
 ];

@@ -961,15 +961,38 @@ impl Smtp {
 
 /// A report announcement sent through a channel (the scheduled 日报, issue 6): a title, a
 /// few lines of text, a link to the report, and, for e-mail, the report as an attachment.
+/// A system notice (a scheduled report that could not be made) has the same shape, with
+/// neither link nor attachment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportNotice {
     /// Identifies the notice (e-mail Message-ID, webhook `notice_id`).
     pub id: String,
+    /// What it announces; the webhook's `type`.
+    pub kind: NoticeKind,
     pub title: String,
     pub text: String,
     pub link: Option<String>,
     /// `(file name, MIME type, bytes)`, attached to e-mails only.
     pub attachment: Option<(String, String, Vec<u8>)>,
+}
+
+/// What a [`ReportNotice`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NoticeKind {
+    /// A saved report (webhook `type: "report"`).
+    #[default]
+    Report,
+    /// Word to the office about the system itself (webhook `type: "notice"`).
+    System,
+}
+
+impl NoticeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoticeKind::Report => "report",
+            NoticeKind::System => "notice",
+        }
+    }
 }
 
 impl ReportNotice {
@@ -984,7 +1007,10 @@ impl ReportNotice {
             .as_deref()
             .and_then(crate::message::markdown_link_target)
         {
-            s.push_str(&format!("\n\n[查看报告 / open the report]({l})"));
+            s.push_str(&match self.kind {
+                NoticeKind::Report => format!("\n\n[查看报告 / open the report]({l})"),
+                NoticeKind::System => format!("\n\n[打开 / open]({l})"),
+            });
         }
         cut_bytes(&s, max)
     }
@@ -1009,7 +1035,7 @@ impl Channel {
             Kind::Webhook { http, headers } => {
                 let body = json!({
                     "version": 1,
-                    "type": "report",
+                    "type": n.kind.as_str(),
                     "notice_id": n.id,
                     "title": cut_chars(&one_line(&n.title), 1000),
                     "text": cut_bytes(&n.text, WEBHOOK_TEXT_MAX_BYTES),

@@ -29,7 +29,7 @@ pub mod outbox;
 pub mod rules;
 pub mod secret;
 
-pub use channels::{Channel, ChannelConfig, Delivery, ReportNotice, TlsMode};
+pub use channels::{Channel, ChannelConfig, Delivery, NoticeKind, ReportNotice, TlsMode};
 pub use duration::Span;
 pub use error::{AlertError, SendError};
 pub use escalation::{Escalation, EscalationPolicy, Notice, escalation};

@@ -82,6 +82,10 @@ pub enum MessageKind {
     Urge,
     /// 督办: a case deadline has passed.
     Supervise,
+    /// 通知: not about an item but for the office: the announcement of a scheduled report,
+    /// or word that one could not be made. Channels send it as a notice
+    /// ([`Channel::send_notice`](crate::Channel::send_notice)), not as an alert.
+    Notice,
 }
 
 impl MessageKind {
@@ -93,6 +97,7 @@ impl MessageKind {
             MessageKind::Alert => "alert",
             MessageKind::Urge => "urge",
             MessageKind::Supervise => "supervise",
+            MessageKind::Notice => "notice",
         }
     }
 }
@@ -371,6 +376,8 @@ impl AlertMessage {
             (MessageKind::Urge, Lang::En) => "Deadline reminder",
             (MessageKind::Supervise, Lang::Zh) => "督办",
             (MessageKind::Supervise, Lang::En) => "Overdue",
+            (MessageKind::Notice, Lang::Zh) => "通知",
+            (MessageKind::Notice, Lang::En) => "Notice",
         }
     }
 
@@ -378,6 +385,8 @@ impl AlertMessage {
     fn plan_label(&self, lang: Lang) -> &'static str {
         match (self.kind, lang) {
             (MessageKind::Alert, _) => labels(lang).plan,
+            (MessageKind::Notice, Lang::Zh) => "事项",
+            (MessageKind::Notice, Lang::En) => "Subject",
             (_, Lang::Zh) => "案件",
             (_, Lang::En) => "Case",
         }

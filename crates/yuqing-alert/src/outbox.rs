@@ -171,6 +171,10 @@ pub struct Entry {
     pub failures: u32,
     pub delivered_at: Option<DateTime<Utc>>,
     pub log: Vec<AttemptLog>,
+    /// For a notice (`message.kind` = notice) that announces a saved report: its id. The
+    /// sender renders the report when it sends, and e-mail attaches it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<i64>,
     /// The attempt number in flight and when it started.
     #[serde(default)]
     lease: Option<(u32, DateTime<Utc>)>,
@@ -198,8 +202,15 @@ impl Entry {
             failures: 0,
             delivered_at: None,
             log: Vec::new(),
+            report: None,
             lease: None,
         }
+    }
+
+    /// The entry announces the saved report `id` (see [`Entry::report`]).
+    pub fn with_report(mut self, id: i64) -> Self {
+        self.report = Some(id);
+        self
     }
 
     pub fn is_delivered(&self) -> bool {

@@ -44,6 +44,9 @@ use yuqing_workflow::stats::{self, DepartmentStats, MonitorStats, OverdueItem, P
 
 use crate::error::{HandlingError, Result};
 
+mod assessment;
+pub use assessment::{AdjustPoints, in_force};
+
 /// Who asks: the local operator (the CLI, which holds the database file anyway: sees
 /// everything, may change the organisation and the duty roster, is audited as `cli`), or
 /// a user of the organisation, whose roles decide.
@@ -234,6 +237,8 @@ pub struct Stats {
     pub monitors: Vec<MonitorStats>,
     /// The monitors' performance points (绩效考核分), itemised.
     pub points: Vec<MonitorPoints>,
+    /// The leaders' adjustments (领导加减分) that count in the period, revoked ones too.
+    pub adjustments: Vec<yuqing_store::handling::PointAdjustment>,
     /// Missed department deadlines (督办事项): unmet at `as_of`, or met late in the period.
     pub overdue: Vec<OverdueItem>,
 }
@@ -825,7 +830,16 @@ impl<S: Store + HandlingStore> Cases<S> {
 
     /// The cases the viewer may see, most recently updated first.
     pub async fn list(&self, viewer: &Principal, filter: &CaseFilter) -> Result<Vec<Case>> {
-        let org = self.org().await?;
+        self.list_in(&self.org().await?, viewer, filter).await
+    }
+
+    /// [`Cases::list`] over an organisation already read.
+    async fn list_in(
+        &self,
+        org: &Org,
+        viewer: &Principal,
+        filter: &CaseFilter,
+    ) -> Result<Vec<Case>> {
         if let Principal::User(u) = viewer {
             org.require_user(u)?;
         }
@@ -848,7 +862,7 @@ impl<S: Store + HandlingStore> Cases<S> {
                 continue;
             }
             if let Principal::User(u) = viewer
-                && !visible(&org, u, &c)
+                && !visible(org, u, &c)
             {
                 continue;
             }
@@ -968,7 +982,7 @@ impl<S: Store + HandlingStore> Cases<S> {
     // ---- statistics ----
 
     /// Department and monitor figures for `period`, judged as of `as_of`, over the cases
-    /// the viewer may see.
+    /// the viewer may see; points and adjustments of the people of the viewer's units.
     pub async fn stats(
         &self,
         viewer: &Principal,
@@ -981,21 +995,21 @@ impl<S: Store + HandlingStore> Cases<S> {
                 "the period must end after it starts",
             ));
         }
-        let cases = self.list(viewer, &CaseFilter::default()).await?;
-        let passed = self.passed_alerts(period).await?;
+        // Points and adjustments are about people: a viewer sees those of the people of
+        // their units (and their own), as the cases are narrowed to their units.
+        let org = self.org().await?;
+        let cases = self.list_in(&org, viewer, &CaseFilter::default()).await?;
+        let mut points = self.points_in(&cases, period, as_of).await?;
+        points.retain(|p| assessment::sees_person(&org, viewer, &p.user));
+        let mut adjustments = self.adjustments(period).await?;
+        adjustments.retain(|a| assessment::sees_person(&org, viewer, &a.user));
         Ok(Stats {
             period,
             as_of,
             departments: stats::department_stats(&cases, &self.rules, period, as_of),
             monitors: stats::monitor_stats(&cases, &self.rules, period, as_of),
-            points: points::monitor_points(
-                &cases,
-                &passed,
-                &self.rules,
-                &self.points,
-                period,
-                as_of,
-            ),
+            points,
+            adjustments,
             overdue: stats::overdue_items(&cases, &self.rules, period, as_of),
         })
     }

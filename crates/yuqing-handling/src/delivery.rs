@@ -4,8 +4,11 @@
 //! this module keeps them durable: an attempt is written as in flight before the channel
 //! is called and its outcome after, so a crash mid-send shows as an `abandoned` attempt
 //! that is retried when its lease runs out. Only the oldest undelivered entry of a
-//! channel is tried (in order per channel); channels are tried side by side.
+//! channel is tried (in order per channel); channels are tried side by side. A notice
+//! entry (a scheduled report's announcement, or word that one failed) is sent as a
+//! notice; a report's Word file is rendered at each attempt for e-mail to attach.
 
+use crate::reports::schedule::{attachment_of, notice_of};
 use crate::{HandlingError, Result};
 use chrono::{DateTime, Utc};
 use futures::future::join_all;
@@ -14,6 +17,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
+use yuqing_alert::message::MessageKind;
 use yuqing_alert::outbox::{Entry, OutboxSettings, Outcome};
 use yuqing_alert::{Channel, ChannelConfig};
 use yuqing_core::{Clock, Code};
@@ -36,6 +40,8 @@ pub struct Dispatcher<S> {
     channels: HashMap<String, Arc<Channel>>,
     settings: OutboxSettings,
     wake: Arc<Notify>,
+    /// How announced reports are rendered for e-mail (`[report]`'s font).
+    report_options: yuqing_report::RenderOptions,
 }
 
 impl<S: HandlingStore> Dispatcher<S> {
@@ -57,7 +63,14 @@ impl<S: HandlingStore> Dispatcher<S> {
             channels: built,
             settings,
             wake,
+            report_options: yuqing_report::RenderOptions::default(),
         })
+    }
+
+    /// Renders announced reports with these options (`[report]`'s font).
+    pub fn with_report_options(mut self, options: yuqing_report::RenderOptions) -> Self {
+        self.report_options = options;
+        self
     }
 
     /// Tries every channel's head once if it is due.
@@ -84,8 +97,26 @@ impl<S: HandlingStore> Dispatcher<S> {
                 continue;
             };
             self.save(&row, &entry).await?;
+            let notice = (entry.message.kind == MessageKind::Notice).then(|| {
+                (
+                    entry.clone(),
+                    self.store.clone(),
+                    self.report_options.clone(),
+                )
+            });
             sends.push(async move {
-                let sent = channel.send(&attempt.message, attempt.started_at).await;
+                let sent = match notice {
+                    Some((e, store, options)) => {
+                        let file = match e.report {
+                            Some(id) => attachment_of(&*store, id, options).await,
+                            None => None,
+                        };
+                        channel
+                            .send_notice(&notice_of(&e, file), attempt.started_at)
+                            .await
+                    }
+                    None => channel.send(&attempt.message, attempt.started_at).await,
+                };
                 let outcome = Outcome::from(&sent);
                 (row, entry, attempt, outcome)
             });

@@ -354,6 +354,20 @@ async fn a_general_item_assigned_and_answered_on_time() {
         },
         ..Default::default()
     };
+    // And the town's leader adds 2 for the item's handling (领导加减分).
+    w.svc
+        .adjust_points(
+            yuqing_handling::cases::AdjustPoints {
+                user: "analyst".into(),
+                points: 2,
+                reason: "处置及时".into(),
+                case: None,
+                at: None,
+            },
+            &Principal::user("leader"),
+        )
+        .await
+        .unwrap();
     let reports = Reports::new(w.store.clone(), Judge::builtin(), clock.clone()).with_cases(
         Arc::new(Cases::new(w.store.clone(), clock, DeadlineRules::default()).with_points(weights)),
     );
@@ -391,11 +405,16 @@ async fn a_general_item_assigned_and_answered_on_time() {
             V::Int(0),
             V::Int(0),
             V::Int(0),
-            V::Int(4)
+            V::Int(2),
+            V::Int(6)
         ]
     );
     let said = format!("{y:?}");
     assert!(said.contains("一般 +4、较大 +2"), "the weights are stated");
+    assert!(
+        said.contains("另计领导加减分"),
+        "and that adjustments count"
+    );
 
     // The next case of the year gets the next number; the year is Beijing's.
     w.at(60 * 24);
@@ -1373,4 +1392,253 @@ async fn reminders_go_to_the_reminder_channels_once_each() {
         [("镇值班群", true, 1), ("镇值班群", true, 1)]
     );
     assert_eq!(view.reminders_sent[0].key, view.reminders[0].key);
+}
+
+/// 领导加减分: the town's leader adds points to a monitor for a case and takes some from
+/// another; who may is checked (not a liaison, not oneself, not a leader elsewhere), so are
+/// the points, the reason, the time and the case; the statistics count them in their
+/// period, a revoked one counts for nothing and is kept, and both are audited.
+#[tokio::test]
+async fn leaders_adjust_the_monitors_points_with_a_reason() {
+    use yuqing_handling::cases::AdjustPoints;
+    use yuqing_workflow::points::PointKind;
+    let w = World::new().await;
+    let case = w.register("analyst", true).await;
+    w.at(60);
+    let adjust = |user: &str, points: i32, reason: &str, case: Option<&str>| AdjustPoints {
+        user: user.into(),
+        points,
+        reason: reason.into(),
+        case: case.map(str::to_owned),
+        at: None,
+    };
+    let leader = Principal::user("leader");
+    let plus = w
+        .svc
+        .adjust_points(
+            adjust(
+                "analyst",
+                3,
+                "  及时发现并澄清不实信息，效果良好 ",
+                Some(&case.id),
+            ),
+            &leader,
+        )
+        .await
+        .expect("add");
+    assert_eq!(
+        (
+            plus.points,
+            plus.reason.as_str(),
+            plus.case_id.as_deref(),
+            plus.by.as_str(),
+            plus.at
+        ),
+        (
+            3,
+            "及时发现并澄清不实信息，效果良好",
+            Some(case.id.as_str()),
+            "leader",
+            mins(60)
+        )
+    );
+    // Last month's assessment, made today: it counts when it says.
+    let minus = w
+        .svc
+        .adjust_points(
+            AdjustPoints {
+                at: Some(mins(30)),
+                ..adjust("analyst2", -2, "漏报县道塌方信息", None)
+            },
+            &Principal::user("county-leader"),
+        )
+        .await
+        .expect("a county leader over the town");
+
+    let refused = |e: HandlingError| (e.code(), e.to_string());
+    for (who, a, code, says) in [
+        (
+            "edu-liaison",
+            adjust("analyst", 1, "x", None),
+            Code::Forbidden,
+            "只有其所在单位或上级单位的领导",
+        ),
+        (
+            "analyst",
+            adjust("analyst2", 1, "x", None),
+            Code::Forbidden,
+            "只有其所在单位或上级单位的领导",
+        ),
+        (
+            "leader",
+            adjust("leader", 5, "x", None),
+            Code::Forbidden,
+            "不能给自己加减分",
+        ),
+        (
+            "leader",
+            adjust("county-leader", 1, "x", None),
+            Code::Forbidden,
+            "只有其所在单位或上级单位的领导",
+        ),
+        (
+            "leader",
+            adjust("analyst", 0, "x", None),
+            Code::InvalidInput,
+            "非零整数",
+        ),
+        (
+            "leader",
+            adjust("analyst", 101, "x", None),
+            Code::InvalidInput,
+            "非零整数",
+        ),
+        (
+            "leader",
+            adjust("analyst", 1, "  ", None),
+            Code::InvalidInput,
+            "理由",
+        ),
+        (
+            "leader",
+            adjust("nobody", 1, "x", None),
+            Code::NotFound,
+            "nobody",
+        ),
+        (
+            "leader",
+            adjust("analyst", 1, "x", Some("C-404")),
+            Code::NotFound,
+            "C-404",
+        ),
+        (
+            "leader",
+            AdjustPoints {
+                at: Some(mins(61)),
+                ..adjust("analyst", 1, "x", None)
+            },
+            Code::InvalidInput,
+            "晚于现在",
+        ),
+    ] {
+        let (c, m) = refused(
+            w.svc
+                .adjust_points(a, &Principal::user(who))
+                .await
+                .expect_err("refused"),
+        );
+        assert_eq!(c, code, "{who}: {m}");
+        assert!(m.contains(says), "{who}: {m}");
+    }
+
+    let day = Period {
+        from: mins(0),
+        to: mins(24 * 60),
+    };
+    let s = w
+        .svc
+        .stats(&Principal::Operator, day, mins(120))
+        .await
+        .unwrap();
+    let of =
+        |s: &yuqing_handling::cases::Stats, u: &str| s.points.iter().find(|p| p.user == u).cloned();
+    let a = of(&s, "analyst").expect("analyst");
+    assert_eq!(a.sum(PointKind::Adjusted), 3);
+    let e = a
+        .entries
+        .iter()
+        .find(|e| e.kind == PointKind::Adjusted)
+        .expect("entry");
+    assert_eq!(
+        (e.target.clone(), e.adjustment, e.by.as_deref()),
+        (format!("case:{}", case.id), Some(plus.id), Some("leader"))
+    );
+    assert_eq!(of(&s, "analyst2").map(|p| p.total), Some(-2));
+    assert_eq!(s.adjustments.len(), 2);
+    // People's points are shown to those over them (and to themselves): not to a
+    // department's liaison, nor to the county police liaison.
+    for viewer in ["edu-liaison", "police-liaison"] {
+        let s = w
+            .svc
+            .stats(&Principal::user(viewer), day, mins(120))
+            .await
+            .unwrap();
+        assert!(
+            s.points.is_empty() && s.adjustments.is_empty(),
+            "{viewer}: {:?} {:?}",
+            s.points,
+            s.adjustments
+        );
+    }
+    let s2 = w
+        .svc
+        .stats(&Principal::user("analyst2"), day, mins(120))
+        .await
+        .unwrap();
+    assert!(
+        of(&s2, "analyst2").is_some() && of(&s2, "analyst").is_some(),
+        "the town's analysts see the town's people"
+    );
+
+    // An analyst may not revoke; the town's leader, over analyst2, may revoke the county
+    // leader's adjustment (the rule is who is over the person, not who made it).
+    let e = w
+        .svc
+        .revoke_adjustment(plus.id, &Principal::user("analyst"))
+        .await
+        .expect_err("not the analyst");
+    assert_eq!(e.code(), Code::Forbidden);
+    w.at(90);
+    let r = w
+        .svc
+        .revoke_adjustment(minus.id, &Principal::user("leader"))
+        .await
+        .expect("the town leader is over analyst2 too");
+    assert_eq!(
+        (r.revoked_at, r.revoked_by.as_deref()),
+        (Some(mins(90)), Some("leader"))
+    );
+    let e = w
+        .svc
+        .revoke_adjustment(999, &Principal::Operator)
+        .await
+        .expect_err("none");
+    assert_eq!(e.code(), Code::NotFound);
+    let s = w
+        .svc
+        .stats(&Principal::Operator, day, mins(120))
+        .await
+        .unwrap();
+    assert_eq!(of(&s, "analyst2"), None, "revoked: nothing counts");
+    assert_eq!(
+        s.adjustments
+            .iter()
+            .map(|a| (a.id, a.revoked_at.is_some()))
+            .collect::<Vec<_>>(),
+        vec![(minus.id, true), (plus.id, false)],
+        "kept, by the time it counts"
+    );
+    // Another period does not see them.
+    let next = Period {
+        from: mins(24 * 60),
+        to: mins(48 * 60),
+    };
+    let s = w
+        .svc
+        .stats(&Principal::Operator, next, mins(48 * 60))
+        .await
+        .unwrap();
+    assert!(s.adjustments.is_empty() && of(&s, "analyst").is_none());
+    use yuqing_store::HandlingStore;
+    let audit = w.store.audit_of("user:analyst2").await.expect("audit");
+    assert_eq!(
+        audit
+            .iter()
+            .map(|e| (e.action.as_str(), e.actor.as_str()))
+            .collect::<Vec<_>>(),
+        vec![
+            ("points.adjust", "county-leader"),
+            ("points.revoke", "leader")
+        ]
+    );
 }

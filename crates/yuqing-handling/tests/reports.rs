@@ -1,21 +1,28 @@
 //! The scheduled 日报 on a real store with an injected clock: not before its time, made
-//! once at its time (also by a second server on the same database), announced to a real
-//! webhook receiver and e-mailed with the Word file attached to a real SMTP sink on
-//! 127.0.0.1; its figures are those of the stored documents; commentary edits and rebuilds
-//! keep the analyst's text.
+//! once at its time (also by a second server on the same database), announced through the
+//! outbox to a real webhook receiver (retried when it is down) and e-mailed with the Word
+//! file attached to a real SMTP sink on 127.0.0.1; a report saved but not announced is
+//! announced at the next check, and one that cannot be made is reported to the office;
+//! its figures are those of the stored documents; commentary edits and rebuilds keep the
+//! analyst's text.
 
 mod common;
 
 use axum::Router;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::routing::post;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use yuqing_alert::outbox::OutboxSettings;
 use yuqing_core::{Assessment, FixedClock};
 use yuqing_handling::cases::Principal;
+use yuqing_handling::delivery::Dispatcher;
 use yuqing_handling::reports::{Inputs, ReportSettings, Reports, Spec};
 use yuqing_ingest::transforms::judge::Judge;
 use yuqing_report::Report;
@@ -29,11 +36,41 @@ fn before() -> DateTime<Utc> {
         .expect("time")
 }
 
-async fn hook(State(got): State<Arc<Mutex<Vec<Value>>>>, body: String) -> &'static str {
-    got.lock()
+/// A webhook receiver that refuses (503) the next `fail` requests, then keeps the bodies.
+#[derive(Clone, Default)]
+struct Hook {
+    got: Arc<Mutex<Vec<Value>>>,
+    fail: Arc<AtomicUsize>,
+}
+
+impl Hook {
+    /// A receiver on 127.0.0.1 (POST `/hook`): its state and address.
+    async fn serve() -> (Hook, std::net::SocketAddr) {
+        let h = Hook::default();
+        let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = l.local_addr().expect("addr");
+        let app = Router::new()
+            .route("/hook", post(hook))
+            .with_state(h.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(l, app).await;
+        });
+        (h, addr)
+    }
+}
+
+async fn hook(State(h): State<Hook>, body: String) -> (StatusCode, &'static str) {
+    if h.fail
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+    {
+        return (StatusCode::SERVICE_UNAVAILABLE, "down");
+    }
+    h.got
+        .lock()
         .expect("lock")
         .push(serde_json::from_str(&body).expect("json"));
-    "ok"
+    (StatusCode::OK, "ok")
 }
 
 fn reports(store: &Arc<SqliteStore>, clock: &Arc<FixedClock>) -> Reports<SqliteStore> {
@@ -104,15 +141,7 @@ async fn the_daily_report_is_made_once_at_its_time_and_announced() {
         .expect("verdict")
         .expect("alert");
 
-    let got = Arc::new(Mutex::new(Vec::new()));
-    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let hook_addr = l.local_addr().expect("addr");
-    let app = Router::new()
-        .route("/hook", post(hook))
-        .with_state(got.clone());
-    tokio::spawn(async move {
-        let _ = axum::serve(l, app).await;
-    });
+    let (hook_state, hook_addr) = Hook::serve().await;
     let mails = Arc::new(Mutex::new(Vec::new()));
     let sl = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let smtp_port = sl.local_addr().expect("addr").port();
@@ -141,15 +170,21 @@ timeout = "5s"
 "#
     ))
     .expect("channels");
-    let channels: Vec<_> = f
-        .channels
-        .iter()
-        .map(|c| c.build().expect("channel"))
-        .collect();
     let settings = ReportSettings {
         base_url: Some("http://yuqing.example.org".into()),
         ..ReportSettings::default()
     };
+    let names: Vec<&str> = f.channels.iter().map(|c| c.name()).collect();
+    let channels = settings.channels_of(&names).expect("channels");
+    assert_eq!(channels, ["hook", "mail"], "none named: every channel");
+    let dispatcher = Dispatcher::new(
+        store.clone(),
+        clock.clone(),
+        &f.channels,
+        OutboxSettings::default(),
+        Arc::new(Notify::new()),
+    )
+    .expect("dispatcher");
 
     let r = reports(&store, &clock);
     // 16:59: not yet.
@@ -158,8 +193,10 @@ timeout = "5s"
         .await
         .expect("schedule");
     assert!(ran.is_empty(), "{ran:?}");
-    // 17:01: made and announced on both channels.
+    // 17:01: made, and its announcement queued for both channels. The webhook is down
+    // for the first attempt: the e-mail goes, the webhook's is retried after 10 s.
     clock.advance(Duration::minutes(2));
+    hook_state.fail.store(1, Ordering::SeqCst);
     let mut ran = r
         .run_schedule(&settings, &channels)
         .await
@@ -170,12 +207,39 @@ timeout = "5s"
         "only the daily report on a Wednesday: {ran:?}"
     );
     let ran = ran.remove(0);
-    let saved = ran.made;
-    assert_eq!(ran.sent.len(), 2, "{:?}", ran.sent);
-    assert!(ran.sent.iter().all(Result::is_ok), "{:?}", ran.sent);
+    assert_eq!((ran.key.as_str(), ran.queued), ("daily:2026-05-06", 2));
+    let saved = ran.made.expect("made");
     assert_eq!(saved.kind, "daily");
     assert_eq!(saved.created_by, "system");
     assert_eq!(saved.schedule_key.as_deref(), Some("daily:2026-05-06"));
+    let pass = dispatcher.drain().await.expect("send");
+    assert_eq!((pass.delivered, pass.failed), (1, 1), "{pass:?}");
+    assert!(hook_state.got.lock().expect("lock").is_empty());
+    // The report's page says so: the e-mail delivered, the webhook failing and why.
+    let said = r.announced(&saved).await.expect("announced");
+    let by: Vec<_> = said
+        .iter()
+        .map(|a| (a.channel.as_str(), a.delivered_at.is_some(), a.attempts))
+        .collect();
+    assert_eq!(by, [("hook", false, 1), ("mail", true, 1)]);
+    assert!(
+        said[0].error.as_deref().is_some_and(|e| e.contains("503")),
+        "{said:?}"
+    );
+    assert_eq!(said[1].error, None);
+    clock.advance(Duration::seconds(10));
+    let pass = dispatcher.drain().await.expect("send");
+    assert_eq!((pass.delivered, pass.failed), (1, 0), "{pass:?}");
+    let rows = store
+        .outbox_of("report:daily:2026-05-06")
+        .await
+        .expect("outbox");
+    let attempts: Vec<_> = rows
+        .iter()
+        .map(|o| (o.channel.as_str(), o.attempts, o.delivered_at.is_some()))
+        .collect();
+    assert_eq!(attempts, [("hook", 2, true), ("mail", 1, true)]);
+
     let report: Report = serde_json::from_value(saved.model.clone()).expect("model");
     use yuqing_report::Value as V;
     assert_eq!(
@@ -200,9 +264,10 @@ timeout = "5s"
     verdicts.sort_by_key(|v| v.display());
     assert_eq!(verdicts, [V::Text(String::new()), V::Text("误报".into())]);
 
-    let hooks = got.lock().expect("lock").clone();
+    let hooks = hook_state.got.lock().expect("lock").clone();
     assert_eq!(hooks.len(), 1);
     assert_eq!(hooks[0]["type"], "report");
+    assert_eq!(hooks[0]["notice_id"], "report:daily:2026-05-06");
     assert!(
         hooks[0]["title"]
             .as_str()
@@ -243,7 +308,52 @@ timeout = "5s"
             .expect("schedule")
             .is_empty()
     );
-    assert_eq!(got.lock().expect("lock").len(), 1, "announced once");
+    dispatcher.drain().await.expect("send");
+    assert_eq!(
+        hook_state.got.lock().expect("lock").len(),
+        1,
+        "announced once"
+    );
+
+    // Thursday's 日报 was saved but the server stopped before queuing its announcement
+    // (made here by hand under its key): the next check announces it.
+    clock.set(
+        Utc.with_ymd_and_hms(2026, 5, 7, 9, 5, 0)
+            .single()
+            .expect("thu"),
+    );
+    let thursday = r
+        .make_keyed(
+            &Inputs::new(Spec::Daily {
+                date: chrono::NaiveDate::from_ymd_opt(2026, 5, 7).expect("date"),
+            }),
+            &Principal::Operator,
+            "system",
+            None,
+            Some("daily:2026-05-07".into()),
+        )
+        .await
+        .expect("make")
+        .expect("new");
+    let ran = r
+        .run_schedule(&settings, &channels)
+        .await
+        .expect("schedule");
+    assert_eq!(ran.len(), 1, "{ran:?}");
+    assert_eq!(
+        (ran[0].made.as_ref().expect("made").id, ran[0].queued),
+        (thursday.id, 2),
+        "the saved report, not a second one"
+    );
+    dispatcher.drain().await.expect("send");
+    assert_eq!(hook_state.got.lock().expect("lock").len(), 2);
+    assert!(
+        r.run_schedule(&settings, &channels)
+            .await
+            .expect("schedule")
+            .is_empty(),
+        "announced once"
+    );
 
     // Saturday: no report without `weekends`.
     clock.set(
@@ -270,33 +380,31 @@ timeout = "5s"
         .await
         .expect("schedule");
     assert_eq!(
-        ran.iter()
-            .map(|x| x.made.schedule_key.as_deref().expect("key"))
-            .collect::<Vec<_>>(),
+        ran.iter().map(|x| x.key.as_str()).collect::<Vec<_>>(),
         ["monthly:2026-05", "weekly:2026-W22"]
     );
-    assert!(
-        ran.iter()
-            .all(|x| x.sent.len() == 2 && x.sent.iter().all(Result::is_ok))
-    );
-    let month: Report = serde_json::from_value(ran[0].made.model.clone()).expect("model");
+    assert!(ran.iter().all(|x| x.queued == 2), "{ran:?}");
+    let made = |i: usize| ran[i].made.as_ref().expect("made");
+    let month: Report = serde_json::from_value(made(0).model.clone()).expect("model");
     assert_eq!(month.figure("total"), Some(&V::Int(11)), "May's eleven");
-    let week: Report = serde_json::from_value(ran[1].made.model.clone()).expect("model");
+    let week: Report = serde_json::from_value(made(1).model.clone()).expect("model");
     assert_eq!(
         week.figure("total"),
         Some(&V::Int(0)),
         "nothing in 25–31 May"
     );
-    let hooks = got.lock().expect("lock").clone();
-    assert_eq!(hooks.len(), 3);
+    let pass = dispatcher.drain().await.expect("send");
+    assert_eq!(pass.delivered, 4, "{pass:?}");
+    let hooks = hook_state.got.lock().expect("lock").clone();
+    assert_eq!(hooks.len(), 4);
     assert!(
-        hooks[1]["title"]
+        hooks[2]["title"]
             .as_str()
             .expect("title")
             .contains("舆情月报")
     );
     assert!(
-        hooks[2]["title"]
+        hooks[3]["title"]
             .as_str()
             .expect("title")
             .contains("舆情周报")
@@ -411,4 +519,85 @@ timeout = "5s"
         .await
         .expect_err("missing");
     assert!(e.to_string().contains("weibo:nope"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduled_report_that_cannot_be_made_is_reported_once_and_tried_again() {
+    let store = Arc::new(SqliteStore::in_memory().await.expect("store"));
+    let clock = Arc::new(FixedClock::new(before() + Duration::minutes(2)));
+    let (hook_state, hook_addr) = Hook::serve().await;
+    let configured: Vec<yuqing_alert::ChannelConfig> = vec![
+        serde_json::from_value(serde_json::json!({
+            "type": "webhook", "name": "hook", "url": format!("http://{hook_addr}/hook"),
+        }))
+        .expect("channel"),
+    ];
+    let settings = ReportSettings {
+        base_url: Some("http://yuqing.example.org".into()),
+        channels: vec!["hook".into()],
+        ..ReportSettings::default()
+    };
+    let channels = settings.channels_of(&["hook"]).expect("channels");
+    let dispatcher = Dispatcher::new(
+        store.clone(),
+        clock.clone(),
+        &configured,
+        OutboxSettings::default(),
+        Arc::new(Notify::new()),
+    )
+    .expect("dispatcher");
+    // Saving reports fails (as a full disk would); reading still works.
+    sqlx::query(
+        "CREATE TRIGGER no_reports BEFORE INSERT ON reports \
+         BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
+    )
+    .execute(store.pool())
+    .await
+    .expect("trigger");
+
+    let r = reports(&store, &clock);
+    for _ in 0..2 {
+        let ran = r
+            .run_schedule(&settings, &channels)
+            .await
+            .expect("schedule");
+        assert_eq!(ran.len(), 1, "{ran:?}");
+        assert_eq!(ran[0].key, "daily:2026-05-06");
+        let e = ran[0].made.as_ref().expect_err("not made");
+        assert!(e.contains("disk is full"), "{e}");
+        assert_eq!(ran[0].queued, 1);
+        dispatcher.drain().await.expect("send");
+        clock.advance(Duration::minutes(1));
+    }
+    let hooks = hook_state.got.lock().expect("lock").clone();
+    assert_eq!(hooks.len(), 1, "told once, not every minute: {hooks:?}");
+    assert_eq!(hooks[0]["type"], "notice");
+    assert_eq!(hooks[0]["title"], "舆情日报（2026-05-06）未能生成");
+    let text = hooks[0]["text"].as_str().expect("text");
+    assert!(
+        text.contains("disk is full") && text.contains("每分钟重试"),
+        "{text}"
+    );
+    assert_eq!(hooks[0]["link"], "http://yuqing.example.org/#/reports");
+
+    // Mended: the next check makes it and announces it.
+    sqlx::query("DROP TRIGGER no_reports")
+        .execute(store.pool())
+        .await
+        .expect("drop trigger");
+    let ran = r
+        .run_schedule(&settings, &channels)
+        .await
+        .expect("schedule");
+    assert!(ran[0].made.is_ok(), "{ran:?}");
+    dispatcher.drain().await.expect("send");
+    let hooks = hook_state.got.lock().expect("lock").clone();
+    assert_eq!(hooks.len(), 2);
+    assert_eq!(hooks[1]["type"], "report");
+    assert!(
+        hooks[1]["title"]
+            .as_str()
+            .expect("title")
+            .contains("舆情日报")
+    );
 }

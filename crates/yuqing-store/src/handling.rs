@@ -231,6 +231,68 @@ pub(crate) fn verdict_entries(
     entries
 }
 
+/// A leader's manual adjustment of a person's performance points (领导加减分).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PointAdjustment {
+    pub id: i64,
+    /// Whose points.
+    pub user: String,
+    /// Added (> 0) or taken away (< 0); never 0.
+    pub points: i32,
+    pub reason: String,
+    /// The case it is about, if any.
+    pub case_id: Option<String>,
+    /// When it counts (the assessment period it falls in).
+    pub at: DateTime<Utc>,
+    /// Who made it, and when.
+    pub by: String,
+    pub created_at: DateTime<Utc>,
+    /// Revoked (it then counts for nothing, and is kept): when and by whom.
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub revoked_by: Option<String>,
+}
+
+/// A new [`PointAdjustment`] (the caller validated it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPointAdjustment {
+    pub user: String,
+    pub points: i32,
+    pub reason: String,
+    pub case_id: Option<String>,
+    pub at: DateTime<Utc>,
+    pub by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The audit entry of a saved adjustment (both stores write it).
+pub(crate) fn adjustment_entry(a: &PointAdjustment) -> NewEntry {
+    NewEntry {
+        at: a.created_at,
+        actor: a.by.clone(),
+        action: "points.adjust".into(),
+        target: format!("user:{}", a.user),
+        before: None,
+        after: Some(serde_json::json!({
+            "adjustment": a.id, "points": a.points, "reason": a.reason,
+            "case": a.case_id, "at": a.at,
+        })),
+    }
+}
+
+/// The audit entry of a revocation (both stores write it).
+pub(crate) fn revocation_entry(a: &PointAdjustment, by: &str, at: DateTime<Utc>) -> NewEntry {
+    NewEntry {
+        at,
+        actor: by.to_owned(),
+        action: "points.revoke".into(),
+        target: format!("user:{}", a.user),
+        before: Some(serde_json::json!({
+            "adjustment": a.id, "points": a.points, "reason": a.reason,
+        })),
+        after: Some(serde_json::json!({ "adjustment": a.id, "revoked": true })),
+    }
+}
+
 /// Which alerts to list.
 #[derive(Debug, Clone, Default)]
 pub struct AlertQuery {
@@ -417,6 +479,33 @@ pub trait HandlingStore: crate::AccessStore + crate::ReportStore + Send + Sync +
     fn outbox_of(&self, alert_id: &str) -> impl Future<Output = Result<Vec<OutboxRow>>> + Send;
     /// Number of undelivered entries.
     fn outbox_pending(&self) -> impl Future<Output = Result<i64>> + Send;
+
+    // ---- performance points ----
+
+    /// Saves an adjustment and its audit entry (`points.adjust`) in one transaction.
+    fn add_point_adjustment(
+        &self,
+        a: &NewPointAdjustment,
+    ) -> impl Future<Output = Result<PointAdjustment>> + Send;
+    /// Revokes adjustment `id` (audited `points.revoke`); `None` when there is none. One
+    /// already revoked is returned as it is, and nothing is written.
+    fn revoke_point_adjustment(
+        &self,
+        id: i64,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<PointAdjustment>>> + Send;
+    /// One adjustment.
+    fn point_adjustment(
+        &self,
+        id: i64,
+    ) -> impl Future<Output = Result<Option<PointAdjustment>>> + Send;
+    /// The adjustments that count in `[from, to)` (revoked ones too), by time then id.
+    fn point_adjustments(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<PointAdjustment>>> + Send;
 
     // ---- audit ----
 

@@ -131,6 +131,11 @@ fn migrator() -> Migrator {
             "alert_verdicts",
             include_str!("../migrations/postgres/0007_alert_verdicts.sql"),
         ),
+        m(
+            8,
+            "point_adjustments",
+            include_str!("../migrations/postgres/0008_point_adjustments.sql"),
+        ),
     ])
 }
 

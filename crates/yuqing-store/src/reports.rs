@@ -65,9 +65,10 @@ pub trait ReportStore: Send + Sync {
         kind: Option<&str>,
         limit: i64,
     ) -> impl Future<Output = Result<Vec<SavedReport>>> + Send;
-    /// Whether a report was saved under this schedule key (the schedule asks before it
-    /// builds a report it may already have made).
-    fn schedule_key_taken(&self, key: &str) -> impl Future<Output = Result<bool>> + Send;
+    /// The id of the report saved under this schedule key, if any (the schedule asks
+    /// before it builds a report it may already have made, and to find the report whose
+    /// announcement is still to be queued).
+    fn scheduled_report(&self, key: &str) -> impl Future<Output = Result<Option<i64>>> + Send;
     /// The highest 期号 of saved digests.
     fn last_digest_issue(&self) -> impl Future<Output = Result<Option<u32>>> + Send;
 }

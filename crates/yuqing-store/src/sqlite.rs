@@ -96,6 +96,11 @@ fn migrator() -> Migrator {
             "alert_verdicts",
             include_str!("../migrations/sqlite/0009_alert_verdicts.sql"),
         ),
+        m(
+            10,
+            "point_adjustments",
+            include_str!("../migrations/sqlite/0010_point_adjustments.sql"),
+        ),
     ])
 }
 

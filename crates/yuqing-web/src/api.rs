@@ -46,7 +46,8 @@
 //!   `GET|PUT /api/v1/org`, `GET|POST /api/v1/duty`, `DELETE /api/v1/duty/{id}`,
 //!   `GET /api/v1/audit?after&limit`, `GET /api/v1/audit/verify?anchor`,
 //!   `GET /api/v1/stats?from&to&as_of`, `GET /api/v1/stats/export.xlsx?from&to&as_of` (the
-//!   same as an Excel workbook).
+//!   same as an Excel workbook), `POST /api/v1/stats/adjustments` (a leader's 加减分),
+//!   `POST /api/v1/stats/adjustments/{id}/revoke`.
 //! - Evidence files (`api/evidence.rs`): `POST /api/v1/cases/{id}/attachments?name&kind&expected_version`
 //!   (raw body), `GET /api/v1/cases/{id}/attachments/{sha256}` (a download, checked
 //!   against its hash).
@@ -234,6 +235,11 @@ pub fn router<S: Store + HandlingStore>(state: Arc<AppState<S>>) -> Router {
         .route("/api/v1/audit/verify", get(cases::audit_verify::<S>))
         .route("/api/v1/stats", get(cases::stats::<S>))
         .route("/api/v1/stats/export.xlsx", get(stats_export::export::<S>))
+        .route("/api/v1/stats/adjustments", post(cases::adjust_points::<S>))
+        .route(
+            "/api/v1/stats/adjustments/{id}/revoke",
+            post(cases::revoke_adjustment::<S>),
+        )
         .route("/api/v1/deadlines", get(settings::deadlines::<S>))
         .route(
             "/api/v1/special-periods",

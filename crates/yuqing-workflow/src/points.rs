@@ -13,7 +13,10 @@
 //!   report-upward deadline (one entry per case, however many it missed);
 //! - **unacknowledged**: an alert went past the person on the duty roster without an
 //!   acknowledgement (the next person was told, `alert_notices`), counted in the period of
-//!   that notice.
+//!   that notice;
+//! - **adjusted**: a leader's manual adjustment (领导加减分: points "根据效果、网上影响大小等
+//!   因素", or a deduction for an item missed or badly handled), with its reason, counted
+//!   in the period of its time; a revoked one does not count.
 //!
 //! Each entry says which case or alert it is for, so a total can be explained and checked.
 
@@ -124,6 +127,7 @@ pub enum PointKind {
     Reported,
     Late,
     Unacknowledged,
+    Adjusted,
 }
 
 impl PointKind {
@@ -133,6 +137,7 @@ impl PointKind {
             PointKind::Reported => "按时上报",
             PointKind::Late => "迟报",
             PointKind::Unacknowledged => "预警未及时确认",
+            PointKind::Adjusted => "领导加减分",
         }
     }
 }
@@ -147,23 +152,92 @@ pub struct PassedAlert {
     pub at: DateTime<Utc>,
 }
 
+/// A leader's manual adjustment, as counted (the store keeps who revoked what).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Adjustment {
+    pub id: i64,
+    pub user: UserId,
+    pub points: i32,
+    pub reason: String,
+    pub case_id: Option<String>,
+    pub at: DateTime<Utc>,
+    pub by: UserId,
+}
+
+/// Largest number of points one adjustment may add or take away.
+pub const ADJUSTMENT_MAX: i32 = 100;
+/// Longest reason of an adjustment, in characters.
+pub const ADJUSTMENT_REASON_MAX: usize = 500;
+
+impl Adjustment {
+    /// Checks the points (not 0, at most [`ADJUSTMENT_MAX`] either way) and the reason
+    /// (given, at most [`ADJUSTMENT_REASON_MAX`] characters).
+    pub fn validate(points: i32, reason: &str) -> Result<()> {
+        if points == 0 || points.abs() > ADJUSTMENT_MAX {
+            return Err(WorkflowError::invalid(
+                "bad_points",
+                format!(
+                    "加减分应为 -{ADJUSTMENT_MAX} 到 {ADJUSTMENT_MAX} 之间的非零整数，收到 {points}"
+                ),
+                format!(
+                    "an adjustment is a non-zero whole number from -{ADJUSTMENT_MAX} to {ADJUSTMENT_MAX}, got {points}"
+                ),
+            ));
+        }
+        let n = reason.trim().chars().count();
+        if n == 0 || n > ADJUSTMENT_REASON_MAX {
+            return Err(WorkflowError::invalid(
+                "bad_reason",
+                format!("请写明加减分的理由（1 到 {ADJUSTMENT_REASON_MAX} 字），收到 {n} 字"),
+                format!(
+                    "give the reason for the adjustment (1 to {ADJUSTMENT_REASON_MAX} characters), got {n}"
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// One reward or penalty.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PointEntry {
     pub kind: PointKind,
     pub points: i32,
     /// When it was earned: the case's found time, the report's time, the first missed
-    /// deadline's due time, the notice's time.
+    /// deadline's due time, the notice's time, the adjustment's time.
     pub at: DateTime<Utc>,
-    /// `case:ID` or `alert:ID`.
+    /// `case:ID`, `alert:ID`, or for an adjustment without a case `adjustment:ID`.
     pub target: String,
+    /// The case's or alert's title; an adjustment's reason.
     pub title: String,
+    /// adjusted: the adjustment's id and who made it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adjustment: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<UserId>,
     /// found_first: the level counted (general for an ungraded case).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<Level>,
     /// late: the deadlines missed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub deadlines: Vec<DeadlineKind>,
+}
+
+impl PointEntry {
+    /// An entry with no level, deadlines or adjustment.
+    fn new(kind: PointKind, points: i32, at: DateTime<Utc>, target: String, title: &str) -> Self {
+        PointEntry {
+            kind,
+            points,
+            at,
+            target,
+            title: title.to_owned(),
+            level: None,
+            deadlines: Vec::new(),
+            adjustment: None,
+            by: None,
+        }
+    }
 }
 
 /// One person's points in a period.
@@ -180,14 +254,61 @@ impl MonitorPoints {
     pub fn count(&self, kind: PointKind) -> usize {
         self.entries.iter().filter(|e| e.kind == kind).count()
     }
+
+    /// The points of the entries of `kind`.
+    pub fn sum(&self, kind: PointKind) -> i32 {
+        self.entries
+            .iter()
+            .filter(|e| e.kind == kind)
+            .map(|e| e.points)
+            .sum()
+    }
+}
+
+/// The headers of [`MonitorRow::figures`], in order (the year-end report's and the
+/// Excel export's monitor tables).
+pub const MONITOR_FIGURES: [&str; 7] = [
+    "发现",
+    "首先发现",
+    "上报",
+    "迟报",
+    "预警未及时确认",
+    "领导加减分",
+    "考核分",
+];
+
+/// One person's row of the monitor tables: their figures and points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MonitorRow<'a> {
+    pub user: &'a str,
+    pub stats: Option<&'a crate::stats::MonitorStats>,
+    pub points: Option<&'a MonitorPoints>,
+}
+
+impl MonitorRow<'_> {
+    /// The figures under [`MONITOR_FIGURES`]: found, found first, reported, late, alerts
+    /// let pass, the leaders' adjustments, the total points.
+    pub fn figures(&self) -> [i64; 7] {
+        let m = |f: fn(&crate::stats::MonitorStats) -> u32| i64::from(self.stats.map_or(0, f));
+        let p = |f: &dyn Fn(&MonitorPoints) -> i64| self.points.map_or(0, f);
+        [
+            m(|m| m.found),
+            m(|m| m.found_first),
+            m(|m| m.reported),
+            m(|m| m.late),
+            p(&|p| p.count(PointKind::Unacknowledged) as i64),
+            p(&|p| i64::from(p.sum(PointKind::Adjusted))),
+            p(&|p| i64::from(p.total)),
+        ]
+    }
 }
 
 /// Everyone with monitor figures or points (a person on duty may have only points), by
-/// user id, each once.
-pub fn people<'a>(
+/// user id, each once, with their figures and points.
+pub fn monitor_rows<'a>(
     monitors: &'a [crate::stats::MonitorStats],
     points: &'a [MonitorPoints],
-) -> Vec<&'a str> {
+) -> Vec<MonitorRow<'a>> {
     let mut users: Vec<&str> = monitors
         .iter()
         .map(|m| m.user.as_str())
@@ -196,13 +317,22 @@ pub fn people<'a>(
     users.sort_unstable();
     users.dedup();
     users
+        .into_iter()
+        .map(|user| MonitorRow {
+            user,
+            stats: monitors.iter().find(|m| m.user == user),
+            points: points.iter().find(|p| p.user == user),
+        })
+        .collect()
 }
 
 /// Everyone's points for `period` as of `as_of`, sorted by user id; entries worth 0 (a
-/// rule turned off) are left out, and so is a person with no entry.
+/// rule turned off) are left out, and so is a person with no entry. `adjustments` are the
+/// ones in force (not revoked).
 pub fn monitor_points(
     cases: &[Case],
     passed: &[PassedAlert],
+    adjustments: &[Adjustment],
     deadlines: &DeadlineRules,
     rules: &PointRules,
     period: Period,
@@ -212,14 +342,8 @@ pub fn monitor_points(
     let found = found_in(cases, deadlines, period, as_of);
     for f in &found {
         let c = f.case;
-        let entry = |kind, points, at| PointEntry {
-            kind,
-            points,
-            at,
-            target: format!("case:{}", c.id),
-            title: c.title.clone(),
-            level: None,
-            deadlines: Vec::new(),
+        let entry = |kind, points, at| {
+            PointEntry::new(kind, points, at, format!("case:{}", c.id), &c.title)
         };
         if f.first {
             let level = c.level.unwrap_or(Level::General);
@@ -254,14 +378,26 @@ pub fn monitor_points(
         .iter()
         .filter(|p| period.contains(p.at) && p.at <= as_of)
     {
-        by.entry(&p.who).or_default().push(PointEntry {
-            kind: PointKind::Unacknowledged,
-            points: rules.unacknowledged,
-            at: p.at,
-            target: format!("alert:{}", p.alert_id),
-            title: p.title.clone(),
-            level: None,
-            deadlines: Vec::new(),
+        by.entry(&p.who).or_default().push(PointEntry::new(
+            PointKind::Unacknowledged,
+            rules.unacknowledged,
+            p.at,
+            format!("alert:{}", p.alert_id),
+            &p.title,
+        ));
+    }
+    for a in adjustments
+        .iter()
+        .filter(|a| period.contains(a.at) && a.at <= as_of)
+    {
+        let target = match &a.case_id {
+            Some(c) => format!("case:{c}"),
+            None => format!("adjustment:{}", a.id),
+        };
+        by.entry(&a.user).or_default().push(PointEntry {
+            adjustment: Some(a.id),
+            by: Some(a.by.clone()),
+            ..PointEntry::new(PointKind::Adjusted, a.points, a.at, target, &a.reason)
         });
     }
     by.into_iter()
@@ -325,6 +461,22 @@ mod tests {
         .validate()
         .expect_err("a negative reward");
         assert!(e.to_string().contains("found_first.major"), "{e}");
+    }
+
+    #[test]
+    fn adjustments_are_checked() {
+        assert!(Adjustment::validate(3, "效果好").is_ok());
+        assert!(Adjustment::validate(-100, "漏报").is_ok());
+        for (p, r, what) in [
+            (0, "x", "bad_points"),
+            (101, "x", "bad_points"),
+            (-101, "x", "bad_points"),
+            (2, "  ", "bad_reason"),
+            (2, &"很".repeat(501), "bad_reason"),
+        ] {
+            let e = Adjustment::validate(p, r).expect_err("refused");
+            assert!(format!("{e:?}").contains(what), "{p} {r:?}: {e:?}");
+        }
     }
 
     #[test]

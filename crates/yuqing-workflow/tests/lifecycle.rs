@@ -16,7 +16,7 @@ use yuqing_workflow::deadlines::{
 };
 use yuqing_workflow::org::{Grant, Org, Role, Unit, UnitKind, User};
 use yuqing_workflow::points::{
-    LevelPoints, PassedAlert, PointKind, PointRules, monitor_points, passed_alerts,
+    Adjustment, LevelPoints, PassedAlert, PointKind, PointRules, monitor_points, passed_alerts,
 };
 use yuqing_workflow::stats::{Period, department_stats, monitor_stats, overdue_items};
 use yuqing_workflow::{TimelineEntry, WorkflowError};
@@ -901,7 +901,55 @@ fn performance_points_are_itemised_and_weighted() {
     );
     assert_eq!(passed.len(), 3);
     let rules = PointRules::default();
-    let pts = monitor_points(&cases, &passed, &w.rules, &rules, period, as_of);
+    // A leader adds 2 to analyst2 for case Q's handling and takes 3 from wang for an item
+    // missed; one for zhang falls after the period, one for li after `as_of`.
+    let adjustments = [
+        Adjustment {
+            id: 1,
+            user: "analyst2".into(),
+            points: 2,
+            reason: "及时澄清不实信息，效果良好".into(),
+            case_id: Some("Q".into()),
+            at: t(5 * HOUR),
+            by: "leader".into(),
+        },
+        Adjustment {
+            id: 2,
+            user: "wang".into(),
+            points: -3,
+            reason: "漏报县一中食堂舆情".into(),
+            case_id: None,
+            at: t(6 * HOUR),
+            by: "leader".into(),
+        },
+        Adjustment {
+            id: 3,
+            user: "zhang".into(),
+            points: 5,
+            reason: "下一周期".into(),
+            case_id: None,
+            at: t(DAY + HOUR),
+            by: "leader".into(),
+        },
+        Adjustment {
+            id: 4,
+            user: "li".into(),
+            points: 1,
+            reason: "as_of 之后".into(),
+            case_id: None,
+            at: as_of + Duration::minutes(1),
+            by: "leader".into(),
+        },
+    ];
+    let pts = monitor_points(
+        &cases,
+        &passed,
+        &adjustments,
+        &w.rules,
+        &rules,
+        period,
+        as_of,
+    );
     let of = |u: &str| pts.iter().find(|m| m.user == u);
     let summary = |u: &str| {
         of(u).map(|m| {
@@ -927,7 +975,30 @@ fn performance_points_are_itemised_and_weighted() {
     );
     assert_eq!(
         summary("analyst2"),
-        Some((-2, vec![(PointKind::Late, -2, "case:Q".to_owned())]))
+        Some((
+            0,
+            vec![
+                (PointKind::Late, -2, "case:Q".to_owned()),
+                (PointKind::Adjusted, 2, "case:Q".to_owned()),
+            ]
+        ))
+    );
+    let adjusted = &of("analyst2").unwrap().entries[1];
+    assert_eq!(
+        (
+            adjusted.adjustment,
+            adjusted.by.as_deref(),
+            adjusted.title.as_str()
+        ),
+        (Some(1), Some("leader"), "及时澄清不实信息，效果良好")
+    );
+    assert_eq!(of("analyst2").unwrap().sum(PointKind::Adjusted), 2);
+    assert_eq!(
+        summary("wang"),
+        Some((
+            -3,
+            vec![(PointKind::Adjusted, -3, "adjustment:2".to_owned())]
+        ))
     );
     let late = &of("analyst2").unwrap().entries[0];
     assert_eq!(late.deadlines, vec![DeadlineKind::ReportUpward]);
@@ -942,7 +1013,7 @@ fn performance_points_are_itemised_and_weighted() {
     assert_eq!(of("zhang").unwrap().entries[0].title, "预警 41");
     // li let alert 41 pass in the period; alert 42's notice is the next day.
     assert_eq!(of("li").map(|m| m.total), Some(-1));
-    assert!(of("wang").is_none() && of("leader").is_none());
+    assert!(of("leader").is_none());
     // The figures agree with the monitor statistics of the same cases.
     let m = monitor_stats(&cases, &w.rules, period, as_of);
     let a = m.iter().find(|m| m.user == "analyst").unwrap();
@@ -957,7 +1028,7 @@ fn performance_points_are_itemised_and_weighted() {
         late: 0,
         ..Default::default()
     };
-    let pts = monitor_points(&cases, &passed, &w.rules, &rules, period, as_of);
+    let pts = monitor_points(&cases, &passed, &[], &w.rules, &rules, period, as_of);
     assert_eq!(
         pts.iter().find(|m| m.user == "analyst").map(|m| m.total),
         Some(12)
@@ -970,6 +1041,7 @@ fn performance_points_are_itemised_and_weighted() {
     let pts = monitor_points(
         &cases,
         none,
+        &adjustments,
         &w.rules,
         &PointRules::default(),
         period,

@@ -321,6 +321,7 @@ impl Config {
         cfg.alerts.validate(&cfg.alert_rules, None, &channels)?;
         yuqing_handling::reminders::ReminderDelivery::new(&cfg.handling())?;
         cfg.handling().check_mention_roles()?;
+        cfg.report.channels_of(&channels)?;
         Ok(cfg)
     }
 
@@ -489,6 +490,12 @@ mod tests {
         let ok = "[deadlines]\nremind_channels = [\"值班群\"]\n[[channels]]\ntype = \"webhook\"\nname = \"值班群\"\nurl = \"https://hooks.example.org/x\"\n";
         let cfg = Config::parse(ok).expect("a configured channel");
         assert_eq!(cfg.handling().deadlines.remind_channels, ["值班群"]);
+        let e = Config::parse("[report]\nchannels = [\"领导邮箱\"]\n")
+            .expect_err("a report channel that is not configured");
+        assert!(
+            format!("{e:#}").contains("[report] channels") && format!("{e:#}").contains("领导邮箱"),
+            "{e:#}"
+        );
         let e = Config::parse("[[alert_rules]]\nname = \"x\"\nmention_roles = [\"boss\"]\n")
             .expect_err("no such role");
         assert!(format!("{e:#}").contains("\"boss\""), "{e:#}");

@@ -60,6 +60,11 @@ pub enum HandlingCommand {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Leaders' adjustments of the monitors' points (领导加减分): add, revoke, list.
+    Points {
+        #[command(subcommand)]
+        command: PointsCommand,
+    },
     /// Handling statistics (考核统计) per department and per monitor.
     Stats {
         /// Start of the period (inclusive): RFC 3339 or YYYY-MM-DD (Beijing time).
@@ -74,6 +79,47 @@ pub enum HandlingCommand {
         /// Only the cases this user may see.
         #[arg(long = "as")]
         as_user: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PointsCommand {
+    /// Add (> 0) or take away (< 0) points of a person, with the reason (audited).
+    Adjust {
+        /// Whose points (a user id).
+        user: String,
+        /// The points: 1 to 100, or -1 to -100.
+        #[arg(allow_negative_numbers = true)]
+        points: i32,
+        #[arg(long)]
+        reason: String,
+        /// The case it is about.
+        #[arg(long)]
+        case: Option<String>,
+        /// When it counts (default: now): RFC 3339 or YYYY-MM-DD[ HH:MM] (Beijing time).
+        #[arg(long)]
+        at: Option<String>,
+        /// The leader making it (must be over the person's unit); the operator when absent.
+        #[arg(long = "as")]
+        as_user: Option<String>,
+    },
+    /// Revoke an adjustment: it is kept, and counts for nothing (audited).
+    Revoke {
+        id: i64,
+        #[arg(long = "as")]
+        as_user: Option<String>,
+    },
+    /// The adjustments that count in a period, revoked ones too.
+    List {
+        /// Start of the period (inclusive): RFC 3339 or YYYY-MM-DD (Beijing time).
+        #[arg(long)]
+        from: String,
+        /// End of the period: a bare date includes that whole day.
+        #[arg(long)]
+        to: String,
+        /// One JSON object per line.
         #[arg(long)]
         json: bool,
     },
@@ -466,6 +512,7 @@ pub async fn run(root: &Path, cfg: &Config, cmd: HandlingCommand) -> anyhow::Res
         HandlingCommand::Audit { command } => audit(root, cfg, command).await,
         HandlingCommand::Alert { command } => alert(root, cfg, command).await,
         HandlingCommand::User { command } => user(root, cfg, command).await,
+        HandlingCommand::Points { command } => points(root, cfg, command).await,
         HandlingCommand::Stats {
             from,
             to,
@@ -541,12 +588,15 @@ pub async fn run(root: &Path, cfg: &Config, cmd: HandlingCommand) -> anyhow::Res
                 for e in &m.entries {
                     writeln!(
                         out,
-                        "    {}  {}  {:+}  {}  {}",
+                        "    {}  {}  {:+}  {}  {}{}",
                         bj(e.at),
                         e.kind.label_zh(),
                         e.points,
                         e.target,
-                        e.title
+                        e.title,
+                        e.by.as_deref()
+                            .map(|b| format!("（{b}）"))
+                            .unwrap_or_default()
                     )?;
                 }
             }
@@ -573,6 +623,76 @@ pub async fn run(root: &Path, cfg: &Config, cmd: HandlingCommand) -> anyhow::Res
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+async fn points(root: &Path, cfg: &Config, cmd: PointsCommand) -> anyhow::Result<ExitCode> {
+    let svc = open(root, cfg, false).await?;
+    let line = |a: &yuqing_store::handling::PointAdjustment| {
+        format!(
+            "{}  {}  {:+}  {}  {}  {}{}{}",
+            a.id,
+            bj(a.at),
+            a.points,
+            a.user,
+            a.reason,
+            a.by,
+            a.case_id
+                .as_deref()
+                .map(|c| format!("  case:{c}"))
+                .unwrap_or_default(),
+            a.revoked_at
+                .map(|t| format!("  已撤销 / revoked {}", bj(t)))
+                .unwrap_or_default()
+        )
+    };
+    match cmd {
+        PointsCommand::Adjust {
+            user,
+            points,
+            reason,
+            case,
+            at,
+            as_user,
+        } => {
+            let at = at.as_deref().map(parse_when).transpose().context("--at")?;
+            let a = svc
+                .adjust_points(
+                    yuqing_handling::cases::AdjustPoints {
+                        user,
+                        points,
+                        reason,
+                        case,
+                        at,
+                    },
+                    &principal(as_user),
+                )
+                .await
+                .map_err(refused)?;
+            outln!("{}", line(&a));
+        }
+        PointsCommand::Revoke { id, as_user } => {
+            let a = svc
+                .revoke_adjustment(id, &principal(as_user))
+                .await
+                .map_err(refused)?;
+            outln!("{}", line(&a));
+        }
+        PointsCommand::List { from, to, json } => {
+            let period = Period {
+                from: parse_when(&from).context("--from")?,
+                to: parse_end(&to).context("--to")?,
+            };
+            let mut out = std::io::stdout().lock();
+            for a in svc.adjustments(period).await.map_err(refused)? {
+                if json {
+                    writeln!(out, "{}", serde_json::to_string(&a)?)?;
+                } else {
+                    writeln!(out, "{}", line(&a))?;
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn org(root: &Path, cfg: &Config, cmd: OrgCommand) -> anyhow::Result<ExitCode> {

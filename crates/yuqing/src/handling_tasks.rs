@@ -23,14 +23,18 @@ const DISPATCH_IDLE: Duration = Duration::from_secs(5);
 const TIMER_EVERY: Duration = Duration::from_secs(30);
 
 /// Starts the tasks; the caller aborts them at shutdown (every step is a transaction, and
-/// an attempt cut short is retried after its lease).
-pub async fn spawn<S>(store: Arc<S>, cfg: &Config) -> anyhow::Result<Vec<JoinHandle<()>>>
+/// an attempt cut short is retried after its lease). `wake` wakes the dispatcher: the
+/// caller shares it with [`spawn_reports`].
+pub async fn spawn<S>(
+    store: Arc<S>,
+    cfg: &Config,
+    wake: Arc<Notify>,
+) -> anyhow::Result<Vec<JoinHandle<()>>>
 where
     S: yuqing_store::Store + yuqing_store::HandlingStore + Send + Sync + 'static,
 {
     let settings = cfg.handling();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let wake = Arc::new(Notify::new());
     let alerter = Alerter::new(
         store.clone(),
         clock.clone(),
@@ -45,7 +49,8 @@ where
         &settings.channels,
         settings.alerts.outbox.clone(),
         wake.clone(),
-    )?;
+    )?
+    .with_report_options(cfg.report.render_options());
     let escalator = Escalator::new(store.clone(), clock.clone(), &settings, wake.clone())?;
     let cases = yuqing_handling::cases::Cases::new(
         store.clone(),
@@ -82,11 +87,14 @@ where
 /// How often the report schedule is checked.
 const REPORT_EVERY: Duration = Duration::from_secs(60);
 
-/// Starts the report schedule (`[report] daily_at`, `weekly_at`, `monthly_at`).
+/// Starts the report schedule (`[report] daily_at`, `weekly_at`, `monthly_at`). The
+/// announcements are queued in the outbox, and `wake` wakes the dispatcher of [`spawn`]
+/// to send them.
 pub fn spawn_reports<S>(
     reports: Arc<yuqing_handling::reports::Reports<S>>,
     settings: yuqing_handling::reports::ReportSettings,
     channels: &[yuqing_alert::ChannelConfig],
+    wake: Arc<Notify>,
 ) -> anyhow::Result<JoinHandle<()>>
 where
     S: yuqing_store::Store
@@ -97,22 +105,30 @@ where
         + 'static,
 {
     settings.check()?;
-    let channels: Vec<yuqing_alert::Channel> = channels
-        .iter()
-        .map(|c| c.build())
-        .collect::<Result<_, _>>()?;
+    let names: Vec<&str> = channels.iter().map(|c| c.name()).collect();
+    let channels = settings.channels_of(&names)?;
     Ok(tokio::spawn(async move {
         loop {
             match reports.run_schedule(&settings, &channels).await {
-                Ok(made) => {
-                    for r in made {
-                        tracing::info!(
-                            report = r.made.id,
-                            kind = %r.made.kind,
-                            sent = r.sent.iter().filter(|x| x.is_ok()).count(),
-                            failed = r.sent.iter().filter(|x| x.is_err()).count(),
-                            "a scheduled report was made"
-                        );
+                Ok(ran) => {
+                    if ran.iter().any(|r| r.queued > 0) {
+                        wake.notify_one();
+                    }
+                    for r in ran {
+                        match &r.made {
+                            Ok(saved) => tracing::info!(
+                                report = saved.id,
+                                kind = %saved.kind,
+                                queued = r.queued,
+                                "a scheduled report was made"
+                            ),
+                            Err(e) => tracing::warn!(
+                                report = %r.key,
+                                error = %e,
+                                queued = r.queued,
+                                "a scheduled report failed; the office is told and it is tried again"
+                            ),
+                        }
                     }
                 }
                 Err(e) => tracing::error!(error = %e, "making the scheduled reports failed"),
@@ -161,7 +177,8 @@ async fn spawn_leader_tasks(
     cfg: &Config,
     judge: Arc<yuqing_ingest::transforms::judge::Judge>,
 ) -> anyhow::Result<Vec<JoinHandle<()>>> {
-    let mut tasks = spawn(store.clone(), cfg).await?;
+    let wake = Arc::new(Notify::new());
+    let mut tasks = spawn(store.clone(), cfg, wake.clone()).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let cases = Arc::new(
         yuqing_handling::cases::Cases::new(store.clone(), clock.clone(), cfg.deadlines.clone())
@@ -172,7 +189,7 @@ async fn spawn_leader_tasks(
             .with_cases(cases)
             .with_letterhead(cfg.report.letterhead()?),
     );
-    match spawn_reports(reports, cfg.report.clone(), &cfg.channels) {
+    match spawn_reports(reports, cfg.report.clone(), &cfg.channels, wake) {
         Ok(t) => tasks.push(t),
         Err(e) => {
             for t in tasks {

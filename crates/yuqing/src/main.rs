@@ -199,7 +199,7 @@ pub enum Command {
         #[arg(long)]
         reason: String,
     },
-    /// Case handling: `org`, `duty`, `case`, `audit`, `stats` (docs/specs/case-workflow.md).
+    /// Case handling: `org`, `duty`, `case`, `audit`, `points`, `stats` (docs/specs/case-workflow.md).
     #[command(flatten)]
     Handling(handling::HandlingCommand),
     /// Reports (舆情报告): 日报, 周报, 月报, 专报, 快报, 摘报, 年度统计, as html, docx, xlsx,

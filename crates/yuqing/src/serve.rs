@@ -67,7 +67,9 @@ pub async fn serve(root: &Path, cfg: Config, bind: Option<String>) -> anyhow::Re
             stop_rx.clone(),
         )));
     }
-    let handling = crate::handling_tasks::spawn(dir.store.clone(), &cfg).await?;
+    // Wakes the outbox dispatcher: alerts, reminders and the report schedule queue to it.
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let handling = crate::handling_tasks::spawn(dir.store.clone(), &cfg, wake.clone()).await?;
     let access = Arc::new(yuqing_handling::access::Access::new(
         dir.store.clone(),
         Arc::new(yuqing_core::SystemClock),
@@ -89,6 +91,7 @@ pub async fn serve(root: &Path, cfg: Config, bind: Option<String>) -> anyhow::Re
         reports,
         cfg.report.clone(),
         &cfg.channels,
+        wake,
     )?);
     drop(writer);
     eprintln!(

@@ -322,6 +322,8 @@ struct Ctx {
     alert: i64,
     /// A saved 日报, made by the county's analyst.
     report: i64,
+    /// The county leader's adjustment of the analyst's points (加减分), to revoke.
+    adjustment: i64,
     /// Per user: a plan, a duty slot and a second API token of their own, to delete.
     plans: std::collections::HashMap<String, i64>,
     duty: std::collections::HashMap<String, i64>,
@@ -730,6 +732,22 @@ fn matrix(x: &Ctx) -> Vec<Entry<'_>> {
             "/api/v1/stats/export.xlsx?from=2026-01-01&to=2026-12-31".into(),
             None,
             everyone(200),
+        ),
+        // 领导加减分: a leader over the person's unit; 0 points stops the leader after the
+        // permission check (400), and a revocation is the same whoever repeats it.
+        e(
+            "POST",
+            "/api/v1/stats/adjustments",
+            "/api/v1/stats/adjustments".into(),
+            Some(json!({"user": "analyst", "points": 0, "reason": "矩阵"})),
+            only(400, &["leader"]),
+        ),
+        e(
+            "POST",
+            "/api/v1/stats/adjustments/{id}/revoke",
+            format!("/api/v1/stats/adjustments/{}/revoke", x.adjustment),
+            None,
+            only(200, &["leader"]),
         ),
         // The organisation: everyone known reads it; administrators change it.
         e(
@@ -1167,6 +1185,16 @@ soffice = "/nonexistent/soffice"
     .await;
     assert_eq!(st, 201, "{v}");
     x.report = v["report"]["id"].as_i64().expect("report id");
+
+    // The county leader's 加减分 of the analyst: revoked below (again and again: a second
+    // revocation changes nothing).
+    let (st, v) = json_of(
+        as_user(reqwest::Method::POST, "/api/v1/stats/adjustments", "leader")
+            .json(&json!({"user": "analyst", "points": 2, "reason": "矩阵探针"})),
+    )
+    .await;
+    assert_eq!(st, 201, "{v}");
+    x.adjustment = v["adjustment"]["id"].as_i64().expect("adjustment id");
 
     // The matrix, column by column; every mismatch is collected and reported at once.
     let c = Client {

@@ -385,6 +385,84 @@ fn cli_case_lifecycle_stats_and_audit() {
     assert_eq!(hash.len(), 64);
     assert!(ok(&data, &["audit", "verify", "--anchor", &anchor]).contains("完好"));
 
+    // 领导加减分 from the command line: the leader takes 2 from the analyst for the late
+    // case (a negative number is the points, not a flag); the analyst may not give
+    // themself points; the statistics count it; revoked, it counts for nothing and is
+    // listed as revoked.
+    let out = ok(
+        &data,
+        &[
+            "points",
+            "adjust",
+            "analyst",
+            "-2",
+            "--reason",
+            "迟报负面舆情",
+            "--case",
+            &format!("{year}-0002"),
+            "--as",
+            "leader",
+        ],
+    );
+    let adj: i64 = out
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the adjustment's id first: {out}"));
+    let out = yq(
+        &data,
+        &[
+            "points", "adjust", "analyst", "5", "--reason", "自评", "--as", "analyst",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("不能给自己加减分"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = json_of(&ok(
+        &data,
+        &["stats", "--from", &day(-1), "--to", &day(1), "--json"],
+    ));
+    assert_eq!(s["points"][0]["total"], -2, "{s}");
+    let text = ok(&data, &["stats", "--from", &day(-1), "--to", &day(1)]);
+    assert!(
+        text.lines().any(|l| l.contains("领导加减分")
+            && l.contains("迟报负面舆情")
+            && l.contains("（leader）")),
+        "{text}"
+    );
+    ok(
+        &data,
+        &["points", "revoke", &adj.to_string(), "--as", "leader"],
+    );
+    let listed: Vec<Value> = ok(
+        &data,
+        &[
+            "points",
+            "list",
+            "--from",
+            &day(-1),
+            "--to",
+            &day(1),
+            "--json",
+        ],
+    )
+    .lines()
+    .map(json_of)
+    .collect();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(
+        (&listed[0]["id"], &listed[0]["revoked_by"]),
+        (&json!(adj), &json!("leader"))
+    );
+    let s = json_of(&ok(
+        &data,
+        &["stats", "--from", &day(-1), "--to", &day(1), "--json"],
+    ));
+    assert_eq!(s["points"][0]["total"], 0, "revoked: {s}");
+
     // Someone edits the database behind the application's back.
     let db = data.join("yuqing.db");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
@@ -669,6 +747,63 @@ async fn api_cases_with_identity_versions_and_scope() {
     assert_eq!(v["monitors"][0]["found"], 1, "{v}");
     assert_eq!(v["departments"][0]["assigned"], 1, "{v}");
 
+    // 领导加减分: the town's leader adds 3 to the analyst for the case; a liaison may not;
+    // the statistics count it, with its reason and who made it.
+    let adjust = json!({"user": "analyst", "points": 3, "reason": "及时澄清谣言，效果良好"});
+    let (st, v) = send(
+        Method::POST,
+        "/stats/adjustments",
+        Some("edu-liaison"),
+        Some(adjust.clone()),
+    )
+    .await;
+    assert_eq!(st, 403, "{v}");
+    let (st, v) = send(
+        Method::POST,
+        "/stats/adjustments",
+        Some("leader"),
+        Some(json!({"user": "analyst", "points": 300, "reason": "x"})),
+    )
+    .await;
+    assert_eq!(st, 400, "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("非零整数")),
+        "{v}"
+    );
+    let (st, v) = send(
+        Method::POST,
+        "/stats/adjustments",
+        Some("leader"),
+        Some(adjust),
+    )
+    .await;
+    assert_eq!(st, 201, "{v}");
+    let adjustment = v["adjustment"]["id"].as_i64().expect("id");
+    assert_eq!(v["adjustment"]["by"], "leader");
+    let (_, v) = send(
+        Method::GET,
+        &format!("/stats?from={today}&to={today}"),
+        Some("leader"),
+        None,
+    )
+    .await;
+    let analyst = v["points"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["user"] == "analyst"))
+        .expect("the analyst's points");
+    let entry = analyst["entries"]
+        .as_array()
+        .and_then(|e| e.iter().find(|e| e["kind"] == "adjusted"))
+        .expect("the adjustment");
+    assert_eq!(
+        (&entry["points"], &entry["adjustment"], &entry["by"]),
+        (&json!(3), &json!(adjustment), &json!("leader")),
+        "{v}"
+    );
+    assert_eq!(v["adjustments"][0]["reason"], "及时澄清谣言，效果良好");
+
     // The same as an Excel workbook: its sheets, names instead of ids, the points.
     let r = c
         .get(format!(
@@ -692,7 +827,15 @@ async fn api_cases_with_identity_versions_and_scope() {
         assert!(book.contains(sheet), "{sheet}: {book}");
     }
     let strings = text("xl/sharedStrings.xml");
-    for s in ["监测员", "首先发现", "考核分", "县长信箱：小区停水三天"] {
+    for s in [
+        "监测员",
+        "首先发现",
+        "考核分",
+        "县长信箱：小区停水三天",
+        "领导加减分",
+        "及时澄清谣言，效果良好",
+        "镇领导",
+    ] {
         assert!(strings.contains(s), "{s}: {strings}");
     }
     assert!(

@@ -41,6 +41,18 @@ struct Client {
 }
 
 impl Client {
+    /// A client of the server at `base`, whose organisation it sets to [`ORG`].
+    async fn with_org(base: &str) -> Client {
+        let c = Client {
+            base: base.to_owned(),
+            c: reqwest::Client::new(),
+        };
+        let org: Value = serde_json::from_str(ORG).expect("org");
+        let (st, v) = c.json(Method::PUT, "/api/v1/org", "admin", Some(org)).await;
+        assert_eq!(st, 200, "{v}");
+        c
+    }
+
     /// A request by the machine token acting as `user`.
     fn req(&self, m: Method, path: &str, user: &str) -> reqwest::RequestBuilder {
         self.c
@@ -166,13 +178,7 @@ async fn reports_over_http() {
         tmp.path(),
         "[server]\npush_tokens = [\"t0ken\"]\n\n[report]\ndaily_at = \"\"\nweekly_at = \"\"\nmonthly_at = \"\"\nsoffice = \"/nonexistent/soffice\"\n",
     );
-    let c = Client {
-        base: srv.base.clone(),
-        c: reqwest::Client::new(),
-    };
-    let org: Value = serde_json::from_str(ORG).expect("org");
-    let (st, v) = c.json(Method::PUT, "/api/v1/org", "admin", Some(org)).await;
-    assert_eq!(st, 200, "{v}");
+    let c = Client::with_org(&srv.base).await;
 
     // A hostile document published that day, pushed by the machine client.
     let (st, v) = c
@@ -580,4 +586,77 @@ async fn reports_over_http() {
         .await;
     assert_invalid(st, &v, "listing an unknown kind");
     drop(srv);
+}
+
+/// A real `yuqing serve` whose 日报 is due at once (`daily_at = "00:00"`, weekends too)
+/// makes it, announces it through the outbox to a webhook, and the report's page data
+/// (`GET /api/v1/reports/{id}`) says where the announcement went and when it arrived.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_announces_the_scheduled_report_and_says_where_it_went() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let (got, hook) = common::webhook().await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let srv = common::serve(
+        tmp.path(),
+        &format!(
+            r#"
+[server]
+push_tokens = ["t0ken"]
+
+[report]
+daily_at = "00:00"
+weekends = true
+weekly_at = ""
+monthly_at = ""
+base_url = "http://yuqing.example.org"
+
+[[channels]]
+type = "webhook"
+name = "值班群"
+url = "http://{hook}/hook"
+"#
+        ),
+    );
+    let c = Client::with_org(&srv.base).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while got.lock().expect("lock").is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let received = got.lock().expect("lock").clone();
+    assert_eq!(received.len(), 1, "{received:?}");
+    let m = &received[0];
+    assert_eq!(m["type"], "report", "{m}");
+    let today = chrono::Utc::now().with_timezone(&bj()).date_naive();
+    assert_eq!(m["notice_id"], format!("report:daily:{today}"), "{m}");
+    assert!(
+        m["title"].as_str().is_some_and(|t| t.contains("舆情日报")),
+        "{m}"
+    );
+
+    let (st, v) = c
+        .json(Method::GET, "/api/v1/reports?kind=daily", "analyst", None)
+        .await;
+    assert_eq!(st, 200, "{v}");
+    let id = v["reports"][0]["id"].as_i64().expect("the daily report");
+    assert_eq!(
+        m["link"],
+        format!("http://yuqing.example.org/api/v1/reports/{id}/export.docx")
+    );
+    let (st, v) = c
+        .json(
+            Method::GET,
+            &format!("/api/v1/reports/{id}"),
+            "analyst",
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    let a = &v["announced"];
+    assert_eq!(a.as_array().map(Vec::len), Some(1), "{v}");
+    assert_eq!(a[0]["channel"], "值班群");
+    assert!(a[0]["delivered_at"].is_string(), "{a}");
+    assert_eq!(
+        (a[0]["attempts"].as_i64(), &a[0]["error"]),
+        (Some(1), &Value::Null)
+    );
 }

@@ -8,22 +8,44 @@
 //!
 //! each saved under its key (made once, even across restarts or several servers on one
 //! database), and announces it through the channels: robots get the title, the headline
-//! figures and a link; e-mail gets the report as a Word attachment. A day missed (the
-//! server was down all of it) is not made up later, as a person would not write
-//! yesterday's briefing today.
+//! figures and a link; e-mail gets the report as a Word attachment. The announcements go
+//! through the stored outbox (`report:{key}` per channel), so they are retried, kept in
+//! order with the alerts and logged like them; a report that cannot be made is announced
+//! as such (`report-failed:{key}`), once. A day missed (the server was down all of it) is
+//! not made up later, as a person would not write yesterday's briefing today.
 
 use super::*;
 use chrono::{Datelike, NaiveTime, Weekday};
-use yuqing_alert::{Channel, Delivery, ReportNotice};
+use yuqing_alert::message::{AlertMessage, MessageKind};
+use yuqing_alert::outbox::{AttemptState, Entry};
+use yuqing_alert::{NoticeKind, ReportNotice};
 use yuqing_report::{Format, render};
+use yuqing_store::handling::NewOutboxEntry;
 use yuqing_store::reports::SavedReport;
 
-/// One report the schedule made.
+/// One channel's announcement of a scheduled report ([`Reports::announced`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Announced {
+    pub channel: String,
+    /// When the channel accepted it (none yet: still being tried).
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// While not delivered, why the last attempt failed.
+    pub error: Option<String>,
+}
+
+/// What one check of the schedule did for one due report.
 #[derive(Debug)]
 pub struct Ran {
-    pub made: SavedReport,
-    /// One entry per channel: its delivery, or why it failed.
-    pub sent: Vec<std::result::Result<Delivery, String>>,
+    /// The schedule key (`daily:2026-11-20`).
+    pub key: String,
+    /// The report made now (or made before but announced only now: the server stopped in
+    /// between), or why it could not be made.
+    pub made: std::result::Result<SavedReport, String>,
+    /// Notices queued in the outbox, one per channel: the announcement, or word that the
+    /// report could not be made.
+    pub queued: usize,
 }
 
 /// Whether the daily report of `now`'s Beijing day is due at `now`.
@@ -78,100 +100,223 @@ pub fn due_reports(settings: &ReportSettings, now: DateTime<Utc>) -> Result<Vec<
 }
 
 impl<S: Store + HandlingStore + ReportStore + Send + Sync + 'static> Reports<S> {
-    /// Checks the schedule once: makes and announces each report that is due and not yet
-    /// made ([`due_reports`]); returns those made now. A report that fails is logged and
-    /// tried again at the next check; it does not hold up the others.
+    /// Checks the schedule once: makes each report that is due and not yet made
+    /// ([`due_reports`]) and queues its announcement for `channels` (the names of the
+    /// channels the settings select, [`ReportSettings::channels_of`]) in the stored outbox,
+    /// which the dispatcher sends and retries like alerts. Returns what it did. A report
+    /// that fails is logged, the office is told once through the same channels
+    /// (`report-failed:{key}`), and it is tried again at the next check; it does not hold
+    /// up the others. A report made but not announced (the server stopped in between) is
+    /// announced at the next check.
     pub async fn run_schedule(
         &self,
         settings: &ReportSettings,
-        channels: &[Channel],
+        channels: &[String],
     ) -> Result<Vec<Ran>> {
         let mut ran = Vec::new();
         for (spec, key) in due_reports(settings, self.now())? {
-            // Made already (here or by another server): not built again every minute.
-            match self.store.schedule_key_taken(&key).await {
-                Ok(true) => continue,
-                Ok(false) => {}
+            let announce_id = announcement_id(&key);
+            let saved = match self.store.scheduled_report(&key).await {
+                // Made already (here or by another server): not built again every
+                // minute; announced already too, unless the server stopped in between.
+                Ok(Some(id)) => match self.unannounced(id, &announce_id, channels).await {
+                    Ok(Some(saved)) => saved,
+                    Ok(None) => continue,
+                    Err(e) => {
+                        tracing::error!(report = %key, error = %e, "the report's announcement could not be read");
+                        continue;
+                    }
+                },
+                Ok(None) => {
+                    let inputs = Inputs::new(spec.clone());
+                    match self
+                        .make_keyed(
+                            &inputs,
+                            &Principal::Operator,
+                            "system",
+                            None,
+                            Some(key.clone()),
+                        )
+                        .await
+                    {
+                        Ok(Some(saved)) => saved,
+                        // Another server saved it this moment; it announces it.
+                        Ok(None) => continue,
+                        Err(e) => {
+                            tracing::error!(report = %key, error = %e, "a scheduled report could not be made");
+                            metrics::counter!("yuqing_report_schedule_failures_total").increment(1);
+                            let msg = failure_message(&spec, &e.to_string(), settings, self.now());
+                            let queued = self
+                                .queue(&format!("report-failed:{key}"), msg, None, channels)
+                                .await;
+                            ran.push(Ran {
+                                key,
+                                made: Err(e.to_string()),
+                                queued,
+                            });
+                            continue;
+                        }
+                    }
+                }
                 Err(e) => {
                     tracing::error!(report = %key, error = %e, "the report schedule could not be read");
                     continue;
                 }
-            }
-            let inputs = Inputs::new(spec);
-            let made = match self
-                .make_keyed(
-                    &inputs,
-                    &Principal::Operator,
-                    "system",
-                    None,
-                    Some(key.clone()),
-                )
-                .await
-            {
-                Ok(Some(saved)) => saved,
-                Ok(None) => continue,
+            };
+            let queued = match serde_json::from_value::<Report>(saved.model.clone()) {
+                Ok(report) => {
+                    let msg = announcement(&report, saved.id, settings, self.now());
+                    self.queue(&announce_id, msg, Some(saved.id), channels)
+                        .await
+                }
                 Err(e) => {
-                    tracing::error!(report = %key, error = %e, "a scheduled report could not be made");
-                    continue;
+                    tracing::error!(report = %key, error = %e, "a scheduled report could not be read back");
+                    0
                 }
             };
-            match self.announce(&made, settings, channels).await {
-                Ok(sent) => ran.push(Ran { made, sent }),
-                Err(e) => {
-                    tracing::error!(report = %key, error = %e, "a scheduled report could not be announced");
-                    ran.push(Ran {
-                        made,
-                        sent: vec![Err(e.to_string())],
-                    });
-                }
-            }
+            ran.push(Ran {
+                key,
+                made: Ok(saved),
+                queued,
+            });
         }
         Ok(ran)
     }
 
-    /// Sends a saved report's notice through the channels the settings name.
-    async fn announce(
+    /// Where a scheduled report's announcement went, one entry per channel (none for a
+    /// report made by hand, or while it is not queued).
+    pub async fn announced(&self, saved: &SavedReport) -> Result<Vec<Announced>> {
+        let Some(key) = &saved.schedule_key else {
+            return Ok(Vec::new());
+        };
+        let rows = self.store.outbox_of(&announcement_id(key)).await?;
+        Ok(rows
+            .into_iter()
+            .map(|o| {
+                let error = o
+                    .delivered_at
+                    .is_none()
+                    .then(|| serde_json::from_value::<Entry>(o.body).ok())
+                    .flatten()
+                    .and_then(|e| {
+                        e.log
+                            .iter()
+                            .rev()
+                            .find(|l| {
+                                matches!(l.state, AttemptState::Failed | AttemptState::Abandoned)
+                            })
+                            .map(|l| l.detail.clone())
+                    });
+                Announced {
+                    channel: o.channel,
+                    delivered_at: o.delivered_at,
+                    attempts: o.attempts,
+                    error,
+                }
+            })
+            .collect())
+    }
+
+    /// The saved report `id` when its announcement is still to be queued.
+    async fn unannounced(
         &self,
-        saved: &SavedReport,
-        settings: &ReportSettings,
-        channels: &[Channel],
-    ) -> Result<Vec<std::result::Result<Delivery, String>>> {
-        let report: Report = serde_json::from_value(saved.model.clone()).map_err(|e| {
-            HandlingError::invalid(
-                format!("报告无法读取：{e}"),
-                format!("report unreadable: {e}"),
-            )
-        })?;
-        // Rendering the Word attachment is CPU work: off the async workers.
-        let (id, opts) = (saved.id, settings.clone());
-        let notice = tokio::task::spawn_blocking(move || notice_of(&report, id, &opts))
-            .await
-            .map_err(|e| {
-                HandlingError::refused(
-                    Code::Internal,
-                    format!("报告渲染中断：{e}"),
-                    format!("rendering the report stopped: {e}"),
-                )
-            })?;
-        let mut sent = Vec::new();
-        for c in channels.iter().filter(|c| {
-            settings.channels.is_empty() || settings.channels.iter().any(|n| n == c.name())
-        }) {
-            let r = c
-                .send_notice(&notice, self.now())
-                .await
-                .map_err(|e| e.to_string());
-            if let Err(e) = &r {
-                tracing::warn!(channel = c.name(), report = saved.id, kind = %saved.kind, error = %e, "a scheduled report was not delivered");
-            }
-            sent.push(r);
+        id: i64,
+        announce_id: &str,
+        channels: &[String],
+    ) -> Result<Option<SavedReport>> {
+        if channels.is_empty() || !self.store.outbox_of(announce_id).await?.is_empty() {
+            return Ok(None);
         }
-        Ok(sent)
+        Ok(self.store.report(id).await?)
+    }
+
+    /// Queues `msg` for every channel under `id`; returns how many entries are queued
+    /// (a repeat leaves the queued ones as they are). A store error is logged: the
+    /// report stays saved and the next check queues it again.
+    async fn queue(
+        &self,
+        id: &str,
+        msg: AlertMessage,
+        report: Option<i64>,
+        channels: &[String],
+    ) -> usize {
+        let now = self.now();
+        let entries: Vec<NewOutboxEntry> = channels
+            .iter()
+            .map(|c| {
+                let mut e = Entry::new(0, id, c, msg.clone(), now, now);
+                e.report = report;
+                NewOutboxEntry {
+                    alert_id: id.to_owned(),
+                    channel: c.clone(),
+                    enqueued_at: now,
+                    next_at: now,
+                    body: serde_json::to_value(e).unwrap_or(serde_json::Value::Null),
+                }
+            })
+            .collect();
+        if entries.is_empty() {
+            return 0;
+        }
+        match self.store.outbox_enqueue(&entries).await {
+            Ok(ids) => ids.len(),
+            Err(e) => {
+                tracing::error!(notice = %id, error = %e, "a report notice could not be queued");
+                0
+            }
+        }
     }
 }
 
-/// The announcement of a saved report: headline figures, a link, the DOCX attached.
-pub fn notice_of(report: &Report, id: i64, settings: &ReportSettings) -> ReportNotice {
+/// The Word file of the saved report `id`, for e-mail to attach (`None`, logged, when
+/// the report is gone or cannot be rendered: the notice goes without it).
+pub async fn attachment_of<R: ReportStore>(
+    store: &R,
+    id: i64,
+    options: yuqing_report::RenderOptions,
+) -> Option<(String, String, Vec<u8>)> {
+    let saved = match store.report(id).await {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            tracing::warn!(report = id, "the announced report is gone; sent without it");
+            return None;
+        }
+        Err(e) => {
+            tracing::warn!(report = id, error = %e, "the announced report could not be read");
+            return None;
+        }
+    };
+    let report: Report = serde_json::from_value(saved.model).ok()?;
+    // Rendering is CPU work: off the async workers.
+    tokio::task::spawn_blocking(move || match render(&report, Format::Docx, &options) {
+        Ok(bytes) => Some((
+            format!("{}.docx", report.file_stem()),
+            Format::Docx.mime().to_owned(),
+            bytes,
+        )),
+        Err(e) => {
+            tracing::warn!(error = %e, "the report could not be rendered as DOCX");
+            None
+        }
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
+/// The outbox id of the announcement of the report scheduled under `key`.
+pub fn announcement_id(key: &str) -> String {
+    format!("report:{key}")
+}
+
+/// The announcement of a saved report, as queued: its title with the period, the
+/// headline figures (the first paragraph, or the report's own notice) and a link.
+pub fn announcement(
+    report: &Report,
+    id: i64,
+    settings: &ReportSettings,
+    now: DateTime<Utc>,
+) -> AlertMessage {
     let mut text = report
         .blocks()
         .find_map(|b| match b {
@@ -188,20 +333,9 @@ pub fn notice_of(report: &Report, id: i64, settings: &ReportSettings) -> ReportN
             b.trim_end_matches('/')
         )
     });
-    let attachment = match render(report, Format::Docx, &settings.render_options()) {
-        Ok(bytes) => Some((
-            format!("{}.docx", report.file_stem()),
-            Format::Docx.mime().to_owned(),
-            bytes,
-        )),
-        Err(e) => {
-            tracing::warn!(error = %e, "the report could not be rendered as DOCX");
-            None
-        }
-    };
-    ReportNotice {
-        id: format!("report-{id}"),
-        title: format!(
+    notice_message(
+        report.title.clone(),
+        format!(
             "{}（{}）",
             report.title,
             report
@@ -211,6 +345,76 @@ pub fn notice_of(report: &Report, id: i64, settings: &ReportSettings) -> ReportN
         ),
         text,
         link,
+        now,
+    )
+}
+
+/// Word to the office that a scheduled report could not be made.
+pub fn failure_message(
+    spec: &Spec,
+    error: &str,
+    settings: &ReportSettings,
+    now: DateTime<Utc>,
+) -> AlertMessage {
+    let (name, period) = match spec {
+        Spec::Daily { date } => ("舆情日报", date.to_string()),
+        Spec::Weekly { week } => ("舆情周报", week.clone()),
+        Spec::Monthly { month } => ("舆情月报", month.clone()),
+        _ => ("报告", String::new()),
+    };
+    let link = settings
+        .base_url
+        .as_deref()
+        .map(|b| format!("{}/#/reports", b.trim_end_matches('/')));
+    notice_message(
+        "定时报告".to_owned(),
+        format!("{name}（{period}）未能生成"),
+        format!(
+            "系统未能按时生成{name}（{period}）：{error}。系统每分钟重试，生成后照常发送；\
+             请查看服务日志，或在“报告”页手工生成。"
+        ),
+        link,
+        now,
+    )
+}
+
+fn notice_message(
+    subject: String,
+    title: String,
+    text: String,
+    link: Option<String>,
+    now: DateTime<Utc>,
+) -> AlertMessage {
+    AlertMessage {
+        alert_id: String::new(),
+        level: Level::General,
+        plan: subject,
+        title,
+        first_publisher: None,
+        link,
+        why: text,
+        why_en: None,
+        found_at: now,
+        kind: MessageKind::Notice,
+        next: None,
+        next_en: None,
+        mention: Vec::new(),
+    }
+}
+
+/// The notice a channel sends for a queued notice entry (`attachment`: the report's Word
+/// file, [`attachment_of`]).
+pub fn notice_of(entry: &Entry, attachment: Option<(String, String, Vec<u8>)>) -> ReportNotice {
+    ReportNotice {
+        id: entry.alert_id.clone(),
+        kind: if entry.report.is_some() {
+            NoticeKind::Report
+        } else {
+            NoticeKind::System
+        },
+        title: entry.message.title.clone(),
+        text: entry.message.why.clone(),
+        link: entry.message.link.clone(),
         attachment,
     }
 }

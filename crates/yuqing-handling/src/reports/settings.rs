@@ -163,6 +163,31 @@ impl ReportSettings {
         self.monthly_time()?;
         Ok(())
     }
+
+    /// The channels the scheduled reports go to, of the `configured` ones (by name):
+    /// those `channels` names, or every one when it names none. A name that is not
+    /// configured is refused.
+    pub fn channels_of(&self, configured: &[&str]) -> Result<Vec<String>> {
+        if let Some(c) = self
+            .channels
+            .iter()
+            .find(|c| !configured.contains(&c.as_str()))
+        {
+            return Err(HandlingError::invalid(
+                format!(
+                    "[report] channels 中的 {c:?} 不是已配置的预警渠道；请先在 [[channels]] 中配置，或从列表中删去"
+                ),
+                format!(
+                    "[report] channels names {c:?}, which is no configured channel: add it under [[channels]] or remove it"
+                ),
+            ));
+        }
+        Ok(if self.channels.is_empty() {
+            configured.iter().map(|c| (*c).to_owned()).collect()
+        } else {
+            self.channels.clone()
+        })
+    }
 }
 
 /// "HH:MM" → (hour, minute).

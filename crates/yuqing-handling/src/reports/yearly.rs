@@ -11,7 +11,9 @@ use yuqing_report::model::{Chart, ChartKind, Series, Table};
 use yuqing_store::handling::{AlertQuery, AlertRow};
 use yuqing_workflow::deadlines::DeadlineRules;
 use yuqing_workflow::org::Org;
-use yuqing_workflow::points::{MonitorPoints, PointKind, PointRules, monitor_points, people};
+use yuqing_workflow::points::{
+    MONITOR_FIGURES, MonitorPoints, PointRules, monitor_points, monitor_rows,
+};
 use yuqing_workflow::stats::{
     DepartmentStats, MonitorStats, Period, department_stats, monitor_stats,
 };
@@ -104,16 +106,15 @@ pub(super) async fn build<S: Store + HandlingStore + ReportStore + Send + Sync +
             department_table(&depts, &org),
         ],
     ));
-    let passed = match &r.cases {
-        Some(c) => c.passed_alerts(period).await?,
-        None => Vec::new(),
-    };
     let weights = r
         .cases
         .as_ref()
         .map(|c| c.point_rules().clone())
         .unwrap_or_default();
-    let points = monitor_points(&cases, &passed, &rules, &weights, period, as_of);
+    let points = match &r.cases {
+        Some(c) => c.points_in(&cases, period, as_of).await?,
+        None => monitor_points(&cases, &[], &[], &rules, &weights, period, as_of),
+    };
     rep.sections.push(section(
         "监测人员考核",
         vec![
@@ -148,43 +149,27 @@ fn points_rule_text(w: &PointRules) -> String {
     let f = &w.found_first;
     format!(
         "绩效考核分：首先发现舆情按等级计分（一般 {:+}、较大 {:+}、重大 {:+}、特别重大 {:+}），\
-         按时上报 {:+}，迟报 {:+}，预警未及时确认（已通知下一位值班人员）{:+}。",
+         按时上报 {:+}，迟报 {:+}，预警未及时确认（已通知下一位值班人员）{:+}；\
+         另计领导加减分（逐条写明理由，撤销的不计）。",
         f.general, f.large, f.major, f.especially_major, w.reported, w.late, w.unacknowledged
     )
 }
 
 /// The monitors' figures and points: everyone with either, by user id.
 fn monitor_table(monitors: &[MonitorStats], points: &[MonitorPoints], org: &Org) -> Block {
-    let users = people(monitors, points);
     Block::Table(Table {
         key: "monitors".into(),
         title: "监测人员统计".into(),
-        columns: [
-            "监测员",
-            "发现",
-            "首先发现",
-            "上报",
-            "迟报",
-            "预警未及时确认",
-            "考核分",
-        ]
-        .map(String::from)
-        .to_vec(),
-        rows: users
+        columns: std::iter::once("监测员")
+            .chain(MONITOR_FIGURES)
+            .map(String::from)
+            .collect(),
+        rows: monitor_rows(monitors, points)
             .into_iter()
-            .map(|u| {
-                let m = monitors.iter().find(|m| m.user == u);
-                let p = points.iter().find(|p| p.user == u);
-                let fig = |f: fn(&MonitorStats) -> u32| int(m.map_or(0, f));
-                vec![
-                    Value::Text(user_name(org, u)),
-                    fig(|m| m.found),
-                    fig(|m| m.found_first),
-                    fig(|m| m.reported),
-                    fig(|m| m.late),
-                    int(p.map_or(0, |p| p.count(PointKind::Unacknowledged))),
-                    int(p.map_or(0, |p| p.total)),
-                ]
+            .map(|r| {
+                std::iter::once(Value::Text(user_name(org, r.user)))
+                    .chain(r.figures().map(int))
+                    .collect()
             })
             .collect(),
     })

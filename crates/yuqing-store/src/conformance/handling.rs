@@ -73,6 +73,8 @@ where
     Fut: Future<Output = S>,
 {
     org_round_trips(make().await).await;
+    org_is_read_as_one_snapshot(make().await).await;
+    point_adjustments_are_kept_and_revoked(make().await).await;
     audit_is_chained(make().await).await;
     cases_check_versions(make().await).await;
     one_alert_per_event_and_level(make().await).await;
@@ -96,6 +98,136 @@ pub async fn org_round_trips<S: HandlingStore>(s: S) {
     let (u3, _) = s.org().await.expect("org");
     assert_eq!(u3.len(), 2, "org_round_trips: replace, not add");
     assert!(u3.contains(&renamed), "org_round_trips: renamed");
+}
+
+/// While units are added, each with a user granted on it, in one `put_org` each, every
+/// `org()` read has the unit of every grant it returns.
+pub async fn org_is_read_as_one_snapshot<S: HandlingStore>(s: S) {
+    let (units, users) = sample_org();
+    s.put_org(&units, &users, vec![]).await.expect("put org");
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let write = async {
+        for i in 0..60 {
+            let unit = Unit {
+                id: format!("town{i:02}"),
+                name: format!("镇{i}"),
+                kind: UnitKind::Organisation,
+                parent: Some("county".into()),
+            };
+            let user = User {
+                id: format!("ana{i:02}"),
+                name: format!("监测员{i}"),
+                grants: vec![Grant {
+                    unit: unit.id.clone(),
+                    role: Role::Analyst,
+                }],
+                mobile: None,
+            };
+            s.put_org(&[unit], &[user], vec![]).await.expect("put");
+            tokio::task::yield_now().await;
+        }
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+    };
+    let read = async {
+        let mut reads = 0;
+        while !done.load(std::sync::atomic::Ordering::SeqCst) {
+            let (units, users) = s.org().await.expect("org");
+            for u in &users {
+                for g in &u.grants {
+                    assert!(
+                        units.iter().any(|x| x.id == g.unit),
+                        "org_is_read_as_one_snapshot: read {reads}: {} holds a role on {}, \
+                         which the same read does not have",
+                        u.id,
+                        g.unit
+                    );
+                }
+            }
+            reads += 1;
+            tokio::task::yield_now().await;
+        }
+        reads
+    };
+    let ((), reads) = tokio::join!(write, read);
+    assert!(reads > 0);
+    let (units, users) = s.org().await.expect("org");
+    assert_eq!((units.len(), users.len()), (62, 62));
+}
+
+pub async fn point_adjustments_are_kept_and_revoked<S: HandlingStore>(s: S) {
+    let t = |d: u32, h: u32| {
+        Utc.with_ymd_and_hms(2026, 10, d, h, 0, 0)
+            .single()
+            .expect("t")
+    };
+    let new = |user: &str, points: i32, at| NewPointAdjustment {
+        user: user.into(),
+        points,
+        reason: format!("{user} {points}"),
+        case_id: (points > 0).then(|| "C-1".to_owned()),
+        at,
+        by: "leader".into(),
+        created_at: t(31, 9),
+    };
+    let a = s
+        .add_point_adjustment(&new("ana", 3, t(5, 10)))
+        .await
+        .expect("add");
+    let b = s
+        .add_point_adjustment(&new("li", -2, t(3, 8)))
+        .await
+        .expect("add");
+    s.add_point_adjustment(&new("ana", 1, t(1, 0) - Duration::hours(1)))
+        .await
+        .expect("add, September");
+    assert!(b.id != a.id && a.revoked_at.is_none());
+    assert_eq!(
+        (a.case_id.as_deref(), b.case_id.as_deref()),
+        (Some("C-1"), None)
+    );
+    let october = s
+        .point_adjustments(t(1, 0), t(31, 0) + Duration::days(1))
+        .await
+        .expect("list");
+    assert_eq!(
+        october.iter().map(|x| x.id).collect::<Vec<_>>(),
+        vec![b.id, a.id],
+        "point_adjustments: the period's, by time"
+    );
+    assert_eq!(october[1], a, "point_adjustments: round trip");
+    let r = s
+        .revoke_point_adjustment(a.id, "leader2", t(31, 10))
+        .await
+        .expect("revoke")
+        .expect("found");
+    assert_eq!(
+        (r.revoked_at, r.revoked_by.as_deref()),
+        (Some(t(31, 10)), Some("leader2"))
+    );
+    let again = s
+        .revoke_point_adjustment(a.id, "leader3", t(31, 11))
+        .await
+        .expect("revoke again")
+        .expect("found");
+    assert_eq!(again, r, "point_adjustments: revoked once");
+    assert_eq!(
+        s.point_adjustment(a.id).await.expect("one"),
+        Some(r.clone()),
+        "point_adjustments: kept when revoked"
+    );
+    assert!(
+        s.revoke_point_adjustment(9999, "x", t(31, 10))
+            .await
+            .expect("none")
+            .is_none()
+    );
+    let audit = s.audit_of("user:ana").await.expect("audit");
+    assert_eq!(
+        audit.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["points.adjust", "points.adjust", "points.revoke"],
+        "point_adjustments: audited"
+    );
+    assert_eq!(audit[0].after.as_ref().expect("after")["adjustment"], a.id);
 }
 
 pub async fn audit_is_chained<S: HandlingStore>(s: S) {

@@ -84,8 +84,14 @@ pub async fn reports_round_trip_and_schedule_once<S: ReportStore>(s: S) {
         s.put_report(&daily).await.expect("again").is_none(),
         "reports: a schedule key is made once"
     );
-    assert!(s.schedule_key_taken("daily:2026-03-02").await.expect("key"));
-    assert!(!s.schedule_key_taken("daily:2026-03-03").await.expect("key"));
+    assert_eq!(
+        s.scheduled_report("daily:2026-03-02").await.expect("key"),
+        Some(saved.id)
+    );
+    assert_eq!(
+        s.scheduled_report("daily:2026-03-03").await.expect("key"),
+        None
+    );
     let d1 = s
         .put_report(&report("digest", "专刊", Some(3), None))
         .await

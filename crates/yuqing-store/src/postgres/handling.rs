@@ -177,6 +177,25 @@ fn row_to_duty(r: &PgRow) -> Result<DutySlot> {
     })
 }
 
+/// The columns [`row_to_adjustment`] reads.
+const ADJUSTMENT_COLUMNS: &str = "SELECT id, user_id, points, reason, case_id, at, by_user, \
+     created_at, revoked_at, revoked_by FROM point_adjustments";
+
+fn row_to_adjustment(r: &PgRow) -> Result<PointAdjustment> {
+    Ok(PointAdjustment {
+        id: r.try_get(0)?,
+        user: r.try_get(1)?,
+        points: r.try_get(2)?,
+        reason: r.try_get(3)?,
+        case_id: r.try_get(4)?,
+        at: ms_to_utc(r.try_get(5)?),
+        by: r.try_get(6)?,
+        created_at: ms_to_utc(r.try_get(7)?),
+        revoked_at: r.try_get::<Option<i64>, _>(8)?.map(ms_to_utc),
+        revoked_by: r.try_get(9)?,
+    })
+}
+
 /// Inserts outbox entries, each with its id written into its body.
 async fn enqueue(tx: &mut PgConnection, entries: &[NewOutboxEntry]) -> Result<Vec<i64>> {
     let mut ids = Vec::with_capacity(entries.len());
@@ -226,19 +245,22 @@ fn fmt_level(code: i64) -> &'static str {
 
 impl HandlingStore for PgStore {
     async fn org(&self) -> Result<(Vec<Unit>, Vec<User>)> {
-        let mut units = Vec::new();
-        for r in sqlx::query("SELECT body FROM units ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?
+        // One statement, so one snapshot: read in two, a `put_org` in between could give
+        // users whose units were not read (a grant on an "unknown unit").
+        let (mut units, mut users) = (Vec::new(), Vec::new());
+        for r in sqlx::query(
+            "SELECT 0 AS k, id, body FROM units UNION ALL SELECT 1 AS k, id, body FROM users \
+             ORDER BY k, id",
+        )
+        .fetch_all(&self.pool)
+        .await?
         {
-            units.push(from_json(&r.try_get::<String, _>(0)?, "units.body")?);
-        }
-        let mut users = Vec::new();
-        for r in sqlx::query("SELECT body FROM users ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?
-        {
-            users.push(from_json(&r.try_get::<String, _>(0)?, "users.body")?);
+            let body = r.try_get::<String, _>(2)?;
+            if r.try_get::<i32, _>(0)? == 0 {
+                units.push(from_json(&body, "units.body")?);
+            } else {
+                users.push(from_json(&body, "users.body")?);
+            }
         }
         Ok((units, users))
     }
@@ -819,6 +841,104 @@ impl HandlingStore for PgStore {
                 .fetch_one(&self.pool)
                 .await?,
         )
+    }
+
+    async fn add_point_adjustment(&self, a: &NewPointAdjustment) -> Result<PointAdjustment> {
+        let mut tx = self.begin_write().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO point_adjustments (user_id, points, reason, case_id, at, by_user, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(&a.user)
+        .bind(a.points)
+        .bind(&a.reason)
+        .bind(&a.case_id)
+        .bind(a.at.timestamp_millis())
+        .bind(&a.by)
+        .bind(a.created_at.timestamp_millis())
+        .fetch_one(&mut *tx)
+        .await?;
+        let saved = PointAdjustment {
+            id,
+            user: a.user.clone(),
+            points: a.points,
+            reason: a.reason.clone(),
+            case_id: a.case_id.clone(),
+            at: a.at,
+            by: a.by.clone(),
+            created_at: a.created_at,
+            revoked_at: None,
+            revoked_by: None,
+        };
+        chain(&mut tx, vec![adjustment_entry(&saved)]).await?;
+        tx.commit().await?;
+        Ok(saved)
+    }
+
+    async fn revoke_point_adjustment(
+        &self,
+        id: i64,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<PointAdjustment>> {
+        let mut tx = self.begin_write().await?;
+        let Some(a) = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{ADJUSTMENT_COLUMNS} WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .as_ref()
+        .map(row_to_adjustment)
+        .transpose()?
+        else {
+            return Ok(None);
+        };
+        if a.revoked_at.is_some() {
+            return Ok(Some(a));
+        }
+        sqlx::query("UPDATE point_adjustments SET revoked_at = $1, revoked_by = $2 WHERE id = $3")
+            .bind(at.timestamp_millis())
+            .bind(by)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        chain(&mut tx, vec![revocation_entry(&a, by, at)]).await?;
+        tx.commit().await?;
+        Ok(Some(PointAdjustment {
+            revoked_at: Some(at),
+            revoked_by: Some(by.to_owned()),
+            ..a
+        }))
+    }
+
+    async fn point_adjustment(&self, id: i64) -> Result<Option<PointAdjustment>> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{ADJUSTMENT_COLUMNS} WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(row_to_adjustment)
+        .transpose()
+    }
+
+    async fn point_adjustments(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<PointAdjustment>> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{ADJUSTMENT_COLUMNS} WHERE at >= $1 AND at < $2 ORDER BY at, id"
+        )))
+        .bind(from.timestamp_millis())
+        .bind(to.timestamp_millis())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(row_to_adjustment)
+        .collect()
     }
 
     async fn append_audit(&self, entries: Vec<NewEntry>) -> Result<Vec<AuditEntry>> {

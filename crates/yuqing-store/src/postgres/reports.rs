@@ -114,13 +114,13 @@ impl ReportStore for PgStore {
         rows.iter().map(row_to_report).collect()
     }
 
-    async fn schedule_key_taken(&self, key: &str) -> Result<bool> {
+    async fn scheduled_report(&self, key: &str) -> Result<Option<i64>> {
         let found: Option<i64> =
             sqlx::query_scalar("SELECT id FROM reports WHERE schedule_key = $1")
                 .bind(key)
                 .fetch_optional(&self.pool)
                 .await?;
-        Ok(found.is_some())
+        Ok(found)
     }
 
     async fn last_digest_issue(&self) -> Result<Option<u32>> {

@@ -1,6 +1,7 @@
 // 报告: the saved reports (日报, 周报, 月报, 快报, 摘报, 专报, 年度统计), a form to make one,
 // and one report: shown as the server renders it (HTML in a sandboxed frame, no scripts),
-// downloads as Word, Excel, PDF and JSON, the analyst's commentary editor, and rebuild.
+// downloads as Word, Excel, PDF and JSON, the analyst's commentary editor, and rebuild; a
+// scheduled report says where its announcement went (delivered, or failing and retried).
 //
 // Routes: #/reports, #/reports/new?kind=…&event=…|alert=…|doc=…, #/reports/{id}.
 
@@ -48,6 +49,10 @@ define({
   'reports.back': ['返回报告列表', 'Back to reports'],
   'reports.draft': ['草稿', 'draft'],
   'reports.edited': ['已编辑', 'edited'],
+  'reports.announced': ['定时发送', 'Sent'],
+  'reports.announced.ok': ['{channel}：{at} 已送达', '{channel}: delivered {at}'],
+  'reports.announced.pending': ['{channel}：发送中，已尝试 {n} 次', '{channel}: being sent, {n} attempts'],
+  'reports.announced.failed': ['{channel}：第 {n} 次发送失败（{error}），将自动重试', '{channel}: attempt {n} failed ({error}); retried automatically'],
   'reports.readonly': ['报告由舆情工作人员（领导、分析员、发言人）生成和查阅；您的角色不能查看报告。', 'Reports are made and read by the office (leaders, analysts, spokespersons); your role cannot see them.'],
 });
 
@@ -167,7 +172,7 @@ async function list(root, q) {
 }
 
 async function one(root, id) {
-  const [{ report }, org] = await Promise.all([api(`reports/${encodeURIComponent(id)}`), loadOrg()]);
+  const [{ report, announced }, org] = await Promise.all([api(`reports/${encodeURIComponent(id)}`), loadOrg()]);
   const ix = orgIndex(org);
   const drafts = [];
   for (const s of report.model.sections || []) {
@@ -213,6 +218,12 @@ async function one(root, id) {
     h('p', {}, h('a', { href: '#/reports' }, `← ${t('reports.back')}`)),
     h('h1', {}, report.title, report.subtitle ? `（${report.subtitle}）` : ''),
     h('p', { class: 'muted' }, `${t('reports.created')}：${fmtTime(report.created_at)} · ${t('reports.by')}：${ix.userName(report.created_by)}`),
+    (announced || []).length ? h('p', { class: 'muted small announced' }, `${t('reports.announced')}：`,
+      announced.map((a, i) => h('span', { class: a.delivered_at ? '' : 'overdue', dataset: { channel: a.channel } },
+        i ? '；' : '',
+        a.delivered_at ? t('reports.announced.ok', { channel: a.channel, at: fmtTime(a.delivered_at) })
+          : a.error ? t('reports.announced.failed', { channel: a.channel, n: a.attempts, error: a.error })
+            : t('reports.announced.pending', { channel: a.channel, n: a.attempts })))) : null,
     h('div', { class: 'report-bar' },
       h('span', { class: 'muted' }, `${t('reports.download')}：`), downloads(report.id),
       inOffice() ? rebuild : null),

@@ -1,10 +1,11 @@
 // 统计考核: a period, the figures per department (assigned, replied, closed, on time,
 // overdue, median time to reply, 回复率/办结率/按时率, satisfaction) and per monitor (found,
 // found first, reported, late, alerts let pass on duty, performance points 绩效考核分 with
-// their items), a bar chart of the departments, and the overdue items (督办事项) with links
-// to their cases.
+// their items), a bar chart of the departments, the overdue items (督办事项) with links
+// to their cases, and the leaders' 加减分 of the period (a form and revocation for
+// leaders; the server checks who is over whom).
 
-import { h, mount, api, t, go, guard, fmtTime, fmtNum, chart, loadOrg, orgIndex, inOffice } from '../app.js';
+import { h, mount, api, t, go, guard, toast, session, fmtTime, fmtNum, chart, loadOrg, orgIndex, inOffice } from '../app.js';
 import { define } from '../i18n.js';
 
 define({
@@ -38,7 +39,7 @@ define({
   'stats.unacknowledged': ['预警未及时确认', 'Alerts let pass'],
   'stats.points': ['考核分', 'Points'],
   'stats.points_detail': ['绩效考核分明细', 'Performance points, item by item'],
-  'stats.points_note': ['首先发现按案件等级加分，按时上报加分，迟报扣分；值班时预警未在时限内确认、已通知下一位值班人员的扣分。分值见配置 [assessment]。', 'Finding an item first earns points by its level, reporting upward in time earns points, a late report loses points, and so does an alert that went past one on duty unacknowledged (the next person was told). Weights: [assessment] in the config.'],
+  'stats.points_note': ['首先发现按案件等级加分，按时上报加分，迟报扣分；值班时预警未在时限内确认、已通知下一位值班人员的扣分；另计领导加减分（见下）。分值见配置 [assessment]。', 'Finding an item first earns points by its level, reporting upward in time earns points, a late report loses points, and so does an alert that went past one on duty unacknowledged (the next person was told); leaders\' adjustments count too (below). Weights: [assessment] in the config.'],
   'stats.time': ['时间', 'Time'],
   'stats.alert_no': ['预警 {id}', 'Alert {id}'],
   'stats.kind': ['项目', 'For'],
@@ -47,6 +48,22 @@ define({
   'stats.kind.reported': ['按时上报', 'Reported in time'],
   'stats.kind.late': ['迟报', 'Late'],
   'stats.kind.unacknowledged': ['预警未及时确认', 'Alert let pass'],
+  'stats.kind.adjusted': ['领导加减分', 'Leader\'s adjustment'],
+  'stats.adjusted': ['领导加减分', 'Adjusted'],
+  'stats.adj.title': ['领导加减分', 'Leaders\' adjustments'],
+  'stats.adj.note': ['领导可对所辖单位人员的绩效考核分加分或扣分（如正面引导效果好、漏报或应对不力），须写明理由；记入审计日志，撤销后保留记录、不再计分。', 'A leader may add or take away points of the people of their units (good results, a missed item, poor handling), with the reason; audited; a revoked one is kept and counts for nothing.'],
+  'stats.adj.user': ['人员', 'Person'],
+  'stats.adj.points': ['分值（正数加分，负数扣分）', 'Points (positive adds, negative takes away)'],
+  'stats.adj.reason': ['理由', 'Reason'],
+  'stats.adj.case': ['案件编号（可选）', 'Case (optional)'],
+  'stats.adj.at': ['计分日期（可选，默认现在）', 'Counts on (optional, default now)'],
+  'stats.adj.submit': ['记分', 'Record'],
+  'stats.adj.done': ['已记分', 'Recorded'],
+  'stats.adj.by': ['记分人', 'By'],
+  'stats.adj.revoke': ['撤销', 'Revoke'],
+  'stats.adj.revoked': ['已撤销（{by}，{at}）', 'Revoked ({by}, {at})'],
+  'stats.adj.revoked_ok': ['已撤销', 'Revoked'],
+  'stats.adj.none': ['本期没有加减分。', 'No adjustments in this period.'],
   'stats.chart': ['部门办理情况', 'Handling by department'],
   'stats.bad_period': ['请选择开始和结束日期', 'Choose a start and an end date'],
   'stats.overdue_items': ['督办事项（逾期）', 'Overdue items'],
@@ -68,11 +85,65 @@ function signed(n) {
   return n > 0 ? `+${n}` : String(n);
 }
 
-/** The case or alert a point entry is for, as a link, with its title. */
-function targetLink(e) {
+/** The case or alert a point entry is for, as a link, with its title (an adjustment's
+ *  reason, and who made it). */
+function targetLink(e, ix) {
   const [kind, id] = e.target.split(/:(.*)/s);
+  const by = e.by ? `（${t('stats.adj.by')}：${ix.userName(e.by)}）` : '';
+  if (kind === 'adjustment') return [e.title, by];
   const href = kind === 'case' ? `#/cases/${encodeURIComponent(id)}` : `#/alerts?id=${encodeURIComponent(id)}`;
-  return [h('a', { href }, kind === 'case' ? id : t('stats.alert_no', { id })), e.title ? ` ${e.title}` : ''];
+  return [h('a', { href }, kind === 'case' ? id : t('stats.alert_no', { id })), e.title ? ` ${e.title}` : '', by];
+}
+
+/** The period's adjustments, revoked ones struck through; for a leader, the form to add
+ *  one and a button to revoke (the server decides who may). */
+function adjustments(list, org, ix, reload) {
+  const leader = (session.me?.roles || []).some((r) => r.role === 'leader');
+  const me = session.me?.user;
+  const rows = list.map((a) => h('tr', { class: a.revoked_at ? 'revoked' : '', dataset: { adjustment: a.id } },
+    h('td', {}, fmtTime(a.at)),
+    h('td', {}, ix.userName(a.user)),
+    h('td', { class: a.points < 0 ? 'overdue' : '' }, signed(a.points)),
+    h('td', {}, a.reason, a.case_id ? [' · ', h('a', { href: `#/cases/${encodeURIComponent(a.case_id)}` }, a.case_id)] : ''),
+    h('td', {}, ix.userName(a.by)),
+    h('td', {}, a.revoked_at ? t('stats.adj.revoked', { by: ix.userName(a.revoked_by), at: fmtTime(a.revoked_at) })
+      : leader && a.user !== me ? h('button', {
+        type: 'button',
+        class: 'link revoke',
+        onclick: async () => {
+          const r = await guard(() => api(`stats/adjustments/${a.id}/revoke`, { method: 'POST' }));
+          if (r) { toast(t('stats.adj.revoked_ok')); reload(); }
+        },
+      }, t('stats.adj.revoke')) : '')));
+  const form = leader ? h('form', {
+    class: 'row adjust',
+    onsubmit: async (e) => {
+      e.preventDefault();
+      const f = e.target.elements;
+      const body = { user: f.user.value, points: Number(f.points.value), reason: f.reason.value.trim() };
+      if (f.case.value.trim()) body.case = f.case.value.trim();
+      // A past day counts at its end; today (or nothing chosen) counts now.
+      const today = new Date(Date.now() + 8 * 3600000).toISOString().slice(0, 10);
+      if (f.at.value && f.at.value < today) body.at = `${f.at.value}T23:59:59+08:00`;
+      const r = await guard(() => api('stats/adjustments', { method: 'POST', body }));
+      if (r) { toast(t('stats.adj.done')); reload(); }
+    },
+  },
+  h('label', {}, t('stats.adj.user'), ' ', h('select', { name: 'user', required: true },
+    (org.users || []).filter((u) => u.id !== me).map((u) => h('option', { value: u.id }, ix.userName(u.id))))),
+  h('label', {}, t('stats.adj.points'), ' ', h('input', { name: 'points', type: 'number', min: -100, max: 100, step: 1, required: true, style: { width: '6em' } })),
+  h('label', {}, t('stats.adj.reason'), ' ', h('input', { name: 'reason', required: true, maxlength: 500, style: { minWidth: '16em' } })),
+  h('label', {}, t('stats.adj.case'), ' ', h('input', { name: 'case', style: { width: '9em' } })),
+  h('label', {}, t('stats.adj.at'), ' ', h('input', { name: 'at', type: 'date' })),
+  h('button', { class: 'primary', type: 'submit' }, t('stats.adj.submit'))) : null;
+  return h('div', { class: 'card span-12 stats-adjustments' },
+    h('h2', {}, t('stats.adj.title')),
+    h('p', { class: 'muted small' }, t('stats.adj.note')),
+    form,
+    list.length ? h('table', {},
+      h('thead', {}, h('tr', {}, ['time', 'adj.user', 'points', 'adj.reason', 'adj.by', 'state'].map((k) => h('th', {}, t(`stats.${k}`))))),
+      h('tbody', {}, rows))
+      : h('p', { class: 'muted' }, t('stats.adj.none')));
 }
 
 /** The circular's period (`2026-11`, `2026-Q4`, `2026`) when `from`–`to` is a whole
@@ -186,11 +257,12 @@ export default async function (root, _params, query) {
         h('div', { class: 'card span-12' },
           h('h2', {}, t('stats.monitors')),
           people.length ? h('table', { class: 'stats-monitors' },
-            h('thead', {}, h('tr', {}, ['user', 'found', 'found_first', 'reported', 'late', 'unacknowledged', 'points'].map((k) => h('th', {}, t(`stats.${k}`))))),
+            h('thead', {}, h('tr', {}, ['user', 'found', 'found_first', 'reported', 'late', 'unacknowledged', 'adjusted', 'points'].map((k) => h('th', {}, t(`stats.${k}`))))),
             h('tbody', {}, people.map((u) => {
               const m = mons.find((x) => x.user === u) || {};
               const p = points.find((x) => x.user === u);
               const passed = p ? p.entries.filter((e) => e.kind === 'unacknowledged').length : 0;
+              const adjusted = p ? p.entries.filter((e) => e.kind === 'adjusted').reduce((n, e) => n + e.points, 0) : 0;
               return h('tr', { dataset: { user: u } },
                 h('td', {}, ix.userName(u)),
                 h('td', {}, fmtNum(m.found || 0)),
@@ -198,6 +270,7 @@ export default async function (root, _params, query) {
                 h('td', {}, fmtNum(m.reported || 0)),
                 h('td', { class: m.late ? 'overdue' : '' }, fmtNum(m.late || 0)),
                 h('td', { class: passed ? 'overdue' : '' }, fmtNum(passed)),
+                h('td', { class: 'adjusted' }, signed(adjusted)),
                 h('td', { class: 'points' }, signed(p ? p.total : 0)));
             })))
             : h('p', { class: 'muted' }, t('common.empty')),
@@ -211,7 +284,7 @@ export default async function (root, _params, query) {
                 h('td', {}, fmtTime(e.at)),
                 h('td', {}, t(`stats.kind.${e.kind}`)),
                 h('td', { class: e.points < 0 ? 'overdue' : '' }, signed(e.points)),
-                h('td', {}, targetLink(e))))))))
+                h('td', {}, targetLink(e, ix))))))))
             : null),
         h('div', { class: 'card span-12' },
           h('h2', {}, t('stats.overdue_items')),
@@ -225,7 +298,8 @@ export default async function (root, _params, query) {
               h('td', {}, fmtTime(o.due_at)),
               h('td', { class: o.met_at ? '' : 'overdue' }, t(o.met_at ? 'stats.met_late' : 'stats.unmet')),
               h('td', {}, dur(o.late_secs))))))
-            : h('p', { class: 'muted' }, t('common.empty')))));
+            : h('p', { class: 'muted' }, t('common.empty'))),
+        adjustments(s.adjustments || [], org, ix, () => go('/stats', { from: fromV, to: toV, r: Date.now() }))));
     if (depts.length) {
       const names = depts.map((d) => ix.unitName(d.unit));
       const series = ['assigned', 'replied', 'closed', 'on_time', 'overdue'].map((k) => ({

@@ -388,6 +388,30 @@ pub async fn add_duty<S: Store + HandlingStore>(
     created(json!({ "duty": added }))
 }
 
+/// `POST /api/v1/stats/adjustments` `{"user", "points", "reason", "case"?, "at"?}`: a
+/// leader's 加减分 → 201 `{"adjustment"}`.
+pub async fn adjust_points<S: Store + HandlingStore>(
+    State(st): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+    bytes: axum::body::Bytes,
+) -> Reply {
+    let (svc, user, _) = identify(&st, &headers).await?;
+    let input: yuqing_handling::cases::AdjustPoints = body("加减分", &bytes)?;
+    let a = svc.adjust_points(input, &Principal::User(user)).await?;
+    created(json!({ "adjustment": a }))
+}
+
+/// `POST /api/v1/stats/adjustments/{id}/revoke`: kept, and counts for nothing.
+pub async fn revoke_adjustment<S: Store + HandlingStore>(
+    State(st): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Reply {
+    let (svc, user, _) = identify(&st, &headers).await?;
+    let a = svc.revoke_adjustment(id, &Principal::User(user)).await?;
+    ok(json!({ "adjustment": a }))
+}
+
 pub async fn remove_duty<S: Store + HandlingStore>(
     State(st): State<Arc<AppState<S>>>,
     headers: HeaderMap,

@@ -7,7 +7,9 @@
 //!   (`2026-W47`, `2026-11`, `2026-Q4` or `2026`); optional `commentary`,
 //!   and `plan` (a plan id) for daily, weekly and monthly):
 //!   builds and saves it → 201 `{"report": saved}`;
-//! - `GET  /api/v1/reports/{id}`: the saved report with its model (every figure);
+//! - `GET  /api/v1/reports/{id}`: the saved report with its model (every figure), and
+//!   for a scheduled report `announced`: where its announcement went (channel,
+//!   `delivered_at` or null while still tried, `attempts`, the last `error`);
 //! - `GET  /api/v1/reports/{id}/export.{html|docx|xlsx|pdf|json}`: the report as made, as
 //!   a download (PDF needs LibreOffice: 503 `unavailable` with how to fix, otherwise);
 //! - `PUT  /api/v1/reports/{id}/commentary` `{"commentary": {"<key>": "text"}}`: the
@@ -200,8 +202,10 @@ pub async fn get_report<S: Store + HandlingStore + ReportStore + Send + Sync + '
     Path(id): Path<String>,
 ) -> Reply {
     let (_, user, org) = identify(&st, &headers).await?;
-    let saved = readable(service(&st)?, &org, &user, id_of(&id)?).await?;
-    Ok(Json(json!({ "report": saved })).into_response())
+    let svc = service(&st)?;
+    let saved = readable(svc, &org, &user, id_of(&id)?).await?;
+    let announced = svc.announced(&saved).await?;
+    Ok(Json(json!({ "report": saved, "announced": announced })).into_response())
 }
 
 pub async fn export_report<S: Store + HandlingStore + ReportStore + Send + Sync + 'static>(

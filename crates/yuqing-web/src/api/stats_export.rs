@@ -1,6 +1,6 @@
 //! `GET /api/v1/stats/export.xlsx?from&to&as_of`: the 统计考核 page as an Excel workbook,
 //! for the monthly and yearly assessment tables offices hand in: 说明 (period, as-of time,
-//! the weights of the points), 部门考核, 监测员考核 (with 预警未及时确认 and 考核分),
+//! the weights of the points), 部门考核, 监测员考核 (with 预警未及时确认, 领导加减分 and 考核分),
 //! 考核分明细 and 督办事项. The same figures as `GET /stats`, for the same viewer; names
 //! instead of ids; every cell a string or a number, never a formula.
 
@@ -17,7 +17,7 @@ use yuqing_judge::grading::beijing;
 use yuqing_store::{HandlingStore, Store};
 use yuqing_workflow::PointRules;
 use yuqing_workflow::org::Org;
-use yuqing_workflow::points::{PointKind, people};
+use yuqing_workflow::points::{MONITOR_FIGURES, monitor_rows};
 
 use super::AppState;
 use super::cases::{CaseError, StatsParams, stats_of};
@@ -188,42 +188,29 @@ pub fn workbook(stats: &Stats, org: &Org, w: &PointRules) -> Result<Vec<u8>, Api
     sheet(
         &mut wb,
         "监测员考核",
-        &[
-            "监测员",
-            "账号",
-            "发现",
-            "首先发现",
-            "上报",
-            "迟报",
-            "预警未及时确认",
-            "考核分",
-        ],
-        people(&stats.monitors, &stats.points)
+        &[&["监测员", "账号"][..], &MONITOR_FIGURES[..]].concat(),
+        monitor_rows(&stats.monitors, &stats.points)
             .into_iter()
-            .map(|u| {
-                let m = stats.monitors.iter().find(|m| m.user == u);
-                let p = stats.points.iter().find(|p| p.user == u);
-                let fig = |f: fn(&yuqing_workflow::stats::MonitorStats) -> u32| {
-                    Int(m.map_or(0, f).into())
-                };
-                let passed = p.map_or(0, |p| p.count(PointKind::Unacknowledged));
-                vec![
-                    Text(user_name(org, u)),
-                    Text(u.to_owned()),
-                    fig(|m| m.found),
-                    fig(|m| m.found_first),
-                    fig(|m| m.reported),
-                    fig(|m| m.late),
-                    Int(passed as i64),
-                    Int(p.map_or(0, |p| p.total).into()),
-                ]
+            .map(|r| {
+                [Text(user_name(org, r.user)), Text(r.user.to_owned())]
+                    .into_iter()
+                    .chain(r.figures().map(Int))
+                    .collect()
             })
             .collect(),
     )?;
     sheet(
         &mut wb,
         "考核分明细",
-        &["监测员", "时间", "项目", "分值", "对象", "标题"],
+        &[
+            "监测员",
+            "时间",
+            "项目",
+            "分值",
+            "对象",
+            "标题或理由",
+            "加减分人",
+        ],
         stats
             .points
             .iter()
@@ -236,6 +223,11 @@ pub fn workbook(stats: &Stats, org: &Org, w: &PointRules) -> Result<Vec<u8>, Api
                         Int(e.points.into()),
                         Text(e.target.clone()),
                         Text(e.title.clone()),
+                        Text(
+                            e.by.as_deref()
+                                .map(|b| user_name(org, b))
+                                .unwrap_or_default(),
+                        ),
                     ]
                 })
             })
