@@ -175,13 +175,35 @@ async function apiAs(ctx, user, method, path, body) {
   return v;
 }
 
+/**
+ * Marks the search results on screen as stale, so that `freshTotal` waits for the ones a new
+ * query renders. Without it, the wait could read the previous query's total in the moment
+ * before the route re-renders (a CI run failed so, reading the unfiltered total).
+ */
+async function markStale(page) {
+  await page.evaluate(() => {
+    for (const e of document.querySelectorAll('.page-search strong')) e.dataset.stale = '1';
+  });
+}
+
+/** The total (共 N 条) of the results rendered since `markStale`. */
+async function freshTotal(page) {
+  const handle = await page.waitForFunction(() => {
+    for (const e of document.querySelectorAll('.page-search strong:not([data-stale])')) {
+      const m = /共 ([\d,]+) 条/.exec(e.textContent);
+      if (m) return { n: Number(m[1].replace(/,/g, '')) }; // an object: a total of 0 is falsy
+    }
+    return null;
+  }, null, { timeout: 20_000 });
+  return (await handle.jsonValue()).n;
+}
+
 async function searchWithFilters(ctx) {
   const page = await login(ctx, 'admin', ctx.newPassword);
   const total = async (query) => {
+    await markStale(page);
     await page.goto(`${ctx.srv.base}/#/search?${new URLSearchParams(query)}`);
-    await page.waitForFunction(() => /共 [\d,]+ 条/.test(document.querySelector('.page-search')?.textContent || ''), null, { timeout: 15_000 });
-    const text = await page.textContent('.page-search');
-    return Number(text.match(/共 ([\d,]+) 条/)[1].replace(/,/g, ''));
+    return freshTotal(page);
   };
   const all = await total({ q: '中国' });
   check(all > 0, `results for 中国 (${all})`);
@@ -259,10 +281,9 @@ async function searchWithPlanExpression(ctx) {
   await page.waitForSelector('.page-search input[name=q]');
   const expr = '中国+(美国|日本)-台湾';
   await page.fill('.page-search input[name=q]', expr);
+  await markStale(page);
   await page.click('.page-search form[role=search] button[type=submit]');
-  await page.waitForFunction(() => /共 [\d,]+ 条/.test(document.querySelector('.page-search')?.textContent || ''), null, { timeout: 20_000 });
-  const text = await page.textContent('.page-search');
-  const shown = Number(text.match(/共 ([\d,]+) 条/)[1].replace(/,/g, ''));
+  const shown = await freshTotal(page);
   const api = await apiAs(ctx, 'admin', 'GET', `/count?q=${encodeURIComponent(expr)}`);
   check(shown === api.count, `the page's total for the plan equals the API count (${shown} vs ${api.count})`);
   check(shown > 0, `the plan finds documents (${shown})`);
@@ -746,9 +767,9 @@ async function leaderAdjustsPointsOnTheStatsPage(ctx) {
 }
 
 /**
- * The administrator adds a person on duty with a mobile number on the 系统 page (for @ in
- * DingTalk and WeCom groups); a malformed number is stopped by the form; a leader does not
- * see the number.
+ * The administrator adds a person on duty with a mobile number (for @ in DingTalk and WeCom
+ * groups) and an e-mail address (for copies of e-mailed alerts) on the 系统 page; a
+ * malformed number or address is stopped by the form; a leader sees neither.
  */
 async function adminSetsAMobileNumber(ctx) {
   const page = await login(ctx, 'admin', ctx.newPassword);
@@ -760,6 +781,9 @@ async function adminSetsAMobileNumber(ctx) {
   await page.fill(`${form} input[name=mobile]`, '138-0000');
   check(!(await page.$eval(`${form} input[name=mobile]`, (x) => x.checkValidity())), 'the form refuses a malformed number');
   await page.fill(`${form} input[name=mobile]`, '13800001111');
+  await page.fill(`${form} input[name=email]`, 'zhang at county');
+  check(!(await page.$eval(`${form} input[name=email]`, (x) => x.checkValidity())), 'the form refuses a malformed address');
+  await page.fill(`${form} input[name=email]`, 'zhang@county.example.org');
   await page.selectOption(`${form} select[name=grant-role]`, 'analyst');
   await page.click(`${form} button[type=submit]`);
   let zhang = null;
@@ -769,6 +793,7 @@ async function adminSetsAMobileNumber(ctx) {
     zhang = o.users.find((u) => u.id === 'duty-zhang');
   }
   check(zhang?.mobile === '13800001111', `saved with the number: ${JSON.stringify(zhang)}`);
+  check(zhang.email === 'zhang@county.example.org', `saved with the address: ${JSON.stringify(zhang)}`);
   check(zhang.grants.some((g) => g.role === 'analyst'), 'with the role chosen');
   // Editing the person again shows the number; a leader never sees it.
   const row = `.page-admin li.org-user:has-text("duty-zhang")`;
@@ -776,13 +801,14 @@ async function adminSetsAMobileNumber(ctx) {
   await page.click(`${row} button`);
   await page.waitForFunction((f) => document.querySelector(`${f} input[name=user]`)?.value === 'duty-zhang', form);
   check(await page.$eval(`${form} input[name=mobile]`, (x) => x.value) === '13800001111', 'the form shows the number');
+  check(await page.$eval(`${form} input[name=email]`, (x) => x.value) === 'zhang@county.example.org', 'the form shows the address');
   await shot(page, '38-admin-mobile');
   await apiAs(ctx, 'admin', 'PUT', '/org', {
     units: [],
     users: [{ id: 'mobile-leader', name: '领导', grants: [{ unit: zhang.grants[0].unit, role: 'leader' }] }],
   });
   const seen = (await apiAs(ctx, 'mobile-leader', 'GET', '/org')).users.find((u) => u.id === 'duty-zhang');
-  check(seen && !('mobile' in seen), `a leader does not see the number: ${JSON.stringify(seen)}`);
+  check(seen && !('mobile' in seen) && !('email' in seen), `a leader sees neither number nor address: ${JSON.stringify(seen)}`);
   await page.close();
 }
 
@@ -799,6 +825,6 @@ export const FLOWS = [
   ['an analyst makes a 日报 on the 报告 page, edits its commentary, finds the downloads', dailyReportFromThePage],
   ['a merged event\'s page leads to the event it went into, saying so', mergedEventLeadsOn],
   ['the 统计考核 page lists an overdue item by department, linked to its case, and offers the month\'s circular', overdueItemOnTheStatsPage],
-  ['the administrator gives a person on duty a mobile number on the 系统 page', adminSetsAMobileNumber],
+  ['the administrator gives a person on duty a mobile number and an e-mail address on the 系统 page', adminSetsAMobileNumber],
   ['a leader takes points from a monitor on the 统计考核 page, with the reason, and revokes it', leaderAdjustsPointsOnTheStatsPage],
 ];

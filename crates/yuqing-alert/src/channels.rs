@@ -182,6 +182,18 @@ pub struct EmailConfig {
     pub timeout: Span,
     #[serde(default)]
     pub lang: Lang,
+    /// Copy (Cc) a message to the people it names who have an e-mail address (the first on
+    /// duty, the person an escalation tells, the liaisons a reminder chases). Default true.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub cc_mentioned: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 impl ChannelConfig {
@@ -438,6 +450,7 @@ pub fn webhook_payload(msg: &AlertMessage, lang: Lang, now: DateTime<Utc>) -> Va
         "why": cut_chars(msg.why_in(lang), 4000),
         "next_step": cut_chars(&one_line(msg.next_step(lang)), 1000),
         "mention": msg.mention,
+        "mention_email": msg.mention_email,
         "found_at": msg.found_at,
         "sent_at": now,
         "text": msg.render_text_within(lang, WEBHOOK_TEXT_MAX_BYTES),
@@ -811,6 +824,7 @@ struct Smtp {
     port: u16,
     from: Mailbox,
     to: Vec<Mailbox>,
+    cc_mentioned: bool,
     transport: AsyncSmtpTransport<Tokio1Executor>,
 }
 
@@ -915,6 +929,7 @@ impl Smtp {
             port,
             from,
             to,
+            cc_mentioned: c.cc_mentioned,
             transport: b.build(),
         })
     }
@@ -937,25 +952,75 @@ impl Smtp {
             .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
             .take(64)
             .collect();
-        let mut b = lettre::Message::builder()
-            .from(self.from.clone())
-            .subject(msg.email_subject(lang))
-            .date(SystemTime::from(now))
-            .message_id(Some(format!(
-                "<alert-{id}-{}@yuqing.invalid>",
-                now.timestamp_millis()
-            )))
-            .header(ContentType::TEXT_PLAIN);
-        for t in &self.to {
-            b = b.to(t.clone());
-        }
-        let mail = b
-            .body(msg.email_body(lang))
-            .map_err(|e| smtp_err(format!("cannot build the mail: {e}"), true))?;
-        match self.transport.send(mail).await {
+        let build = |cc: &[Mailbox]| {
+            let mut b = lettre::Message::builder()
+                .from(self.from.clone())
+                .subject(msg.email_subject(lang))
+                .date(SystemTime::from(now))
+                .message_id(Some(format!(
+                    "<alert-{id}-{}@yuqing.invalid>",
+                    now.timestamp_millis()
+                )))
+                .header(ContentType::TEXT_PLAIN);
+            for t in &self.to {
+                b = b.to(t.clone());
+            }
+            for c in cc {
+                b = b.cc(c.clone());
+            }
+            b.body(msg.email_body(lang))
+                .map_err(|e| smtp_err(format!("cannot build the mail: {e}"), true))
+        };
+        let cc = self.cc_of(channel, msg);
+        match self.transport.send(build(&cc)?).await {
             Ok(resp) => Ok(format!("smtp {}", resp.code())),
+            // A server that refuses one of the people copied (an address it does not know)
+            // refuses the whole mail: send it again without them, so that the recipients
+            // the channel was set up for still get it, and say so in the delivery log.
+            Err(e) if e.is_permanent() && !cc.is_empty() => {
+                let why = error_chain(&e);
+                match self.transport.send(build(&[])?).await {
+                    Ok(resp) => Ok(format!(
+                        "smtp {}; sent without Cc {} (refused: {})",
+                        resp.code(),
+                        cc.iter()
+                            .map(|m| m.email.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        cut_chars(&why, 300)
+                    )),
+                    Err(e) => Err(smtp_err(error_chain(&e), e.is_permanent())),
+                }
+            }
             Err(e) => Err(smtp_err(error_chain(&e), e.is_permanent())),
         }
+    }
+
+    /// Whom to copy: the people `msg` names who have an address, unless the channel is set
+    /// not to, each once and never one of `to`. An address that is not one (it was checked
+    /// when the organisation was saved, so this is an older store) is left out with a
+    /// warning rather than failing the mail.
+    fn cc_of(&self, channel: &str, msg: &AlertMessage) -> Vec<Mailbox> {
+        let mut out: Vec<Mailbox> = Vec::new();
+        if !self.cc_mentioned {
+            return out;
+        }
+        for raw in &msg.mention_email {
+            match raw.trim().parse::<Mailbox>() {
+                Ok(m) => {
+                    if !self.to.iter().chain(&out).any(|t| t.email == m.email) {
+                        out.push(m);
+                    }
+                }
+                Err(e) => tracing::warn!(
+                    channel,
+                    address = %cut_chars(raw, 100),
+                    error = %e,
+                    "e-mail address of a person to copy is not valid; left out"
+                ),
+            }
+        }
+        out
     }
 }
 

@@ -69,6 +69,10 @@ pub struct AlertMessage {
     /// reminder chases.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mention: Vec<String>,
+    /// E-mail addresses of the same people (those who have one): e-mail channels copy the
+    /// message to them (Cc) unless set `cc_mentioned = false`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mention_email: Vec<String>,
 }
 
 /// What a message is.
@@ -583,6 +587,7 @@ mod tests {
             next: None,
             next_en: None,
             mention: Vec::new(),
+            mention_email: Vec::new(),
         }
     }
 
@@ -733,6 +738,7 @@ mod tests {
             next: Some("请县水务局尽快办理".into()),
             next_en: Some("县水务局: act now".into()),
             mention: Vec::new(),
+            mention_email: Vec::new(),
         };
         let text = m.render_text(Lang::Zh);
         assert!(text.starts_with("【督办·一般】热线"), "{text}");

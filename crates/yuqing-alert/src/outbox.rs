@@ -497,6 +497,7 @@ mod tests {
             next: None,
             next_en: None,
             mention: Vec::new(),
+            mention_email: Vec::new(),
         }
     }
     fn fail() -> Outcome {

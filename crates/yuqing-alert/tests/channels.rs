@@ -75,6 +75,7 @@ fn message(id: &str, title: &str) -> AlertMessage {
         next: None,
         next_en: None,
         mention: Vec::new(),
+        mention_email: Vec::new(),
     }
 }
 
@@ -619,6 +620,8 @@ struct Sink {
     mails: Arc<Mutex<Vec<Mail>>>,
     /// Refuse the first N mails with 554 at MAIL FROM.
     refuse_first: usize,
+    /// Refuse this recipient with 550 at RCPT TO (an address the server does not know).
+    refuse_rcpt: Option<&'static str>,
     sessions: Arc<AtomicUsize>,
 }
 
@@ -665,7 +668,12 @@ async fn smtp_session(sock: tokio::net::TcpStream, sink: Sink) -> std::io::Resul
             };
             w.write_all(b"250 2.1.0 OK\r\n").await?;
         } else if upper.starts_with("RCPT TO:") {
-            mail.rcpts.push(cmd[8..].trim().to_owned());
+            let rcpt = cmd[8..].trim().to_owned();
+            if sink.refuse_rcpt.is_some_and(|r| rcpt.contains(r)) {
+                w.write_all(b"550 5.1.1 No such user here\r\n").await?;
+                continue;
+            }
+            mail.rcpts.push(rcpt);
             w.write_all(b"250 2.1.5 OK\r\n").await?;
         } else if upper == "DATA" {
             w.write_all(b"354 end with <CRLF>.<CRLF>\r\n").await?;
@@ -850,6 +858,77 @@ async fn email_arrives_with_an_encoded_chinese_subject() {
     let text = decode_body(&headers, &body);
     assert!(text.contains("监测方案：食品安全"), "{text}");
     assert!(text.contains("立即报告领导小组（1 小时内）并在 2 小时内向上级报告"));
+}
+
+#[tokio::test]
+async fn the_people_a_message_names_are_copied_on_email() {
+    let sink = Sink {
+        refuse_rcpt: Some("gone@example.org"),
+        ..Sink::default()
+    };
+    let addr = smtp_sink(sink.clone()).await;
+    let ch = email_channel(addr);
+    let mut msg = message("al-9", "某路段积水严重");
+    msg.mention = vec!["13800001111".into()];
+    msg.mention_email = vec![
+        "li.duty@example.org".into(),
+        // Already a recipient of the channel: not copied twice.
+        "leader@example.org".into(),
+        // Not an address (an older store): left out, the mail still goes.
+        "not an address".into(),
+    ];
+    let d = ch.send(&msg, t0()).await.expect("mail accepted");
+    assert_eq!(d.detail, "smtp 250");
+    let mail = sink.mails.lock().unwrap().remove(0);
+    assert_eq!(
+        mail.rcpts,
+        [
+            "<duty@example.org>",
+            "<leader@example.org>",
+            "<li.duty@example.org>"
+        ]
+    );
+    let (headers, _) = parse_mail(&mail.data);
+    assert_eq!(header(&headers, "cc"), Some("li.duty@example.org"));
+    assert!(
+        !header(&headers, "to").unwrap().contains("li.duty"),
+        "the person is copied, the channel's recipients stay the addressees"
+    );
+
+    // A server that refuses a copied person refuses the mail: it goes again without them,
+    // and the delivery says so.
+    msg.mention_email = vec!["gone@example.org".into()];
+    let d = ch.send(&msg, t0()).await.expect("sent without the Cc");
+    assert!(
+        d.detail.contains("without Cc gone@example.org") && d.detail.contains("550"),
+        "{}",
+        d.detail
+    );
+    let mails = sink.mails.lock().unwrap().clone();
+    assert_eq!(mails.len(), 1, "one mail arrives");
+    assert_eq!(mails[0].rcpts, ["<duty@example.org>", "<leader@example.org>"]);
+    assert_eq!(header(&parse_mail(&mails[0].data).0, "cc"), None);
+    sink.mails.lock().unwrap().clear();
+
+    // A channel set not to copy anyone.
+    let quiet = channel(&format!(
+        r#"
+        [[channels]]
+        name = "领导邮箱"
+        type = "email"
+        host = "127.0.0.1"
+        port = {}
+        tls = "none"
+        from = "yuqing@example.org"
+        to = ["leader@example.org"]
+        cc_mentioned = false
+        "#,
+        addr.port()
+    ));
+    msg.mention_email = vec!["li.duty@example.org".into()];
+    quiet.send(&msg, t0()).await.expect("mail accepted");
+    let mail = sink.mails.lock().unwrap().remove(0);
+    assert_eq!(mail.rcpts, ["<leader@example.org>"]);
 }
 
 #[tokio::test]

@@ -351,6 +351,7 @@ impl<S: HandlingStore> Access<S> {
                     role: Role::Admin,
                 }],
                 mobile: None,
+                email: None,
             };
             let mut all_units = units.clone();
             all_units.extend(new_units.iter().cloned());

@@ -348,7 +348,7 @@ impl<S: Store + HandlingStore> Alerter<S> {
         rule: &AlertRule,
         level: Level,
         plan: Option<&str>,
-        mention: Vec<String>,
+        mention: Contacts,
     ) -> Result<AlertMessage> {
         let first = match event.first_seq {
             Some(s) if s != d.seq => self.store.by_seqs(&[s]).await?.into_iter().next(),
@@ -399,7 +399,8 @@ impl<S: Store + HandlingStore> Alerter<S> {
             kind: MessageKind::Alert,
             next: None,
             next_en: None,
-            mention,
+            mention: mention.mobiles,
+            mention_email: mention.emails,
         })
     }
 }
@@ -411,10 +412,9 @@ struct People {
 }
 
 impl People {
-    /// The mobile numbers to @ for an alert: the first on duty's (the one the alert itself
-    /// tells), then those of everyone holding one of `roles` (e.g. the leading group, named
-    /// by a matching rule), each once.
-    fn mention(&self, roles: &[Role]) -> Vec<String> {
+    /// The people an alert names: the first on duty (the one the alert itself tells), then
+    /// everyone holding one of `roles` (e.g. the leading group, named by a matching rule).
+    fn mention(&self, roles: &[Role]) -> Contacts {
         let on_duty = self
             .users
             .iter()
@@ -423,13 +423,37 @@ impl People {
             .users
             .iter()
             .filter(|u| u.grants.iter().any(|g| roles.contains(&g.role)));
-        let mut out: Vec<String> = Vec::new();
-        for m in on_duty.chain(holders).filter_map(|u| u.mobile.clone()) {
-            if !out.contains(&m) {
-                out.push(m);
+        Contacts::of(on_duty.chain(holders))
+    }
+}
+
+/// How a message reaches the people it names: their mobile numbers (@ in DingTalk and
+/// WeCom groups) and e-mail addresses (Cc on e-mail channels), each once, in order.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Contacts {
+    pub mobiles: Vec<String>,
+    pub emails: Vec<String>,
+}
+
+impl Contacts {
+    pub fn of<'a>(people: impl IntoIterator<Item = &'a User>) -> Contacts {
+        let mut out = Contacts::default();
+        for u in people {
+            for (have, list) in [(&u.mobile, &mut out.mobiles), (&u.email, &mut out.emails)] {
+                if let Some(v) = have
+                    && !list.contains(v)
+                {
+                    list.push(v.clone());
+                }
             }
         }
         out
+    }
+
+    /// Sets them as the people `msg` names.
+    pub fn apply(self, msg: &mut AlertMessage) {
+        msg.mention = self.mobiles;
+        msg.mention_email = self.emails;
     }
 }
 

@@ -239,6 +239,9 @@ pub struct Stats {
     pub points: Vec<MonitorPoints>,
     /// The leaders' adjustments (领导加减分) that count in the period, revoked ones too.
     pub adjustments: Vec<yuqing_store::handling::PointAdjustment>,
+    /// The people whose points the viewer may adjust, and whose adjustments they may revoke
+    /// (the form offers only these).
+    pub adjustable: Vec<String>,
     /// Missed department deadlines (督办事项): unmet at `as_of`, or met late in the period.
     pub overdue: Vec<OverdueItem>,
 }
@@ -820,11 +823,15 @@ impl<S: Store + HandlingStore> Cases<S> {
 
     /// One case, if the viewer may see it.
     pub async fn case(&self, id: &str, viewer: &Principal) -> Result<Case> {
+        self.case_in(&self.org().await?, id, viewer).await
+    }
+
+    /// [`Cases::case`] over an organisation already read.
+    async fn case_in(&self, org: &Org, id: &str, viewer: &Principal) -> Result<Case> {
         let Some(case) = self.store.case(id).await? else {
             return Err(Self::missing(id));
         };
-        let org = self.org().await?;
-        Self::check_visible(&org, viewer, &case)?;
+        Self::check_visible(org, viewer, &case)?;
         Ok(case)
     }
 
@@ -1003,6 +1010,11 @@ impl<S: Store + HandlingStore> Cases<S> {
         points.retain(|p| assessment::sees_person(&org, viewer, &p.user));
         let mut adjustments = self.adjustments(period).await?;
         adjustments.retain(|a| assessment::sees_person(&org, viewer, &a.user));
+        let adjustable = org
+            .users()
+            .filter(|u| Self::require_point_adjuster(&org, viewer, &u.id).is_ok())
+            .map(|u| u.id.clone())
+            .collect();
         Ok(Stats {
             period,
             as_of,
@@ -1010,6 +1022,7 @@ impl<S: Store + HandlingStore> Cases<S> {
             monitors: stats::monitor_stats(&cases, &self.rules, period, as_of),
             points,
             adjustments,
+            adjustable,
             overdue: stats::overdue_items(&cases, &self.rules, period, as_of),
         })
     }

@@ -21,6 +21,7 @@ use yuqing_store::HandlingStore;
 use yuqing_store::handling::{AlertQuery, NewOutboxEntry, NoticeRow};
 
 use crate::HandlingSettings;
+use crate::alerting::Contacts;
 
 /// Alerts older than this are no longer escalated.
 pub(crate) const HORIZON_DAYS: i64 = 7;
@@ -138,12 +139,7 @@ impl<S: HandlingStore> Escalator<S> {
                     let wait = policy.after_for(level);
                     msg.title = format!("【升级提醒】{}", msg.title);
                     // @ the person told, where the group robot can.
-                    msg.mention = users
-                        .iter()
-                        .find(|u| u.id == n.who)
-                        .and_then(|u| u.mobile.clone())
-                        .into_iter()
-                        .collect();
+                    Contacts::of(users.iter().filter(|u| u.id == n.who)).apply(&mut msg);
                     msg.why = format!(
                         "预警 {} 发出后 {wait} 内无人确认，现按值班表通知第 {} 位：{who}。{}",
                         a.id,

@@ -19,6 +19,7 @@ use yuqing_workflow::deadlines::{Reminder, ReminderKind};
 use yuqing_workflow::org::{Org, Role};
 
 use crate::HandlingSettings;
+use crate::alerting::Contacts;
 use crate::error::{HandlingError, Result};
 
 /// Where reminders go and when they may.
@@ -101,7 +102,7 @@ impl ReminderDelivery {
 
 /// The channel message of one reminder: the case's title and level, the case id and the
 /// answerable unit by name, the reminder's text as the reason and what the unit must do;
-/// the unit's liaisons with a mobile number are @-mentioned.
+/// the unit's liaisons are named (@ by mobile number, Cc by e-mail).
 pub fn message(r: &Reminder, case: &Case, org: Option<&Org>) -> AlertMessage {
     let unit = org
         .and_then(|o| o.unit(&r.unit))
@@ -125,14 +126,11 @@ pub fn message(r: &Reminder, case: &Case, org: Option<&Org>) -> AlertMessage {
     // @ the unit's liaisons (网络信息员), where the group robot can.
     let mention = org
         .map(|o| {
-            o.users()
-                .filter(|u| {
-                    u.grants
-                        .iter()
-                        .any(|g| g.unit == r.unit && g.role == Role::Liaison)
-                })
-                .filter_map(|u| u.mobile.clone())
-                .collect()
+            Contacts::of(o.users().filter(|u| {
+                u.grants
+                    .iter()
+                    .any(|g| g.unit == r.unit && g.role == Role::Liaison)
+            }))
         })
         .unwrap_or_default();
     AlertMessage {
@@ -148,6 +146,7 @@ pub fn message(r: &Reminder, case: &Case, org: Option<&Org>) -> AlertMessage {
         kind,
         next: Some(next),
         next_en: Some(next_en),
-        mention,
+        mention: mention.mobiles,
+        mention_email: mention.emails,
     }
 }

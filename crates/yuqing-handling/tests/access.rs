@@ -326,6 +326,7 @@ async fn password_rules_and_who_may_set_them() {
                 name: "x".into(),
                 grants: vec![],
                 mobile: None,
+                email: None,
             }],
             vec![],
         )

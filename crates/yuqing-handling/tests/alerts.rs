@@ -460,6 +460,10 @@ async fn unacknowledged_alerts_escalate_along_the_duty_roster() {
     let mut w = World::new().await;
     let h = Hook::default();
     let addr = serve_hook(h.clone()).await;
+    let smtp = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let smtp_addr = smtp.local_addr().expect("addr");
+    let mails = Arc::new(Mutex::new(Vec::<String>::new()));
+    tokio::spawn(common::smtp_sink(smtp, mails.clone()));
     let s = settings(&format!(
         r#"
 [alerts.escalation]
@@ -477,7 +481,18 @@ mention_roles = ["领导小组"]
 type = "webhook"
 name = "hook"
 url = "http://{addr}/hook"
-"#
+
+[[channels]]
+type = "email"
+name = "mail"
+host = "127.0.0.1"
+port = {port}
+tls = "none"
+from = "yuqing@example.org"
+to = ["office@example.org"]
+timeout = "5s"
+"#,
+        port = smtp_addr.port()
     ));
     s.check_mention_roles().expect("roles");
     let slot = |user: &str, pos: i64| NewDutySlot {
@@ -489,12 +504,14 @@ url = "http://{addr}/hook"
         note: String::new(),
     };
     // wang, li and the leader boss have mobile numbers: the alerts (which tell wang, first
-    // on duty) @ wang and, by the rule, boss; the notice telling li @s li.
+    // on duty) @ wang and, by the rule, boss; the notice telling li @s li. li and boss also
+    // have e-mail addresses: the mails copy them where the robots @ them.
     let person = |id: &str, mobile: Option<&str>| yuqing_workflow::org::User {
         id: id.into(),
         name: id.into(),
         grants: vec![],
         mobile: mobile.map(Into::into),
+        email: matches!(id, "li" | "boss").then(|| format!("{id}@example.org")),
     };
     let boss = yuqing_workflow::org::User {
         grants: vec![yuqing_workflow::org::Grant {
@@ -546,8 +563,8 @@ url = "http://{addr}/hook"
     );
     assert_eq!(
         d.drain().await.expect("drain").delivered,
-        2,
-        "the two alerts"
+        4,
+        "the two alerts, by webhook and by mail"
     );
 
     // The second alert is acknowledged in time; the first is not.
@@ -565,7 +582,7 @@ url = "http://{addr}/hook"
         vec![(first[0], 1, "li")]
     );
     assert!(e.step().await.expect("again").is_empty(), "told once");
-    assert_eq!(d.drain().await.expect("drain").delivered, 1);
+    assert_eq!(d.drain().await.expect("drain").delivered, 2);
     let got = h.got.lock().expect("lock").clone();
     assert_eq!(got[2]["alert_id"], format!("notice:{}:1", first[0]));
     assert!(
@@ -574,13 +591,27 @@ url = "http://{addr}/hook"
         got[2]
     );
     assert_eq!(got[2]["mention"], serde_json::json!(["13800001111"]));
+    assert_eq!(got[2]["mention_email"], serde_json::json!(["li@example.org"]));
     for alert in &got[..2] {
         assert_eq!(
             alert["mention"],
             serde_json::json!(["13700000000", "13900003333"]),
             "an alert itself @s the first on duty, then the rule's leading group: {alert}"
         );
+        assert_eq!(alert["mention_email"], serde_json::json!(["boss@example.org"]));
     }
+    // The mails: the alerts copy boss (wang has no address), the notice copies li.
+    let mails = mails.lock().expect("lock").clone();
+    assert_eq!(mails.len(), 3);
+    let cc = |m: &str| {
+        m.lines()
+            .take_while(|l| !l.is_empty())
+            .find_map(|l| l.strip_prefix("Cc: "))
+            .map(str::to_owned)
+    };
+    assert_eq!(cc(&mails[0]).as_deref(), Some("boss@example.org"), "{}", mails[0]);
+    assert_eq!(cc(&mails[1]).as_deref(), Some("boss@example.org"));
+    assert_eq!(cc(&mails[2]).as_deref(), Some("li@example.org"), "{}", mails[2]);
 
     // Acknowledged before the next step: nobody else is told.
     w.clock.advance(Duration::minutes(5));

@@ -1304,10 +1304,11 @@ async fn reminders_go_to_the_reminder_channels_once_each() {
         .expect("settings")
     };
     let w = World::new().await;
-    // The education office's liaison has a mobile number: reminders to it @ them.
+    // The education office's liaison has a mobile number and an e-mail address: reminders
+    // to it @ them and copy them.
     w.svc
         .import_org(
-            "[[users]]\nid = \"edu-liaison\"\nname = \"教育信息员\"\nmobile = \"13900002222\"\ngrants = [{ unit = \"town-edu\", role = \"liaison\" }]\n",
+            "[[users]]\nid = \"edu-liaison\"\nname = \"教育信息员\"\nmobile = \"13900002222\"\nemail = \"edu@town.example.org\"\ngrants = [{ unit = \"town-edu\", role = \"liaison\" }]\n",
             &Principal::Operator,
         )
         .await
@@ -1361,6 +1362,7 @@ async fn reminders_go_to_the_reminder_channels_once_each() {
     );
     assert!(!text.contains("首发"), "{text}");
     assert_eq!(first["mention"], serde_json::json!(["13900002222"]));
+    assert_eq!(first["mention_email"], serde_json::json!(["edu@town.example.org"]));
 
     // Past due: 督办, once.
     w.at(61);

@@ -165,12 +165,34 @@ pub struct User {
     /// 催办/督办).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
+    /// E-mail address: e-mail channels copy (Cc) the messages that name this person (the
+    /// same ones as the @-mentions above), unless the channel sets `cc_mentioned = false`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
 }
 
 /// Whether `m` looks like a phone number: 6 to 20 digits, optionally after a `+`.
 pub fn valid_mobile(m: &str) -> bool {
     let digits = m.strip_prefix('+').unwrap_or(m);
     (6..=20).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Whether `e` looks like an e-mail address: `local@domain`, at most 254 characters, one
+/// `@`, a dot in the domain, no spaces, control characters, commas, angle brackets or quotes
+/// (it is written into a mail header). The mail server has the last word.
+pub fn valid_email(e: &str) -> bool {
+    let Some((local, domain)) = e.split_once('@') else {
+        return false;
+    };
+    e.chars().count() <= 254
+        && !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && !e
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, ',' | ';' | '<' | '>' | '"' | '(' | ')' | '[' | ']' | '\\'))
 }
 
 /// A validated organisation: units (a forest) and users.
@@ -242,6 +264,10 @@ impl Org {
                 .mobile
                 .map(|m| m.trim().to_owned())
                 .filter(|m| !m.is_empty());
+            user.email = user
+                .email
+                .map(|e| e.trim().to_owned())
+                .filter(|e| !e.is_empty());
             if user.id.trim().is_empty() {
                 return Err(WorkflowError::invalid(
                     "empty_id",
@@ -277,6 +303,19 @@ impl Org {
                     ),
                     format!(
                         "user {}: mobile {m:?} is not 6 to 20 digits (optionally after +)",
+                        user.id
+                    ),
+                ));
+            }
+            if let Some(e) = user.email.as_deref().filter(|e| !valid_email(e)) {
+                return Err(WorkflowError::invalid(
+                    "bad_email",
+                    format!(
+                        "用户 {} 的邮箱 {e:?} 无效：应形如 name@example.org",
+                        user.id
+                    ),
+                    format!(
+                        "user {}: e-mail {e:?} is not an address like name@example.org",
                         user.id
                     ),
                 ));
@@ -415,6 +454,7 @@ pub(crate) mod tests {
                 })
                 .collect(),
             mobile: None,
+            email: None,
         }
     }
 
@@ -442,6 +482,39 @@ pub(crate) mod tests {
             ],
         )
         .expect("sample org is valid")
+    }
+
+    #[test]
+    fn email_addresses_are_checked_and_blank_ones_dropped() {
+        let with = |e: &str| {
+            let mut u = user("a", &[]);
+            u.email = Some(e.into());
+            Org::new(vec![unit("county", UnitKind::Organisation, None)], vec![u])
+        };
+        let org = with(" duty.li@county.gov.cn ").expect("valid");
+        assert_eq!(
+            org.user("a").and_then(|u| u.email.as_deref()),
+            Some("duty.li@county.gov.cn")
+        );
+        assert!(with("李明@县政府.中国").is_ok(), "an internationalised address");
+        assert_eq!(
+            with("").expect("blank").user("a").map(|u| u.email.clone()),
+            Some(None)
+        );
+        for bad in [
+            "li",
+            "li@",
+            "@county.gov.cn",
+            "li@county",
+            "li@@county.gov.cn",
+            "li ming@county.gov.cn",
+            "li@county.gov.cn, boss@county.gov.cn",
+            "li@county.gov.cn\r\nBcc: x@y.org",
+            "\"Li\" <li@county.gov.cn>",
+        ] {
+            let e = with(bad).expect_err(bad);
+            assert!(e.to_string().contains("邮箱"), "{e}");
+        }
     }
 
     #[test]

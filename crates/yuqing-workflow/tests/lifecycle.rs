@@ -43,6 +43,7 @@ fn org() -> Org {
             })
             .collect(),
         mobile: None,
+        email: None,
     };
     use UnitKind::*;
     Org::new(

@@ -532,31 +532,51 @@ async fn api_cases_with_identity_versions_and_scope() {
     .await;
     assert_eq!(st, 200, "{v}");
     assert_eq!(v["users"].as_array().map(Vec::len), Some(5));
-    // A mobile number (for @-mentions) is shown to administrators and to its owner only.
+    // A mobile number (for @-mentions) and an e-mail address (for copies) are shown to
+    // administrators and to their owner only.
     let (st, v) = send(
         Method::PUT,
         "/org",
         Some("admin"),
         Some(
             json!({"units": [], "users": [{"id": "edu-liaison", "name": "教育信息员",
-            "mobile": "13900002222", "grants": [{"unit": "town-edu", "role": "liaison"}]}]}),
+            "mobile": "13900002222", "email": "edu@town.example.org",
+            "grants": [{"unit": "town-edu", "role": "liaison"}]}]}),
         ),
     )
     .await;
     assert_eq!(st, 200, "{v}");
-    let mobile_of = |v: &Value| {
+    let contact_of = |v: &Value, key: &str| {
         v["users"]
             .as_array()
             .and_then(|u| u.iter().find(|u| u["id"] == "edu-liaison"))
-            .map(|u| u["mobile"].clone())
+            .map(|u| u[key].clone())
     };
-    assert_eq!(mobile_of(&v), Some(json!("13900002222")));
+    assert_eq!(contact_of(&v, "mobile"), Some(json!("13900002222")));
+    assert_eq!(contact_of(&v, "email"), Some(json!("edu@town.example.org")));
     for (who, sees) in [("admin", true), ("edu-liaison", true), ("leader", false)] {
         let (st, v) = send(Method::GET, "/org", Some(who), None).await;
         assert_eq!(st, 200, "{v}");
-        let m = mobile_of(&v).expect("the liaison is listed");
-        assert_eq!(m.is_string(), sees, "{who}: {m}");
+        for key in ["mobile", "email"] {
+            let m = contact_of(&v, key).expect("the liaison is listed");
+            assert_eq!(m.is_string(), sees, "{who}: {key} {m}");
+        }
     }
+    let (st, v) = send(
+        Method::PUT,
+        "/org",
+        Some("admin"),
+        Some(
+            json!({"units": [], "users": [{"id": "edu-liaison", "name": "教育信息员",
+            "email": "edu@town", "grants": [{"unit": "town-edu", "role": "liaison"}]}]}),
+        ),
+    )
+    .await;
+    assert_eq!(st, 400, "{v}");
+    assert!(
+        v["message"].as_str().unwrap_or("").contains("邮箱"),
+        "{v}"
+    );
     let (st, v) = send(
         Method::PUT,
         "/org",
@@ -803,6 +823,30 @@ async fn api_cases_with_identity_versions_and_scope() {
         "{v}"
     );
     assert_eq!(v["adjustments"][0]["reason"], "及时澄清谣言，效果良好");
+    // The form offers whom the viewer may adjust: the leader the people of the town, never
+    // themselves; a liaison nobody.
+    let adjustable = |v: &Value| -> Vec<String> {
+        v["adjustable"]
+            .as_array()
+            .expect("adjustable")
+            .iter()
+            .filter_map(|u| u.as_str().map(str::to_owned))
+            .collect()
+    };
+    let offered = adjustable(&v);
+    assert!(
+        offered.iter().any(|u| u == "analyst") && !offered.iter().any(|u| u == "leader"),
+        "{offered:?}"
+    );
+    let (st, v) = send(
+        Method::GET,
+        &format!("/stats?from={today}&to={today}"),
+        Some("edu-liaison"),
+        None,
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    assert!(adjustable(&v).is_empty(), "{v}");
 
     // The same as an Excel workbook: its sheets, names instead of ids, the points.
     let r = c

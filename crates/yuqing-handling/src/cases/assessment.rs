@@ -32,7 +32,7 @@ pub struct AdjustPoints {
 
 impl<S: HandlingStore + Store> Cases<S> {
     /// Whether `by` may adjust (or revoke an adjustment of) `user`'s points.
-    fn require_point_adjuster(org: &Org, by: &Principal, user: &str) -> Result<()> {
+    pub(super) fn require_point_adjuster(org: &Org, by: &Principal, user: &str) -> Result<()> {
         let Principal::User(by) = by else {
             return Ok(());
         };
@@ -79,7 +79,7 @@ impl<S: HandlingStore + Store> Cases<S> {
         }
         let case_id = match a.case.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
             // The case must exist and be one `by` may see.
-            Some(c) => Some(self.case(c, by).await?.id),
+            Some(c) => Some(self.case_in(&org, c, by).await?.id),
             None => None,
         };
         Ok(self

@@ -286,7 +286,13 @@ pub async fn attachment_of<R: ReportStore>(
             return None;
         }
     };
-    let report: Report = serde_json::from_value(saved.model).ok()?;
+    let report: Report = match serde_json::from_value(saved.model) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(report = id, error = %e, "the announced report could not be read back; sent without it");
+            return None;
+        }
+    };
     // Rendering is CPU work: off the async workers.
     tokio::task::spawn_blocking(move || match render(&report, Format::Docx, &options) {
         Ok(bytes) => Some((
@@ -399,6 +405,7 @@ fn notice_message(
         next: None,
         next_en: None,
         mention: Vec::new(),
+        mention_email: Vec::new(),
     }
 }
 

@@ -51,6 +51,7 @@ pub fn sample_org() -> (Vec<Unit>, Vec<User>) {
                 role: Role::Analyst,
             }],
             mobile: None,
+            email: None,
         },
         User {
             id: "li".into(),
@@ -60,6 +61,7 @@ pub fn sample_org() -> (Vec<Unit>, Vec<User>) {
                 role: Role::Liaison,
             }],
             mobile: None,
+            email: None,
         },
     ];
     (units, users)
@@ -122,6 +124,7 @@ pub async fn org_is_read_as_one_snapshot<S: HandlingStore>(s: S) {
                     role: Role::Analyst,
                 }],
                 mobile: None,
+                email: None,
             };
             s.put_org(&[unit], &[user], vec![]).await.expect("put");
             tokio::task::yield_now().await;

@@ -5,7 +5,7 @@
 // to their cases, and the leaders' 加减分 of the period (a form and revocation for
 // leaders; the server checks who is over whom).
 
-import { h, mount, api, t, go, guard, toast, session, fmtTime, fmtNum, chart, loadOrg, orgIndex, inOffice } from '../app.js';
+import { h, mount, api, t, go, guard, toast, fmtTime, fmtNum, chart, loadOrg, orgIndex, inOffice } from '../app.js';
 import { define } from '../i18n.js';
 
 define({
@@ -96,10 +96,10 @@ function targetLink(e, ix) {
 }
 
 /** The period's adjustments, revoked ones struck through; for a leader, the form to add
- *  one and a button to revoke (the server decides who may). */
-function adjustments(list, org, ix, reload) {
-  const leader = (session.me?.roles || []).some((r) => r.role === 'leader');
-  const me = session.me?.user;
+ *  one and a button to revoke, offering only the people the server says they may adjust
+ *  (`adjustable`: a leader of one of their units or above, never oneself). */
+function adjustments(list, adjustable, ix, reload) {
+  const may = new Set(adjustable);
   const rows = list.map((a) => h('tr', { class: a.revoked_at ? 'revoked' : '', dataset: { adjustment: a.id } },
     h('td', {}, fmtTime(a.at)),
     h('td', {}, ix.userName(a.user)),
@@ -107,7 +107,7 @@ function adjustments(list, org, ix, reload) {
     h('td', {}, a.reason, a.case_id ? [' · ', h('a', { href: `#/cases/${encodeURIComponent(a.case_id)}` }, a.case_id)] : ''),
     h('td', {}, ix.userName(a.by)),
     h('td', {}, a.revoked_at ? t('stats.adj.revoked', { by: ix.userName(a.revoked_by), at: fmtTime(a.revoked_at) })
-      : leader && a.user !== me ? h('button', {
+      : may.has(a.user) ? h('button', {
         type: 'button',
         class: 'link revoke',
         onclick: async () => {
@@ -115,7 +115,7 @@ function adjustments(list, org, ix, reload) {
           if (r) { toast(t('stats.adj.revoked_ok')); reload(); }
         },
       }, t('stats.adj.revoke')) : '')));
-  const form = leader ? h('form', {
+  const form = may.size ? h('form', {
     class: 'row adjust',
     onsubmit: async (e) => {
       e.preventDefault();
@@ -130,7 +130,7 @@ function adjustments(list, org, ix, reload) {
     },
   },
   h('label', {}, t('stats.adj.user'), ' ', h('select', { name: 'user', required: true },
-    (org.users || []).filter((u) => u.id !== me).map((u) => h('option', { value: u.id }, ix.userName(u.id))))),
+    adjustable.map((id) => h('option', { value: id }, ix.userName(id))))),
   h('label', {}, t('stats.adj.points'), ' ', h('input', { name: 'points', type: 'number', min: -100, max: 100, step: 1, required: true, style: { width: '6em' } })),
   h('label', {}, t('stats.adj.reason'), ' ', h('input', { name: 'reason', required: true, maxlength: 500, style: { minWidth: '16em' } })),
   h('label', {}, t('stats.adj.case'), ' ', h('input', { name: 'case', style: { width: '9em' } })),
@@ -299,7 +299,7 @@ export default async function (root, _params, query) {
               h('td', { class: o.met_at ? '' : 'overdue' }, t(o.met_at ? 'stats.met_late' : 'stats.unmet')),
               h('td', {}, dur(o.late_secs))))))
             : h('p', { class: 'muted' }, t('common.empty'))),
-        adjustments(s.adjustments || [], org, ix, () => go('/stats', { from: fromV, to: toV, r: Date.now() }))));
+        adjustments(s.adjustments || [], s.adjustable || [], ix, () => go('/stats', { from: fromV, to: toV, r: Date.now() }))));
     if (depts.length) {
       const names = depts.map((d) => ix.unitName(d.unit));
       const series = ['assigned', 'replied', 'closed', 'on_time', 'overdue'].map((k) => ({

@@ -257,8 +257,8 @@ pub async fn act<S: Store + HandlingStore>(
 
 // ---- organisation ----
 
-/// The organisation as `viewer` may see it: mobile numbers only to administrators and to
-/// their owners (everyone else sees names and roles).
+/// The organisation as `viewer` may see it: mobile numbers and e-mail addresses only to
+/// administrators and to their owners (everyone else sees names and roles).
 fn org_json(org: &Org, viewer: &str) -> Value {
     let admin = org
         .user(viewer)
@@ -269,6 +269,7 @@ fn org_json(org: &Org, viewer: &str) -> Value {
             let mut u = u.clone();
             if !admin && u.id != viewer {
                 u.mobile = None;
+                u.email = None;
             }
             u
         })
