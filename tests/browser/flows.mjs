@@ -728,10 +728,11 @@ async function overdueItemOnTheStatsPage(ctx) {
  */
 async function leaderAdjustsPointsOnTheStatsPage(ctx) {
   await apiAs(ctx, 'admin', 'PUT', '/org', {
-    units: [{ id: 'county', name: '某县', kind: 'organisation' }],
+    units: [{ id: 'county', name: '某县', kind: 'organisation' }, { id: 'adj-city', name: '邻市', kind: 'organisation' }],
     users: [
       { id: 'adj-analyst', name: '监测员小李', grants: [{ unit: 'county', role: 'analyst' }] },
       { id: 'adj-leader', name: '分管领导', grants: [{ unit: 'county', role: 'leader' }] },
+      { id: 'adj-outsider', name: '邻市监测员', grants: [{ unit: 'adj-city', role: 'analyst' }] },
     ],
   });
   const page = await firstLoginAs(ctx, 'adj-leader');
@@ -740,6 +741,7 @@ async function leaderAdjustsPointsOnTheStatsPage(ctx) {
   await page.waitForSelector(form, { timeout: 15_000 });
   const options = await page.$$eval(`${form} select[name=user] option`, (os) => os.map((o) => o.value));
   check(options.includes('adj-analyst') && !options.includes('adj-leader'), `no points for oneself: ${options}`);
+  check(!options.includes('adj-outsider'), `nobody outside the leader's units is offered: ${options}`);
   await page.selectOption(`${form} select[name=user]`, 'adj-analyst');
   await page.fill(`${form} input[name=points]`, '-3');
   await page.fill(`${form} input[name=reason]`, '漏报某小区停水信息 <b>未核实</b>');

@@ -906,7 +906,10 @@ async fn the_people_a_message_names_are_copied_on_email() {
     );
     let mails = sink.mails.lock().unwrap().clone();
     assert_eq!(mails.len(), 1, "one mail arrives");
-    assert_eq!(mails[0].rcpts, ["<duty@example.org>", "<leader@example.org>"]);
+    assert_eq!(
+        mails[0].rcpts,
+        ["<duty@example.org>", "<leader@example.org>"]
+    );
     assert_eq!(header(&parse_mail(&mails[0].data).0, "cc"), None);
     sink.mails.lock().unwrap().clear();
 

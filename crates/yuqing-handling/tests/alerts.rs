@@ -591,14 +591,20 @@ timeout = "5s"
         got[2]
     );
     assert_eq!(got[2]["mention"], serde_json::json!(["13800001111"]));
-    assert_eq!(got[2]["mention_email"], serde_json::json!(["li@example.org"]));
+    assert_eq!(
+        got[2]["mention_email"],
+        serde_json::json!(["li@example.org"])
+    );
     for alert in &got[..2] {
         assert_eq!(
             alert["mention"],
             serde_json::json!(["13700000000", "13900003333"]),
             "an alert itself @s the first on duty, then the rule's leading group: {alert}"
         );
-        assert_eq!(alert["mention_email"], serde_json::json!(["boss@example.org"]));
+        assert_eq!(
+            alert["mention_email"],
+            serde_json::json!(["boss@example.org"])
+        );
     }
     // The mails: the alerts copy boss (wang has no address), the notice copies li.
     let mails = mails.lock().expect("lock").clone();
@@ -609,9 +615,19 @@ timeout = "5s"
             .find_map(|l| l.strip_prefix("Cc: "))
             .map(str::to_owned)
     };
-    assert_eq!(cc(&mails[0]).as_deref(), Some("boss@example.org"), "{}", mails[0]);
+    assert_eq!(
+        cc(&mails[0]).as_deref(),
+        Some("boss@example.org"),
+        "{}",
+        mails[0]
+    );
     assert_eq!(cc(&mails[1]).as_deref(), Some("boss@example.org"));
-    assert_eq!(cc(&mails[2]).as_deref(), Some("li@example.org"), "{}", mails[2]);
+    assert_eq!(
+        cc(&mails[2]).as_deref(),
+        Some("li@example.org"),
+        "{}",
+        mails[2]
+    );
 
     // Acknowledged before the next step: nobody else is told.
     w.clock.advance(Duration::minutes(5));

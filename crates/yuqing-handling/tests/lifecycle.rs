@@ -1362,7 +1362,10 @@ async fn reminders_go_to_the_reminder_channels_once_each() {
     );
     assert!(!text.contains("首发"), "{text}");
     assert_eq!(first["mention"], serde_json::json!(["13900002222"]));
-    assert_eq!(first["mention_email"], serde_json::json!(["edu@town.example.org"]));
+    assert_eq!(
+        first["mention_email"],
+        serde_json::json!(["edu@town.example.org"])
+    );
 
     // Past due: 督办, once.
     w.at(61);

@@ -190,9 +190,14 @@ pub fn valid_email(e: &str) -> bool {
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && !domain.contains('@')
-        && !e
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, ',' | ';' | '<' | '>' | '"' | '(' | ')' | '[' | ']' | '\\'))
+        && !e.chars().any(|c| {
+            c.is_whitespace()
+                || c.is_control()
+                || matches!(
+                    c,
+                    ',' | ';' | '<' | '>' | '"' | '(' | ')' | '[' | ']' | '\\'
+                )
+        })
 }
 
 /// A validated organisation: units (a forest) and users.
@@ -496,7 +501,10 @@ pub(crate) mod tests {
             org.user("a").and_then(|u| u.email.as_deref()),
             Some("duty.li@county.gov.cn")
         );
-        assert!(with("李明@县政府.中国").is_ok(), "an internationalised address");
+        assert!(
+            with("李明@县政府.中国").is_ok(),
+            "an internationalised address"
+        );
         assert_eq!(
             with("").expect("blank").user("a").map(|u| u.email.clone()),
             Some(None)

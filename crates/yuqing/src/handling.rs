@@ -485,7 +485,7 @@ async fn open(root: &Path, cfg: &Config, create: bool) -> anyhow::Result<Cases<S
             db.display()
         )
     })?;
-    Ok(Cases::new(
+    Cases::new(
         Arc::new(store),
         Arc::new(SystemClock),
         cfg.deadlines.clone(),
@@ -493,7 +493,7 @@ async fn open(root: &Path, cfg: &Config, create: bool) -> anyhow::Result<Cases<S
     .with_evidence(root.join("evidence"))
     .with_points(cfg.assessment.clone())
     .with_reminder_channels(&cfg.handling())
-    .map_err(refused)?)
+    .map_err(refused)
 }
 
 /// A refusal of the service as an error with its "zh / en" message.

@@ -573,10 +573,7 @@ async fn api_cases_with_identity_versions_and_scope() {
     )
     .await;
     assert_eq!(st, 400, "{v}");
-    assert!(
-        v["message"].as_str().unwrap_or("").contains("邮箱"),
-        "{v}"
-    );
+    assert!(v["message"].as_str().unwrap_or("").contains("邮箱"), "{v}");
     let (st, v) = send(
         Method::PUT,
         "/org",
