@@ -770,8 +770,9 @@ async function leaderAdjustsPointsOnTheStatsPage(ctx) {
 
 /**
  * The administrator adds a person on duty with a mobile number (for @ in DingTalk and WeCom
- * groups) and an e-mail address (for copies of e-mailed alerts) on the 系统 page; a
- * malformed number or address is stopped by the form; a leader sees neither.
+ * groups), an e-mail address (for copies of e-mailed alerts) and a Feishu id (for @ in
+ * Feishu groups) on the 系统 page; malformed ones are stopped by the form; a leader sees
+ * none of them.
  */
 async function adminSetsAMobileNumber(ctx) {
   const page = await login(ctx, 'admin', ctx.newPassword);
@@ -786,6 +787,9 @@ async function adminSetsAMobileNumber(ctx) {
   await page.fill(`${form} input[name=email]`, 'zhang at county');
   check(!(await page.$eval(`${form} input[name=email]`, (x) => x.checkValidity())), 'the form refuses a malformed address');
   await page.fill(`${form} input[name=email]`, 'zhang@county.example.org');
+  await page.fill(`${form} input[name=feishu]`, 'ou_"><b>');
+  check(!(await page.$eval(`${form} input[name=feishu]`, (x) => x.checkValidity())), 'the form refuses a malformed Feishu id');
+  await page.fill(`${form} input[name=feishu]`, 'ou_7d8a6e6df7621556');
   await page.selectOption(`${form} select[name=grant-role]`, 'analyst');
   await page.click(`${form} button[type=submit]`);
   let zhang = null;
@@ -796,6 +800,7 @@ async function adminSetsAMobileNumber(ctx) {
   }
   check(zhang?.mobile === '13800001111', `saved with the number: ${JSON.stringify(zhang)}`);
   check(zhang.email === 'zhang@county.example.org', `saved with the address: ${JSON.stringify(zhang)}`);
+  check(zhang.feishu === 'ou_7d8a6e6df7621556', `saved with the Feishu id: ${JSON.stringify(zhang)}`);
   check(zhang.grants.some((g) => g.role === 'analyst'), 'with the role chosen');
   // Editing the person again shows the number; a leader never sees it.
   const row = `.page-admin li.org-user:has-text("duty-zhang")`;
@@ -810,7 +815,7 @@ async function adminSetsAMobileNumber(ctx) {
     users: [{ id: 'mobile-leader', name: '领导', grants: [{ unit: zhang.grants[0].unit, role: 'leader' }] }],
   });
   const seen = (await apiAs(ctx, 'mobile-leader', 'GET', '/org')).users.find((u) => u.id === 'duty-zhang');
-  check(seen && !('mobile' in seen) && !('email' in seen), `a leader sees neither number nor address: ${JSON.stringify(seen)}`);
+  check(seen && !('mobile' in seen) && !('email' in seen) && !('feishu' in seen), `a leader sees no contact: ${JSON.stringify(seen)}`);
   await page.close();
 }
 
@@ -827,6 +832,6 @@ export const FLOWS = [
   ['an analyst makes a 日报 on the 报告 page, edits its commentary, finds the downloads', dailyReportFromThePage],
   ['a merged event\'s page leads to the event it went into, saying so', mergedEventLeadsOn],
   ['the 统计考核 page lists an overdue item by department, linked to its case, and offers the month\'s circular', overdueItemOnTheStatsPage],
-  ['the administrator gives a person on duty a mobile number and an e-mail address on the 系统 page', adminSetsAMobileNumber],
+  ['the administrator gives a person on duty a mobile number, an e-mail address and a Feishu id on the 系统 page', adminSetsAMobileNumber],
   ['a leader takes points from a monitor on the 统计考核 page, with the reason, and revokes it', leaderAdjustsPointsOnTheStatsPage],
 ];

@@ -451,6 +451,7 @@ pub fn webhook_payload(msg: &AlertMessage, lang: Lang, now: DateTime<Utc>) -> Va
         "next_step": cut_chars(&one_line(msg.next_step(lang)), 1000),
         "mention": msg.mention,
         "mention_email": msg.mention_email,
+        "mention_feishu": msg.mention_feishu,
         "found_at": msg.found_at,
         "sent_at": now,
         "text": msg.render_text_within(lang, WEBHOOK_TEXT_MAX_BYTES),
@@ -497,9 +498,43 @@ pub fn dingtalk_payload(msg: &AlertMessage, lang: Lang) -> Value {
     body
 }
 
-/// The Feishu robot body; `sign` is `(timestamp_s, signature)` when signing is on.
+/// The Feishu robot body; `sign` is `(timestamp_s, signature)` when signing is on. The
+/// people to @ (`mention_feishu`: Feishu open_ids or user_ids, the only way a custom robot
+/// can @) get `<at user_id="…"></at>` tags on a last line of their own, after the
+/// neutralised text; an id that is not `[A-Za-z0-9_-]{1,64}` is left out, so nothing from
+/// it can form markup.
 pub fn feishu_payload(msg: &AlertMessage, lang: Lang, sign: Option<(i64, String)>) -> Value {
-    feishu_body(&msg.render_text_within(lang, FEISHU_MAX_BYTES), sign)
+    let ats: Vec<String> = msg
+        .mention_feishu
+        .iter()
+        .filter(|id| inert_feishu_id(id))
+        .take(MAX_FEISHU_ATS)
+        .map(|id| format!("<at user_id=\"{id}\"></at>"))
+        .collect();
+    let tail = ats.join(" ");
+    let text = msg.render_text_within(lang, FEISHU_MAX_BYTES - tail.len() - 1);
+    let mut body = feishu_body(&text, sign);
+    if !tail.is_empty() {
+        body["content"]["text"] = Value::String(format!(
+            "{}\n{tail}",
+            body["content"]["text"].as_str().unwrap_or_default()
+        ));
+    }
+    body
+}
+
+/// At most this many people are @-mentioned in one Feishu message (the tags take at most
+/// 20 × 82 bytes of the body's limit).
+const MAX_FEISHU_ATS: usize = 20;
+
+/// Whether `id` can go into an `<at>` tag as it is: 1 to 64 ASCII letters, digits, `_` or
+/// `-` (what Feishu open_ids and user_ids are made of; the organisation checks the same
+/// when it is saved).
+fn inert_feishu_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// A Feishu text body (`<` and `>` neutralised), signed when `sign` is given.

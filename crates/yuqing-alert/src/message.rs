@@ -73,6 +73,9 @@ pub struct AlertMessage {
     /// message to them (Cc) unless set `cc_mentioned = false`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mention_email: Vec<String>,
+    /// Feishu ids (open_id or user_id) of the same people: Feishu robots @ them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mention_feishu: Vec<String>,
 }
 
 /// What a message is.
@@ -588,6 +591,7 @@ mod tests {
             next_en: None,
             mention: Vec::new(),
             mention_email: Vec::new(),
+            mention_feishu: Vec::new(),
         }
     }
 
@@ -739,6 +743,7 @@ mod tests {
             next_en: Some("县水务局: act now".into()),
             mention: Vec::new(),
             mention_email: Vec::new(),
+            mention_feishu: Vec::new(),
         };
         let text = m.render_text(Lang::Zh);
         assert!(text.starts_with("【督办·一般】热线"), "{text}");

@@ -498,6 +498,7 @@ mod tests {
             next_en: None,
             mention: Vec::new(),
             mention_email: Vec::new(),
+            mention_feishu: Vec::new(),
         }
     }
     fn fail() -> Outcome {

@@ -76,6 +76,7 @@ fn message(id: &str, title: &str) -> AlertMessage {
         next_en: None,
         mention: Vec::new(),
         mention_email: Vec::new(),
+        mention_feishu: Vec::new(),
     }
 }
 
@@ -379,6 +380,28 @@ async fn feishu_signs_the_body_and_reads_code() {
     );
     assert!(!text.contains('<'), "no tag can reach Feishu: {text}");
     assert!(text.contains("Why: 612 comments"));
+
+    // The people to @, by their Feishu ids, on a last line; an id that could form markup
+    // is left out, and the text's own tags stay neutralised.
+    let mut m = message("al-2", "<at user_id=\"all\"></at> 升级提醒");
+    m.mention_feishu = vec![
+        "ou_7d8a6e6df7621556ce0d21922b676706".into(),
+        "ou_x\"></at><at user_id=\"all".into(),
+        "a1b2-c3".into(),
+    ];
+    cfg("fs-secret")
+        .send(&m, t0())
+        .await
+        .expect("with mentions");
+    let body = robot.bodies.lock().unwrap().remove(0);
+    let text = body["content"]["text"].as_str().unwrap();
+    let (head, last) = text.rsplit_once('\n').expect("a last line");
+    assert_eq!(
+        last,
+        "<at user_id=\"ou_7d8a6e6df7621556ce0d21922b676706\"></at> <at user_id=\"a1b2-c3\"></at>"
+    );
+    assert!(!head.contains('<'), "{text}");
+    assert_eq!(text.matches("<at ").count(), 2, "{text}");
 
     let e = cfg("other")
         .send(&message("al-1", "x"), t0())

@@ -352,6 +352,7 @@ impl<S: HandlingStore> Access<S> {
                 }],
                 mobile: None,
                 email: None,
+                feishu: None,
             };
             let mut all_units = units.clone();
             all_units.extend(new_units.iter().cloned());

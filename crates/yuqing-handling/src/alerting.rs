@@ -401,6 +401,7 @@ impl<S: Store + HandlingStore> Alerter<S> {
             next_en: None,
             mention: mention.mobiles,
             mention_email: mention.emails,
+            mention_feishu: mention.feishu,
         })
     }
 }
@@ -428,18 +429,24 @@ impl People {
 }
 
 /// How a message reaches the people it names: their mobile numbers (@ in DingTalk and
-/// WeCom groups) and e-mail addresses (Cc on e-mail channels), each once, in order.
+/// WeCom groups), e-mail addresses (Cc on e-mail channels) and Feishu ids (@ in Feishu
+/// groups), each once, in order.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(crate) struct Contacts {
     pub mobiles: Vec<String>,
     pub emails: Vec<String>,
+    pub feishu: Vec<String>,
 }
 
 impl Contacts {
     pub fn of<'a>(people: impl IntoIterator<Item = &'a User>) -> Contacts {
         let mut out = Contacts::default();
         for u in people {
-            for (have, list) in [(&u.mobile, &mut out.mobiles), (&u.email, &mut out.emails)] {
+            for (have, list) in [
+                (&u.mobile, &mut out.mobiles),
+                (&u.email, &mut out.emails),
+                (&u.feishu, &mut out.feishu),
+            ] {
                 if let Some(v) = have
                     && !list.contains(v)
                 {
@@ -454,6 +461,7 @@ impl Contacts {
     pub fn apply(self, msg: &mut AlertMessage) {
         msg.mention = self.mobiles;
         msg.mention_email = self.emails;
+        msg.mention_feishu = self.feishu;
     }
 }
 

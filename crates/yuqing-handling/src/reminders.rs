@@ -148,5 +148,6 @@ pub fn message(r: &Reminder, case: &Case, org: Option<&Org>) -> AlertMessage {
         next_en: Some(next_en),
         mention: mention.mobiles,
         mention_email: mention.emails,
+        mention_feishu: mention.feishu,
     }
 }

@@ -327,6 +327,7 @@ async fn password_rules_and_who_may_set_them() {
                 grants: vec![],
                 mobile: None,
                 email: None,
+                feishu: None,
             }],
             vec![],
         )

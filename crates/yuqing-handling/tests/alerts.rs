@@ -512,6 +512,7 @@ timeout = "5s"
         grants: vec![],
         mobile: mobile.map(Into::into),
         email: matches!(id, "li" | "boss").then(|| format!("{id}@example.org")),
+        feishu: (id == "li").then(|| "ou_li".to_owned()),
     };
     let boss = yuqing_workflow::org::User {
         grants: vec![yuqing_workflow::org::Grant {
@@ -595,6 +596,7 @@ timeout = "5s"
         got[2]["mention_email"],
         serde_json::json!(["li@example.org"])
     );
+    assert_eq!(got[2]["mention_feishu"], serde_json::json!(["ou_li"]));
     for alert in &got[..2] {
         assert_eq!(
             alert["mention"],

@@ -1308,7 +1308,7 @@ async fn reminders_go_to_the_reminder_channels_once_each() {
     // to it @ them and copy them.
     w.svc
         .import_org(
-            "[[users]]\nid = \"edu-liaison\"\nname = \"教育信息员\"\nmobile = \"13900002222\"\nemail = \"edu@town.example.org\"\ngrants = [{ unit = \"town-edu\", role = \"liaison\" }]\n",
+            "[[users]]\nid = \"edu-liaison\"\nname = \"教育信息员\"\nmobile = \"13900002222\"\nemail = \"edu@town.example.org\"\nfeishu = \"ou_edu\"\ngrants = [{ unit = \"town-edu\", role = \"liaison\" }]\n",
             &Principal::Operator,
         )
         .await
@@ -1366,6 +1366,7 @@ async fn reminders_go_to_the_reminder_channels_once_each() {
         first["mention_email"],
         serde_json::json!(["edu@town.example.org"])
     );
+    assert_eq!(first["mention_feishu"], serde_json::json!(["ou_edu"]));
 
     // Past due: 督办, once.
     w.at(61);

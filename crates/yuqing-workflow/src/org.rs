@@ -169,6 +169,10 @@ pub struct User {
     /// same ones as the @-mentions above), unless the channel sets `cc_mentioned = false`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// Feishu (飞书) open_id (`ou_…`) or user_id: Feishu group robots can @ a person only by
+    /// these, so the same messages @ them there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feishu: Option<String>,
 }
 
 /// Whether `m` looks like a phone number: 6 to 20 digits, optionally after a `+`.
@@ -198,6 +202,15 @@ pub fn valid_email(e: &str) -> bool {
                     ',' | ';' | '<' | '>' | '"' | '(' | ')' | '[' | ']' | '\\'
                 )
         })
+}
+
+/// Whether `id` looks like a Feishu open_id or user_id: 1 to 64 ASCII letters, digits,
+/// `_` or `-`.
+pub fn valid_feishu_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// A validated organisation: units (a forest) and users.
@@ -273,6 +286,10 @@ impl Org {
                 .email
                 .map(|e| e.trim().to_owned())
                 .filter(|e| !e.is_empty());
+            user.feishu = user
+                .feishu
+                .map(|e| e.trim().to_owned())
+                .filter(|e| !e.is_empty());
             if user.id.trim().is_empty() {
                 return Err(WorkflowError::invalid(
                     "empty_id",
@@ -321,6 +338,19 @@ impl Org {
                     ),
                     format!(
                         "user {}: e-mail {e:?} is not an address like name@example.org",
+                        user.id
+                    ),
+                ));
+            }
+            if let Some(f) = user.feishu.as_deref().filter(|f| !valid_feishu_id(f)) {
+                return Err(WorkflowError::invalid(
+                    "bad_feishu",
+                    format!(
+                        "用户 {} 的飞书 ID {f:?} 无效：应为飞书的 open_id（ou_ 开头）或 user_id，只含字母、数字、_ 和 -，最长 64 位",
+                        user.id
+                    ),
+                    format!(
+                        "user {}: Feishu id {f:?} is not an open_id (ou_…) or user_id: letters, digits, _ and - only, at most 64",
                         user.id
                     ),
                 ));
@@ -460,6 +490,7 @@ pub(crate) mod tests {
                 .collect(),
             mobile: None,
             email: None,
+            feishu: None,
         }
     }
 
@@ -522,6 +553,32 @@ pub(crate) mod tests {
         ] {
             let e = with(bad).expect_err(bad);
             assert!(e.to_string().contains("邮箱"), "{e}");
+        }
+    }
+
+    #[test]
+    fn feishu_ids_are_checked_and_blank_ones_dropped() {
+        let with = |f: &str| {
+            let mut u = user("a", &[]);
+            u.feishu = Some(f.into());
+            Org::new(vec![unit("county", UnitKind::Organisation, None)], vec![u])
+        };
+        let org = with(" ou_7d8a6e6df7621556ce0d21922b676706 ").expect("valid");
+        assert_eq!(
+            org.user("a").and_then(|u| u.feishu.as_deref()),
+            Some("ou_7d8a6e6df7621556ce0d21922b676706")
+        );
+        assert!(with("a1b2-c3_d4").is_ok(), "a user_id");
+        assert_eq!(
+            with(" ")
+                .expect("blank")
+                .user("a")
+                .map(|u| u.feishu.clone()),
+            Some(None)
+        );
+        for bad in ["ou_\"><at user_id=\"all", "张三", "ou 123", &"x".repeat(65)] {
+            let e = with(bad).expect_err(bad);
+            assert!(e.to_string().contains("飞书"), "{e}");
         }
     }
 

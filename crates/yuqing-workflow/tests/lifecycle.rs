@@ -44,6 +44,7 @@ fn org() -> Org {
             .collect(),
         mobile: None,
         email: None,
+        feishu: None,
     };
     use UnitKind::*;
     Org::new(

@@ -532,15 +532,15 @@ async fn api_cases_with_identity_versions_and_scope() {
     .await;
     assert_eq!(st, 200, "{v}");
     assert_eq!(v["users"].as_array().map(Vec::len), Some(5));
-    // A mobile number (for @-mentions) and an e-mail address (for copies) are shown to
-    // administrators and to their owner only.
+    // A mobile number (for @-mentions), an e-mail address (for copies) and a Feishu id (for
+    // @ in Feishu) are shown to administrators and to their owner only.
     let (st, v) = send(
         Method::PUT,
         "/org",
         Some("admin"),
         Some(
             json!({"units": [], "users": [{"id": "edu-liaison", "name": "教育信息员",
-            "mobile": "13900002222", "email": "edu@town.example.org",
+            "mobile": "13900002222", "email": "edu@town.example.org", "feishu": "ou_edu",
             "grants": [{"unit": "town-edu", "role": "liaison"}]}]}),
         ),
     )
@@ -557,7 +557,7 @@ async fn api_cases_with_identity_versions_and_scope() {
     for (who, sees) in [("admin", true), ("edu-liaison", true), ("leader", false)] {
         let (st, v) = send(Method::GET, "/org", Some(who), None).await;
         assert_eq!(st, 200, "{v}");
-        for key in ["mobile", "email"] {
+        for key in ["mobile", "email", "feishu"] {
             let m = contact_of(&v, key).expect("the liaison is listed");
             assert_eq!(m.is_string(), sees, "{who}: {key} {m}");
         }

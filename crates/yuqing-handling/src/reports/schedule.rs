@@ -406,6 +406,7 @@ fn notice_message(
         next_en: None,
         mention: Vec::new(),
         mention_email: Vec::new(),
+        mention_feishu: Vec::new(),
     }
 }
 

@@ -52,6 +52,7 @@ pub fn sample_org() -> (Vec<Unit>, Vec<User>) {
             }],
             mobile: None,
             email: None,
+            feishu: None,
         },
         User {
             id: "li".into(),
@@ -62,6 +63,7 @@ pub fn sample_org() -> (Vec<Unit>, Vec<User>) {
             }],
             mobile: None,
             email: None,
+            feishu: None,
         },
     ];
     (units, users)
@@ -125,6 +127,7 @@ pub async fn org_is_read_as_one_snapshot<S: HandlingStore>(s: S) {
                 }],
                 mobile: None,
                 email: None,
+                feishu: None,
             };
             s.put_org(&[unit], &[user], vec![]).await.expect("put");
             tokio::task::yield_now().await;

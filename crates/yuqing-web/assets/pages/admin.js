@@ -36,6 +36,8 @@ define({
   'admin.mobile_hint': ['填写后，钉钉、企业微信群里的预警（此人值班时）、升级提醒和催办/督办（此人为承办部门信息员时）会 @ 此人；仅管理员和本人可见。', 'With a number, alerts (while this person is first on duty), escalation notices and 催办/督办 (to a department this person is liaison of) in DingTalk and WeCom groups @ them; only administrators and the person see it.'],
   'admin.email': ['邮箱（选填）', 'E-mail (optional)'],
   'admin.email_hint': ['填写后，同样这些消息经邮件通道发出时会抄送此人；仅管理员和本人可见。', 'With an address, the same messages sent by e-mail channels copy (Cc) this person; only administrators and the person see it.'],
+  'admin.feishu': ['飞书 ID（选填）', 'Feishu id (optional)'],
+  'admin.feishu_hint': ['此人的飞书 open_id（ou_ 开头）或 user_id：飞书群机器人只能按它 @ 人；仅管理员和本人可见。', 'This person\'s Feishu open_id (ou_…) or user_id: Feishu group robots can @ people only by it; only administrators and the person see it.'],
   'admin.grants': ['角色授权', 'Role grants'],
   'admin.add_grant': ['+ 授权', '+ grant'],
   'admin.remove': ['移除', 'Remove'],
@@ -211,6 +213,7 @@ async function org(root) {
     const name = h('input', { name: 'name', required: true, value: existing?.name || '' });
     const mobile = h('input', { name: 'mobile', type: 'tel', inputmode: 'tel', pattern: '\\+?[0-9]{6,20}', value: existing?.mobile || '' });
     const email = h('input', { name: 'email', type: 'email', value: existing?.email || '' });
+    const feishu = h('input', { name: 'feishu', pattern: '[A-Za-z0-9_\\-]{1,64}', value: existing?.feishu || '' });
     const grants = h('div');
     const addGrant = (g) => {
       const unit = h('select', { name: 'grant-unit' }, units.map((u) => h('option', { value: u.id, selected: g?.unit === u.id }, `${u.name}（${u.id}）`)));
@@ -229,6 +232,7 @@ async function org(root) {
           name: name.value.trim(),
           mobile: mobile.value.trim() || null,
           email: email.value.trim() || null,
+          feishu: feishu.value.trim() || null,
           grants: [...grants.querySelectorAll('.grant-row')].map((r) => ({
             unit: r.querySelector('[name=grant-unit]').value,
             role: r.querySelector('[name=grant-role]').value,
@@ -244,6 +248,8 @@ async function org(root) {
     h('p', { class: 'muted small' }, t('admin.mobile_hint')),
     field(t('admin.email'), email),
     h('p', { class: 'muted small' }, t('admin.email_hint')),
+    field(t('admin.feishu'), feishu),
+    h('p', { class: 'muted small' }, t('admin.feishu_hint')),
     h('div', { class: 'field' }, h('span', {}, t('admin.grants')), grants,
       h('div', {}, h('button', { type: 'button', class: 'link', onclick: () => addGrant() }, t('admin.add_grant')))),
     h('p', { class: 'muted small' }, t('admin.password_hint')),

@@ -28,14 +28,15 @@ pub struct ListParams {
     pub limit: Option<i64>,
 }
 
-/// An alert as the pages show it, without the mobile numbers and e-mail addresses of the
-/// people its message names (the person on duty): only administrators and their owners see
+/// An alert as the pages show it, without the mobile numbers, e-mail addresses and Feishu
+/// ids of the people its message names (the person on duty): only administrators and their owners see
 /// those (`GET /org`).
 pub(crate) fn alert_json(a: &AlertRow) -> Value {
     let mut v = serde_json::to_value(a).unwrap_or(Value::Null);
     if let Some(m) = v.get_mut("message").and_then(Value::as_object_mut) {
         m.remove("mention");
         m.remove("mention_email");
+        m.remove("mention_feishu");
     }
     v
 }

@@ -257,8 +257,8 @@ pub async fn act<S: Store + HandlingStore>(
 
 // ---- organisation ----
 
-/// The organisation as `viewer` may see it: mobile numbers and e-mail addresses only to
-/// administrators and to their owners (everyone else sees names and roles).
+/// The organisation as `viewer` may see it: mobile numbers, e-mail addresses and Feishu ids
+/// only to administrators and to their owners (everyone else sees names and roles).
 fn org_json(org: &Org, viewer: &str) -> Value {
     let admin = org
         .user(viewer)
@@ -270,6 +270,7 @@ fn org_json(org: &Org, viewer: &str) -> Value {
             if !admin && u.id != viewer {
                 u.mobile = None;
                 u.email = None;
+                u.feishu = None;
             }
             u
         })
