@@ -337,18 +337,8 @@ type = "webhook"
 name = "hook"
 url = "http://{addr}/hook"
 timeout = "2s"
-
-[[channels]]
-type = "email"
-name = "mail"
-host = "127.0.0.1"
-port = {port}
-tls = "none"
-from = "yuqing@example.org"
-to = ["duty@example.org"]
-timeout = "2s"
-"#,
-        port = smtp_addr.port()
+{mail}"#,
+        mail = mail_channel(smtp_addr, "duty@example.org"),
     ));
     let mut a = w.alerter(&s).await;
     for (k, ev) in [(1, 11), (2, 12), (3, 13)] {
@@ -481,18 +471,8 @@ mention_roles = ["领导小组"]
 type = "webhook"
 name = "hook"
 url = "http://{addr}/hook"
-
-[[channels]]
-type = "email"
-name = "mail"
-host = "127.0.0.1"
-port = {port}
-tls = "none"
-from = "yuqing@example.org"
-to = ["office@example.org"]
-timeout = "5s"
-"#,
-        port = smtp_addr.port()
+{mail}"#,
+        mail = mail_channel(smtp_addr, "office@example.org"),
     ));
     s.check_mention_roles().expect("roles");
     let slot = |user: &str, pos: i64| NewDutySlot {
@@ -739,4 +719,22 @@ url = "http://{addr}/hook"
         1,
         "a major alert at night goes out at once during a special period"
     );
+}
+
+/// An `[[channels]]` table named `mail`: plain SMTP to the sink at `addr`, sending to `to`.
+fn mail_channel(addr: SocketAddr, to: &str) -> String {
+    format!(
+        r#"
+[[channels]]
+type = "email"
+name = "mail"
+host = "127.0.0.1"
+port = {port}
+tls = "none"
+from = "yuqing@example.org"
+to = ["{to}"]
+timeout = "2s"
+"#,
+        port = addr.port()
+    )
 }

@@ -277,19 +277,13 @@ impl Org {
         }
         let mut umap = BTreeMap::new();
         for mut user in users {
-            // A blank number (an empty form field) is no number.
-            user.mobile = user
-                .mobile
-                .map(|m| m.trim().to_owned())
-                .filter(|m| !m.is_empty());
-            user.email = user
-                .email
-                .map(|e| e.trim().to_owned())
-                .filter(|e| !e.is_empty());
-            user.feishu = user
-                .feishu
-                .map(|e| e.trim().to_owned())
-                .filter(|e| !e.is_empty());
+            // A blank contact (an empty form field) is none.
+            for c in [&mut user.mobile, &mut user.email, &mut user.feishu] {
+                *c = c
+                    .take()
+                    .map(|v| v.trim().to_owned())
+                    .filter(|v| !v.is_empty());
+            }
             if user.id.trim().is_empty() {
                 return Err(WorkflowError::invalid(
                     "empty_id",
@@ -316,44 +310,40 @@ impl Org {
                     ));
                 }
             }
-            if let Some(m) = user.mobile.as_deref().filter(|m| !valid_mobile(m)) {
-                return Err(WorkflowError::invalid(
+            // The contacts: (value, check, error code, what and how, in Chinese and English).
+            type Check = fn(&str) -> bool;
+            let contacts: [(&Option<String>, Check, &'static str, &str, &str); 3] = [
+                (
+                    &user.mobile,
+                    valid_mobile,
                     "bad_mobile",
-                    format!(
-                        "用户 {} 的手机号 {m:?} 无效：应为 6 到 20 位数字（可带 +）",
-                        user.id
-                    ),
-                    format!(
-                        "user {}: mobile {m:?} is not 6 to 20 digits (optionally after +)",
-                        user.id
-                    ),
-                ));
-            }
-            if let Some(e) = user.email.as_deref().filter(|e| !valid_email(e)) {
-                return Err(WorkflowError::invalid(
+                    "手机号 {v} 无效：应为 6 到 20 位数字（可带 +）",
+                    "mobile {v} is not 6 to 20 digits (optionally after +)",
+                ),
+                (
+                    &user.email,
+                    valid_email,
                     "bad_email",
-                    format!(
-                        "用户 {} 的邮箱 {e:?} 无效：应形如 name@example.org",
-                        user.id
-                    ),
-                    format!(
-                        "user {}: e-mail {e:?} is not an address like name@example.org",
-                        user.id
-                    ),
-                ));
-            }
-            if let Some(f) = user.feishu.as_deref().filter(|f| !valid_feishu_id(f)) {
-                return Err(WorkflowError::invalid(
+                    "邮箱 {v} 无效：应形如 name@example.org",
+                    "e-mail {v} is not an address like name@example.org",
+                ),
+                (
+                    &user.feishu,
+                    valid_feishu_id,
                     "bad_feishu",
-                    format!(
-                        "用户 {} 的飞书 ID {f:?} 无效：应为飞书的 open_id（ou_ 开头）或 user_id，只含字母、数字、_ 和 -，最长 64 位",
-                        user.id
-                    ),
-                    format!(
-                        "user {}: Feishu id {f:?} is not an open_id (ou_…) or user_id: letters, digits, _ and - only, at most 64",
-                        user.id
-                    ),
-                ));
+                    "飞书 ID {v} 无效：应为飞书的 open_id（ou_ 开头）或 user_id，只含字母、数字、_ 和 -，最长 64 位",
+                    "Feishu id {v} is not an open_id (ou_…) or user_id: letters, digits, _ and - only, at most 64",
+                ),
+            ];
+            for (value, valid, code, zh, en) in contacts {
+                if let Some(v) = value.as_deref().filter(|v| !valid(v)) {
+                    let v = format!("{v:?}");
+                    return Err(WorkflowError::invalid(
+                        code,
+                        format!("用户 {} 的{}", user.id, zh.replace("{v}", &v)),
+                        format!("user {}: {}", user.id, en.replace("{v}", &v)),
+                    ));
+                }
             }
             if umap.contains_key(&user.id) {
                 return Err(WorkflowError::invalid(

@@ -562,33 +562,27 @@ async fn api_cases_with_identity_versions_and_scope() {
             assert_eq!(m.is_string(), sees, "{who}: {key} {m}");
         }
     }
-    let (st, v) = send(
-        Method::PUT,
-        "/org",
-        Some("admin"),
-        Some(
-            json!({"units": [], "users": [{"id": "edu-liaison", "name": "教育信息员",
-            "email": "edu@town", "grants": [{"unit": "town-edu", "role": "liaison"}]}]}),
-        ),
-    )
-    .await;
-    assert_eq!(st, 400, "{v}");
-    assert!(v["message"].as_str().unwrap_or("").contains("邮箱"), "{v}");
-    let (st, v) = send(
-        Method::PUT,
-        "/org",
-        Some("admin"),
-        Some(
-            json!({"units": [], "users": [{"id": "edu-liaison", "name": "教育信息员",
-            "mobile": "139-0000", "grants": [{"unit": "town-edu", "role": "liaison"}]}]}),
-        ),
-    )
-    .await;
-    assert_eq!(st, 400, "{v}");
-    assert!(
-        v["message"].as_str().unwrap_or("").contains("手机号"),
-        "{v}"
-    );
+    for (key, bad, named) in [
+        ("mobile", "139-0000", "手机号"),
+        ("email", "edu@town", "邮箱"),
+        ("feishu", "ou_<b>", "飞书"),
+    ] {
+        let mut user = json!({"id": "edu-liaison", "name": "教育信息员",
+            "grants": [{"unit": "town-edu", "role": "liaison"}]});
+        user[key] = json!(bad);
+        let (st, v) = send(
+            Method::PUT,
+            "/org",
+            Some("admin"),
+            Some(json!({"units": [], "users": [user]})),
+        )
+        .await;
+        assert_eq!(st, 400, "{key}: {v}");
+        assert!(
+            v["message"].as_str().unwrap_or("").contains(named),
+            "{key}: {v}"
+        );
+    }
 
     let new_case = json!({
         "unit": "town",
