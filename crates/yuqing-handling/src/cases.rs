@@ -1034,13 +1034,10 @@ impl<S: Store + HandlingStore> Cases<S> {
             .store
             .alerts(&AlertQuery {
                 since: Some(period.from - chrono::Duration::days(crate::escalation::HORIZON_DAYS)),
+                until: Some(period.to),
                 ..Default::default()
             })
             .await?;
-        let alerts: Vec<_> = alerts
-            .into_iter()
-            .filter(|a| a.raised_at < period.to)
-            .collect();
         if alerts.is_empty() {
             return Ok(Vec::new());
         }

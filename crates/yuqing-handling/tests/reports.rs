@@ -106,11 +106,16 @@ async fn the_daily_report_is_made_once_at_its_time_and_announced() {
         store.insert(&[d], None).await.expect("insert");
     }
 
-    // Two alerts that morning; a person finds the second a false alarm (误报).
+    // Two alerts that morning; a person finds the second a false alarm (误报). A third is
+    // raised the next day: not the day's.
     use yuqing_store::HandlingStore;
     use yuqing_store::handling::{AlertVerdict, NewAlert, Raised, Verdict};
     let mut alert_ids = Vec::new();
-    for (event, level) in [(1, 3), (2, 1)] {
+    for (event, level, at) in [
+        (1, 3, before() - Duration::hours(2)),
+        (2, 1, before() - Duration::hours(2)),
+        (3, 4, before() + Duration::hours(9)),
+    ] {
         let raised = store
             .raise_alerts(
                 &[NewAlert {
@@ -119,7 +124,7 @@ async fn the_daily_report_is_made_once_at_its_time_and_announced() {
                     rule: "校园".into(),
                     plan: Some("校园食品安全".into()),
                     seq: event,
-                    at: before() - Duration::hours(2),
+                    at,
                     message: serde_json::json!({ "title": format!("第{event}条预警") }),
                     deliveries: vec![],
                 }],

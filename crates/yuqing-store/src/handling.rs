@@ -300,6 +300,8 @@ pub struct AlertQuery {
     pub unacked: bool,
     /// Raised at or after.
     pub since: Option<DateTime<Utc>>,
+    /// Raised before.
+    pub until: Option<DateTime<Utc>>,
     /// Only this event.
     pub event_id: Option<i64>,
     /// At most this many (0: no limit), newest first.

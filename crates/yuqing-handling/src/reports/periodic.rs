@@ -46,6 +46,7 @@ pub(super) async fn build<S: Store + HandlingStore + ReportStore + Send + Sync +
     };
     let alerts_q = AlertQuery {
         since: Some(span.since.with_timezone(&Utc)),
+        until: Some(span.until.with_timezone(&Utc)),
         ..Default::default()
     };
     // A plan's report counts only the documents the plan hit, and its alerts.
@@ -340,10 +341,6 @@ pub(super) async fn build<S: Store + HandlingStore + ReportStore + Send + Sync +
     rep.sections.push(section("热点事件", ev_blocks));
 
     // ---- 三、预警情况 ----
-    let alerts: Vec<_> = alerts
-        .into_iter()
-        .filter(|a| a.raised_at.timestamp_millis() < until)
-        .collect();
     let mut al_figs = vec![fig("alerts", "新增预警", int(alerts.len()))];
     al_figs.extend(alert_level_figures(&alerts));
     let acked = alerts.iter().filter(|a| a.acked_at.is_some()).count();

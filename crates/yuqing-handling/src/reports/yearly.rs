@@ -240,12 +240,10 @@ pub(super) async fn assess<S: Store + HandlingStore + ReportStore + Send + Sync 
         .store
         .alerts(&AlertQuery {
             since: Some(span.since.with_timezone(&Utc)),
+            until: Some(span.until.with_timezone(&Utc)),
             ..Default::default()
         })
-        .await?
-        .into_iter()
-        .filter(|a| a.raised_at < span.until)
-        .collect();
+        .await?;
     let cases = r.visible_cases(viewer).await?;
     let period = Period {
         from: span.since.with_timezone(&Utc),

@@ -416,6 +416,36 @@ pub async fn one_alert_per_event_and_level<S: HandlingStore>(s: S) {
     let all = s.alerts(&AlertQuery::default()).await.expect("list");
     assert_eq!(all.len(), 3);
     assert!(all[0].raised_at >= all[2].raised_at, "newest first");
+    // A time range: raised at or after `since`, before `until`.
+    let (oldest, newest) = (all[2].raised_at, all[0].raised_at);
+    assert!(
+        oldest < newest,
+        "the fixture's alerts are raised at different times"
+    );
+    let before_newest = s
+        .alerts(&AlertQuery {
+            until: Some(newest),
+            ..Default::default()
+        })
+        .await
+        .expect("until");
+    assert!(
+        !before_newest.is_empty() && before_newest.iter().all(|a| a.raised_at < newest),
+        "until is exclusive"
+    );
+    let from_oldest_to_newest = s
+        .alerts(&AlertQuery {
+            since: Some(oldest),
+            until: Some(newest),
+            ..Default::default()
+        })
+        .await
+        .expect("range");
+    assert_eq!(from_oldest_to_newest.len(), before_newest.len());
+    assert!(
+        from_oldest_to_newest.iter().all(|a| a.raised_at >= oldest),
+        "since is inclusive"
+    );
     let acked = s
         .ack_alert(*a, "ana", t0() + Duration::minutes(5))
         .await

@@ -627,6 +627,9 @@ impl HandlingStore for SqliteStore {
         if let Some(s) = q.since {
             b.push(" AND raised_at >= ").push_bind(s.timestamp_millis());
         }
+        if let Some(u) = q.until {
+            b.push(" AND raised_at < ").push_bind(u.timestamp_millis());
+        }
         if let Some(e) = q.event_id {
             b.push(" AND event_id = ").push_bind(e);
         }

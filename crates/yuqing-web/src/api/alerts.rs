@@ -88,6 +88,7 @@ pub async fn list_alerts<S: Store + HandlingStore>(
             since,
             event_id: p.event,
             limit: p.limit.unwrap_or(100).clamp(1, 1000),
+            ..Default::default()
         })
         .await?;
     Ok(Json(
