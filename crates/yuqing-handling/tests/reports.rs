@@ -422,6 +422,59 @@ timeout = "5s"
         "each made once"
     );
 
+    // Tuesday's 日报 is saved under its key with a model this version cannot read (another
+    // version wrote it): announced once by its title, not tried again every minute.
+    clock.set(
+        Utc.with_ymd_and_hms(2026, 6, 2, 9, 5, 0)
+            .single()
+            .expect("tue"),
+    );
+    use yuqing_store::reports::{NewReport, ReportStore};
+    let odd = store
+        .put_report(&NewReport {
+            kind: "daily".into(),
+            title: "舆情日报".into(),
+            subtitle: Some("2026年6月2日".into()),
+            issue: None,
+            inputs: serde_json::json!({}),
+            model: serde_json::json!({ "format": 99 }),
+            created_at: yuqing_core::Clock::now(&*clock),
+            created_by: "system".into(),
+            unit: None,
+            schedule_key: Some("daily:2026-06-02".into()),
+        })
+        .await
+        .expect("put")
+        .expect("new");
+    let ran = r
+        .run_schedule(&settings, &channels)
+        .await
+        .expect("schedule");
+    assert_eq!(ran.len(), 1, "{ran:?}");
+    assert_eq!(
+        (ran[0].made.as_ref().expect("made").id, ran[0].queued),
+        (odd.id, 2)
+    );
+    let before_odd = hook_state.got.lock().expect("lock").len();
+    assert_eq!(dispatcher.drain().await.expect("send").delivered, 2);
+    let hooks = hook_state.got.lock().expect("lock").clone();
+    assert_eq!(hooks.len(), before_odd + 1);
+    let last = &hooks[before_odd];
+    assert_eq!(last["type"], "report", "{last}");
+    assert!(
+        last["title"]
+            .as_str()
+            .is_some_and(|t| t.contains("舆情日报（2026年6月2日）")),
+        "{last}"
+    );
+    assert!(
+        r.run_schedule(&settings, &channels)
+            .await
+            .expect("schedule")
+            .is_empty(),
+        "announced once"
+    );
+
     // The analyst's commentary survives a rebuild; an empty text returns the draft.
     let mut c = BTreeMap::new();
     c.insert(

@@ -163,17 +163,18 @@ impl<S: Store + HandlingStore + ReportStore + Send + Sync + 'static> Reports<S> 
                     continue;
                 }
             };
-            let queued = match serde_json::from_value::<Report>(saved.model.clone()) {
-                Ok(report) => {
-                    let msg = announcement(&report, saved.id, settings, self.now());
-                    self.queue(&announce_id, msg, Some(saved.id), channels)
-                        .await
-                }
+            let msg = match serde_json::from_value::<Report>(saved.model.clone()) {
+                Ok(report) => announcement(&report, saved.id, settings, self.now()),
+                // Saved by another version, say: announced by its title, once, rather than
+                // tried again every minute.
                 Err(e) => {
-                    tracing::error!(report = %key, error = %e, "a scheduled report could not be read back");
-                    0
+                    tracing::error!(report = %key, error = %e, "a scheduled report could not be read back; announced by its title");
+                    announcement_by_title(&saved, settings, self.now())
                 }
             };
+            let queued = self
+                .queue(&announce_id, msg, Some(saved.id), channels)
+                .await;
             ran.push(Ran {
                 key,
                 made: Ok(saved),
@@ -333,12 +334,7 @@ pub fn announcement(
     if let Some(n) = &report.notice {
         text = n.clone();
     }
-    let link = settings.base_url.as_deref().map(|b| {
-        format!(
-            "{}/api/v1/reports/{id}/export.docx",
-            b.trim_end_matches('/')
-        )
-    });
+    let link = report_link(settings, id);
     notice_message(
         report.title.clone(),
         format!(
@@ -353,6 +349,39 @@ pub fn announcement(
         link,
         now,
     )
+}
+
+/// The announcement of a saved report whose model cannot be read back: its title and where
+/// to open it.
+pub fn announcement_by_title(
+    saved: &SavedReport,
+    settings: &ReportSettings,
+    now: DateTime<Utc>,
+) -> AlertMessage {
+    let title = match &saved.subtitle {
+        Some(s) => format!("{}（{s}）", saved.title),
+        None => saved.title.clone(),
+    };
+    notice_message(
+        saved.title.clone(),
+        title,
+        format!(
+            "报告已生成（编号 {}），请在 yuqing 的“报告”页面查看。",
+            saved.id
+        ),
+        report_link(settings, saved.id),
+        now,
+    )
+}
+
+/// The Word download of report `id`, when `[report] base_url` is set.
+fn report_link(settings: &ReportSettings, id: i64) -> Option<String> {
+    settings.base_url.as_deref().map(|b| {
+        format!(
+            "{}/api/v1/reports/{id}/export.docx",
+            b.trim_end_matches('/')
+        )
+    })
 }
 
 /// Word to the office that a scheduled report could not be made.
