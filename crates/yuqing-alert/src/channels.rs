@@ -523,8 +523,8 @@ pub fn feishu_payload(msg: &AlertMessage, lang: Lang, sign: Option<(i64, String)
     body
 }
 
-/// At most this many people are @-mentioned in one Feishu message (the tags take at most
-/// 20 × 82 bytes of the body's limit).
+/// At most this many people are @-mentioned in one Feishu message (the tags then take at
+/// most 20 × 85 bytes of the text's limit).
 const MAX_FEISHU_ATS: usize = 20;
 
 /// Whether `id` can go into an `<at>` tag as it is: 1 to 64 ASCII letters, digits, `_` or
@@ -1032,8 +1032,8 @@ impl Smtp {
     }
 
     /// Whom to copy: the people `msg` names who have an address, unless the channel is set
-    /// not to, each once and never one of `to`. An address that is not one (it was checked
-    /// when the organisation was saved, so this is an older store) is left out with a
+    /// not to, each once and never one of `to`. An address the mail library cannot parse
+    /// (the organisation's check when it is saved is a lighter one) is left out with a
     /// warning rather than failing the mail.
     fn cc_of(&self, channel: &str, msg: &AlertMessage) -> Vec<Mailbox> {
         let mut out: Vec<Mailbox> = Vec::new();
