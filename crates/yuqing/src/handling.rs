@@ -167,6 +167,9 @@ pub enum AlertCommand {
         /// Alerts raised at or after (YYYY-MM-DD or RFC 3339, Beijing time).
         #[arg(long)]
         since: Option<String>,
+        /// Alerts raised before (RFC 3339, or YYYY-MM-DD: to the end of that day).
+        #[arg(long)]
+        until: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -1506,11 +1509,13 @@ async fn alert(root: &Path, cfg: &Config, cmd: AlertCommand) -> anyhow::Result<E
             )?;
             Ok(ExitCode::SUCCESS)
         }
-        AlertCommand::Quality { since, json } => {
+        AlertCommand::Quality { since, until, json } => {
             let since = since.as_deref().map(parse_when).transpose()?;
+            let until = until.as_deref().map(parse_end).transpose()?;
             let rows = store
                 .alerts(&AlertQuery {
                     since,
+                    until,
                     ..Default::default()
                 })
                 .await?;

@@ -278,6 +278,45 @@ monthly_at = ""
         (&json!(1), &json!(1), &json!(1.0)),
         "{q}"
     );
+    // A period: `until` the day before the alert's leaves it out; a bare date for its day
+    // includes the whole day. The inbox reads the same way.
+    let get = |path: String| {
+        let c = c.clone();
+        async move {
+            c.get(path)
+                .bearer_auth("t0ken")
+                .send()
+                .await
+                .expect("get")
+                .json::<Value>()
+                .await
+                .expect("json")
+        }
+    };
+    let all = get(format!("{base}/api/v1/alerts")).await;
+    let raised: chrono::DateTime<chrono::FixedOffset> = all["alerts"][0]["raised_at"]
+        .as_str()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .expect("raised_at");
+    // The Beijing day it was raised on.
+    let day = raised
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("+8"))
+        .date_naive();
+    let before = day.pred_opt().expect("the day before");
+    for (until, plans, listed) in [(before, 0, 0), (day, 1, 1)] {
+        let q = get(format!("{base}/api/v1/alerts/quality?until={until}")).await;
+        assert_eq!(
+            q["plans"].as_array().map(Vec::len),
+            Some(plans),
+            "{until}: {q}"
+        );
+        let l = get(format!("{base}/api/v1/alerts?until={until}")).await;
+        assert_eq!(
+            l["alerts"].as_array().map(Vec::len),
+            Some(listed),
+            "{until}: {l}"
+        );
+    }
 
     let out = common::run(&[
         "alert",
@@ -329,6 +368,17 @@ monthly_at = ""
         ok.status.success(),
         "{}",
         String::from_utf8_lossy(&ok.stderr)
+    );
+    let early = common::run(&["alert", "quality", "--until", "2000-01-01", "--data", d]);
+    assert!(
+        early.status.success(),
+        "{}",
+        String::from_utf8_lossy(&early.stderr)
+    );
+    assert!(
+        !String::from_utf8_lossy(&early.stdout).contains("校园食品安全"),
+        "no alert before 2000: {}",
+        String::from_utf8_lossy(&early.stdout)
     );
     let q = common::run(&["alert", "quality", "--json", "--data", d]);
     assert!(q.status.success(), "{}", String::from_utf8_lossy(&q.stderr));

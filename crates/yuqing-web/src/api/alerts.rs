@@ -24,6 +24,8 @@ pub struct ListParams {
     pub unacked: bool,
     /// Raised at or after (RFC 3339 or YYYY-MM-DD, Beijing time).
     pub since: Option<String>,
+    /// Raised before (RFC 3339, or YYYY-MM-DD: to the end of that day).
+    pub until: Option<String>,
     pub event: Option<i64>,
     pub limit: Option<i64>,
 }
@@ -66,6 +68,13 @@ fn since_param(since: Option<&str>) -> Result<Option<chrono::DateTime<chrono::Ut
         .transpose()
 }
 
+/// `until` (RFC 3339, or YYYY-MM-DD: the end of that Beijing day), if given.
+fn until_param(until: Option<&str>) -> Result<Option<chrono::DateTime<chrono::Utc>>, CaseError> {
+    until
+        .map(|u| super::cases::end_param("until", u))
+        .transpose()
+}
+
 fn not_found(id: i64) -> CaseError {
     ApiError::new(
         Code::NotFound,
@@ -86,9 +95,9 @@ pub async fn list_alerts<S: Store + HandlingStore>(
         .alerts(&AlertQuery {
             unacked: p.unacked,
             since,
+            until: until_param(p.until.as_deref())?,
             event_id: p.event,
             limit: p.limit.unwrap_or(100).clamp(1, 1000),
-            ..Default::default()
         })
         .await?;
     Ok(Json(
@@ -172,9 +181,11 @@ pub async fn set_verdict<S: Store + HandlingStore>(
 pub struct QualityParams {
     /// Alerts raised at or after (RFC 3339 or YYYY-MM-DD, Beijing time).
     pub since: Option<String>,
+    /// Alerts raised before (RFC 3339, or YYYY-MM-DD: to the end of that day).
+    pub until: Option<String>,
 }
 
-/// `GET /api/v1/alerts/quality?since`: per monitoring plan, its alerts and how many were
+/// `GET /api/v1/alerts/quality?since&until`: per monitoring plan, its alerts and how many were
 /// confirmed or false alarms (`yuqing_handling::verdicts`), most false alarms first.
 pub async fn quality<S: Store + HandlingStore>(
     State(st): State<Arc<AppState<S>>>,
@@ -184,6 +195,7 @@ pub async fn quality<S: Store + HandlingStore>(
         .store
         .alerts(&AlertQuery {
             since: since_param(p.since.as_deref())?,
+            until: until_param(p.until.as_deref())?,
             ..Default::default()
         })
         .await?;

@@ -158,6 +158,18 @@ fn created(v: impl serde::Serialize) -> Reply {
         .into_response())
 }
 
+/// The end of a period: as [`time_param`], but a bare date means the end of that day.
+pub(super) fn end_param(name: &str, v: &str) -> Result<DateTime<Utc>, CaseError> {
+    let t = time_param(name, v)?;
+    Ok(
+        if chrono::NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").is_ok() {
+            t + Duration::days(1)
+        } else {
+            t
+        },
+    )
+}
+
 fn time_param(name: &str, v: &str) -> Result<DateTime<Utc>, CaseError> {
     yuqing_core::document::parse_time_str(v.trim(), yuqing_core::document::beijing())
         .map(|t| t.with_timezone(&Utc))
@@ -517,16 +529,9 @@ pub(super) async fn stats_of<S: Store + HandlingStore>(
     p: &StatsParams,
 ) -> Result<(Stats, Org, Arc<Cases<S>>), CaseError> {
     let (svc, user, org) = identify(st, headers).await?;
-    let to = time_param("to", &p.to)?;
-    // A bare date as the end includes that day.
-    let to = if chrono::NaiveDate::parse_from_str(p.to.trim(), "%Y-%m-%d").is_ok() {
-        to + Duration::days(1)
-    } else {
-        to
-    };
     let period = Period {
         from: time_param("from", &p.from)?,
-        to,
+        to: end_param("to", &p.to)?,
     };
     let as_of = match &p.as_of {
         Some(v) => time_param("as_of", v)?,
