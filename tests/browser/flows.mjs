@@ -422,6 +422,16 @@ async function alertToClosedCase(ctx) {
   const q = await leader.$$eval('.page-alerts .alert-quality tbody tr', (rows) => rows.map((r) => [...r.children].map((c) => c.textContent)));
   const line = q.find((r) => r[0] === plan);
   check(line && Number(line[2]) >= 1, `the plan's confirmed alerts are counted: ${JSON.stringify(q)}`);
+  // The same table for this year: the page asks for the year's alerts and still counts it.
+  const year = new Date(Date.now() + 8 * 3600000).getUTCFullYear();
+  const [asked] = await Promise.all([
+    leader.waitForResponse((r) => r.url().includes('/api/v1/alerts/quality?') && r.url().includes(`since=${year}-01-01`), { timeout: 10_000 }),
+    leader.selectOption('.page-alerts .alert-quality select[name=quality-period]', 'year'),
+  ]);
+  check(asked.ok(), `the year's figures are read: ${asked.status()}`);
+  await leader.waitForSelector('.page-alerts .alert-quality[data-period="year"] tbody tr', { timeout: 10_000 });
+  const qy = await leader.$$eval('.page-alerts .alert-quality tbody tr', (rows) => rows.map((r) => [...r.children].map((c) => c.textContent)));
+  check(qy.some((r) => r[0] === plan && Number(r[2]) >= 1), `this year's table counts it too: ${JSON.stringify(qy)}`);
   await shot(leader, '20b-alert-verdict');
   // The 监测方案 list shows the plan's false alarms among its judged alerts: none of one.
   await leader.goto(`${base}/#/plans`);

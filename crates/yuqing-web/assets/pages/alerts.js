@@ -65,6 +65,12 @@ define({
   'alerts.verdict_ok': ['预警 {id} 已判为{v}', 'Alert {id}: {v}'],
   'alerts.quality': ['各监测方案的预警与误报', 'Alerts and false alarms per plan'],
   'alerts.quality_note': ['误报多的方案宜加排除词或收窄主体词。', 'Plans with many false alarms want an exclusion word or narrower subject words.'],
+  'alerts.q.period': ['统计范围', 'Period'],
+  'alerts.q.period.all': ['全部', 'All'],
+  'alerts.q.period.30d': ['近 30 天', 'Last 30 days'],
+  'alerts.q.period.quarter': ['本季度', 'This quarter'],
+  'alerts.q.period.year': ['本年', 'This year'],
+  'alerts.q.none': ['此期间没有预警。', 'No alerts in this period.'],
   'alerts.q.plan': ['监测方案', 'Plan'],
   'alerts.q.alerts': ['预警', 'Alerts'],
   'alerts.q.confirmed': ['属实', 'Confirmed'],
@@ -86,6 +92,7 @@ export function registerUnits() {
 
 export default async function (root, _params, query) {
   const onlyUnacked = query.unacked === '1';
+  let qualityPeriod = 'all';
   const list = h('div', {}, h('p', { class: 'muted' }, t('common.loading')));
   const toggle = h('input', {
     type: 'checkbox',
@@ -103,7 +110,7 @@ export default async function (root, _params, query) {
     await guard(async () => {
       const [data, quality] = await Promise.all([
         api('alerts', { query: { unacked: onlyUnacked ? 'true' : undefined, limit: 300 } }),
-        api('alerts/quality'),
+        api('alerts/quality', { query: { since: periodStart(qualityPeriod) } }),
       ]);
       const alerts = data.alerts || [];
       // Unacknowledged first, then newest first.
@@ -196,13 +203,34 @@ export default async function (root, _params, query) {
     tbody.append(row, detail);
   }
 
+  /** The first Beijing day of a quality period, YYYY-MM-DD (none for all time). */
+  function periodStart(p) {
+    const bj = new Date(Date.now() + 8 * 3600000);
+    const pad = (n) => String(n).padStart(2, '0');
+    const y = bj.getUTCFullYear();
+    if (p === '30d') return new Date(bj.getTime() - 30 * 86400000).toISOString().slice(0, 10);
+    if (p === 'quarter') return `${y}-${pad(Math.floor(bj.getUTCMonth() / 3) * 3 + 1)}-01`;
+    if (p === 'year') return `${y}-01-01`;
+    return undefined;
+  }
+
+  /** Per plan, its alerts and verdicts in the chosen period; the period can be changed in
+   *  place (only the table is read again). */
   function qualityTable(plans) {
-    if (!plans.length) return null;
     const pct = (x) => (x === null || x === undefined ? '-' : `${(x * 100).toFixed(1)}%`);
-    return h('div', { class: 'card alert-quality' },
-      h('h2', {}, t('alerts.quality')),
+    const period = h('select', {
+      name: 'quality-period',
+      'aria-label': t('alerts.q.period'),
+      onchange: async (e) => {
+        qualityPeriod = e.target.value;
+        const q = await guard(() => api('alerts/quality', { query: { since: periodStart(qualityPeriod) } }));
+        if (q) card.replaceWith(qualityTable(q.plans || []));
+      },
+    }, ['all', '30d', 'quarter', 'year'].map((p) => h('option', { value: p, selected: p === qualityPeriod }, t(`alerts.q.period.${p}`))));
+    const card = h('div', { class: 'card alert-quality', dataset: { period: qualityPeriod } },
+      h('div', { class: 'row' }, h('h2', {}, t('alerts.quality')), h('label', { class: 'muted' }, t('alerts.q.period'), ' ', period)),
       h('p', { class: 'muted small' }, t('alerts.quality_note')),
-      h('table', {},
+      plans.length ? h('table', {},
         h('thead', {}, h('tr', {}, ['plan', 'alerts', 'confirmed', 'false_alarms', 'unjudged', 'rate'].map((k) => h('th', {}, t(`alerts.q.${k}`))))),
         h('tbody', {}, plans.map((q) => h('tr', { dataset: { plan: q.plan } },
           h('td', {}, q.plan || '-'),
@@ -210,7 +238,9 @@ export default async function (root, _params, query) {
           h('td', {}, fmtNum(q.confirmed)),
           h('td', { class: q.false_alarms ? 'overdue' : '' }, fmtNum(q.false_alarms)),
           h('td', {}, fmtNum(q.unjudged)),
-          h('td', {}, pct(q.false_alarm_rate)))))));
+          h('td', {}, pct(q.false_alarm_rate))))))
+        : h('p', { class: 'muted' }, t('alerts.q.none')));
+    return card;
   }
 
   function openCaseControl(a) {
