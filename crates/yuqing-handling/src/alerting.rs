@@ -386,7 +386,7 @@ impl<S: Store + HandlingStore> Alerter<S> {
                 Some(format!("alert rule: {}", rule.describe_en())),
             ),
         };
-        Ok(AlertMessage {
+        let mut msg = AlertMessage {
             alert_id: String::new(),
             level,
             plan: plan.unwrap_or("（未命中方案）").to_owned(),
@@ -399,10 +399,12 @@ impl<S: Store + HandlingStore> Alerter<S> {
             kind: MessageKind::Alert,
             next: None,
             next_en: None,
-            mention: mention.mobiles,
-            mention_email: mention.emails,
-            mention_feishu: mention.feishu,
-        })
+            mention: Vec::new(),
+            mention_email: Vec::new(),
+            mention_feishu: Vec::new(),
+        };
+        mention.apply(&mut msg);
+        Ok(msg)
     }
 }
 

@@ -1010,11 +1010,7 @@ impl<S: Store + HandlingStore> Cases<S> {
         points.retain(|p| assessment::sees_person(&org, viewer, &p.user));
         let mut adjustments = self.adjustments(period).await?;
         adjustments.retain(|a| assessment::sees_person(&org, viewer, &a.user));
-        let adjustable = org
-            .users()
-            .filter(|u| Self::require_point_adjuster(&org, viewer, &u.id).is_ok())
-            .map(|u| u.id.clone())
-            .collect();
+        let adjustable = assessment::adjustable(&org, viewer);
         Ok(Stats {
             period,
             as_of,

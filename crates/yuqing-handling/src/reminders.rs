@@ -133,7 +133,7 @@ pub fn message(r: &Reminder, case: &Case, org: Option<&Org>) -> AlertMessage {
             }))
         })
         .unwrap_or_default();
-    AlertMessage {
+    let mut msg = AlertMessage {
         alert_id: format!("remind:{}", r.key),
         level: case.level.unwrap_or(Level::General),
         plan: format!("{} · {unit}", case.id),
@@ -146,8 +146,10 @@ pub fn message(r: &Reminder, case: &Case, org: Option<&Org>) -> AlertMessage {
         kind,
         next: Some(next),
         next_en: Some(next_en),
-        mention: mention.mobiles,
-        mention_email: mention.emails,
-        mention_feishu: mention.feishu,
-    }
+        mention: Vec::new(),
+        mention_email: Vec::new(),
+        mention_feishu: Vec::new(),
+    };
+    mention.apply(&mut msg);
+    msg
 }

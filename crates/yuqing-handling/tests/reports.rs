@@ -31,7 +31,12 @@ use yuqing_store::{SqliteStore, Store};
 
 /// 2026-05-06 (a Wednesday) 16:59 Beijing.
 fn before() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 5, 6, 8, 59, 0)
+    utc(2026, 5, 6, 8, 59)
+}
+
+/// A time in UTC, to the minute.
+fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, mo, d, h, mi, 0)
         .single()
         .expect("time")
 }
@@ -71,6 +76,15 @@ async fn hook(State(h): State<Hook>, body: String) -> (StatusCode, &'static str)
         .expect("lock")
         .push(serde_json::from_str(&body).expect("json"));
     (StatusCode::OK, "ok")
+}
+
+/// What one check of the schedule did.
+async fn check(
+    r: &Reports<SqliteStore>,
+    settings: &ReportSettings,
+    channels: &[String],
+) -> Vec<yuqing_handling::reports::schedule::Ran> {
+    r.run_schedule(settings, channels).await.expect("schedule")
 }
 
 fn reports(store: &Arc<SqliteStore>, clock: &Arc<FixedClock>) -> Reports<SqliteStore> {
@@ -193,19 +207,13 @@ timeout = "5s"
 
     let r = reports(&store, &clock);
     // 16:59: not yet.
-    let ran = r
-        .run_schedule(&settings, &channels)
-        .await
-        .expect("schedule");
+    let ran = check(&r, &settings, &channels).await;
     assert!(ran.is_empty(), "{ran:?}");
     // 17:01: made, and its announcement queued for both channels. The webhook is down
     // for the first attempt: the e-mail goes, the webhook's is retried after 10 s.
     clock.advance(Duration::minutes(2));
     hook_state.fail.store(1, Ordering::SeqCst);
-    let mut ran = r
-        .run_schedule(&settings, &channels)
-        .await
-        .expect("schedule");
+    let mut ran = check(&r, &settings, &channels).await;
     assert_eq!(
         ran.len(),
         1,
@@ -300,19 +308,10 @@ timeout = "5s"
 
     // Later the same day, and from a second server on the same database: not again.
     clock.advance(Duration::hours(3));
-    let ran = r
-        .run_schedule(&settings, &channels)
-        .await
-        .expect("schedule");
+    let ran = check(&r, &settings, &channels).await;
     assert!(ran.is_empty(), "{ran:?}");
     let other = reports(&store, &clock);
-    assert!(
-        other
-            .run_schedule(&settings, &channels)
-            .await
-            .expect("schedule")
-            .is_empty()
-    );
+    assert!(check(&other, &settings, &channels).await.is_empty());
     dispatcher.drain().await.expect("send");
     assert_eq!(
         hook_state.got.lock().expect("lock").len(),
@@ -322,11 +321,7 @@ timeout = "5s"
 
     // Thursday's 日报 was saved but the server stopped before queuing its announcement
     // (made here by hand under its key): the next check announces it.
-    clock.set(
-        Utc.with_ymd_and_hms(2026, 5, 7, 9, 5, 0)
-            .single()
-            .expect("thu"),
-    );
+    clock.set(utc(2026, 5, 7, 9, 5));
     let thursday = r
         .make_keyed(
             &Inputs::new(Spec::Daily {
@@ -340,10 +335,7 @@ timeout = "5s"
         .await
         .expect("make")
         .expect("new");
-    let ran = r
-        .run_schedule(&settings, &channels)
-        .await
-        .expect("schedule");
+    let ran = check(&r, &settings, &channels).await;
     assert_eq!(ran.len(), 1, "{ran:?}");
     assert_eq!(
         (ran[0].made.as_ref().expect("made").id, ran[0].queued),
@@ -353,37 +345,18 @@ timeout = "5s"
     dispatcher.drain().await.expect("send");
     assert_eq!(hook_state.got.lock().expect("lock").len(), 2);
     assert!(
-        r.run_schedule(&settings, &channels)
-            .await
-            .expect("schedule")
-            .is_empty(),
+        check(&r, &settings, &channels).await.is_empty(),
         "announced once"
     );
 
     // Saturday: no report without `weekends`.
-    clock.set(
-        Utc.with_ymd_and_hms(2026, 5, 9, 10, 0, 0)
-            .single()
-            .expect("sat"),
-    );
-    assert!(
-        r.run_schedule(&settings, &channels)
-            .await
-            .expect("schedule")
-            .is_empty()
-    );
+    clock.set(utc(2026, 5, 9, 10, 0));
+    assert!(check(&r, &settings, &channels).await.is_empty());
 
     // Monday 2026-06-01 09:30 Beijing: May's 月报 and the week before's 周报 (the 日报
     // waits for 17:00), each announced; the 周报 counts that week's documents.
-    clock.set(
-        Utc.with_ymd_and_hms(2026, 6, 1, 1, 30, 0)
-            .single()
-            .expect("mon"),
-    );
-    let ran = r
-        .run_schedule(&settings, &channels)
-        .await
-        .expect("schedule");
+    clock.set(utc(2026, 6, 1, 1, 30));
+    let ran = check(&r, &settings, &channels).await;
     assert_eq!(
         ran.iter().map(|x| x.key.as_str()).collect::<Vec<_>>(),
         ["monthly:2026-05", "weekly:2026-W22"]
@@ -415,20 +388,13 @@ timeout = "5s"
             .contains("舆情周报")
     );
     assert!(
-        r.run_schedule(&settings, &channels)
-            .await
-            .expect("schedule")
-            .is_empty(),
+        check(&r, &settings, &channels).await.is_empty(),
         "each made once"
     );
 
     // Tuesday's 日报 is saved under its key with a model this version cannot read (another
     // version wrote it): announced once by its title, not tried again every minute.
-    clock.set(
-        Utc.with_ymd_and_hms(2026, 6, 2, 9, 5, 0)
-            .single()
-            .expect("tue"),
-    );
+    clock.set(utc(2026, 6, 2, 9, 5));
     use yuqing_store::reports::{NewReport, ReportStore};
     let odd = store
         .put_report(&NewReport {
@@ -446,10 +412,7 @@ timeout = "5s"
         .await
         .expect("put")
         .expect("new");
-    let ran = r
-        .run_schedule(&settings, &channels)
-        .await
-        .expect("schedule");
+    let ran = check(&r, &settings, &channels).await;
     assert_eq!(ran.len(), 1, "{ran:?}");
     assert_eq!(
         (ran[0].made.as_ref().expect("made").id, ran[0].queued),
@@ -468,10 +431,7 @@ timeout = "5s"
         "{last}"
     );
     assert!(
-        r.run_schedule(&settings, &channels)
-            .await
-            .expect("schedule")
-            .is_empty(),
+        check(&r, &settings, &channels).await.is_empty(),
         "announced once"
     );
 
@@ -615,10 +575,7 @@ async fn a_scheduled_report_that_cannot_be_made_is_reported_once_and_tried_again
 
     let r = reports(&store, &clock);
     for _ in 0..2 {
-        let ran = r
-            .run_schedule(&settings, &channels)
-            .await
-            .expect("schedule");
+        let ran = check(&r, &settings, &channels).await;
         assert_eq!(ran.len(), 1, "{ran:?}");
         assert_eq!(ran[0].key, "daily:2026-05-06");
         let e = ran[0].made.as_ref().expect_err("not made");
@@ -643,10 +600,7 @@ async fn a_scheduled_report_that_cannot_be_made_is_reported_once_and_tried_again
         .execute(store.pool())
         .await
         .expect("drop trigger");
-    let ran = r
-        .run_schedule(&settings, &channels)
-        .await
-        .expect("schedule");
+    let ran = check(&r, &settings, &channels).await;
     assert!(ran[0].made.is_ok(), "{ran:?}");
     dispatcher.drain().await.expect("send");
     let hooks = hook_state.got.lock().expect("lock").clone();

@@ -252,6 +252,30 @@ pub struct PointAdjustment {
     pub revoked_by: Option<String>,
 }
 
+impl PointAdjustment {
+    /// As revoked by `by` at `at`.
+    pub fn revoked(self, by: &str, at: DateTime<Utc>) -> PointAdjustment {
+        PointAdjustment {
+            revoked_at: Some(at),
+            revoked_by: Some(by.to_owned()),
+            ..self
+        }
+    }
+
+    /// As the points count it (whether it is revoked is the caller's to check).
+    pub fn counted(&self) -> yuqing_workflow::points::Adjustment {
+        yuqing_workflow::points::Adjustment {
+            id: self.id,
+            user: self.user.clone(),
+            points: self.points,
+            reason: self.reason.clone(),
+            case_id: self.case_id.clone(),
+            at: self.at,
+            by: self.by.clone(),
+        }
+    }
+}
+
 /// A new [`PointAdjustment`] (the caller validated it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewPointAdjustment {
@@ -262,6 +286,24 @@ pub struct NewPointAdjustment {
     pub at: DateTime<Utc>,
     pub by: String,
     pub created_at: DateTime<Utc>,
+}
+
+impl NewPointAdjustment {
+    /// As saved under `id`.
+    pub fn saved(&self, id: i64) -> PointAdjustment {
+        PointAdjustment {
+            id,
+            user: self.user.clone(),
+            points: self.points,
+            reason: self.reason.clone(),
+            case_id: self.case_id.clone(),
+            at: self.at,
+            by: self.by.clone(),
+            created_at: self.created_at,
+            revoked_at: None,
+            revoked_by: None,
+        }
+    }
 }
 
 /// The audit entry of a saved adjustment (both stores write it).

@@ -2,6 +2,7 @@
 //! events, and the functions that turn a row of either database into a [`StoredDocument`]
 //! or an [`EventRow`] (times are unix milliseconds, JSON columns are text in both).
 
+use crate::handling::PointAdjustment;
 use crate::{EventRow, LevelRecord, Result, StoreError};
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use serde_json::{Map, Value};
@@ -173,5 +174,31 @@ where
         rules_level: r.try_get("rules_level")?,
         graded_seq: r.try_get("graded_seq")?,
         merged_into: r.try_get("merged_into")?,
+    })
+}
+
+/// The columns [`row_to_adjustment`] reads.
+pub(crate) const ADJUSTMENT_COLUMNS: &str = "SELECT id, user_id, points, reason, case_id, at, by_user, \
+     created_at, revoked_at, revoked_by FROM point_adjustments";
+
+pub(crate) fn row_to_adjustment<'r, R>(r: &'r R) -> Result<PointAdjustment>
+where
+    R: Row,
+    usize: ColumnIndex<R>,
+    i32: Decode<'r, R::Database> + Type<R::Database>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(PointAdjustment {
+        id: r.try_get(0)?,
+        user: r.try_get(1)?,
+        points: r.try_get(2)?,
+        reason: r.try_get(3)?,
+        case_id: r.try_get(4)?,
+        at: ms_to_utc(r.try_get(5)?),
+        by: r.try_get(6)?,
+        created_at: ms_to_utc(r.try_get(7)?),
+        revoked_at: r.try_get::<Option<i64>, _>(8)?.map(ms_to_utc),
+        revoked_by: r.try_get(9)?,
     })
 }

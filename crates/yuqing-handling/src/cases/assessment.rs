@@ -32,7 +32,7 @@ pub struct AdjustPoints {
 
 impl<S: HandlingStore + Store> Cases<S> {
     /// Whether `by` may adjust (or revoke an adjustment of) `user`'s points.
-    pub(super) fn require_point_adjuster(org: &Org, by: &Principal, user: &str) -> Result<()> {
+    fn require_point_adjuster(org: &Org, by: &Principal, user: &str) -> Result<()> {
         let Principal::User(by) = by else {
             return Ok(());
         };
@@ -43,12 +43,7 @@ impl<S: HandlingStore + Store> Cases<S> {
                 format!("{by} may not adjust their own points"),
             ));
         }
-        let over = org.user(user).is_some_and(|u| {
-            u.grants
-                .iter()
-                .any(|g| org.has_role(by, &g.unit, Role::Leader))
-        });
-        if over {
+        if leads_person(org, by, user) {
             return Ok(());
         }
         Err(HandlingError::forbidden(
@@ -141,6 +136,27 @@ impl<S: HandlingStore + Store> Cases<S> {
     }
 }
 
+/// Whether `by` holds the leader role over a unit where `person` holds a role.
+fn leads_person(org: &Org, by: &str, person: &str) -> bool {
+    org.user(person).is_some_and(|u| {
+        u.grants
+            .iter()
+            .any(|g| org.has_role(by, &g.unit, Role::Leader))
+    })
+}
+
+/// The people whose points `viewer` may adjust ([`Cases::adjust_points`]): everyone for
+/// the operator; for a user, the people they lead, never themselves.
+pub(super) fn adjustable(org: &Org, viewer: &Principal) -> Vec<String> {
+    org.users()
+        .filter(|u| match viewer {
+            Principal::User(v) => *v != u.id && leads_person(org, v, &u.id),
+            Principal::Operator => true,
+        })
+        .map(|u| u.id.clone())
+        .collect()
+}
+
 /// Whether `viewer` sees `person`'s points and adjustments: the operator always; a user
 /// their own, and those of anyone holding a role on a unit within the viewer's scope.
 pub(super) fn sees_person(org: &Org, viewer: &Principal, person: &str) -> bool {
@@ -157,14 +173,6 @@ pub(super) fn sees_person(org: &Org, viewer: &Principal, person: &str) -> bool {
 pub fn in_force(all: &[PointAdjustment]) -> Vec<Adjustment> {
     all.iter()
         .filter(|a| a.revoked_at.is_none())
-        .map(|a| Adjustment {
-            id: a.id,
-            user: a.user.clone(),
-            points: a.points,
-            reason: a.reason.clone(),
-            case_id: a.case_id.clone(),
-            at: a.at,
-            by: a.by.clone(),
-        })
+        .map(PointAdjustment::counted)
         .collect()
 }

@@ -6,6 +6,7 @@
 
 use super::{SqliteStore, ms_to_utc};
 use crate::handling::*;
+use crate::rows::{ADJUSTMENT_COLUMNS, row_to_adjustment};
 use crate::{Result, StoreError};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -164,25 +165,6 @@ fn row_to_duty(r: &SqliteRow) -> Result<DutySlot> {
         ends_at: ms_to_utc(r.try_get(4)?),
         position: r.try_get(5)?,
         note: r.try_get(6)?,
-    })
-}
-
-/// The columns [`row_to_adjustment`] reads.
-const ADJUSTMENT_COLUMNS: &str = "SELECT id, user_id, points, reason, case_id, at, by_user, \
-     created_at, revoked_at, revoked_by FROM point_adjustments";
-
-fn row_to_adjustment(r: &SqliteRow) -> Result<PointAdjustment> {
-    Ok(PointAdjustment {
-        id: r.try_get(0)?,
-        user: r.try_get(1)?,
-        points: r.try_get(2)?,
-        reason: r.try_get(3)?,
-        case_id: r.try_get(4)?,
-        at: ms_to_utc(r.try_get(5)?),
-        by: r.try_get(6)?,
-        created_at: ms_to_utc(r.try_get(7)?),
-        revoked_at: r.try_get::<Option<i64>, _>(8)?.map(ms_to_utc),
-        revoked_by: r.try_get(9)?,
     })
 }
 
@@ -850,18 +832,7 @@ impl HandlingStore for SqliteStore {
         .bind(a.created_at.timestamp_millis())
         .fetch_one(&mut *tx)
         .await?;
-        let saved = PointAdjustment {
-            id,
-            user: a.user.clone(),
-            points: a.points,
-            reason: a.reason.clone(),
-            case_id: a.case_id.clone(),
-            at: a.at,
-            by: a.by.clone(),
-            created_at: a.created_at,
-            revoked_at: None,
-            revoked_by: None,
-        };
+        let saved = a.saved(id);
         chain(&mut tx, vec![adjustment_entry(&saved)]).await?;
         tx.commit().await?;
         Ok(saved)
@@ -897,11 +868,7 @@ impl HandlingStore for SqliteStore {
             .await?;
         chain(&mut tx, vec![revocation_entry(&a, by, at)]).await?;
         tx.commit().await?;
-        Ok(Some(PointAdjustment {
-            revoked_at: Some(at),
-            revoked_by: Some(by.to_owned()),
-            ..a
-        }))
+        Ok(Some(a.revoked(by, at)))
     }
 
     async fn point_adjustment(&self, id: i64) -> Result<Option<PointAdjustment>> {
