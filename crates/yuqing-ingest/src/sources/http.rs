@@ -684,10 +684,31 @@ impl Fetcher {
         let (Some(host), Some(port)) = (url.host(), url.port_or_known_default()) else {
             return false;
         };
-        let key = host_key(&host);
+        self.listed(&host_key(&host), port)
+    }
+
+    /// True when `allow_hosts` lists `key` (a [`host_key`]) for `port`.
+    fn listed(&self, key: &str, port: u16) -> bool {
         self.allow
             .iter()
             .any(|a| a.host == key && a.port.is_none_or(|p| p == port))
+    }
+
+    /// True when the source may reach `host:port` at a private or reserved address:
+    /// `allow_private`, or the host listed in `allow_hosts` (for sources that do not speak
+    /// HTTP, such as mailboxes, which check their destinations themselves).
+    pub(crate) fn permits_private(&self, host: &str, port: u16) -> bool {
+        self.policy.allow_private || normalize_host(host).is_some_and(|key| self.listed(&key, port))
+    }
+
+    /// The source's `timeout`, for one network step.
+    pub(crate) fn timeout(&self) -> Duration {
+        self.policy.timeout
+    }
+
+    /// The source's `max_body_bytes`.
+    pub(crate) fn max_body_bytes(&self) -> u64 {
+        self.policy.max_body_bytes
     }
 
     /// Refuses forbidden destinations before any traffic is sent to them.

@@ -1,4 +1,5 @@
-//! Network sources: RSS/Atom feeds, web pages and JSON APIs, polled under `yuqing serve`.
+//! Network sources: RSS/Atom feeds, web pages, JSON APIs and mailboxes (IMAP), polled under
+//! `yuqing serve`.
 //!
 //! A [`SourceConfig`] is one `[[sources]]` table of the config file: raw, as the user wrote
 //! it (unknown keys are refused). [`SourceConfig::build`] validates it (URL, selectors,
@@ -15,12 +16,14 @@
 //! The cursor is a small JSON object, versioned (`"v": 1`):
 //! `{"v":1,"etag":…,"last_modified":…,"seen":[newest ids…]}` for feeds, plus
 //! `"backlog": true` for web sources that left links for the next round, and
-//! `{"v":1,"last_id":…,"seen":[…]}` for JSON APIs. A cursor that cannot be read is treated
+//! `{"v":1,"last_id":…,"seen":[…]}` for JSON APIs, `{"v":1,"uidvalidity":…,"last_uid":…}`
+//! for mailboxes ([`mailbox`]). A cursor that cannot be read is treated
 //! as absent (the store's dedup keeps that safe).
 
 pub mod feed;
 pub mod http;
 pub mod jsonapi;
+pub mod mailbox;
 pub mod web;
 
 use std::collections::{BTreeMap, HashSet};
@@ -232,6 +235,8 @@ pub enum SourceType {
     Web,
     /// A JSON API with a field mapping.
     JsonApi,
+    /// A mailbox read over IMAP (县长信箱, a complaints address).
+    Imap,
 }
 
 impl SourceType {
@@ -240,6 +245,7 @@ impl SourceType {
             SourceType::Feed => "feed",
             SourceType::Web => "web",
             SourceType::JsonApi => "json_api",
+            SourceType::Imap => "imap",
         }
     }
 }
@@ -295,16 +301,17 @@ fn is_false(b: &bool) -> bool {
 pub struct SourceConfig {
     /// Unique name; shown in errors, logs, metrics and stored in `document.source`.
     pub name: String,
-    /// `feed`, `web` or `json_api`.
+    /// `feed`, `web`, `json_api` or `imap`.
     #[serde(rename = "type")]
     pub source_type: SourceType,
-    /// The feed URL, the list page URL, or the API URL (may contain `{page}`).
+    /// The feed URL, the list page URL, the API URL (may contain `{page}`), or the mailbox
+    /// (`imaps://host/folder`).
     pub url: String,
     /// A disabled source is kept in the config but not polled.
     #[serde(default = "default_true", skip_serializing_if = "is_true")]
     pub enabled: bool,
-    /// `document.platform` of what the source produces. Default `news` for feed and web;
-    /// required for json_api.
+    /// `document.platform` of what the source produces. Default `news` for feed and web,
+    /// `email` for imap; required for json_api.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
     /// Time between two polls. Default 5 minutes.
@@ -382,6 +389,17 @@ pub struct SourceConfig {
     /// json_api: most pages read per poll. Default 5 with paging, else 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_pages: Option<u32>,
+
+    // --- type = "imap"
+    /// imap: the account to log in as (required).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// imap: its password or app password (required); never logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<Secret>,
+    /// imap: most messages read per poll (the rest wait for the next poll). Default 200.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_messages: Option<usize>,
 }
 
 /// Document platform names: lower-case letters, digits, `-`, `_` (as `Document::validate`).
@@ -407,6 +425,7 @@ impl SourceConfig {
         match (&self.platform, self.source_type) {
             (Some(p), _) => p,
             (None, SourceType::JsonApi) => "web",
+            (None, SourceType::Imap) => "email",
             (None, _) => "news",
         }
     }
@@ -458,9 +477,11 @@ impl SourceConfig {
                 format!("platform {platform:?} is invalid: use lower-case letters, digits, - or _"),
             ));
         }
-        // The URL must be absolute http(s); `{page}` stands for a number.
+        // The URL must be absolute http(s); `{page}` stands for a number. A mailbox's url
+        // is checked by `MailSpec::from_config`.
         let probe = self.url.replace("{page}", "1");
         match url::Url::parse(probe.trim()) {
+            _ if self.source_type == SourceType::Imap => {}
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
             _ => {
                 return Err(err(
@@ -505,6 +526,7 @@ impl SourceConfig {
             SourceType::Feed => SourceImpl::Feed,
             SourceType::Web => SourceImpl::Web(web::WebSpec::from_config(self)?),
             SourceType::JsonApi => SourceImpl::JsonApi(jsonapi::JsonSpec::from_config(self)?),
+            SourceType::Imap => SourceImpl::Mailbox(mailbox::MailSpec::from_config(self)?),
         };
         let fetcher = Fetcher::new(self.fetch_policy())?;
         Ok(Source {
@@ -533,19 +555,55 @@ impl SourceConfig {
             ("first_page", self.first_page.is_some()),
             ("max_pages", self.max_pages.is_some()),
         ];
+        let imap_keys = [
+            ("user", self.user.is_some()),
+            ("password", self.password.is_some()),
+            ("max_messages", self.max_messages.is_some()),
+        ];
         let foreign = match self.source_type {
             SourceType::Feed => web_keys
                 .iter()
                 .chain(json_keys.iter())
+                .chain(imap_keys.iter())
                 .find(|(_, set)| *set),
-            SourceType::Web => json_keys.iter().find(|(_, set)| *set),
-            SourceType::JsonApi => web_keys.iter().find(|(_, set)| *set),
+            SourceType::Web => json_keys
+                .iter()
+                .chain(imap_keys.iter())
+                .find(|(_, set)| *set),
+            SourceType::JsonApi => web_keys
+                .iter()
+                .chain(imap_keys.iter())
+                .find(|(_, set)| *set),
+            SourceType::Imap => web_keys
+                .iter()
+                .chain(json_keys.iter())
+                .find(|(_, set)| *set),
         };
+        if self.source_type == SourceType::Imap {
+            let http_only = [
+                ("headers", !self.headers.is_empty()),
+                ("user_agent", self.user_agent.is_some()),
+                ("respect_robots", !self.respect_robots),
+            ];
+            if let Some((key, _)) = http_only.iter().find(|(_, set)| *set) {
+                return Err(SourceError::config(
+                    &self.name,
+                    format!(
+                        "{key} 只适用于网页类的源（feed、web、json_api），邮箱源没有这一项；请删除"
+                    ),
+                    format!(
+                        "{key} only applies to HTTP sources (feed, web, json_api), not to a mailbox; remove it"
+                    ),
+                ));
+            }
+        }
         if let Some((key, _)) = foreign {
             let owner = if web_keys.iter().any(|(k, _)| k == key) {
                 "web"
-            } else {
+            } else if json_keys.iter().any(|(k, _)| k == key) {
                 "json_api"
+            } else {
+                "imap"
             };
             return Err(SourceError::config(
                 &self.name,
@@ -570,6 +628,7 @@ enum SourceImpl {
     Feed,
     Web(web::WebSpec),
     JsonApi(jsonapi::JsonSpec),
+    Mailbox(mailbox::MailSpec),
 }
 
 /// A built source, ready to poll. `Send + Sync`; poll it from one task at a time.
@@ -587,6 +646,7 @@ impl fmt::Debug for Source {
             SourceImpl::Feed => "feed",
             SourceImpl::Web(_) => "web",
             SourceImpl::JsonApi(_) => "json_api",
+            SourceImpl::Mailbox(_) => "imap",
         };
         f.debug_struct("Source")
             .field("name", &self.name)
@@ -635,6 +695,7 @@ impl Source {
             SourceImpl::Feed => feed::poll(self, cursor).await,
             SourceImpl::Web(spec) => web::poll(self, spec, cursor).await,
             SourceImpl::JsonApi(spec) => jsonapi::poll(self, spec, cursor).await,
+            SourceImpl::Mailbox(spec) => mailbox::poll(self, spec, cursor).await,
         };
         match &result {
             Ok(p) => {
