@@ -353,7 +353,12 @@ mod tests {
         assert_eq!(cfg.ingest.max_text_bytes, d.ingest.max_text_bytes);
         assert_eq!(cfg.ingest.grouping.min_chars, d.ingest.grouping.min_chars);
         assert_eq!(cfg.import_dir.interval.0, d.import_dir.interval.0);
-        assert_eq!(cfg.sources.len(), 3);
+        assert_eq!(cfg.sources.len(), 4);
+        for s in &cfg.sources {
+            assert!(!s.enabled, "{} is an example: disabled", s.name);
+            s.build()
+                .unwrap_or_else(|e| panic!("example source {} is valid: {e}", s.name));
+        }
         assert_eq!(cfg.plans.len(), 2);
         assert!(cfg.plans.iter().all(|p| !p.active && p.compile().is_ok()));
         let (g, dg) = (&cfg.judgement.grading, &d.judgement.grading);

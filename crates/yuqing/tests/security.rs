@@ -258,6 +258,7 @@ async fn no_secret_reaches_the_log_even_at_debug() {
         "hook-query-S3CRET",
         "smtp-password-S3CRET",
         "source-api-key-S3CRET",
+        "mailbox-password-S3CRET",
     ];
     let config = format!(
         r#"
@@ -307,6 +308,16 @@ headers = {{ Authorization = "Bearer source-api-key-S3CRET" }}
 [sources.fields]
 id = "/id"
 text = "/text"
+
+[[sources]]
+name = "县长信箱"
+type = "imap"
+url = "imap://127.0.0.1:1/INBOX"
+user = "xzxx"
+password = "mailbox-password-S3CRET"
+allow_hosts = ["127.0.0.1"]
+interval = "1s"
+timeout = "2s"
 "#
     );
     let tmp = tempfile::tempdir().expect("tmp");
@@ -359,6 +370,7 @@ text = "/text"
         "the failing deliveries are logged: {log}"
     );
     assert!(log.contains("接口"), "the failing source is logged");
+    assert!(log.contains("县长信箱"), "the failing mailbox is logged");
     let mut all: Vec<&str> = secrets.to_vec();
     all.extend([
         password,

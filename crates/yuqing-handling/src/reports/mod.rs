@@ -251,6 +251,8 @@ pub(crate) fn platform_zh(p: &str) -> String {
         "forum" => "论坛",
         "web" => "网站",
         "push" => "推送",
+        "email" => "邮件",
+        "message_board" => "留言板",
         other => other,
     }
     .to_owned()

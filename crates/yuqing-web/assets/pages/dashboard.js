@@ -73,6 +73,8 @@ define({
   'platform.web': ['网站', 'Web'],
   'platform.twitter': ['Twitter', 'Twitter'],
   'platform.push': ['推送', 'Push'],
+  'platform.email': ['邮件', 'E-mail'],
+  'platform.message_board': ['留言板', 'Message boards'],
 });
 
 /** A platform's label, or its code when there is none. */
