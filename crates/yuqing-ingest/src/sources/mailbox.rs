@@ -587,11 +587,7 @@ where
     let max = src.fetcher.max_body_bytes().min(u64::from(u32::MAX));
     let mut fetched: Vec<(MessageMeta, Vec<u8>)> = Vec::with_capacity(uids.len());
     if !uids.is_empty() {
-        let set = uids
-            .iter()
-            .map(u32::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
+        let set = uid_set(&uids);
         let query = format!("(UID RFC822.SIZE INTERNALDATE BODY.PEEK[]<0.{max}>)");
         let read = async {
             let mut stream = imap
@@ -641,6 +637,31 @@ where
         cursor,
         not_modified: false,
     })
+}
+
+/// A sorted list of UIDs as an IMAP sequence set, runs written as ranges (`1:3,7,9:10`),
+/// so that a long backlog makes a short command.
+fn uid_set(uids: &[u32]) -> String {
+    let mut out = String::new();
+    let mut i = 0;
+    while i < uids.len() {
+        let start = uids[i];
+        let mut end = start;
+        while i + 1 < uids.len() && uids[i + 1] == end.saturating_add(1) {
+            i += 1;
+            end = uids[i];
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        if end == start {
+            out.push_str(&start.to_string());
+        } else {
+            out.push_str(&format!("{start}:{end}"));
+        }
+        i += 1;
+    }
+    out
 }
 
 /// Runs one network step under the source's timeout.
@@ -769,6 +790,17 @@ mod tests {
         assert_eq!(
             doc.published_at.map(|t| t.to_rfc3339()).as_deref(),
             Some("2026-11-23T09:05:00+08:00")
+        );
+    }
+
+    #[test]
+    fn uid_sets_are_ranges() {
+        assert_eq!(uid_set(&[1, 2, 3, 7, 9, 10]), "1:3,7,9:10");
+        assert_eq!(uid_set(&[5]), "5");
+        assert_eq!(uid_set(&[]), "");
+        assert_eq!(
+            uid_set(&[u32::MAX - 1, u32::MAX]),
+            format!("{}:{}", u32::MAX - 1, u32::MAX)
         );
     }
 
