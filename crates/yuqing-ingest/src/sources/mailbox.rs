@@ -15,7 +15,8 @@
 //!
 //! Progress is kept by UID: the cursor `{"v":1,"uidvalidity":…,"last_uid":…}` makes the
 //! next poll ask only for UIDs above `last_uid`, oldest first, at most `max_messages` per
-//! poll (`"backlog": true` when more are waiting). When the server changes the folder's
+//! poll (`"backlog": true` when more are waiting); `since` leaves out what the server
+//! received before a day. When the server changes the folder's
 //! UIDVALIDITY, the folder is read again from the start and the store's dedup (the id is
 //! the Message-ID) keeps that from storing anything twice.
 //!
@@ -59,6 +60,8 @@ pub(super) struct MailSpec {
     user: String,
     password: Secret,
     max_messages: usize,
+    /// Only messages received on or after this day (IMAP `SINCE`, the server's date).
+    since: Option<chrono::NaiveDate>,
 }
 
 impl MailSpec {
@@ -157,7 +160,21 @@ impl MailSpec {
                 format!("max_messages must be between 1 and {MAX_MAX_MESSAGES}"),
             ));
         }
+        let since = match c.since.as_deref().map(str::trim) {
+            None => None,
+            Some(day) => Some(chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(
+                |_| {
+                    err(
+                        format!("since {day:?} 无效：请写日期，例如 since = \"2026-01-01\""),
+                        format!(
+                            "since {day:?} is invalid: write a day, e.g. since = \"2026-01-01\""
+                        ),
+                    )
+                },
+            )?),
+        };
         Ok(MailSpec {
+            since,
             port: url.port().unwrap_or(if tls { 993 } else { 143 }),
             host,
             tls,
@@ -572,7 +589,11 @@ where
     let mut uids: Vec<u32> = if folder.exists == 0 {
         Vec::new()
     } else {
-        let query = format!("UID {}:*", u64::from(last_uid) + 1);
+        let mut query = format!("UID {}:*", u64::from(last_uid) + 1);
+        if let Some(day) = spec.since {
+            // RFC 3501 date: 1-Jan-2026 (English month names whatever the locale).
+            query.push_str(&format!(" SINCE {}", day.format("%-d-%b-%Y")));
+        }
         within(src, step, imap.uid_search(&query))
             .await?
             .map_err(|e| network(src, format!("UID SEARCH: {e}")))?

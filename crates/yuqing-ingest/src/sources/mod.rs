@@ -400,6 +400,10 @@ pub struct SourceConfig {
     /// imap: most messages read per poll (the rest wait for the next poll). Default 200.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_messages: Option<usize>,
+    /// imap: read only messages the server received on or after this day (`YYYY-MM-DD`);
+    /// default: the whole folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
 }
 
 /// Document platform names: lower-case letters, digits, `-`, `_` (as `Document::validate`).
@@ -559,6 +563,7 @@ impl SourceConfig {
             ("user", self.user.is_some()),
             ("password", self.password.is_some()),
             ("max_messages", self.max_messages.is_some()),
+            ("since", self.since.is_some()),
         ];
         let foreign = match self.source_type {
             SourceType::Feed => web_keys
