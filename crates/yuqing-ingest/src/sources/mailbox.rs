@@ -315,9 +315,8 @@ pub fn message_to_document(
         let name = from
             .name
             .as_deref()
-            .map(str::trim)
+            .map(|n| tidy_text(n).replace('\n', " "))
             .filter(|n| !n.is_empty())
-            .map(str::to_owned)
             .or_else(|| address.clone());
         if address.is_some() || name.is_some() {
             doc.author = Some(Author {
@@ -516,12 +515,20 @@ async fn destination(src: &Source, spec: &MailSpec) -> Result<Vec<SocketAddr>, S
     Ok(addrs)
 }
 
-/// The TLS settings: the system's roots, as the HTTP sources use.
+/// The TLS settings: the system's roots, as the HTTP sources use; made once per process
+/// (every mailbox shares them).
 fn tls_config(src: &Source) -> Result<Arc<rustls::ClientConfig>, SourceError> {
     use rustls_platform_verifier::ConfigVerifierExt;
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    rustls::ClientConfig::with_platform_verifier()
-        .map(Arc::new)
+    static CONFIG: std::sync::OnceLock<Result<Arc<rustls::ClientConfig>, String>> =
+        std::sync::OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            rustls::ClientConfig::with_platform_verifier()
+                .map(Arc::new)
+                .map_err(|e| e.to_string())
+        })
+        .clone()
         .map_err(|e| SourceError::Internal {
             source_name: src.name.clone(),
             reason: format!("cannot load the system's certificate roots: {e}"),
