@@ -257,7 +257,8 @@ pub struct MessageMeta {
 /// - `parent_id` the message it answers (In-Reply-To), `root_id` the thread's first message
 ///   (the first of References), so a thread becomes one event;
 /// - `extra`: `mailbox`, `uid`, `uidvalidity`, `to`, `cc`, `attachments` (`name`, `bytes`,
-///   `content_type`; the files themselves are not stored), `size`, `truncated`.
+///   `content_type`; the files themselves are not stored), `size`, `truncated`; `unparsed`
+///   when mail-parser failed (the raw text is kept).
 pub fn message_to_document(
     raw: &[u8],
     meta: &MessageMeta,
@@ -281,19 +282,56 @@ pub fn message_to_document(
         extra.insert("truncated".into(), Value::Bool(true));
     }
     let fallback_id = format!("{source_name}#{}.{}", meta.uidvalidity, meta.uid);
+    // mail-parser reads what anyone may send; it has panicked on such input (found by the
+    // `mail` fuzz target: quoted-printable before a boundary, an overflow in its decoder).
+    // A panic must not lose the letter or stop the source on it at every poll: the
+    // message is then kept as its raw text.
+    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut doc = doc.clone();
+        let mut extra = extra.clone();
+        map_parsed(raw, meta, &fallback_id, &mut doc, &mut extra).then(|| {
+            doc.extra = extra;
+            doc
+        })
+    }));
+    match parsed {
+        Ok(Some(doc)) => doc,
+        unread => {
+            // Nothing a parser can read (empty, not a message at all, or the parser
+            // failed): keep what there is.
+            if unread.is_err() {
+                tracing::warn!(
+                    source = source_name,
+                    uid = meta.uid,
+                    "the mail parser failed on a message: kept as raw text"
+                );
+                extra.insert("unparsed".into(), Value::Bool(true));
+            }
+            doc.id = Some(fallback_id);
+            doc.text = tidy_text(&String::from_utf8_lossy(raw));
+            doc.published_at = meta.received;
+            doc.extra = extra;
+            doc
+        }
+    }
+}
+
+/// The mapping of a message mail-parser can read; false when it cannot.
+fn map_parsed(
+    raw: &[u8],
+    meta: &MessageMeta,
+    fallback_id: &str,
+    doc: &mut Document,
+    extra: &mut Map<String, Value>,
+) -> bool {
     let Some(msg) = MessageParser::default().parse(raw) else {
-        // Nothing a parser can read (empty or not a message at all): keep what there is.
-        doc.id = Some(fallback_id);
-        doc.text = tidy_text(&String::from_utf8_lossy(raw));
-        doc.published_at = meta.received;
-        doc.extra = extra;
-        return doc;
+        return false;
     };
     doc.id = Some(
         msg.message_id()
             .map(|id| id.trim().trim_start_matches('<').trim_end_matches('>'))
             .filter(|id| !id.is_empty() && id.len() <= 500 && !id.starts_with("url:"))
-            .map_or(fallback_id, str::to_owned),
+            .map_or_else(|| fallback_id.to_owned(), str::to_owned),
     );
     doc.title = msg
         .subject()
@@ -388,8 +426,7 @@ pub fn message_to_document(
     if !attachments.is_empty() {
         extra.insert("attachments".into(), Value::from(attachments));
     }
-    doc.extra = extra;
-    doc
+    true
 }
 
 /// A mail Date as a time with its own offset.
@@ -819,6 +856,21 @@ mod tests {
             doc.published_at.map(|t| t.to_rfc3339()).as_deref(),
             Some("2026-11-23T09:05:00+08:00")
         );
+    }
+
+    #[test]
+    fn a_message_the_parser_fails_on_is_kept_as_raw_text() {
+        // Found by the `mail` fuzz target: mail-parser 0.11.9 subtracts past zero in its
+        // quoted-printable decoder (a panic with overflow checks, as in debug builds).
+        let raw = include_bytes!("../../tests/fixtures/mail/qp_before_boundary.eml");
+        let doc = message_to_document(raw, &meta(), "mayor", "email");
+        assert!(doc.id.is_some());
+        assert!(doc.validate(1 << 20).is_ok());
+        if cfg!(debug_assertions) {
+            assert_eq!(doc.extra["unparsed"], true, "{doc:?}");
+            assert_eq!(doc.id.as_deref(), Some("mayor#7.42"));
+            assert!(doc.text.contains("resident@example"), "{:?}", doc.text);
+        }
     }
 
     #[test]
