@@ -231,7 +231,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eprintln!("导出 {n} 条 / exported {n} documents");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Sources { json } => {
+        Command::Sources {
+            json,
+            check: true,
+            names,
+        } => check_sources(&cfg, &names, json).await,
+        Command::Sources { names, .. } if !names.is_empty() => anyhow::bail!(
+            "只有 --check 才能指定源名：yuqing sources --check {} / source names need --check: yuqing sources --check {}",
+            names.join(" "),
+            names.join(" ")
+        ),
+        Command::Sources { json, .. } => {
             let dir = DataDir::open_existing(&cli.data).await?;
             let health = dir.store.source_health().await?;
             let now = Utc::now();
@@ -578,4 +588,96 @@ fn sentiment(binary: bool, model: Option<&std::path::Path>) -> anyhow::Result<Ex
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `yuqing sources --check [NAME…]`: polls each chosen source once, as its first poll
+/// under `serve` would, and prints what it found or why it failed. Nothing is stored and
+/// no cursor is kept, so it can run beside a server; a mailbox is only read (EXAMINE).
+async fn check_sources(cfg: &Config, names: &[String], json: bool) -> anyhow::Result<ExitCode> {
+    let chosen: Vec<&yuqing_ingest::sources::SourceConfig> = if names.is_empty() {
+        cfg.sources.iter().filter(|s| s.enabled).collect()
+    } else {
+        let mut out = Vec::new();
+        for n in names {
+            let Some(s) = cfg.sources.iter().find(|s| s.name() == n) else {
+                let known: Vec<&str> = cfg.sources.iter().map(|s| s.name()).collect();
+                anyhow::bail!(
+                    "配置中没有名为 {n:?} 的源；已配置：{} / no source named {n:?} in the config; configured: {}",
+                    known.join("、"),
+                    known.join(", ")
+                );
+            };
+            out.push(s);
+        }
+        out
+    };
+    if chosen.is_empty() {
+        anyhow::bail!(
+            "配置中没有启用的源（[[sources]]，见 docs/sources.md）/ no enabled source in the config ([[sources]], see docs/sources.md)"
+        );
+    }
+    let mut failed = 0usize;
+    for sc in chosen {
+        let result = match sc.build() {
+            Ok(source) => source.poll(None).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(p) => {
+                let newest: Vec<serde_json::Value> = p
+                    .documents
+                    .iter()
+                    .take(3)
+                    .map(|d| {
+                        json!({
+                            "id": d.id,
+                            "title": d.title,
+                            "published_at": d.published_at,
+                            "text": d.text.chars().take(60).collect::<String>(),
+                        })
+                    })
+                    .collect();
+                if json {
+                    outln!(
+                        "{}",
+                        json!({"name": sc.name(), "ok": true, "documents": p.documents.len(), "newest": newest})
+                    );
+                } else {
+                    outln!(
+                        "✓ {}：{} 条 / {} items",
+                        sc.name(),
+                        p.documents.len(),
+                        p.documents.len()
+                    );
+                    for d in p.documents.iter().take(3) {
+                        let when = d
+                            .published_at
+                            .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                            .unwrap_or_else(|| "-".into());
+                        let what = d
+                            .title
+                            .clone()
+                            .unwrap_or_else(|| d.text.chars().take(40).collect());
+                        outln!("    {when}  {}", what.replace(['\n', '\r'], " "));
+                    }
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                if json {
+                    outln!(
+                        "{}",
+                        json!({"name": sc.name(), "ok": false, "kind": e.kind(), "error": e.to_string()})
+                    );
+                } else {
+                    outln!("✗ {}：{e}", sc.name());
+                }
+            }
+        }
+    }
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

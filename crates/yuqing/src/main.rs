@@ -120,10 +120,17 @@ pub enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
-    /// Show the health of every source.
+    /// Show the health of every source; with --check, poll the configured sources once
+    /// and show what they would collect (nothing is stored).
     Sources {
         #[arg(long)]
         json: bool,
+        /// Poll each configured source once now (or the ones named) and report: the number
+        /// of items and the newest, or the error and how to fix it. Exits 1 when one fails.
+        #[arg(long)]
+        check: bool,
+        /// With --check: the sources to poll (default: every enabled source).
+        names: Vec<String>,
     },
     /// Show the most recent rejected inputs with their reasons.
     DeadLetters {

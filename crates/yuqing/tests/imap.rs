@@ -654,3 +654,54 @@ interval = "1s"
         "the password is shown: {mailbox}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Dovecot: cargo test --test imap -- --ignored"]
+async fn sources_check_tells_a_good_mailbox_from_a_bad_one() {
+    let server = Dovecot::start();
+    for n in 1..=2 {
+        server
+            .deliver(
+                "INBOX",
+                &complaint(n, "=?UTF-8?B?5YGc5rC0?=", "幸福小区停水"),
+            )
+            .await;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let cfg = tmp.path().join("yuqing.toml");
+    let url = server.url("INBOX");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[[sources]]\nname = \"县长信箱\"\ntype = \"imap\"\nurl = \"{url}\"\nuser = \"{USER}\"\npassword = \"{PASSWORD}\"\nallow_hosts = [\"127.0.0.1\"]\n\n[[sources]]\nname = \"旧密码\"\ntype = \"imap\"\nurl = \"{url}\"\nuser = \"{USER}\"\npassword = \"old-pass\"\nallow_hosts = [\"127.0.0.1\"]\n"
+        ),
+    )
+    .expect("config");
+    let cfg_arg = cfg.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        common::bin()
+            .arg("--config")
+            .arg(&cfg_arg)
+            .args(["sources", "--check"])
+            .output()
+            .expect("run yuqing")
+    })
+    .await
+    .expect("join");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("✓ 县长信箱：2 条"), "{stdout}");
+    assert!(stdout.contains("停水"), "{stdout}");
+    assert!(
+        stdout.contains("✗ 旧密码：") && stdout.contains("拒绝登录"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("old-pass") && !stdout.contains(PASSWORD));
+    // Checking read the mailbox without marking anything read.
+    let flags = server.flags().await;
+    assert_eq!(flags.len(), 2);
+    assert!(
+        flags.iter().all(|f| !f.iter().any(|x| x.contains("Seen"))),
+        "{flags:?}"
+    );
+}

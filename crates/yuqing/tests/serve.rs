@@ -186,3 +186,101 @@ interval = "1s"
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(text.lines().count(), 5, "{text}");
 }
+
+/// `yuqing sources --check`: each configured source polled once, nothing stored.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sources_check_polls_once_and_says_what_failed() {
+    let app = axum::Router::new().route(
+        "/feed.xml",
+        axum::routing::get(|| async { ([("content-type", "application/rss+xml")], FEED) }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let feed_addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("feed server") });
+    let tmp = tempfile::tempdir().expect("tmp");
+    let cfg = tmp.path().join("yuqing.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"[[sources]]
+name = "县融媒"
+type = "feed"
+url = "http://{feed_addr}/feed.xml"
+allow_hosts = ["{feed_addr}"]
+respect_robots = false
+[[sources]]
+name = "内网源"
+type = "feed"
+url = "http://127.0.0.1:9/nothing.xml"
+[[sources]]
+name = "停用源"
+type = "feed"
+url = "http://127.0.0.1:9/off.xml"
+enabled = false
+"#
+        ),
+    )
+    .expect("config");
+    let data = tmp.path().join("data");
+    let run = |args: Vec<String>| {
+        let (cfg, data) = (cfg.clone(), data.clone());
+        tokio::task::spawn_blocking(move || {
+            Command::new(env!("CARGO_BIN_EXE_yuqing"))
+                .env_remove("YUQING_DATA")
+                .env_remove("YUQING_CONFIG")
+                .arg("--config")
+                .arg(&cfg)
+                .arg("--data")
+                .arg(&data)
+                .args(args)
+                .output()
+                .expect("run yuqing")
+        })
+    };
+    let out = run(vec!["sources".into(), "--check".into()])
+        .await
+        .expect("join");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // One source failed: exit 1; both enabled ones reported, the disabled one not polled.
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("✓ 县融媒：2 条"), "{stdout}");
+    assert!(stdout.contains("县医院开通夜间门诊"), "{stdout}");
+    assert!(
+        stdout.contains("✗ 内网源：") && stdout.contains("allow_hosts"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("停用源"), "{stdout}");
+    // Nothing was stored: no data directory was even made.
+    assert!(!data.exists(), "sources --check wrote a data directory");
+
+    // One named source, as JSON: exit 0.
+    let out = run(vec![
+        "sources".into(),
+        "--check".into(),
+        "--json".into(),
+        "县融媒".into(),
+    ])
+    .await
+    .expect("join");
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["documents"], 2);
+    assert_eq!(v["newest"][0]["title"], "县医院开通夜间门诊");
+
+    // A name that is not configured, and names without --check: clear errors.
+    let out = run(vec!["sources".into(), "--check".into(), "无此源".into()])
+        .await
+        .expect("join");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("没有名为") && err.contains("县融媒"), "{err}");
+    let out = run(vec!["sources".into(), "县融媒".into()])
+        .await
+        .expect("join");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--check"));
+}
