@@ -4,6 +4,7 @@
 
 use yuqing_ingest::import::{parse_csv, parse_json_line};
 use yuqing_ingest::sources::feed::parse_feed;
+use yuqing_ingest::sources::mailbox::{MessageMeta, message_to_document};
 use yuqing_ingest::sources::web::{ArticleSelectors, extract_article, extract_main_text};
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -227,4 +228,30 @@ fn a_scripts_code_does_not_choose_the_main_text() {
         main.contains("防汛工作会议") && !main.contains("tracker"),
         "{main:?}"
     );
+}
+
+/// fuzz target `mail`: mail-parser 0.11.9 subtracts past zero in its quoted-printable
+/// decoder when a boundary follows (a panic with overflow checks, as in debug builds).
+/// Such a letter would have failed its mailbox's poll at every round, the cursor never
+/// passing it. Now the message is kept as its raw text, marked `unparsed`.
+#[test]
+fn mail_the_parser_panics_on_is_kept_as_raw_text() {
+    let raw = fixture("mail-quoted-printable-before-a-boundary.eml");
+    let meta = MessageMeta {
+        mailbox: "INBOX".into(),
+        uidvalidity: 7,
+        uid: 42,
+        size: Some(raw.len() as u32),
+        received: chrono::DateTime::parse_from_rfc3339("2026-11-23T09:05:00+08:00").ok(),
+        truncated: false,
+    };
+    let doc = message_to_document(&raw, &meta, "mayor", "email");
+    assert!(doc.validate(1 << 20).is_ok());
+    assert_round_trip(&doc);
+    if cfg!(debug_assertions) {
+        // The parser's panic path (release builds wrap and parse it).
+        assert_eq!(doc.extra["unparsed"], true, "{doc:?}");
+        assert_eq!(doc.id.as_deref(), Some("mayor#7.42"));
+        assert!(doc.text.contains("resident@example"), "{:?}", doc.text);
+    }
 }

@@ -65,7 +65,23 @@ fn needs_zhconv(s: &str) -> bool {
 
 fn fold_chars(text: &str, out: &mut String) {
     let mut pending_space = false;
+    // A combining sequence (a starter and the marks after it) is normalised as a whole
+    // once it ends, so that NFKC composes and orders all its marks: normalising each mark
+    // with only the char before it left three or more marks partly ordered, and a second
+    // pass changed them (found by the `plan` fuzz target). `marks_from` is where the
+    // sequence starts in `out` while marks are pending; each sequence is normalised once,
+    // so the work stays linear however many marks a text holds. Characters that are
+    // dropped (controls, zero-width) do not end a sequence: the next pass does not see
+    // them either.
+    let mut marks_from: Option<usize> = None;
     for c in text.chars() {
+        if let Some(start) = marks_from
+            && !is_combining_mark(c)
+            && !is_dropped(c)
+        {
+            normalize_tail(out, start);
+            marks_from = None;
+        }
         if c.is_whitespace() {
             pending_space = !out.is_empty();
             continue;
@@ -81,10 +97,7 @@ fn fold_chars(text: &str, out: &mut String) {
             out.push(c.to_ascii_lowercase());
             continue;
         }
-        if matches!(
-            c,
-            '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}'
-        ) {
+        if is_dropped(c) {
             continue;
         }
         if pending_space {
@@ -95,14 +108,15 @@ fn fold_chars(text: &str, out: &mut String) {
             out.push(c);
             continue;
         }
-        // Slow path: NFKC of this character (plus any combining marks handled per char),
-        // then lower case. Full-width forms land here.
+        // Slow path: NFKC of this character (combining marks wait for the end of their
+        // sequence), then lower case. Full-width forms land here.
         if is_combining_mark(c) {
-            // Compose with the previous char when possible.
-            let start = out.char_indices().last().map_or(out.len(), |(i, _)| i);
-            let prev: String = out[start..].chars().chain(std::iter::once(c)).collect();
-            out.truncate(start);
-            out.extend(prev.nfkc());
+            // Compose with the char before when possible: kept as it is until the
+            // sequence ends.
+            if marks_from.is_none() {
+                marks_from = Some(out.char_indices().last().map_or(out.len(), |(i, _)| i));
+            }
+            out.push(c);
             continue;
         }
         for n in std::iter::once(c).nfkc() {
@@ -119,6 +133,26 @@ fn fold_chars(text: &str, out: &mut String) {
             }
         }
     }
+    if let Some(start) = marks_from {
+        normalize_tail(out, start);
+    }
+}
+
+/// Characters the folding drops: ASCII controls other than whitespace, zero-width
+/// characters and the soft hyphen.
+fn is_dropped(c: char) -> bool {
+    (c.is_ascii_control() && !c.is_whitespace())
+        || matches!(
+            c,
+            '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}'
+        )
+}
+
+/// Replaces `out[start..]` by its NFKC form.
+fn normalize_tail(out: &mut String, start: usize) {
+    let tail: String = out[start..].nfkc().collect();
+    out.truncate(start);
+    out.push_str(&tail);
 }
 
 /// One space between words: none if `out` already ends with one (NFKC of a character
@@ -223,6 +257,35 @@ mod tests {
     fn full_width_to_half_width_and_lower_case() {
         assert_eq!(normalize("ＡＢＣ１２３！"), "abc123!");
         assert_eq!(normalize("Weibo\u{3000}微博"), "weibo 微博");
+    }
+
+    /// Found by the plan fuzz target: three or more combining marks after one character
+    /// were normalised a pair at a time, so their order was not NFKC's and normalising
+    /// again changed it (a plan's canonical form was not stable).
+    #[test]
+    fn a_combining_sequence_is_normalised_as_a_whole() {
+        use unicode_normalization::UnicodeNormalization;
+        for text in [
+            "ar\u{7f1}\u{595}\u{7f1}\u{5ba}ar b",
+            "a\u{5ba}\u{7f1}\u{595}\u{7f1}",
+            // Dropped characters inside the sequence do not split it.
+            "a\u{7f1}\u{200d}\u{595}\u{7f1}\u{1}\u{5ba}",
+            "医\u{7f1}\u{595}\u{7f1}\u{5ba} x",
+        ] {
+            let once = normalize(text);
+            assert_eq!(normalize(&once), once, "{text:?}");
+            assert_eq!(
+                once.nfkc().collect::<String>(),
+                once,
+                "{text:?} -> {once:?}"
+            );
+        }
+        // Composition still happens: e + acute is é.
+        assert_eq!(normalize("Cafe\u{301}"), "caf\u{e9}");
+        // A long run of marks is one sequence (linear work), and stable.
+        let long = format!("a{}", "\u{301}\u{5ba}".repeat(5000));
+        let once = normalize(&long);
+        assert_eq!(normalize(&once), once);
     }
 
     /// Found by the plan fuzz target: ˙ (U+02D9) is a space and a combining dot under
