@@ -13,6 +13,22 @@ const FEED: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <item><title>城区道路施工公告</title><link>http://news.local/a/2</link><guid>a2</guid><description>城区部分道路施工</description></item>
 </channel></rss>"#;
 
+mod common;
+
+/// A local server answering `/feed.xml` with [`FEED`]; its address.
+async fn feed_server() -> std::net::SocketAddr {
+    let app = axum::Router::new().route(
+        "/feed.xml",
+        axum::routing::get(|| async { ([("content-type", "application/rss+xml")], FEED) }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("feed server") });
+    addr
+}
+
 async fn get_json(c: &reqwest::Client, url: &str) -> serde_json::Value {
     c.get(url)
         .bearer_auth("t0ken")
@@ -42,16 +58,7 @@ async fn eventually(what: &str, log: &std::path::Path, mut f: impl AsyncFnMut() 
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_collects_from_feed_inbox_and_push() {
-    // A local feed server.
-    let app = axum::Router::new().route(
-        "/feed.xml",
-        axum::routing::get(|| async { ([("content-type", "application/rss+xml")], FEED) }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let feed_addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, app).await.expect("feed server") });
+    let feed_addr = feed_server().await;
 
     let tmp = tempfile::tempdir().expect("tmp");
     let cfg = tmp.path().join("yuqing.toml");
@@ -191,15 +198,7 @@ interval = "1s"
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sources_check_polls_once_and_says_what_failed() {
-    let app = axum::Router::new().route(
-        "/feed.xml",
-        axum::routing::get(|| async { ([("content-type", "application/rss+xml")], FEED) }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let feed_addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, app).await.expect("feed server") });
+    let feed_addr = feed_server().await;
     let tmp = tempfile::tempdir().expect("tmp");
     let cfg = tmp.path().join("yuqing.toml");
     std::fs::write(
@@ -228,9 +227,7 @@ enabled = false
     let run = |args: Vec<String>| {
         let (cfg, data) = (cfg.clone(), data.clone());
         tokio::task::spawn_blocking(move || {
-            Command::new(env!("CARGO_BIN_EXE_yuqing"))
-                .env_remove("YUQING_DATA")
-                .env_remove("YUQING_CONFIG")
+            common::bin()
                 .arg("--config")
                 .arg(&cfg)
                 .arg("--data")
