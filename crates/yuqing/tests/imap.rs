@@ -72,27 +72,7 @@ impl Dovecot {
         }
         set_mode(&root.join("mail"), 0o777);
         set_mode(&root.join("home"), 0o777);
-        let status = Command::new("openssl")
-            .args([
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=localhost",
-                "-keyout",
-            ])
-            .arg(root.join("key.pem"))
-            .arg("-out")
-            .arg(root.join("cert.pem"))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status()
-            .expect("the IMAP suite needs the openssl command for the TLS listener");
-        assert!(status.success(), "openssl could not make a certificate");
+        make_certificates(root);
         std::fs::write(
             root.join("passwd"),
             format!("{USER}:{{PLAIN}}{PASSWORD}::::::\n"),
@@ -237,6 +217,11 @@ service imap-login {{
         toml::from_str(&text).expect("source config")
     }
 
+    /// The test CA's certificate, for `ca_file`.
+    fn ca_file(&self) -> String {
+        self.dir.path().join("ca.pem").display().to_string()
+    }
+
     fn url(&self, folder: &str) -> String {
         format!("imap://{}/{folder}", self.plain)
     }
@@ -246,6 +231,70 @@ impl Drop for Dovecot {
     fn drop(&mut self) {
         stop(self.dir.path());
     }
+}
+
+/// A test CA (`ca.pem`) and the server's certificate it signed (`cert.pem`, `key.pem`)
+/// for localhost and 127.0.0.1, made with the openssl command.
+fn make_certificates(root: &Path) {
+    let openssl = |args: &[&str]| {
+        let status = Command::new("openssl")
+            .args(args)
+            .current_dir(root)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("the IMAP suite needs the openssl command for the TLS listeners");
+        assert!(status.success(), "openssl {args:?} failed");
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=yuqing test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "server.csr",
+    ]);
+    std::fs::write(
+        root.join("server.ext"),
+        "basicConstraints = CA:FALSE\nsubjectAltName = DNS:localhost, IP:127.0.0.1\nextendedKeyUsage = serverAuth\n",
+    )
+    .expect("server.ext");
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+        "-out",
+        "cert.pem",
+    ]);
 }
 
 fn which(name: &str) -> Option<PathBuf> {
@@ -427,6 +476,65 @@ async fn a_chinese_folder_and_a_backlog() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Dovecot: cargo test --test imap -- --ignored"]
+async fn tls_and_starttls_with_the_organisations_own_ca() {
+    let server = Dovecot::start();
+    server
+        .deliver(
+            "INBOX",
+            &complaint(1, "=?UTF-8?B?5YGc5rC0?=", "幸福小区停水三天了"),
+        )
+        .await;
+    let ca = format!("ca_file = {:?}\n", server.ca_file());
+    for (name, url, extra) in [
+        ("imaps", format!("imaps://{}/INBOX", server.tls), ca.clone()),
+        (
+            "starttls",
+            server.url("INBOX"),
+            format!("{ca}starttls = true\n"),
+        ),
+        // A host name the certificate names, resolved to loopback.
+        (
+            "imaps by name",
+            format!("imaps://localhost:{}/INBOX", server.tls.port()),
+            ca.clone(),
+        ),
+    ] {
+        let mut cfg = server.source(name, &url, &extra);
+        if name == "imaps by name" {
+            cfg.allow_hosts = vec!["localhost".into()];
+        }
+        let source = cfg.build().expect("build");
+        let p = source
+            .poll(None)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let texts: Vec<&str> = p.documents.iter().map(|d| d.text.as_str()).collect();
+        assert_eq!(texts, ["幸福小区停水三天了"], "{name}");
+        assert_eq!(p.cursor["last_uid"], 1, "{name}");
+    }
+    // The CA file trusts its own certificates only: another CA's file is refused.
+    let other = tempfile::tempdir().expect("tmp");
+    make_certificates(other.path());
+    let source = server
+        .source(
+            "别的证书",
+            &format!("imaps://{}/INBOX", server.tls),
+            &format!(
+                "ca_file = {:?}\n",
+                other.path().join("ca.pem").display().to_string()
+            ),
+        )
+        .build()
+        .expect("build");
+    let e = source.poll(None).await.expect_err("another CA");
+    assert!(e.to_string().contains("TLS"), "{e}");
+    // Still unread.
+    let flags = server.flags().await;
+    assert!(!flags[0].iter().any(|x| x.contains("Seen")), "{flags:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Dovecot: cargo test --test imap -- --ignored"]
 async fn since_leaves_out_older_mail() {
     let server = Dovecot::start();
     {
@@ -507,7 +615,7 @@ async fn mailbox_errors_say_what_to_fix() {
     assert_eq!(kind, "forbidden");
     assert!(text.contains("allow_hosts"), "{text}");
 
-    // TLS with a certificate no root signed: refused, nothing sent.
+    // TLS with a certificate no root of the system signed: refused, nothing sent.
     let tls = server
         .source("自签名", &format!("imaps://{}/INBOX", server.tls), "")
         .build()
@@ -515,6 +623,15 @@ async fn mailbox_errors_say_what_to_fix() {
     let (kind, transient, text) = message(tls.poll(None).await.expect_err("untrusted"));
     assert_eq!(kind, "network");
     assert!(transient);
+    assert!(text.contains("TLS"), "{text}");
+
+    // The same with STARTTLS.
+    let starttls = server
+        .source("自签名", &server.url("INBOX"), "starttls = true\n")
+        .build()
+        .expect("build");
+    let (kind, _, text) = message(starttls.poll(None).await.expect_err("untrusted"));
+    assert_eq!(kind, "network");
     assert!(text.contains("TLS"), "{text}");
 
     // Config errors, before any connection.
@@ -531,6 +648,31 @@ async fn mailbox_errors_say_what_to_fix() {
     assert!(build_err(&server.url("INBOX"), "since = \"2026/01/01\"\n").contains("since"));
     assert!(build_err(&server.url("INBOX"), "link_selector = \"a\"\n").contains("link_selector"));
     assert!(build_err(&server.url("INBOX"), "headers = { X = \"1\" }\n").contains("headers"));
+    // ca_file: only where the connection is encrypted, readable, and PEM certificates.
+    let e = build_err(
+        &server.url("INBOX"),
+        &format!("ca_file = {:?}\n", server.ca_file()),
+    );
+    assert!(e.contains("ca_file") && e.contains("starttls"), "{e}");
+    let e = build_err(
+        &format!("imaps://{}/INBOX", server.tls),
+        "ca_file = \"/nonexistent/ca.pem\"\n",
+    );
+    assert!(
+        e.contains("无法读取 ca_file") && e.contains("/nonexistent/ca.pem"),
+        "{e}"
+    );
+    let not_pem = server.dir.path().join("passwd").display().to_string();
+    let e = build_err(
+        &format!("imaps://{}/INBOX", server.tls),
+        &format!("ca_file = {not_pem:?}\n"),
+    );
+    assert!(e.contains("没有证书") && e.contains("PEM"), "{e}");
+    let e = build_err(
+        &format!("imaps://{}/INBOX", server.tls),
+        "starttls = true\n",
+    );
+    assert!(e.contains("starttls") && e.contains("imaps://"), "{e}");
     let no_password: Result<SourceConfig, _> = toml::from_str(&format!(
         "name = \"x\"\ntype = \"imap\"\nurl = \"{}\"\nuser = \"{USER}\"\n",
         server.url("INBOX")

@@ -7,11 +7,15 @@
 //! people who answer the mailbox see it as before.
 //!
 //! The url names server and folder: `imaps://imap.example.com/INBOX` (TLS from the first
-//! byte, port 993, certificates checked against the system's roots) or `imap://host/INBOX`
-//! (no TLS, port 143). A plain connection would send the password in clear, so it is only
-//! made to private addresses, and those only when `allow_hosts` or `allow_private` allows
-//! them (an intranet mail server): the same destination rule as the HTTP sources. Folder
-//! names may be Chinese (`imaps://…/县长信箱`); they are sent in IMAP's modified UTF-7.
+//! byte, port 993), `imap://host/INBOX` with `starttls = true` (port 143, upgraded with
+//! STARTTLS before the login; a server that refuses is an error, never a fallback to
+//! plain text) or `imap://host/INBOX` alone (no TLS). Certificates are checked against the
+//! system's roots, or only against the CA certificates of `ca_file` (an organisation's own
+//! CA or a self-signed server certificate, common on intranet mail servers). A plain
+//! connection would send the password in clear, so it is only made to private addresses,
+//! and those only when `allow_hosts` or `allow_private` allows them (an intranet mail
+//! server): the same destination rule as the HTTP sources. Folder names may be Chinese
+//! (`imaps://…/县长信箱`); they are sent in IMAP's modified UTF-7.
 //!
 //! Progress is kept by UID: the cursor `{"v":1,"uidvalidity":…,"last_uid":…}` makes the
 //! next poll ask only for UIDs above `last_uid`, oldest first, at most `max_messages` per
@@ -48,11 +52,25 @@ const MAX_MAX_MESSAGES: usize = 5000;
 /// broken clocks); the arrival time is used instead.
 const DATE_SLACK: chrono::Duration = chrono::Duration::hours(24);
 
+/// How a mailbox connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encryption {
+    /// `imaps://`: TLS from the first byte.
+    Implicit,
+    /// `imap://` with `starttls = true`: upgraded before the login.
+    StartTls,
+    /// `imap://`: none (private addresses only).
+    None,
+}
+
 /// The validated settings of a mailbox source.
 pub(super) struct MailSpec {
     host: String,
     port: u16,
-    tls: bool,
+    /// How the connection is protected.
+    tls: Encryption,
+    /// The roots from `ca_file`, or `None` for the system's.
+    roots: Option<Arc<rustls::ClientConfig>>,
     /// The folder as configured.
     mailbox: String,
     /// The folder as sent (modified UTF-7, quoted by the client).
@@ -79,9 +97,17 @@ impl MailSpec {
                 ),
             )
         })?;
+        let starttls = c.starttls.unwrap_or(false);
         let tls = match url.scheme() {
-            "imaps" => true,
-            "imap" => false,
+            "imaps" if starttls => {
+                return Err(err(
+                    "starttls 只用于 imap:// 地址（先明文连接 143 端口再升级加密）；imaps:// 本身已加密，请删除 starttls".into(),
+                    "starttls applies to imap:// urls (plain port 143, then upgraded); imaps:// is encrypted already: remove starttls".into(),
+                ));
+            }
+            "imaps" => Encryption::Implicit,
+            "imap" if starttls => Encryption::StartTls,
+            "imap" => Encryption::None,
             other => {
                 return Err(err(
                     format!(
@@ -173,11 +199,26 @@ impl MailSpec {
                 },
             )?),
         };
+        let roots = match c.ca_file.as_deref().map(str::trim) {
+            None => None,
+            Some(_) if tls == Encryption::None => {
+                return Err(err(
+                    "ca_file 用于验证加密连接的证书，但 imap:// 不加密：请改用 imaps://，或加 starttls = true".into(),
+                    "ca_file checks the certificate of an encrypted connection, but imap:// is not encrypted: use imaps://, or add starttls = true".into(),
+                ));
+            }
+            Some(path) => Some(ca_config(&c.name, path)?),
+        };
         Ok(MailSpec {
             since,
-            port: url.port().unwrap_or(if tls { 993 } else { 143 }),
+            port: url.port().unwrap_or(if tls == Encryption::Implicit {
+                993
+            } else {
+                143
+            }),
             host,
             tls,
+            roots,
             mailbox_wire: mailbox_utf7(&mailbox),
             mailbox,
             user: user.to_owned(),
@@ -185,6 +226,49 @@ impl MailSpec {
             max_messages,
         })
     }
+}
+
+/// TLS settings that trust only the CA certificates of the PEM file `path` (`ca_file`).
+fn ca_config(source: &str, path: &str) -> Result<Arc<rustls::ClientConfig>, SourceError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let err = |zh: String, en: String| SourceError::config(source, zh, en);
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+        .and_then(|certs| certs.collect::<Result<_, _>>())
+        .map_err(|e| {
+            err(
+                format!("无法读取 ca_file {path:?}（{e}）：请写 PEM 格式证书文件的路径（以 -----BEGIN CERTIFICATE----- 开头）"),
+                format!("cannot read ca_file {path:?} ({e}): give the path of a PEM certificate file (-----BEGIN CERTIFICATE-----)"),
+            )
+        })?;
+    if certs.is_empty() {
+        return Err(err(
+            format!("ca_file {path:?} 中没有证书：需要 PEM 格式（-----BEGIN CERTIFICATE-----）"),
+            format!(
+                "ca_file {path:?} holds no certificate: it must be PEM (-----BEGIN CERTIFICATE-----)"
+            ),
+        ));
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    for (i, cert) in certs.into_iter().enumerate() {
+        roots.add(cert).map_err(|e| {
+            err(
+                format!("ca_file {path:?} 的第 {} 个证书无效：{e}", i + 1),
+                format!("certificate {} of ca_file {path:?} is invalid: {e}", i + 1),
+            )
+        })?;
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| SourceError::Internal {
+        source_name: source.to_owned(),
+        reason: format!("TLS settings: {e}"),
+    })?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(Arc::new(config))
 }
 
 /// A folder name in IMAP's modified UTF-7 (RFC 3501 §5.1.3): printable ASCII as it is
@@ -482,31 +566,85 @@ async fn poll_inner(
                 format!("cannot connect to {}:{}: {e}", spec.host, spec.port),
             )
         })?;
-    if spec.tls {
-        let config = tls_config(src)?;
-        let name = rustls::pki_types::ServerName::try_from(spec.host.clone()).map_err(|_| {
-            SourceError::config(
-                &src.name,
-                format!("{} 不是可用于 TLS 的主机名", spec.host),
-                format!("{} is not a host name TLS can check", spec.host),
-            )
-        })?;
-        let stream = within(
-            src,
-            step,
-            tokio_rustls::TlsConnector::from(config).connect(name, tcp),
-        )
-        .await?
-        .map_err(|e| {
-            network(
-                src,
-                format!("TLS with {}:{} failed: {e}", spec.host, spec.port),
-            )
-        })?;
-        session(src, spec, cursor, Client::new(stream)).await
-    } else {
-        session(src, spec, cursor, Client::new(tcp)).await
+    match spec.tls {
+        Encryption::Implicit => {
+            let stream = handshake(src, spec, tcp).await?;
+            session(src, spec, cursor, Client::new(stream), false).await
+        }
+        Encryption::StartTls => {
+            let mut client = Client::new(tcp);
+            greeting(src, &mut client).await?;
+            match within(src, step, client.run_command_and_check_ok("STARTTLS", None)).await? {
+                Ok(()) => {}
+                Err(async_imap::error::Error::No(m) | async_imap::error::Error::Bad(m)) => {
+                    return Err(SourceError::config(
+                        &src.name,
+                        format!(
+                            "邮件服务器不支持 STARTTLS（{m}）：请改用 imaps://（993 端口），内网服务器也可去掉 starttls"
+                        ),
+                        format!(
+                            "the mail server does not offer STARTTLS ({m}): use imaps:// (port 993), or, for an intranet server, drop starttls"
+                        ),
+                    ));
+                }
+                Err(e) => return Err(network(src, format!("STARTTLS: {e}"))),
+            }
+            // Whatever the server sent after its OK is dropped with the plain stream
+            // (RFC 3501 §6.2.1): nothing unencrypted reaches the session.
+            let stream = handshake(src, spec, client.into_inner()).await?;
+            session(src, spec, cursor, Client::new(stream), true).await
+        }
+        Encryption::None => session(src, spec, cursor, Client::new(tcp), false).await,
     }
+}
+
+/// The TLS handshake on `tcp`, checking the certificate against `ca_file` or the
+/// system's roots.
+async fn handshake(
+    src: &Source,
+    spec: &MailSpec,
+    tcp: tokio::net::TcpStream,
+) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, SourceError> {
+    let config = match &spec.roots {
+        Some(config) => config.clone(),
+        None => tls_config(src)?,
+    };
+    let name = rustls::pki_types::ServerName::try_from(spec.host.clone()).map_err(|_| {
+        SourceError::config(
+            &src.name,
+            format!("{} 不是可用于 TLS 的主机名", spec.host),
+            format!("{} is not a host name TLS can check", spec.host),
+        )
+    })?;
+    within(
+        src,
+        src.fetcher.timeout(),
+        tokio_rustls::TlsConnector::from(config).connect(name, tcp),
+    )
+    .await?
+    .map_err(|e| {
+        network(
+            src,
+            format!("TLS with {}:{} failed: {e}", spec.host, spec.port),
+        )
+    })
+}
+
+/// Reads the server's greeting.
+async fn greeting<T>(src: &Source, client: &mut Client<T>) -> Result<(), SourceError>
+where
+    T: AsyncRead + AsyncWrite + Unpin + Debug + Send,
+{
+    let greeting = within(src, src.fetcher.timeout(), client.read_response())
+        .await?
+        .map_err(|e| network(src, format!("reading the greeting: {e}")))?;
+    if greeting.is_none() {
+        return Err(network(
+            src,
+            "the server closed the connection before its greeting".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// The addresses to connect to, checked once (connecting to these and not resolving
@@ -534,7 +672,7 @@ async fn destination(src: &Source, spec: &MailSpec) -> Result<Vec<SocketAddr>, S
             addr: format!("{} → {}", spec.host, a.ip()),
         });
     }
-    if !spec.tls
+    if spec.tls == Encryption::None
         && let Some(a) = addrs.iter().find(|a| !is_forbidden_ip(a.ip()))
     {
         return Err(SourceError::config(
@@ -577,19 +715,14 @@ async fn session<T>(
     spec: &MailSpec,
     cursor: Option<&Value>,
     mut client: Client<T>,
+    greeted: bool,
 ) -> Result<Poll, SourceError>
 where
     T: AsyncRead + AsyncWrite + Unpin + Debug + Send,
 {
     let step = src.fetcher.timeout();
-    let greeting = within(src, step, client.read_response())
-        .await?
-        .map_err(|e| network(src, format!("reading the greeting: {e}")))?;
-    if greeting.is_none() {
-        return Err(network(
-            src,
-            "the server closed the connection before its greeting".into(),
-        ));
+    if !greeted {
+        greeting(src, &mut client).await?;
     }
     let mut imap = match within(src, step, client.login(&spec.user, &spec.password.0)).await? {
         Ok(s) => s,

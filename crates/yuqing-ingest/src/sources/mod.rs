@@ -404,6 +404,14 @@ pub struct SourceConfig {
     /// default: the whole folder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<String>,
+    /// imap: with an `imap://` url, upgrade the connection with STARTTLS before logging in
+    /// (port 143; then it may go to public addresses like `imaps://`). Default false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starttls: Option<bool>,
+    /// imap: a PEM file of the CA certificates to trust for this server instead of the
+    /// system's roots (an organisation's own CA, or a self-signed server certificate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
 }
 
 /// Document platform names: lower-case letters, digits, `-`, `_` (as `Document::validate`).
@@ -564,6 +572,8 @@ impl SourceConfig {
             ("password", self.password.is_some()),
             ("max_messages", self.max_messages.is_some()),
             ("since", self.since.is_some()),
+            ("starttls", self.starttls.is_some()),
+            ("ca_file", self.ca_file.is_some()),
         ];
         let foreign = match self.source_type {
             SourceType::Feed => web_keys
