@@ -37,6 +37,71 @@ async fn serve(router: Router) -> SocketAddr {
     addr
 }
 
+/// A file of `tests/fixtures/tls`: a test CA (`ca.pem`, valid until 2126) and the server
+/// certificate it signed for localhost and 127.0.0.1 (`server.pem`, `server.key`).
+fn tls_fixture(name: &str) -> String {
+    format!("{}/tests/fixtures/tls/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// An axum listener that speaks TLS with the fixture server certificate.
+struct TlsListener {
+    tcp: tokio::net::TcpListener,
+    tls: tokio_rustls::TlsAcceptor,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((tcp, addr)) = self.tcp.accept().await else {
+                continue;
+            };
+            // A client that refuses the certificate ends its handshake here.
+            if let Ok(io) = self.tls.accept(tcp).await {
+                return (io, addr);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.tcp.local_addr()
+    }
+}
+
+/// Serves `router` over HTTPS on 127.0.0.1 with the fixture certificate.
+async fn serve_tls(router: Router) -> SocketAddr {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_file_iter(tls_fixture("server.pem"))
+            .expect("server.pem")
+            .collect::<Result<_, _>>()
+            .expect("server.pem");
+    let key = PrivateKeyDer::from_pem_file(tls_fixture("server.key")).expect("server.key");
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .expect("server certificate");
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = tcp.local_addr().expect("local addr");
+    let listener = TlsListener {
+        tcp,
+        tls: tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config)),
+    };
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    addr
+}
+
 #[derive(serde::Deserialize)]
 struct ConfigFile {
     sources: Vec<SourceConfig>,
@@ -1289,6 +1354,68 @@ fn config_durations_and_defaults() {
     assert!(toml::from_str::<ConfigFile>("[[sources]]\nname = \"n\"\ntype = \"feed\"\nurl = \"https://e.com/f\"\ninterval = \"soon\"\n").is_err());
 }
 
+#[tokio::test]
+async fn https_sources_trust_the_ca_file_and_only_it() {
+    let router = Router::new().route("/feed", get(|| async { xml(RSS2) }));
+    let addr = serve_tls(router).await;
+    let source = |url: String, extra: &str| {
+        config(&format!(
+            "[[sources]]\nname = \"内网\"\ntype = \"feed\"\nurl = \"{url}\"\nallow_hosts = [\"{addr}\", \"localhost:{}\"]\nmin_host_interval = 0\n{extra}",
+            addr.port()
+        ))
+        .build()
+    };
+    let ca = format!("ca_file = {:?}\n", tls_fixture("ca.pem"));
+    // By address and by the name the certificate names.
+    for url in [
+        format!("https://{addr}/feed"),
+        format!("https://localhost:{}/feed", addr.port()),
+    ] {
+        let poll = source(url.clone(), &ca)
+            .expect("build")
+            .poll(None)
+            .await
+            .unwrap_or_else(|e| panic!("{url}: {e}"));
+        assert_eq!(poll.documents.len(), 2, "{url}");
+    }
+    // Without it, the system's roots: the test CA is not one of them.
+    let e = source(format!("https://{addr}/feed"), "")
+        .expect("build")
+        .poll(None)
+        .await
+        .expect_err("untrusted");
+    assert!(e.is_transient(), "{e}");
+    // The CA file replaces the system's roots: a file holding another certificate (here
+    // the server's own, which is no CA) trusts nothing else.
+    let e = source(
+        format!("https://{addr}/feed"),
+        &format!("ca_file = {:?}\n", tls_fixture("server.pem")),
+    )
+    .expect("build")
+    .poll(None)
+    .await
+    .expect_err("not a CA");
+    assert!(e.is_transient(), "{e}");
+    // A missing file and a file without certificates are config errors at build.
+    let e = source(
+        format!("https://{addr}/feed"),
+        "ca_file = \"/nonexistent/ca.pem\"\n",
+    )
+    .expect_err("missing")
+    .to_string();
+    assert!(
+        e.contains("无法读取 ca_file") && e.contains("/nonexistent/ca.pem"),
+        "{e}"
+    );
+    let e = source(
+        format!("https://{addr}/feed"),
+        &format!("ca_file = {:?}\n", tls_fixture("server.key")),
+    )
+    .expect_err("a key, no certificate")
+    .to_string();
+    assert!(e.contains("没有证书") && e.contains("PEM"), "{e}");
+}
+
 /// Every `toml` block in docs/sources.md parses and builds.
 #[test]
 fn documented_examples_build() {
@@ -1299,7 +1426,9 @@ fn documented_examples_build() {
         let after = &rest[start + 8..];
         let end = after.find("```").expect("closed block");
         let block = &after[..end];
-        let file: ConfigFile = toml::from_str(block)
+        // The documented organisation CA stands for the test CA.
+        let block = block.replace("/etc/yuqing/county-ca.pem", &tls_fixture("ca.pem"));
+        let file: ConfigFile = toml::from_str(&block)
             .unwrap_or_else(|e| panic!("docs example does not parse: {e}\n{block}"));
         for s in &file.sources {
             s.build()

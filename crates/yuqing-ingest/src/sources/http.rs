@@ -72,6 +72,8 @@ pub struct FetchPolicy {
     pub headers: Vec<(String, String)>,
     /// Redirect hops followed before giving up.
     pub max_redirects: usize,
+    /// A PEM file of the CA certificates to trust instead of the system's roots.
+    pub ca_file: Option<String>,
 }
 
 impl Default for FetchPolicy {
@@ -87,6 +89,7 @@ impl Default for FetchPolicy {
             respect_robots: true,
             headers: Vec::new(),
             max_redirects: 5,
+            ca_file: None,
         }
     }
 }
@@ -106,6 +109,7 @@ impl fmt::Debug for FetchPolicy {
             .field("respect_robots", &self.respect_robots)
             .field("headers", &header_names)
             .field("max_redirects", &self.max_redirects)
+            .field("ca_file", &self.ca_file)
             .finish()
     }
 }
@@ -369,6 +373,35 @@ impl Redirects {
     }
 }
 
+/// The certificates of the PEM file `path` (a source's `ca_file`): an error that says
+/// what to fix when it cannot be read or holds none.
+pub(crate) fn read_ca_file(
+    source: &str,
+    path: &str,
+) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, SourceError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+        .and_then(|certs| certs.collect::<Result<_, _>>())
+        .map_err(|e| {
+            SourceError::config(
+                source,
+                format!("无法读取 ca_file {path:?}（{e}）：请写 PEM 格式证书文件的路径（以 -----BEGIN CERTIFICATE----- 开头）"),
+                format!("cannot read ca_file {path:?} ({e}): give the path of a PEM certificate file (-----BEGIN CERTIFICATE-----)"),
+            )
+        })?;
+    if certs.is_empty() {
+        return Err(SourceError::config(
+            source,
+            format!("ca_file {path:?} 中没有证书：需要 PEM 格式（-----BEGIN CERTIFICATE-----）"),
+            format!(
+                "ca_file {path:?} holds no certificate: it must be PEM (-----BEGIN CERTIFICATE-----)"
+            ),
+        ));
+    }
+    Ok(certs)
+}
+
 /// A raw answer before status handling.
 struct Raw {
     url: Url,
@@ -426,7 +459,19 @@ impl Fetcher {
                 "user_agent contains invalid characters (use printable ASCII)",
             )
         })?;
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if let Some(path) = &policy.ca_file {
+            let certs = read_ca_file(&src, path)?
+                .iter()
+                .map(|der| reqwest::Certificate::from_der(der))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| SourceError::Internal {
+                    source_name: src.clone(),
+                    reason: error_chain(&e),
+                })?;
+            builder = builder.tls_certs_only(certs);
+        }
+        let client = builder
             .user_agent(ua)
             .timeout(policy.timeout)
             .connect_timeout(policy.timeout.min(Duration::from_secs(10)))

@@ -41,7 +41,7 @@ use serde_json::{Map, Value, json};
 use tokio::io::{AsyncRead, AsyncWrite};
 use yuqing_core::{Author, Document, Kind};
 
-use super::http::is_forbidden_ip;
+use super::http::{is_forbidden_ip, read_ca_file};
 use super::{Poll, Secret, Source, SourceConfig, SourceError, blocking, tidy_text};
 
 /// Messages read per poll unless `max_messages` says otherwise.
@@ -230,25 +230,8 @@ impl MailSpec {
 
 /// TLS settings that trust only the CA certificates of the PEM file `path` (`ca_file`).
 fn ca_config(source: &str, path: &str) -> Result<Arc<rustls::ClientConfig>, SourceError> {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
     let err = |zh: String, en: String| SourceError::config(source, zh, en);
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-        .and_then(|certs| certs.collect::<Result<_, _>>())
-        .map_err(|e| {
-            err(
-                format!("无法读取 ca_file {path:?}（{e}）：请写 PEM 格式证书文件的路径（以 -----BEGIN CERTIFICATE----- 开头）"),
-                format!("cannot read ca_file {path:?} ({e}): give the path of a PEM certificate file (-----BEGIN CERTIFICATE-----)"),
-            )
-        })?;
-    if certs.is_empty() {
-        return Err(err(
-            format!("ca_file {path:?} 中没有证书：需要 PEM 格式（-----BEGIN CERTIFICATE-----）"),
-            format!(
-                "ca_file {path:?} holds no certificate: it must be PEM (-----BEGIN CERTIFICATE-----)"
-            ),
-        ));
-    }
+    let certs = read_ca_file(source, path)?;
     let mut roots = rustls::RootCertStore::empty();
     for (i, cert) in certs.into_iter().enumerate() {
         roots.add(cert).map_err(|e| {

@@ -347,6 +347,11 @@ pub struct SourceConfig {
     /// Private destinations allowed one by one: `"host:port"` (or `"host"` for any port).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allow_hosts: Vec<String>,
+    /// A PEM file of the CA certificates to trust instead of the system's roots (an
+    /// organisation's own CA, or a self-signed server certificate): for `https://` pages
+    /// and APIs, `imaps://` and STARTTLS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
     /// Extra request headers, e.g. `{ Authorization = "Bearer …" }`; sent only to the
     /// configured URL's host.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -408,10 +413,6 @@ pub struct SourceConfig {
     /// (port 143; then it may go to public addresses like `imaps://`). Default false.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub starttls: Option<bool>,
-    /// imap: a PEM file of the CA certificates to trust for this server instead of the
-    /// system's roots (an organisation's own CA, or a self-signed server certificate).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ca_file: Option<String>,
 }
 
 /// Document platform names: lower-case letters, digits, `-`, `_` (as `Document::validate`).
@@ -462,6 +463,7 @@ impl SourceConfig {
                 .map(|(k, v)| (k.clone(), v.0.clone()))
                 .collect(),
             max_redirects: 5,
+            ca_file: self.ca_file.clone(),
         }
     }
 
@@ -573,7 +575,6 @@ impl SourceConfig {
             ("max_messages", self.max_messages.is_some()),
             ("since", self.since.is_some()),
             ("starttls", self.starttls.is_some()),
-            ("ca_file", self.ca_file.is_some()),
         ];
         let foreign = match self.source_type {
             SourceType::Feed => web_keys
