@@ -167,6 +167,18 @@ service imap-login {{
         }
     }
 
+    /// A server whose INBOX holds one letter: 停水, 幸福小区停水三天了.
+    async fn with_first_letter() -> Dovecot {
+        let server = Dovecot::start();
+        server
+            .deliver(
+                "INBOX",
+                &complaint(1, "=?UTF-8?B?5YGc5rC0?=", "幸福小区停水三天了"),
+            )
+            .await;
+        server
+    }
+
     /// A session of the mailbox's owner (the test's own mail client).
     async fn session(&self) -> async_imap::Session<tokio::net::TcpStream> {
         let tcp = tokio::net::TcpStream::connect(self.plain)
@@ -348,13 +360,7 @@ fn gbk_complaint(n: u32, subject: &str, body: &str) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Dovecot: cargo test --test imap -- --ignored"]
 async fn a_mailbox_is_read_once_and_left_unread() {
-    let server = Dovecot::start();
-    server
-        .deliver(
-            "INBOX",
-            &complaint(1, "=?UTF-8?B?5YGc5rC0?=", "幸福小区停水三天了"),
-        )
-        .await;
+    let server = Dovecot::with_first_letter().await;
     let gbk = gbk_complaint(2, "路灯不亮", "人民路路灯一个月不亮，晚上很危险");
     {
         let mut s = server.session().await;
@@ -477,13 +483,7 @@ async fn a_chinese_folder_and_a_backlog() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Dovecot: cargo test --test imap -- --ignored"]
 async fn tls_and_starttls_with_the_organisations_own_ca() {
-    let server = Dovecot::start();
-    server
-        .deliver(
-            "INBOX",
-            &complaint(1, "=?UTF-8?B?5YGc5rC0?=", "幸福小区停水三天了"),
-        )
-        .await;
+    let server = Dovecot::with_first_letter().await;
     let ca = format!("ca_file = {:?}\n", server.ca_file());
     for (name, url, extra) in [
         ("imaps", format!("imaps://{}/INBOX", server.tls), ca.clone()),
