@@ -40,7 +40,7 @@ R = [
  ("get", "/api/v1/cases", "cases", "案件列表（本人范围）", "cases in the viewer's scope", AUTH, [("state", "query", ""), ("unit", "query", ""), ("limit", "query", "")], None),
  ("post", "/api/v1/cases", "cases", "登记案件", "register a case", AUTH, [], "{unit, source, title?, …}"),
  ("get", "/api/v1/cases/{id}", "cases", "案件详情、时间线与时限", "a case with timeline and deadlines", AUTH, [("id", "path", "")], None),
- ("post", "/api/v1/cases/{id}/actions", "cases", "办理一步（版本检查，冲突 409）", "one workflow step (version-checked; 409 on conflict)", AUTH, [("id", "path", "")], "{expected_version, kind}"),
+ ("post", "/api/v1/cases/{id}/actions", "cases", "办理一步（版本检查，冲突 409）；record_reply 带 mail_to 时同时用邮件把答复发给来信人（需配置 [reply_mail]，否则 503），返回的案件记录发送结果；resend_reply_mail 重新发送", "one workflow step (version-checked; 409 on conflict); record_reply with mail_to also sends the reply by e-mail to the writer ([reply_mail], else 503) and the case returned holds the outcome; resend_reply_mail sends it again", AUTH, [("id", "path", "")], "{expected_version, kind: {type, …}}, e.g. {type: record_reply, channel: letter, text, mail_to?} | {type: resend_reply_mail, reply}"),
  ("post", "/api/v1/cases/{id}/attachments", "cases", "上传附件", "upload an evidence file (raw body)", AUTH, [("id", "path", ""), ("name", "query", ""), ("kind", "query", "text|image|audio|video"), ("expected_version", "query", "")], "the file"),
  ("get", "/api/v1/cases/{id}/attachments/{sha256}", "cases", "下载附件", "download an evidence file", AUTH, [("id", "path", ""), ("sha256", "path", "")], None),
  ("get", "/api/v1/org", "admin", "组织架构（手机号、邮箱、飞书 ID 仅管理员和本人可见）", "units and users (mobile, email and feishu only to administrators and the user)", AUTH, [], None),

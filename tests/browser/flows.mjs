@@ -829,6 +829,63 @@ async function adminSetsAMobileNumber(ctx) {
   await page.close();
 }
 
+/**
+ * A letter to the mayor's mailbox becomes a case; the approved reply is published as a
+ * letter and sent by e-mail to the writer, whose address the form takes from the letter.
+ */
+async function letterAnsweredByEmail(ctx) {
+  await apiAs(ctx, 'admin', 'PUT', '/org', {
+    units: [
+      { id: 'county', name: '某县', kind: 'organisation' },
+      { id: 'water', name: '县水务局', kind: 'department', parent: 'county' },
+    ],
+    users: [
+      { id: 'mail-leader', name: '赵县长', grants: [{ unit: 'county', role: 'leader' }] },
+      { id: 'mail-liaison', name: '水务局小周', grants: [{ unit: 'water', role: 'liaison' }] },
+    ],
+  });
+  const letter = `letter-${Date.now()}@example.com`;
+  await pushDocs(ctx, [{
+    id: letter, platform: 'email', kind: 'message', published_at: new Date().toISOString(),
+    title: '幸福小区停水', text: '幸福小区停水三天了，请尽快处理', author: { id: 'resident@example.com', name: '居民' },
+  }]);
+  const c = await apiAs(ctx, 'mail-leader', 'POST', '/cases', {
+    unit: 'county', source: { type: 'document', platform: 'email', id: letter }, negative: true,
+  });
+  const id = (c.case || c).id;
+  const reply = '您好，幸福小区停水问题已修复，感谢您的来信。';
+  for (const [user, kind] of [
+    ['mail-leader', { type: 'judge', level: 'general', facts: '居民来信反映停水', negative: true, emergency: false }],
+    ['mail-leader', { type: 'assign', lead: 'water', instruction: '请核实并答复来信人' }],
+    ['mail-liaison', { type: 'record_handling', outcome: 'true', actions: '已抢修管道' }],
+    ['mail-liaison', { type: 'draft_reply', text: reply }],
+    ['mail-leader', { type: 'approve_reply', comment: '同意' }],
+  ]) {
+    const cur = await apiAs(ctx, user, 'GET', `/cases/${encodeURIComponent(id)}`);
+    await apiAs(ctx, user, 'POST', `/cases/${encodeURIComponent(id)}/actions`, { expected_version: cur.case.version, kind });
+  }
+  const liaison = await firstLoginAs(ctx, 'mail-liaison');
+  await openCase(liaison, ctx.srv.base, id, '回复已审定');
+  const form = '.page-cases details[data-step=record_reply]';
+  await liaison.click(`${form} > summary`);
+  // The writer's address and the letter channel come from the letter.
+  await liaison.waitForFunction((f) => document.querySelector(`${f} [name=mail_to]`)?.value === 'resident@example.com', form, { timeout: 10_000 });
+  check(await liaison.$eval(`${form} [name=channel]`, (x) => x.value) === 'letter', 'the channel is 书面答复');
+  await liaison.click(`${form} > summary`);
+  await step(liaison, 'record_reply', {}, '已回复');
+  await liaison.waitForSelector('.page-cases .mail-status[data-state=sent]', { timeout: 10_000 });
+  const status = await liaison.textContent('.page-cases .mail-status');
+  check(status.includes('已发送给 resident@example.com'), `the reply e-mail is shown as sent: ${status}`);
+  check(!(await liaison.$('.page-cases button.resend-mail')), 'no resend for a sent mail');
+  const rows = await liaison.$$eval('.page-cases table.timeline tbody tr', (trs) => trs.map((tr) => tr.cells[2].textContent));
+  check(rows[0] === '答复邮件发送结果' && rows[1] === '发布回复', `the timeline records the sending: ${rows.slice(0, 2).join(', ')}`);
+  // The mail server got one mail, to the writer, answering the letter.
+  const got = ctx.mails.filter((m) => m.includes(letter));
+  check(got.length === 1, `one mail answers the letter (${ctx.mails.length} in all)`);
+  check(/^To: resident@example\.com$/m.test(got[0]) && got[0].includes(`In-Reply-To: <${letter}>`), `to the writer, in reply: ${got[0].slice(0, 400)}`);
+  await shot(liaison, '27-letter-answered-by-email');
+}
+
 export const FLOWS = [
   ['first start: login with the one-time password, forced change', firstLogin],
   ['dashboard charts render with CED data (1366×768, big screen 1920×1080)', dashboard],
@@ -839,6 +896,7 @@ export const FLOWS = [
   ['a liaison is refused another unit\'s case', liaisonRefusedOtherUnitsCase],
   ['search with a plan expression: totals, highlights, a malformed query', searchWithPlanExpression],
   ['an alert becomes a case that a leader and a liaison carry to close', alertToClosedCase],
+  ['a letter to the mailbox is answered by e-mail from its case page', letterAnsweredByEmail],
   ['an analyst makes a 日报 on the 报告 page, edits its commentary, finds the downloads', dailyReportFromThePage],
   ['a merged event\'s page leads to the event it went into, saying so', mergedEventLeadsOn],
   ['the 统计考核 page lists an overdue item by department, linked to its case, and offers the month\'s circular', overdueItemOnTheStatsPage],

@@ -10,6 +10,7 @@
 // a missing browser or binary is a failure, never a skip.
 
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { createReadStream, mkdirSync, mkdtempSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { createInterface } from 'node:readline';
@@ -56,6 +57,40 @@ async function slice(n, out) {
 }
 
 /** Starts serve; resolves with its base URL and the one-time admin password it printed. */
+/**
+ * A minimal SMTP server on 127.0.0.1 for `[reply_mail]`: accepts every mail and keeps its
+ * DATA in `mails`. Resolves to its port.
+ */
+function smtpSink(mails) {
+  return new Promise((ok) => {
+    const server = createServer((sock) => {
+      sock.write('220 sink ESMTP\r\n');
+      let buf = '';
+      let data = null;
+      sock.on('data', (chunk) => {
+        buf += chunk.toString('utf8');
+        let i;
+        while ((i = buf.indexOf('\r\n')) >= 0) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          if (data !== null) {
+            if (line === '.') { mails.push(data); data = null; sock.write('250 queued\r\n'); } else data += `${line}\n`;
+            continue;
+          }
+          const up = line.toUpperCase();
+          if (up.startsWith('EHLO') || up.startsWith('HELO')) sock.write('250-sink\r\n250 SMTPUTF8\r\n');
+          else if (up === 'DATA') { data = ''; sock.write('354 go\r\n'); }
+          else if (up === 'QUIT') { sock.end('221 bye\r\n'); }
+          else sock.write('250 OK\r\n');
+        }
+      });
+      sock.on('error', () => {});
+    });
+    server.unref();
+    server.listen(0, '127.0.0.1', () => ok(server.address().port));
+  });
+}
+
 function serve(data, config) {
   return new Promise((ok, fail) => {
     const p = spawn(bin, ['serve', '--bind', '127.0.0.1:0', '--data', data, '--config', config], {
@@ -89,6 +124,9 @@ async function main() {
   const tmp = mkdtempSync(join(tmpdir(), 'yuqing-browser-'));
   const data = join(tmp, 'data');
   const config = join(tmp, 'yuqing.toml');
+  // Replies sent by e-mail to the writers of letters go to this server.
+  const mails = [];
+  const smtpPort = await smtpSink(mails);
   // A plan and an alert rule for the case flow: a document holding the probe raises an alert.
   writeFileSync(config, [
     '[server]', 'push_tokens = ["browser-test-token"]', '',
@@ -97,13 +135,14 @@ async function main() {
     // A plan whose name holds markup, hit by the hostile document of the escaping flow.
     '[[plans]]', 'name = "<b>恶意方案</b><img src=x onerror=\\"window.__xss = 4\\">"', 'expression = "xssprobe"', '',
     '[[alert_rules]]', 'name = "恶意"', 'plans = ["<b>恶意方案</b><img src=x onerror=\\"window.__xss = 4\\">"]', '',
+    '[reply_mail]', 'host = "127.0.0.1"', `port = ${smtpPort}`, 'tls = "none"', 'from = "县长信箱 <xzxx@county.gov.cn>"', '',
   ].join('\n'));
   const file = join(tmp, 'slice.jsonl');
   await slice(SLICE, file);
   yq(['import', file, '--data', data, '--config', config]);
   const srv = await serve(data, config);
   const browser = await chromium.launch({ executablePath: browserPath, args: ['--no-sandbox'] });
-  const ctx = { srv, browser, tmp, data, config, newPassword: 'Yuqing-test-2026!' };
+  const ctx = { srv, browser, tmp, data, config, mails, newPassword: 'Yuqing-test-2026!' };
   try {
     const flows = await import('./flows.mjs');
     // YUQING_BROWSER_FLOWS=regex runs only the matching flows (and the first, which sets

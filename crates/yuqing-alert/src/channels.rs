@@ -786,7 +786,70 @@ impl Http {
     }
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+/// The SMTP transport of an e-mail channel or of `[reply_mail]` (`ch` names it in errors):
+/// checks the credentials and TLS settings and gives the port used and the transport.
+pub(crate) fn smtp_transport(
+    ch: &str,
+    host: &str,
+    port: Option<u16>,
+    tls: TlsMode,
+    username: Option<&str>,
+    password: Option<&Secret>,
+    timeout: Span,
+) -> Result<(u16, AsyncSmtpTransport<Tokio1Executor>), AlertError> {
+    if password.is_some() && username.is_none() {
+        return Err(AlertError::config(
+            ch,
+            "设置了 password 但没有 username",
+            "password is set without username",
+        ));
+    }
+    if username.is_some() && tls == TlsMode::None {
+        return Err(AlertError::config(
+            ch,
+            "tls = \"none\" 时不能使用用户名密码（会以明文发送）；请用 starttls 或 tls",
+            "credentials cannot be used with tls = \"none\" (they would be sent in clear); use starttls or tls",
+        ));
+    }
+    if timeout.0.is_zero() {
+        return Err(AlertError::config(
+            ch,
+            "timeout 不能为 0",
+            "timeout cannot be 0",
+        ));
+    }
+    let port = port.unwrap_or(match tls {
+        TlsMode::None => 25,
+        TlsMode::Starttls => 587,
+        TlsMode::Tls => 465,
+    });
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let tls_params = || {
+        TlsParameters::new(host.to_owned()).map_err(|e| {
+            AlertError::config(
+                ch,
+                format!("无法准备 TLS：{e}"),
+                format!("cannot set up TLS: {e}"),
+            )
+        })
+    };
+    let tls = match tls {
+        TlsMode::None => Tls::None,
+        TlsMode::Starttls => Tls::Required(tls_params()?),
+        TlsMode::Tls => Tls::Wrapper(tls_params()?),
+    };
+    let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+        .port(port)
+        .tls(tls)
+        .timeout(Some(timeout.0));
+    if let Some(user) = username {
+        let pass = password.map(|p| p.expose().to_owned()).unwrap_or_default();
+        b = b.credentials(Credentials::new(user.to_owned(), pass));
+    }
+    Ok((port, b.build()))
+}
+
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
     while let Some(c) = cur {
@@ -906,66 +969,22 @@ impl Smtp {
                 )
             })?);
         }
-        if c.password.is_some() && c.username.is_none() {
-            return Err(AlertError::config(
-                ch,
-                "设置了 password 但没有 username",
-                "password is set without username",
-            ));
-        }
-        if c.username.is_some() && c.tls == TlsMode::None {
-            return Err(AlertError::config(
-                ch,
-                "tls = \"none\" 时不能使用用户名密码（会以明文发送）；请用 starttls 或 tls",
-                "credentials cannot be used with tls = \"none\" (they would be sent in clear); use starttls or tls",
-            ));
-        }
-        if c.timeout.0.is_zero() {
-            return Err(AlertError::config(
-                ch,
-                "timeout 不能为 0",
-                "timeout cannot be 0",
-            ));
-        }
-        let port = c.port.unwrap_or(match c.tls {
-            TlsMode::None => 25,
-            TlsMode::Starttls => 587,
-            TlsMode::Tls => 465,
-        });
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let tls_params = || {
-            TlsParameters::new(host.to_owned()).map_err(|e| {
-                AlertError::config(
-                    ch,
-                    format!("无法准备 TLS：{e}"),
-                    format!("cannot set up TLS: {e}"),
-                )
-            })
-        };
-        let tls = match c.tls {
-            TlsMode::None => Tls::None,
-            TlsMode::Starttls => Tls::Required(tls_params()?),
-            TlsMode::Tls => Tls::Wrapper(tls_params()?),
-        };
-        let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-            .port(port)
-            .tls(tls)
-            .timeout(Some(c.timeout.0));
-        if let Some(user) = &c.username {
-            let pass = c
-                .password
-                .as_ref()
-                .map(|p| p.expose().to_owned())
-                .unwrap_or_default();
-            b = b.credentials(Credentials::new(user.clone(), pass));
-        }
+        let (port, transport) = smtp_transport(
+            ch,
+            host,
+            c.port,
+            c.tls,
+            c.username.as_deref(),
+            c.password.as_ref(),
+            c.timeout,
+        )?;
         Ok(Smtp {
             host: host.to_owned(),
             port,
             from,
             to,
             cc_mentioned: c.cc_mentioned,
-            transport: b.build(),
+            transport,
         })
     }
 

@@ -10,6 +10,8 @@
 //! - [`outbox`]: the [`Outbox`] model of reliable delivery: retries on a deterministic
 //!   schedule, nothing dropped, in order per channel, each entry delivered once, every
 //!   attempt logged.
+//! - [`reply`]: the [`ReplyMailer`] of `[reply_mail]`, which sends a case's approved reply
+//!   to the person who wrote in (the case workflow says when and records the outcome).
 //! - [`escalation`]: who on the duty list must be told by now if nobody acknowledged.
 //! - [`rules`]: which judged items alert ([`AlertRule`], the built-in [`default_rules`]),
 //!   the `[alerts]` table ([`AlertSettings`]) and quiet hours ([`QuietHours`]).
@@ -26,6 +28,7 @@ pub mod error;
 pub mod escalation;
 pub mod message;
 pub mod outbox;
+pub mod reply;
 pub mod rules;
 pub mod secret;
 
@@ -38,6 +41,7 @@ pub use outbox::{
     Attempt, AttemptLog, AttemptState, Entry, EntryId, Outbox, OutboxSettings, Outcome,
     RetrySchedule,
 };
+pub use reply::{OutgoingReply, ReplyMailConfig, ReplyMailer};
 pub use rules::{
     AlertRule, AlertSettings, Candidate, QuietHours, QuietWindow, SentimentFilter, default_rules,
 };

@@ -35,7 +35,8 @@ use yuqing_store::handling::{AlertQuery, CaseQuery, DutySlot, NewDutySlot, Remin
 use yuqing_store::{HandlingStore, Store};
 use yuqing_workflow::audit::{self, Anchor, AuditEntry, NewEntry, TamperKind, Tampered};
 use yuqing_workflow::case::{
-    Action, Actor, Case, CaseSource, CaseState, ManualChannel, Registration, TimelineEntry,
+    Action, ActionKind, Actor, Case, CaseSource, CaseState, ManualChannel, Registration,
+    TimelineEntry,
 };
 use yuqing_workflow::deadlines::{DeadlineKind, DeadlineRules, DeadlineStatus, deadlines_for};
 use yuqing_workflow::org::{Org, Role, Unit, User};
@@ -292,6 +293,7 @@ pub struct Cases<S> {
     points: PointRules,
     reminders: Option<crate::reminders::ReminderDelivery>,
     evidence: Option<crate::evidence::Evidence>,
+    reply_mail: Option<Arc<yuqing_alert::ReplyMailer>>,
 }
 
 /// The audit entry of one timeline step.
@@ -351,7 +353,15 @@ impl<S: Store + HandlingStore> Cases<S> {
             points: PointRules::default(),
             reminders: None,
             evidence: None,
+            reply_mail: None,
         }
+    }
+
+    /// Sends replies recorded with `mail_to` (and resends) through `mailer` (`[reply_mail]`);
+    /// without it such actions are refused.
+    pub fn with_reply_mail(mut self, mailer: Arc<yuqing_alert::ReplyMailer>) -> Self {
+        self.reply_mail = Some(mailer);
+        self
     }
 
     /// Sends the 催办/督办 reminders to `[deadlines] remind_channels` as well (nothing
@@ -779,7 +789,115 @@ impl<S: Store + HandlingStore> Cases<S> {
     }
 
     /// Applies one workflow step as `actor`, against the version they saw.
+    ///
+    /// A reply recorded with `mail_to`, and `resend_reply_mail`, also send the reply by
+    /// e-mail (`[reply_mail]`) once the step is stored, then record the outcome
+    /// (`reply_mailed`): the case returned says whether the server accepted it. A mail is
+    /// only ever sent after the step that asks for it is stored, so a node that stops in
+    /// between leaves the reply `sending` (maybe sent) for a person to resend, never a second
+    /// mail on its own. `reply_mailed` itself is the node's, never a client's.
     pub async fn apply(&self, case_id: &str, action: Action, actor: &str) -> Result<Case> {
+        let mail_reply = match &action.kind {
+            ActionKind::ReplyMailed { .. } => {
+                return Err(HandlingError::invalid(
+                    "邮件发送结果由系统记录，不能手工提交",
+                    "how sending went is recorded by the system, not submitted",
+                ));
+            }
+            ActionKind::RecordReply {
+                mail_to: Some(to), ..
+            } if !to.trim().is_empty() => Some(None),
+            ActionKind::ResendReplyMail { reply } => Some(Some(*reply)),
+            _ => None,
+        };
+        let Some(which) = mail_reply else {
+            return self.apply_step(case_id, action, actor).await;
+        };
+        let Some(mailer) = self.reply_mail.clone() else {
+            return Err(HandlingError::refused(
+                Code::Unavailable,
+                "未配置答复邮件（[reply_mail]）：不能用邮件发送答复；请在配置文件中设置发件服务器，或去掉收件地址后只记录答复",
+                "no [reply_mail] is configured: replies cannot be sent by e-mail; configure the sending server, or record the reply without an address",
+            ));
+        };
+        let case = self.apply_step(case_id, action, actor).await?;
+        let reply = which.unwrap_or(case.replies.len().saturating_sub(1));
+        self.send_reply_mail(case, reply, actor, &mailer).await
+    }
+
+    /// Sends reply `reply` of `case` (just marked `sending`) and records the outcome.
+    async fn send_reply_mail(
+        &self,
+        mut case: Case,
+        reply: usize,
+        actor: &str,
+        mailer: &yuqing_alert::ReplyMailer,
+    ) -> Result<Case> {
+        let Some(published) = case.replies.get(reply) else {
+            return Ok(case);
+        };
+        let Some(mail) = &published.mail else {
+            return Ok(case);
+        };
+        // The letter it answers: its Message-ID threads the reply.
+        let mut in_reply_to = None;
+        if let CaseSource::Document { document } = &case.source
+            && let Some((platform, id)) = document.split_once(':')
+            && let Some(d) = self.store.get(platform, id).await?
+            && d.doc.kind == yuqing_core::Kind::Message
+        {
+            in_reply_to = d.doc.id.clone();
+        }
+        let outgoing = yuqing_alert::OutgoingReply {
+            to: mail.to.clone(),
+            subject: format!("Re: {}", case.title),
+            body: published.text.clone(),
+            in_reply_to,
+            message_id: mailer.message_id(&case.id, reply, mail.attempts),
+        };
+        let (message_id, detail) = match mailer.send(&outgoing, self.now()).await {
+            Ok(answer) => (Some(outgoing.message_id.clone()), answer),
+            Err(e) => {
+                tracing::warn!(case = %case.id, reply, error = %e, "a reply could not be sent by e-mail");
+                (None, e.to_string())
+            }
+        };
+        // Someone may act on the case meanwhile: record on the version there is.
+        for _ in 0..5 {
+            let kind = ActionKind::ReplyMailed {
+                reply,
+                message_id: message_id.clone(),
+                detail: detail.clone(),
+            };
+            let step = Action {
+                expected_version: case.version,
+                kind,
+            };
+            match self.apply_step(&case.id, step, actor).await {
+                Ok(done) => return Ok(done),
+                Err(e) if e.code() == Code::Conflict => {
+                    let Some(fresh) = self.store.case(&case.id).await? else {
+                        return Err(Self::missing(&case.id));
+                    };
+                    case = fresh;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(HandlingError::conflict(
+            format!(
+                "案件 {} 正被频繁修改，未能记录邮件发送结果；请刷新后查看",
+                case.id
+            ),
+            format!(
+                "case {} kept changing: how sending went is not recorded; reload it",
+                case.id
+            ),
+        ))
+    }
+
+    /// One step, stored with its audit entries (optimistic on the case version).
+    async fn apply_step(&self, case_id: &str, action: Action, actor: &str) -> Result<Case> {
         let org = self.org().await?;
         let Some(mut case) = self.store.case(case_id).await? else {
             return Err(Self::missing(case_id));

@@ -203,6 +203,7 @@ fn publish(text: &str) -> ActionKind {
         link: None,
         text: text.into(),
         spokesperson: None,
+        mail_to: None,
     }
 }
 fn close() -> ActionKind {

@@ -368,6 +368,22 @@ pub enum ActionKind {
         text: String,
         #[serde(default)]
         spokesperson: Option<UserId>,
+        /// Also send it by e-mail to this address (the letter's writer): the channel must
+        /// be `letter`; the node sends it (`[reply_mail]`) and records the outcome with
+        /// [`ActionKind::ReplyMailed`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mail_to: Option<String>,
+    },
+    /// 重新发送: send reply `reply` (its index in `replies`) by e-mail again, after its
+    /// sending failed or its outcome is unknown. Same people as [`ActionKind::RecordReply`].
+    ResendReplyMail { reply: usize },
+    /// The outcome of sending reply `reply` by e-mail, recorded by the node that sent it
+    /// (never accepted from a client): `message_id` when the server accepted it.
+    ReplyMailed {
+        reply: usize,
+        #[serde(default)]
+        message_id: Option<String>,
+        detail: String,
     },
     /// 办结. ReplyRecorded → Closed.
     Close { summary: String },
@@ -413,6 +429,8 @@ impl ActionKind {
             ActionKind::ApproveReply { .. } => "approve_reply",
             ActionKind::SendBack { .. } => "send_back",
             ActionKind::RecordReply { .. } => "record_reply",
+            ActionKind::ResendReplyMail { .. } => "resend_reply_mail",
+            ActionKind::ReplyMailed { .. } => "reply_mailed",
             ActionKind::Close { .. } => "close",
             ActionKind::Archive { .. } => "archive",
             ActionKind::Reopen { .. } => "reopen",
@@ -435,6 +453,8 @@ impl ActionKind {
             ActionKind::ApproveReply { .. } => "审定回复",
             ActionKind::SendBack { .. } => "退回",
             ActionKind::RecordReply { .. } => "回复",
+            ActionKind::ResendReplyMail { .. } => "重新发送答复邮件",
+            ActionKind::ReplyMailed { .. } => "答复邮件发送结果",
             ActionKind::Close { .. } => "办结",
             ActionKind::Archive { .. } => "归档",
             ActionKind::Reopen { .. } => "重新办理",
@@ -531,6 +551,36 @@ pub struct PublishedReply {
     pub spokesperson: Option<UserId>,
     /// The draft revision it publishes.
     pub revision: u32,
+    /// The reply sent by e-mail to the person who wrote in (`mail_to`), and how that went.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail: Option<ReplyMail>,
+}
+
+/// A published reply sent by e-mail to the person who wrote in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplyMail {
+    /// The writer's address.
+    pub to: String,
+    /// Sending attempts so far (the first with the reply, one more per resend).
+    pub attempts: u32,
+    pub status: MailStatus,
+}
+
+/// Where sending a reply by e-mail stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum MailStatus {
+    /// Handed to the mail server since `since`, no answer recorded yet: if it stays so, the
+    /// sender stopped before it knew, and the mail may or may not have gone out.
+    Sending { since: DateTime<Utc> },
+    /// The server accepted it.
+    Sent {
+        at: DateTime<Utc>,
+        message_id: String,
+        response: String,
+    },
+    /// It did not go out (the server refused it or could not be reached).
+    Failed { at: DateTime<Utc>, reason: String },
 }
 
 /// A move to the parent organisation.
@@ -831,6 +881,34 @@ impl Case {
 
     /// Whether the actor may act for the handling departments: a liaison of the lead or a
     /// co-handling department, or a leader/analyst of the case unit.
+    /// The people who may record a reply may send it by e-mail (again).
+    fn require_reply_sender(&self, org: &Org, actor: &Actor, zh: &str, en: &str) -> Result<()> {
+        self.require_handler(org, actor, zh, en, true).or_else(|_| {
+            require_role(
+                org,
+                actor,
+                &self.unit,
+                &[Role::Spokesperson, Role::Analyst, Role::Leader],
+                zh,
+                en,
+            )
+        })
+    }
+
+    /// The e-mail of reply `reply`, or an error saying there is none.
+    fn reply_mail_mut(&mut self, reply: usize) -> Result<&mut ReplyMail> {
+        self.replies
+            .get_mut(reply)
+            .and_then(|r| r.mail.as_mut())
+            .ok_or_else(|| {
+                WorkflowError::invalid(
+                    "no_reply_mail",
+                    format!("第 {} 条答复没有用邮件发送", reply + 1),
+                    format!("reply {} was not sent by e-mail", reply + 1),
+                )
+            })
+    }
+
     fn require_handler(
         &self,
         org: &Org,
@@ -937,6 +1015,8 @@ impl Case {
             ActionKind::DraftReply { .. } => &[S::Handling],
             ActionKind::ApproveReply { .. } | ActionKind::SendBack { .. } => &[S::ReplyDrafted],
             ActionKind::RecordReply { .. } => &[S::ReplyApproved],
+            ActionKind::ResendReplyMail { .. } => &[S::ReplyRecorded, S::Closed],
+            ActionKind::ReplyMailed { .. } => &[S::ReplyRecorded, S::Closed, S::Archived],
             ActionKind::Close { .. } => &[S::ReplyRecorded],
             ActionKind::Archive { .. } => &[S::Closed],
             ActionKind::Reopen { .. } => &[S::Closed],
@@ -1189,6 +1269,7 @@ impl Case {
                 link,
                 text,
                 spokesperson,
+                mail_to,
             } => {
                 let allowed_roles = [Role::Spokesperson, Role::Analyst, Role::Leader];
                 self.require_handler(org, actor, "发布回复", "record a reply", true)
@@ -1228,8 +1309,27 @@ impl Case {
                         format!("{s} is not a spokesperson of unit {}", self.unit),
                     ));
                 }
+                let mail_to = mail_to
+                    .map(|m| m.trim().to_owned())
+                    .filter(|m| !m.is_empty());
+                if let Some(to) = &mail_to {
+                    if channel != ReplyChannel::Letter {
+                        return Err(WorkflowError::invalid(
+                            "mail_needs_letter",
+                            "用邮件答复来信人时，发布渠道应为“书面答复”（letter）",
+                            "a reply sent by e-mail to the writer is published on the letter channel",
+                        ));
+                    }
+                    if !crate::org::valid_email(to) {
+                        return Err(WorkflowError::invalid(
+                            "bad_email",
+                            format!("{to:?} 不是有效的邮件地址"),
+                            format!("{to:?} is not a valid e-mail address"),
+                        ));
+                    }
+                }
                 let revision = draft.revision;
-                let detail = json!({"channel": channel, "link": link, "text": text, "spokesperson": spokesperson, "revision": revision});
+                let detail = json!({"channel": channel, "link": link, "text": text, "spokesperson": spokesperson, "revision": revision, "mail_to": mail_to});
                 self.replies.push(PublishedReply {
                     at: now,
                     by: actor.user.clone(),
@@ -1238,8 +1338,70 @@ impl Case {
                     text,
                     spokesperson,
                     revision,
+                    mail: mail_to.map(|to| ReplyMail {
+                        to,
+                        attempts: 1,
+                        status: MailStatus::Sending { since: now },
+                    }),
                 });
                 (S::ReplyRecorded, detail)
+            }
+            ActionKind::ResendReplyMail { reply } => {
+                self.require_reply_sender(
+                    org,
+                    actor,
+                    "重新发送答复邮件",
+                    "resend a reply by e-mail",
+                )?;
+                let mail = self.reply_mail_mut(reply)?;
+                if matches!(mail.status, MailStatus::Sent { .. }) {
+                    return Err(WorkflowError::invalid(
+                        "mail_already_sent",
+                        format!("第 {} 条答复已由邮件服务器接收，不再重发", reply + 1),
+                        format!(
+                            "reply {} was accepted by the mail server: it is not sent again",
+                            reply + 1
+                        ),
+                    ));
+                }
+                let previous = mail.status.clone();
+                mail.attempts += 1;
+                mail.status = MailStatus::Sending { since: now };
+                let detail = json!({"reply": reply, "to": mail.to, "attempt": mail.attempts, "previous": previous});
+                (self.state, detail)
+            }
+            ActionKind::ReplyMailed {
+                reply,
+                message_id,
+                detail,
+            } => {
+                self.require_reply_sender(
+                    org,
+                    actor,
+                    "记录邮件发送结果",
+                    "record how sending went",
+                )?;
+                let mail = self.reply_mail_mut(reply)?;
+                if !matches!(mail.status, MailStatus::Sending { .. }) {
+                    return Err(WorkflowError::invalid(
+                        "mail_not_sending",
+                        format!("第 {} 条答复没有正在发送的邮件", reply + 1),
+                        format!("reply {} has no mail being sent", reply + 1),
+                    ));
+                }
+                mail.status = match &message_id {
+                    Some(id) => MailStatus::Sent {
+                        at: now,
+                        message_id: id.clone(),
+                        response: detail.clone(),
+                    },
+                    None => MailStatus::Failed {
+                        at: now,
+                        reason: detail.clone(),
+                    },
+                };
+                let out = json!({"reply": reply, "to": mail.to, "attempt": mail.attempts, "sent": message_id.is_some(), "message_id": message_id, "detail": detail});
+                (self.state, out)
             }
             ActionKind::Close { summary } => {
                 require_role(org, actor, &self.unit, &office, "办结", "close the case")?;

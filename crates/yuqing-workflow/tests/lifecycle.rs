@@ -189,6 +189,7 @@ fn reply(text: &str) -> ActionKind {
         link: Some("https://example.invalid/r/1".into()),
         text: text.into(),
         spokesperson: Some("spokes".into()),
+        mail_to: None,
     }
 }
 fn close() -> ActionKind {

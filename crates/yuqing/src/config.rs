@@ -6,6 +6,7 @@
 use anyhow::Context;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 use yuqing_core::Lang;
 use yuqing_ingest::IngestSettings;
@@ -45,6 +46,9 @@ pub struct Config {
     pub retention: RetentionConfig,
     /// Limits of the NATS JetStream streams (`[bus]`): `collect` and `process` only.
     pub bus: BusConfig,
+    /// Sending approved replies by e-mail to the people who wrote in (`[reply_mail]`);
+    /// without it a reply can only be recorded.
+    pub reply_mail: Option<yuqing_alert::ReplyMailConfig>,
 }
 
 /// How long documents are kept (`[retention]`). Applies to a PostgreSQL store (`process`,
@@ -322,7 +326,17 @@ impl Config {
         yuqing_handling::reminders::ReminderDelivery::new(&cfg.handling())?;
         cfg.handling().check_mention_roles()?;
         cfg.report.channels_of(&channels)?;
+        cfg.reply_mailer()?;
         Ok(cfg)
+    }
+
+    /// The `[reply_mail]` sender, if configured (checked by [`Config::parse`]).
+    pub fn reply_mailer(&self) -> anyhow::Result<Option<Arc<yuqing_alert::ReplyMailer>>> {
+        self.reply_mail
+            .as_ref()
+            .map(|c| yuqing_alert::ReplyMailer::new(c).map(Arc::new))
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("[reply_mail]: {e}"))
     }
 
     /// What the handling service (alerts, cases) is configured with.

@@ -488,7 +488,7 @@ async fn open(root: &Path, cfg: &Config, create: bool) -> anyhow::Result<Cases<S
             db.display()
         )
     })?;
-    Cases::new(
+    let cases = Cases::new(
         Arc::new(store),
         Arc::new(SystemClock),
         cfg.deadlines.clone(),
@@ -496,7 +496,11 @@ async fn open(root: &Path, cfg: &Config, create: bool) -> anyhow::Result<Cases<S
     .with_evidence(root.join("evidence"))
     .with_points(cfg.assessment.clone())
     .with_reminder_channels(&cfg.handling())
-    .map_err(refused)
+    .map_err(refused)?;
+    Ok(match cfg.reply_mailer()? {
+        Some(mailer) => cases.with_reply_mail(mailer),
+        None => cases,
+    })
 }
 
 /// A refusal of the service as an error with its "zh / en" message.

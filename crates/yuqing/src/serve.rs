@@ -235,11 +235,14 @@ where
     S: yuqing_store::Store + yuqing_store::HandlingStore + yuqing_store::ReportStore,
 {
     let clock: Arc<dyn yuqing_core::Clock> = Arc::new(yuqing_core::SystemClock);
-    let cases = Arc::new(
+    let mut cases =
         yuqing_handling::cases::Cases::new(store.clone(), clock.clone(), cfg.deadlines.clone())
             .with_evidence(root.join("evidence"))
-            .with_points(cfg.assessment.clone()),
-    );
+            .with_points(cfg.assessment.clone());
+    if let Some(mailer) = cfg.reply_mailer()? {
+        cases = cases.with_reply_mail(mailer);
+    }
+    let cases = Arc::new(cases);
     let reports = Arc::new(
         yuqing_handling::reports::Reports::new(store.clone(), writer.judge().clone(), clock)
             .with_cases(cases.clone())

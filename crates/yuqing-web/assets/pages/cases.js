@@ -136,6 +136,8 @@ define({
   'act.approve_reply': ['审定回复', 'Approve the reply'],
   'act.send_back': ['退回', 'Send back'],
   'act.record_reply': ['发布回复', 'Record the published reply'],
+  'act.resend_reply_mail': ['重新发送答复邮件', 'Send the reply e-mail again'],
+  'act.reply_mailed': ['答复邮件发送结果', 'Reply e-mail outcome'],
   'act.close': ['办结', 'Close'],
   'act.archive': ['归档', 'Archive'],
   'act.reopen': ['重新办理', 'Reopen'],
@@ -157,6 +159,12 @@ define({
   'f.comment': ['审定意见', 'Comment'],
   'f.text': ['回复内容', 'Reply text'],
   'f.link': ['发布链接', 'Link'],
+  'f.mail_to': ['邮件发给来信人', 'E-mail it to the writer'],
+  'f.mail_to_hint': ['填写来信人的邮件地址，发布时同时用“答复邮件”（[reply_mail]）发出；渠道须为书面答复。留空则只记录。', "the writer's address: the reply is also sent by e-mail ([reply_mail]); the channel must be letter. Empty: recorded only."],
+  'cases.mail': ['答复邮件', 'Reply e-mail'],
+  'cases.mail.sent': ['已发送给 {to}（{at}，第 {n} 次）', 'sent to {to} ({at}, attempt {n})'],
+  'cases.mail.failed': ['发送给 {to} 失败（{at}，第 {n} 次）：{reason}', 'sending to {to} failed ({at}, attempt {n}): {reason}'],
+  'cases.mail.sending': ['正在发送给 {to}（自 {at}）；若长时间如此，发送结果未知，可能已发出', 'being sent to {to} (since {at}); if it stays so, the outcome is unknown: it may have gone out'],
   'f.note': ['备注', 'Note'],
   'f.score': ['满意度（1–5）', 'Score (1–5)'],
   'f.close_summary': ['办结情况', 'Closing summary'],
@@ -518,13 +526,14 @@ async function casePage(root, id) {
               ? h('div', { class: 'ok' }, t('cases.approved_by', { who: ix.userName(d.decision.by), at: fmtTime(d.decision.at) }), d.decision.comment ? `：${d.decision.comment}` : '')
               : h('div', { class: 'error' }, t('cases.sent_back_by', { who: ix.userName(d.decision.by), at: fmtTime(d.decision.at), reason: d.decision.reason }))))
           : h('p', { class: 'muted' }, t('cases.none')),
-        (c.replies || []).map((r) => h('div', { class: 'published' },
+        (c.replies || []).map((r, i) => h('div', { class: 'published' },
           h('h2', {}, t('cases.published')),
           h('table', { class: 'kv' }, h('tbody', {},
             kv(t('cases.channel'), t(`rchan.${r.channel}`)),
             kv(t('f.link'), r.link ? extLink(r.link) : '-'),
             kv(t('cases.spokesperson'), r.spokesperson ? ix.userName(r.spokesperson) : '-'),
-            kv(t('cases.tl.at'), `${ix.userName(r.by)} · ${fmtTime(r.at)}`))),
+            kv(t('cases.tl.at'), `${ix.userName(r.by)} · ${fmtTime(r.at)}`),
+            r.mail ? kv(t('cases.mail'), replyMail(r.mail, i, c, ix, act)) : null)),
           h('div', { class: 'pre quote' }, r.text)))),
       h('div', { class: 'card span-12 actions-card' },
         h('h2', {}, t('cases.sec.actions')),
@@ -543,6 +552,24 @@ async function casePage(root, id) {
             h('tbody', {}, (view.audit || []).map((e) => h('tr', {},
               h('td', {}, e.seq), h('td', {}, fmtTime(e.at)), h('td', {}, e.actor), h('td', {}, e.action),
               h('td', {}, h('code', {}, String(e.hash).slice(0, 16)))))))))));
+}
+
+/** Where sending reply `i` by e-mail stands, with a resend button when it did not go out. */
+function replyMail(m, i, c, ix, act) {
+  const st = m.status || {};
+  const args = { to: m.to, n: m.attempts };
+  const line = st.state === 'sent'
+    ? h('span', { class: 'ok mail-status', dataset: { state: 'sent' } }, t('cases.mail.sent', { ...args, at: fmtTime(st.at) }))
+    : st.state === 'failed'
+      ? h('span', { class: 'error mail-status', dataset: { state: 'failed' } }, t('cases.mail.failed', { ...args, at: fmtTime(st.at), reason: st.reason || '' }))
+      : h('span', { class: 'muted mail-status', dataset: { state: 'sending' } }, t('cases.mail.sending', { ...args, at: fmtTime(st.since) }));
+  const canResend = st.state !== 'sent' && ['reply_recorded', 'closed'].includes(c.state) && permitted('record_reply', { ...c, state: 'reply_approved' }, ix);
+  const button = canResend ? h('button', {
+    type: 'button',
+    class: 'resend-mail',
+    onclick: () => act({ type: 'resend_reply_mail', reply: i }, button),
+  }, t('act.resend_reply_mail')) : null;
+  return h('div', {}, line, button ? [' ', button] : null);
 }
 
 function kv(k, v) {
@@ -686,8 +713,21 @@ function stepForm(step, c, ix, act) {
       const body = text('text', true, true, approved?.text || '');
       const spokes = [...ix.users.values()].filter((u) => (u.grants || []).some((g) => g.role === 'spokesperson'));
       const sp = select('spokesperson', [['', '-'], ...spokes.map((u) => [u.id, `${u.name}（${u.id}）`])]);
-      fields.push(field(t('cases.channel'), ch), field(t('f.link'), link), field(t('f.text'), body), field(t('cases.spokesperson'), sp));
-      kind = () => ({ type: 'record_reply', channel: ch.value, link: link.value || null, text: body.value, spokesperson: sp.value || null });
+      const mailTo = h('input', { name: 'mail_to', type: 'email', autocomplete: 'off' });
+      fields.push(field(t('cases.channel'), ch), field(t('f.link'), link), field(t('f.text'), body), field(t('cases.spokesperson'), sp),
+        field(t('f.mail_to'), mailTo, t('f.mail_to_hint')));
+      // A case from a letter (a message with a sender's address): answer the writer.
+      const [platform, ...rest] = c.source?.type === 'document' ? c.source.document.split(':') : [];
+      if (platform && rest.length) {
+        api(`documents/${encodeURIComponent(platform)}/${encodeURIComponent(rest.join(':'))}`).then((d) => {
+          const from = d?.author?.id;
+          if (d?.kind === 'message' && typeof from === 'string' && from.includes('@') && !mailTo.value) {
+            mailTo.value = from;
+            ch.value = 'letter';
+          }
+        }).catch(() => {});
+      }
+      kind = () => ({ type: 'record_reply', channel: ch.value, link: link.value || null, text: body.value, spokesperson: sp.value || null, mail_to: mailTo.value.trim() || null });
       break;
     }
     case 'close': {
