@@ -492,6 +492,43 @@ mod tests {
     }
 
     #[test]
+    fn reply_mail_is_read_and_checked() {
+        let cfg = Config::parse(
+            "[reply_mail]\nhost = \"smtp.example.org\"\ntls = \"tls\"\nfrom = \"县长信箱 <xzxx@county.gov.cn>\"\nusername = \"xzxx\"\npassword = \"pw\"\n",
+        )
+        .expect("parse");
+        let mailer = cfg.reply_mailer().expect("built").expect("configured");
+        assert_eq!(mailer.endpoint(), "smtp://smtp.example.org:465");
+        assert!(
+            mailer
+                .message_id("2027-0001", 0, 1)
+                .ends_with("@county.gov.cn")
+        );
+        assert!(
+            Config::parse("")
+                .expect("empty")
+                .reply_mailer()
+                .expect("ok")
+                .is_none()
+        );
+        let e =
+            Config::parse("[reply_mail]\nhost = \"smtp.example.org\"\nfrom = \"not an address\"\n")
+                .expect_err("bad from");
+        assert!(
+            format!("{e:#}").contains("[reply_mail]") && format!("{e:#}").contains("from"),
+            "{e:#}"
+        );
+        let e = Config::parse("[reply_mail]\nhost = \"smtp.example.org\"\ntls = \"none\"\nfrom = \"a@b.cn\"\nusername = \"u\"\n")
+            .expect_err("credentials in clear");
+        assert!(format!("{e:#}").contains("tls"), "{e:#}");
+        let e = Config::parse(
+            "[reply_mail]\nhost = \"smtp.example.org\"\nfrom = \"a@b.cn\"\nto = [\"x@y.cn\"]\n",
+        )
+        .expect_err("unknown key");
+        assert!(format!("{e:#}").contains("to"), "{e:#}");
+    }
+
+    #[test]
     fn assessment_weights_and_reminder_channels_are_read_and_checked() {
         let cfg = Config::parse("[assessment]\nlate = -5\n[assessment.found_first]\nmajor = 8\n")
             .expect("valid");

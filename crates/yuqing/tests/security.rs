@@ -259,6 +259,7 @@ async fn no_secret_reaches_the_log_even_at_debug() {
         "smtp-password-S3CRET",
         "source-api-key-S3CRET",
         "mailbox-password-S3CRET",
+        "reply-mail-password-S3CRET",
     ];
     let config = format!(
         r#"
@@ -288,6 +289,13 @@ from = "yuqing@example.org"
 to = ["duty@example.org"]
 username = "yuqing"
 password = "smtp-password-S3CRET"
+
+[reply_mail]
+host = "127.0.0.1"
+port = 1
+from = "xzxx@example.org"
+username = "xzxx"
+password = "reply-mail-password-S3CRET"
 
 # No scheduled reports: the deliveries here are the alert's.
 [report]
