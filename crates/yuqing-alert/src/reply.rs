@@ -177,11 +177,15 @@ impl ReplyMailer {
             .date(SystemTime::from(now))
             .message_id(Some(format!("<{}>", reply.message_id)))
             .header(ContentType::TEXT_PLAIN);
-        if let Some(id) = reply
-            .in_reply_to
-            .as_deref()
-            .filter(|id| !id.is_empty() && !id.contains(['<', '>', '\r', '\n', ' ']))
-        {
+        // Only a real Message-ID (a letter without one has a made-up id, `source#…`).
+        if let Some(id) = reply.in_reply_to.as_deref().filter(|id| {
+            id.is_ascii()
+                && id.contains('@')
+                && !id.contains(['<', '>', '#', '"', ',', ';'])
+                && !id
+                    .chars()
+                    .any(|c| c.is_ascii_whitespace() || c.is_ascii_control())
+        }) {
             b = b
                 .in_reply_to(format!("<{id}>"))
                 .references(format!("<{id}>"));
