@@ -787,7 +787,8 @@ impl Http {
 }
 
 /// The SMTP transport of an e-mail channel or of `[reply_mail]` (`ch` names it in errors):
-/// checks the credentials and TLS settings and gives the port used and the transport.
+/// checks the host, the credentials and the TLS settings and gives the port used and the
+/// transport.
 pub(crate) fn smtp_transport(
     ch: &str,
     host: &str,
@@ -797,6 +798,15 @@ pub(crate) fn smtp_transport(
     password: Option<&Secret>,
     timeout: Span,
 ) -> Result<(u16, AsyncSmtpTransport<Tokio1Executor>), AlertError> {
+    if host.is_empty()
+        || host.contains(['/', ' ', ':']) && host.parse::<std::net::IpAddr>().is_err()
+    {
+        return Err(AlertError::config(
+            ch,
+            "host 应是邮件服务器的主机名或 IP，例如 smtp.example.org（端口写在 port 中）",
+            "host must be the mail server's host name or IP, e.g. smtp.example.org (the port goes in port)",
+        ));
+    }
     if password.is_some() && username.is_none() {
         return Err(AlertError::config(
             ch,
@@ -930,15 +940,6 @@ impl Smtp {
     fn new(c: &EmailConfig) -> Result<Self, AlertError> {
         let ch = c.name.as_str();
         let host = c.host.trim();
-        if host.is_empty()
-            || host.contains(['/', ' ', ':']) && host.parse::<std::net::IpAddr>().is_err()
-        {
-            return Err(AlertError::config(
-                ch,
-                "host 应是邮件服务器的主机名或 IP，例如 smtp.example.org（端口写在 port 中）",
-                "host must be the mail server's host name or IP, e.g. smtp.example.org (the port goes in port)",
-            ));
-        }
         let from: Mailbox = c.from.trim().parse().map_err(|_| {
             AlertError::config(
                 ch,

@@ -87,15 +87,6 @@ impl ReplyMailer {
     /// Checks `c` and builds the sender (nothing is sent).
     pub fn new(c: &ReplyMailConfig) -> Result<Self, AlertError> {
         let host = c.host.trim();
-        if host.is_empty()
-            || host.contains(['/', ' ', ':']) && host.parse::<std::net::IpAddr>().is_err()
-        {
-            return Err(AlertError::config(
-                SECTION,
-                "host 应是邮件服务器的主机名或 IP，例如 smtp.example.org（端口写在 port 中）",
-                "host must be the mail server's host name or IP, e.g. smtp.example.org (the port goes in port)",
-            ));
-        }
         let from: Mailbox = c.from.trim().parse().map_err(|_| {
             AlertError::config(
                 SECTION,

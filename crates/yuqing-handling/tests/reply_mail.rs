@@ -81,13 +81,7 @@ impl World {
             DeadlineRules::default(),
         );
         if let Some(addr) = smtp {
-            let config: yuqing_alert::ReplyMailConfig = toml::from_str(&format!(
-                "host = \"{}\"\nport = {}\ntls = \"none\"\nfrom = \"县长信箱 <xzxx@county.gov.cn>\"\nsignature = \"某县人民政府办公室\"\ntimeout = \"5s\"\n",
-                addr.ip(),
-                addr.port()
-            ))
-            .unwrap();
-            svc = svc.with_reply_mail(Arc::new(yuqing_alert::ReplyMailer::new(&config).unwrap()));
+            svc = svc.with_reply_mail(mailer(addr));
         }
         svc.import_org(ORG, &Principal::Operator).await.unwrap();
         World { clock, svc }
@@ -174,6 +168,17 @@ impl World {
         }
         id
     }
+}
+
+/// `[reply_mail]` sending through the SMTP server at `addr`.
+fn mailer(addr: std::net::SocketAddr) -> Arc<yuqing_alert::ReplyMailer> {
+    let config: yuqing_alert::ReplyMailConfig = toml::from_str(&format!(
+        "host = \"{}\"\nport = {}\ntls = \"none\"\nfrom = \"县长信箱 <xzxx@county.gov.cn>\"\nsignature = \"某县人民政府办公室\"\ntimeout = \"5s\"\n",
+        addr.ip(),
+        addr.port()
+    ))
+    .unwrap();
+    Arc::new(yuqing_alert::ReplyMailer::new(&config).unwrap())
 }
 
 fn publish(mail_to: Option<&str>) -> ActionKind {
@@ -317,19 +322,12 @@ async fn a_mail_that_fails_is_recorded_and_sent_again_by_a_person() {
     let (addr, mails) = sink().await;
     let w2 = World {
         clock: w.clock.clone(),
-        svc: {
-            let config: yuqing_alert::ReplyMailConfig = toml::from_str(&format!(
-                "host = \"127.0.0.1\"\nport = {}\ntls = \"none\"\nfrom = \"xzxx@county.gov.cn\"\n",
-                addr.port()
-            ))
-            .unwrap();
-            Cases::new(
-                w.svc.store().clone(),
-                w.clock.clone() as Arc<dyn Clock>,
-                DeadlineRules::default(),
-            )
-            .with_reply_mail(Arc::new(yuqing_alert::ReplyMailer::new(&config).unwrap()))
-        },
+        svc: Cases::new(
+            w.svc.store().clone(),
+            w.clock.clone() as Arc<dyn Clock>,
+            DeadlineRules::default(),
+        )
+        .with_reply_mail(mailer(addr)),
     };
     let case = w2
         .act(&id, "leader", ActionKind::ResendReplyMail { reply: 0 })
