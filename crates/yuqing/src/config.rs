@@ -526,6 +526,9 @@ mod tests {
         )
         .expect_err("unknown key");
         assert!(format!("{e:#}").contains("to"), "{e:#}");
+        let e = Config::parse("[reply_mail]\nhost = \"smtp.example.org:465\"\nfrom = \"a@b.cn\"\n")
+            .expect_err("port in host");
+        assert!(format!("{e:#}").contains("port"), "{e:#}");
     }
 
     #[test]
