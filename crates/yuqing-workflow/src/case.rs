@@ -879,8 +879,6 @@ impl Case {
         self.replies.first().map(|r| r.at)
     }
 
-    /// Whether the actor may act for the handling departments: a liaison of the lead or a
-    /// co-handling department, or a leader/analyst of the case unit.
     /// The people who may record a reply may send it by e-mail (again).
     fn require_reply_sender(&self, org: &Org, actor: &Actor, zh: &str, en: &str) -> Result<()> {
         self.require_handler(org, actor, zh, en, true).or_else(|_| {
@@ -909,6 +907,8 @@ impl Case {
             })
     }
 
+    /// Whether the actor may act for the handling departments: a liaison of the lead or a
+    /// co-handling department, or a leader/analyst of the case unit.
     fn require_handler(
         &self,
         org: &Org,
