@@ -38,7 +38,7 @@ use hmac::{Hmac, Mac};
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
@@ -178,6 +178,10 @@ pub struct EmailConfig {
     pub password: Option<Secret>,
     #[serde(default)]
     pub tls: TlsMode,
+    /// A PEM file of the CA certificates to trust for the server instead of the system's
+    /// roots (an organisation's own CA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
     #[serde(default = "default_timeout")]
     pub timeout: Span,
     #[serde(default)]
@@ -788,12 +792,15 @@ impl Http {
 
 /// The SMTP transport of an e-mail channel or of `[reply_mail]` (`ch` names it in errors):
 /// checks the host, the credentials and the TLS settings and gives the port used and the
-/// transport.
+/// transport. With `ca_file` the server's certificate is checked against that file's CA
+/// certificates only.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn smtp_transport(
     ch: &str,
     host: &str,
     port: Option<u16>,
     tls: TlsMode,
+    ca_file: Option<&str>,
     username: Option<&str>,
     password: Option<&Secret>,
     timeout: Span,
@@ -834,8 +841,25 @@ pub(crate) fn smtp_transport(
         TlsMode::Tls => 465,
     });
     let _ = rustls::crypto::ring::default_provider().install_default();
+    let roots = match ca_file.map(str::trim) {
+        None => None,
+        Some(_) if tls == TlsMode::None => {
+            return Err(AlertError::config(
+                ch,
+                "ca_file 用于校验加密连接的证书，但 tls = \"none\" 不加密：请改用 starttls 或 tls",
+                "ca_file checks the certificate of an encrypted connection, but tls = \"none\" is not encrypted: use starttls or tls",
+            ));
+        }
+        Some(path) => Some(read_ca_file(ch, path)?),
+    };
     let tls_params = || {
-        TlsParameters::new(host.to_owned()).map_err(|e| {
+        let mut b = TlsParameters::builder(host.to_owned());
+        if let Some(cert) = &roots {
+            b = b
+                .certificate_store(CertificateStore::None)
+                .add_root_certificate(cert.clone());
+        }
+        b.build_rustls().map_err(|e| {
             AlertError::config(
                 ch,
                 format!("无法准备 TLS：{e}"),
@@ -857,6 +881,38 @@ pub(crate) fn smtp_transport(
         b = b.credentials(Credentials::new(user.to_owned(), pass));
     }
     Ok((port, b.build()))
+}
+
+/// The CA certificates of the PEM file `path` (`ca_file`), with errors that say what to fix.
+fn read_ca_file(ch: &str, path: &str) -> Result<Certificate, AlertError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let pem = std::fs::read(path).map_err(|e| {
+        AlertError::config(
+            ch,
+            format!("无法读取 ca_file {path:?}（{e}）：请写 PEM 格式证书文件的路径"),
+            format!("cannot read ca_file {path:?} ({e}): give the path of a PEM certificate file"),
+        )
+    })?;
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .filter(Result::is_ok)
+        .count();
+    if certs == 0 {
+        return Err(AlertError::config(
+            ch,
+            format!("ca_file {path:?} 中没有证书：需要 PEM 格式（-----BEGIN CERTIFICATE-----）"),
+            format!(
+                "ca_file {path:?} holds no certificate: it must be PEM (-----BEGIN CERTIFICATE-----)"
+            ),
+        ));
+    }
+    Certificate::from_pem(&pem).map_err(|e| {
+        AlertError::config(
+            ch,
+            format!("ca_file {path:?} 中的证书无效：{e}"),
+            format!("the certificates of ca_file {path:?} are invalid: {e}"),
+        )
+    })
 }
 
 pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
@@ -975,6 +1031,7 @@ impl Smtp {
             host,
             c.port,
             c.tls,
+            c.ca_file.as_deref(),
             c.username.as_deref(),
             c.password.as_ref(),
             c.timeout,

@@ -39,6 +39,10 @@ pub struct ReplyMailConfig {
     pub password: Option<Secret>,
     #[serde(default)]
     pub tls: TlsMode,
+    /// A PEM file of the CA certificates to trust for the server instead of the system's
+    /// roots (an organisation's own CA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
     #[serde(default = "default_timeout")]
     pub timeout: Span,
     /// Lines under every reply (the office's name, a phone number); none by default.
@@ -105,6 +109,7 @@ impl ReplyMailer {
             host,
             c.port,
             c.tls,
+            c.ca_file.as_deref(),
             c.username.as_deref(),
             c.password.as_ref(),
             c.timeout,

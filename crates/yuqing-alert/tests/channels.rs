@@ -48,9 +48,13 @@ struct File {
 }
 
 fn channel(toml_text: &str) -> Channel {
+    config(toml_text).build().expect("build channel")
+}
+
+fn config(toml_text: &str) -> ChannelConfig {
     let mut f: File =
         toml::from_str(toml_text).unwrap_or_else(|e| panic!("bad test config: {e}\n{toml_text}"));
-    f.channels.remove(0).build().expect("build channel")
+    f.channels.remove(0)
 }
 
 fn t0() -> DateTime<Utc> {
@@ -662,9 +666,12 @@ async fn smtp_sink(sink: Sink) -> SocketAddr {
     addr
 }
 
-async fn smtp_session(sock: tokio::net::TcpStream, sink: Sink) -> std::io::Result<()> {
+async fn smtp_session<S>(sock: S, sink: Sink) -> std::io::Result<()>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite,
+{
     let session = sink.sessions.fetch_add(1, Ordering::SeqCst);
-    let (r, mut w) = sock.into_split();
+    let (r, mut w) = tokio::io::split(sock);
     let mut r = BufReader::new(r);
     w.write_all(b"220 sink.test ESMTP ready\r\n").await?;
     let mut mail = Mail::default();
@@ -724,6 +731,48 @@ async fn smtp_session(sock: tokio::net::TcpStream, sink: Sink) -> std::io::Resul
             w.write_all(b"502 5.5.2 not implemented\r\n").await?;
         }
     }
+}
+
+/// The test CA and server certificate (for 127.0.0.1) of `yuqing-ingest/tests/fixtures/tls`.
+fn tls_fixture(name: &str) -> String {
+    format!(
+        "{}/../yuqing-ingest/tests/fixtures/tls/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+/// The sink behind TLS from the first byte (`tls = "tls"`), with the fixture certificate.
+async fn smtp_tls_sink(sink: Sink) -> SocketAddr {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_file_iter(tls_fixture("server.pem"))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+    let key = PrivateKeyDer::from_pem_file(tls_fixture("server.key")).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            let (sink, acceptor) = (sink.clone(), acceptor.clone());
+            tokio::spawn(async move {
+                if let Ok(tls) = acceptor.accept(sock).await {
+                    let _ = smtp_session(tls, sink).await;
+                }
+            });
+        }
+    });
+    addr
 }
 
 /// Splits a mail into unfolded headers and the body.
@@ -836,6 +885,81 @@ fn email_channel(addr: SocketAddr) -> Channel {
         "#,
         addr.port()
     ))
+}
+
+#[tokio::test]
+async fn email_over_tls_trusts_the_ca_file_and_only_it() {
+    let sink = Sink::default();
+    let addr = smtp_tls_sink(sink.clone()).await;
+    let with = |extra: &str| {
+        config(&format!(
+            "[[channels]]\nname = \"内网邮件\"\ntype = \"email\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"tls\"\nfrom = \"yuqing@county.gov.cn\"\nto = [\"duty@county.gov.cn\"]\ntimeout = \"5s\"\n{extra}",
+            addr.port()
+        ))
+    };
+    let trusted = with(&format!("ca_file = {:?}\n", tls_fixture("ca.pem")));
+    let d = trusted
+        .build()
+        .expect("built")
+        .send(&message("al-tls", "内网邮件服务器"), t0())
+        .await
+        .expect("sent over TLS");
+    assert_eq!(d.detail, "smtp 250");
+    assert_eq!(sink.mails.lock().unwrap().len(), 1);
+    // The system's roots do not know the test CA; a file holding no CA trusts nothing.
+    for extra in [
+        String::new(),
+        format!("ca_file = {:?}\n", tls_fixture("server.pem")),
+    ] {
+        let e = with(&extra)
+            .build()
+            .expect("built")
+            .send(&message("al-tls2", "内网邮件服务器"), t0())
+            .await
+            .expect_err("untrusted");
+        assert!(
+            e.to_string().contains("smtp") || e.to_string().contains("邮件"),
+            "{e}"
+        );
+    }
+    assert_eq!(sink.mails.lock().unwrap().len(), 1);
+    // Config errors, at build: a missing file, one without certificates, TLS off.
+    for (extra, want) in [
+        (
+            "ca_file = \"/nonexistent/ca.pem\"\n".to_owned(),
+            "无法读取 ca_file",
+        ),
+        (
+            format!("ca_file = {:?}\n", tls_fixture("server.key")),
+            "没有证书",
+        ),
+    ] {
+        let e = with(&extra).build().expect_err("refused").to_string();
+        assert!(e.contains(want), "{e}");
+    }
+    let plain = config(&format!(
+        "[[channels]]\nname = \"x\"\ntype = \"email\"\nhost = \"127.0.0.1\"\ntls = \"none\"\nfrom = \"a@b.cn\"\nto = [\"c@d.cn\"]\nca_file = {:?}\n",
+        tls_fixture("ca.pem")
+    ));
+    let e = plain.build().expect_err("refused").to_string();
+    assert!(e.contains("ca_file") && e.contains("starttls"), "{e}");
+    // [reply_mail] takes the same key through the same transport.
+    let reply: yuqing_alert::ReplyMailConfig = toml::from_str(&format!(
+        "host = \"127.0.0.1\"\nport = {}\ntls = \"tls\"\nfrom = \"xzxx@county.gov.cn\"\nca_file = {:?}\n",
+        addr.port(),
+        tls_fixture("ca.pem")
+    ))
+    .unwrap();
+    let mailer = yuqing_alert::ReplyMailer::new(&reply).expect("built");
+    let out = yuqing_alert::OutgoingReply {
+        to: "resident@example.com".into(),
+        subject: "Re: 停水".into(),
+        body: "已修复".into(),
+        in_reply_to: None,
+        message_id: mailer.message_id("2027-0001", 0, 1),
+    };
+    assert_eq!(mailer.send(&out, t0()).await.expect("sent"), "smtp 250");
+    assert_eq!(sink.mails.lock().unwrap().len(), 2);
 }
 
 #[tokio::test]
