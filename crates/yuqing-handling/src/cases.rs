@@ -797,6 +797,8 @@ impl<S: Store + HandlingStore> Cases<S> {
     /// between leaves the reply `sending` (maybe sent) for a person to resend, never a second
     /// mail on its own. `reply_mailed` itself is the node's, never a client's.
     pub async fn apply(&self, case_id: &str, action: Action, actor: &str) -> Result<Case> {
+        // Which reply to e-mail: `Some(None)` the one this step records (the last),
+        // `Some(Some(i))` reply `i` again.
         let mail_reply = match &action.kind {
             ActionKind::ReplyMailed { .. } => {
                 return Err(HandlingError::invalid(
