@@ -703,6 +703,17 @@ fn thousands_of_user_plans_match_as_each_plan_alone() {
 /// side of a pair, and one-character terms (keyed by one character in the scan).
 #[test]
 fn pair_index_probe_and_list_paths_match_as_each_plan_alone() {
+    pair_paths(true);
+}
+
+/// The same without one-character terms: then a set this large scans in two passes (the
+/// filter at every position first, then the lookups), which one-character terms turn off.
+#[test]
+fn pair_paths_with_the_two_pass_scan_match_as_each_plan_alone() {
+    pair_paths(false);
+}
+
+fn pair_paths(one_character_terms: bool) {
     let texts = ced_texts();
     let mut docs: Vec<String> = texts.chunks(30).map(|c| c.join(" ")).collect();
     docs.extend(texts.iter().filter(|t| !t.is_empty()).step_by(3).cloned());
@@ -767,10 +778,15 @@ fn pair_index_probe_and_list_paths_match_as_each_plan_alone() {
                 format!("title:{a}+author:{}", group(&mut rng, c, r, 1, 2))
             }
             // One-character terms.
-            _ => {
+            _ if one_character_terms => {
                 let one: String = word(&mut rng, c, r).chars().take(1).collect();
                 format!("{one}+{}", group(&mut rng, c, r, 1, 2))
             }
+            _ => format!(
+                "{}+{}",
+                group(&mut rng, c, r, 1, 2),
+                group(&mut rng, c, r, 1, 2)
+            ),
         };
         exprs.push(e);
     }
@@ -782,6 +798,13 @@ fn pair_index_probe_and_list_paths_match_as_each_plan_alone() {
     let set = PlanSet::new(plans.clone());
     let mut scratch = Scratch::new();
     let (mut short_hits, mut long_hits) = (0usize, 0usize);
+    // Documents holding more than 64 distinct terms take the list path (each found gate's
+    // pair postings read), the others the pair probe.
+    let terms: std::collections::BTreeSet<&str> = plans
+        .iter()
+        .flat_map(|(_, plan)| plan.terms().iter().map(|t| t.text.as_str()))
+        .collect();
+    let mut list_path = 0;
     for (k, w) in docs.windows(2).step_by(2).enumerate() {
         let input = MatchInput {
             title: if k % 2 == 0 { w[0].as_str() } else { "" },
@@ -792,16 +815,27 @@ fn pair_index_probe_and_list_paths_match_as_each_plan_alone() {
         let expected = each_alone(&plans, &input);
         let hits = set.match_doc_with(&input, &mut scratch);
         assert_eq!(hits, expected, "doc {k}: {input:?}");
+        if terms
+            .iter()
+            .filter(|t| input.text.contains(**t) || input.title.contains(**t))
+            .count()
+            > 64
+        {
+            list_path += 1;
+        }
         if w[1].chars().count() > 300 {
             long_hits += hits.len();
         } else {
             short_hits += hits.len();
         }
     }
-    println!("pair index: {short_hits} hits on short documents, {long_hits} on long ones");
+    println!(
+        "pair index: {short_hits} hits on short documents, {long_hits} on long ones, \
+         {list_path} documents with more than 64 terms"
+    );
     assert!(
-        short_hits > 100 && long_hits > 100,
-        "{short_hits} {long_hits}"
+        short_hits > 100 && long_hits > 100 && list_path > 10,
+        "{short_hits} {long_hits} {list_path}"
     );
 }
 

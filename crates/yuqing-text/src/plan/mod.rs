@@ -19,6 +19,7 @@
 mod ast;
 mod error;
 mod eval;
+mod keys;
 mod lexer;
 mod lint;
 mod parser;

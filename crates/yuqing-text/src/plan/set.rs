@@ -22,26 +22,30 @@
 //! fewest units, and (if it has other clauses) a *second* clause, the next rarest. Units
 //! are indexed by *pairs* (gate term, second-clause term): a document opens a unit only if
 //! it holds both terms of one of its pairs (each in its field), and then the unit's
-//! remaining clauses are checked against the per-term flags. With few terms found (at
-//! most [`MAX_PROBED`], as in almost every short post) each pair of found terms is looked
-//! up: a 64-bit mask of the gate term's second terms (its bits shared with those of the
-//! terms found name the candidates at once, without a test per found term, unless two
-//! terms found share a bit), then its sorted list of them (for a
-//! list longer than [`SHORT_SECONDS`], whose mask is mostly full, a bit filter over all
-//! such pairs first), which gives the pair's postings; with more, each found term's
-//! postings are read and their second terms' flags tested. A document holding a gate term but no second term (the common case: about
-//! 1.5 terms found per CED post, and a gate term's postings scattered in memory) touches
-//! no posting at all. Units with a single clause, or whose gate and second clause would
-//! make more than [`MAX_PAIRS`] pairs, are indexed by their gate terms alone (*solo*
+//! remaining clauses are checked against the per-term flags.
+//!
+//! **Most documents stop at the scan.** Each pattern has a 128-bit signature of its
+//! second terms (bit `q % 128` of each), and the scan gathers the signatures and the bits
+//! of the patterns it finds. Unless some pattern found has another one found (or itself)
+//! in its signature, or has solo postings, no unit can open and the document is done
+//! without touching the index: about three documents in four of the benchmark's short
+//! posts (1.6 patterns found per post). Otherwise the distinct patterns found and their
+//! fields are gathered (in a short list, or for a long text in the per-pattern table),
+//! and with at most [`MAX_PROBED`] of them each pair whose signatures allow it is looked
+//! up in one table of unordered pairs → postings, behind a bit filter (the candidate
+//! pairs are computed without a branch per pair); with more, each found gate's pair
+//! postings are read and their second terms' flags tested. Units with a single clause,
+//! or whose gate and second clause would make more than [`MAX_PAIRS`] pairs, are indexed by
+//! their gate terms alone (*solo*
 //! postings). Only plans with a unit passing are evaluated (exclusions, `NEAR/n`
 //! distances, field scopes) — on the benchmark's 10,000 plans about one plan per 240
 //! documents. Clauses anchored on `platform:` values are left to that evaluation when the
 //! alternative has other clauses (every document of a platform has its value).
 //!
 //! **No allocation per document** in the common case: the per-term flags (stamped with a
-//! document counter, so nothing is cleared between documents), the candidates and the
-//! occurrences of every term found (sorted only when some plan is evaluated, for
-//! `NEAR/n`) live in a reused [`Scratch`] (one per thread behind [`PlanSet::match_doc`]);
+//! document counter, so nothing is cleared between documents), the scanner's buffer, the
+//! candidates and the occurrences of every term found (sorted only when some plan is
+//! evaluated, for `NEAR/n`) live in a reused [`Scratch`] (one per thread behind [`PlanSet::match_doc`]);
 //! only hits allocate.
 
 use std::cell::RefCell;
@@ -50,7 +54,8 @@ use std::fmt;
 
 use super::ast::{Kind, Node};
 use super::eval::{Oracle, char_starts, eval, hit_terms, near_ok, platform_key_cow};
-use super::scan::Scanner;
+use super::keys::KeyIndex;
+use super::scan::{Candidate, Scanner};
 use super::{Field, MatchInput, Plan, PlanHit};
 
 const TITLE: u8 = 1;
@@ -102,34 +107,40 @@ struct Posting {
 /// gets solo postings, checked from its gate terms' lists.
 const MAX_PAIRS: usize = 64;
 
-fn pair_hash(gate: u32, second: u32) -> u64 {
-    ((u64::from(gate) << 32) | u64::from(second)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+/// A set of patterns as bits `1 << (p % 128)` ([`sig_bit`]): the patterns found in a
+/// document, a pattern's second terms ([`PlanSet::partners`]). 128 bits, where 64 let
+/// half the pairs of found patterns through to the pair filter: gates have up to about 40
+/// second terms.
+type Sig = u128;
+
+/// The bit of pattern `p` in a [`Sig`].
+#[inline(always)]
+fn sig_bit(p: u32) -> Sig {
+    1 << (p % Sig::BITS)
 }
 
-/// Documents with more patterns found than this read every posting list of their patterns
-/// instead of looking up each pair of them.
-const MAX_PROBED: usize = 16;
+/// The key of the unordered pair of patterns `a` and `b` in [`PlanSet::pairs`].
+fn pair_key(a: u32, b: u32) -> u64 {
+    (u64::from(a.min(b)) << 32) | u64::from(a.max(b))
+}
+
+/// Documents with more distinct patterns found than this read every pair posting list of
+/// their patterns instead of looking up each pair of them (at most 64: the pairs of one
+/// pattern are bits of a word).
+const MAX_PROBED: usize = 64;
+
+/// Documents with at most this many occurrences keep their patterns' flags in a short
+/// list ([`Scratch::found`]), not in the per-pattern table.
+const SPARSE_OCCURRENCES: usize = 32;
 
 /// The postings of one gate pattern: `postings[start..end]`, solo postings first, then
-/// (from `pairs`) pair postings by second pattern; the distinct second patterns are
-/// `PlanSet::seconds[seconds..seconds_end]` (ascending), each with its postings' range in
-/// `PlanSet::second_ranges`.
+/// (from `pairs`) pair postings.
 #[derive(Debug, Clone, Copy, Default)]
 struct Lists {
     start: u32,
     pairs: u32,
     end: u32,
-    seconds: u32,
-    seconds_end: u32,
-    /// Bits `1 << (second % 64)` of the second patterns: a pattern whose bit is not set is
-    /// not looked for among them.
-    mask: u64,
-    /// The pattern is one of its own second terms (a term in two clauses of a unit).
-    own_second: bool,
 }
-
-/// Second-term lists longer than this are searched by bisection, after [`PlanSet::pair_bits`].
-const SHORT_SECONDS: usize = 16;
 
 /// Every active plan compiled into one matcher. Cheap to share (`&self` matching, `Sync`).
 #[derive(Clone)]
@@ -148,17 +159,19 @@ pub struct PlanSet {
     pattern_chars: Vec<usize>,
     /// Inverted index, gate pattern → its postings (one record per pattern).
     index: Vec<Lists>,
-    /// Patterns with postings, as bits (so that other patterns found cost no `index` read).
-    gates: Vec<u64>,
+    /// Patterns with solo postings, as bits.
+    solos: Vec<u64>,
+    /// Per pattern, the [`Sig`] of its second terms (those of the pair postings it is the
+    /// gate of). A document none of whose patterns found has the bit of another found in
+    /// its signature, or its own when it is its own second term, and none of which has
+    /// solo postings, opens no unit: the scan tells that without reading the index (see
+    /// [`PlanSet::match_doc_with`]).
+    partners: Vec<Sig>,
     postings: Vec<Posting>,
-    /// Second patterns of the gate patterns' pair postings (see [`Lists`]), and for each
-    /// the range of its postings.
-    seconds: Vec<u32>,
-    second_ranges: Vec<(u32, u32)>,
-    /// Bit filter over the (gate, second) pairs of gates with more than [`SHORT_SECONDS`]
-    /// second terms (whose 64-bit masks are mostly full): bit `pair_hash >> pair_shift`.
-    pair_bits: Vec<u64>,
-    pair_shift: u32,
+    /// The pair postings again, by unordered pair of patterns ([`pair_key`]):
+    /// `pair_postings[start..end]`, gate and second either way round.
+    pairs: KeyIndex,
+    pair_postings: Vec<Posting>,
     /// Platform value → postings of plans that have no clause but platform-anchored ones.
     platform_postings: HashMap<String, Vec<Posting>>,
     scan_author: bool,
@@ -174,7 +187,8 @@ impl fmt::Debug for PlanSet {
                 "scanner_bytes",
                 &self.scanner.as_ref().map(|a| a.heap_bytes()),
             )
-            .field("seconds", &self.seconds.len())
+            .field("pair_postings", &self.pair_postings.len())
+            .field("pair_index_bytes", &self.pairs.heap_bytes())
             .finish_non_exhaustive()
     }
 }
@@ -189,16 +203,25 @@ pub struct Scratch {
     epoch: u32,
     /// Per pattern: (epoch, TITLE / TEXT / AUTHOR bits where it occurred).
     pattern_state: Vec<(u32, u8)>,
-    /// Patterns found in this document, in first-found order.
+    /// Distinct patterns found in this document, in first-found order (after
+    /// [`collect`](Self::collect)), and unless `dense`, the fields each was found in.
     found: Vec<u32>,
+    found_flags: Vec<u8>,
+    /// The [`PlanSet::partners`] signatures of `found`, for the pair probe.
+    found_sigs: Vec<Sig>,
+    /// The document has more than [`SPARSE_OCCURRENCES`] occurrences: the fields of its
+    /// patterns are in `pattern_state`.
+    dense: bool,
     /// Units whose clause mask became complete, then (sorted, distinct) their plans.
     candidates: Vec<u32>,
-    /// Bits `1 << (p % 64)` of the patterns found, the pattern found last with each bit,
-    /// and whether two patterns found share a bit: without that, a gate's second terms
-    /// found are the bits its mask shares with `found_bits`.
-    found_bits: u64,
-    by_bit: Vec<u32>,
-    shared_bit: bool,
+    /// The [`Sig`] of the patterns found.
+    found_bits: Sig,
+    /// The union of the [`PlanSet::partners`] signatures of the patterns found, and whether
+    /// one of them has solo postings.
+    partners: Sig,
+    solo: bool,
+    /// Positions of a text for the scanner's second pass.
+    candidates_buf: Vec<Candidate>,
     /// Every occurrence found, as (pattern, field bit, character start), in scan order:
     /// recorded for every pattern (a push, where a test of whether the pattern is used
     /// by some `NEAR/n` mispredicted about once a document), and sorted only when a plan
@@ -225,9 +248,11 @@ impl Scratch {
             self.pattern_state.resize(patterns, (0, 0));
         }
         self.found.clear();
+        self.found_flags.clear();
+        self.dense = false;
         self.found_bits = 0;
-        self.shared_bit = false;
-        self.by_bit.resize(64, 0);
+        self.partners = 0;
+        self.solo = false;
         self.candidates.clear();
         self.occurrences.clear();
         // A long text (up to the 1 MB default) can leave a million occurrences behind;
@@ -239,24 +264,58 @@ impl Scratch {
         self.sorted = false;
     }
 
+    /// The fields (TITLE / TEXT / AUTHOR bits) `p` was found in (after
+    /// [`collect`](Self::collect)).
     fn flags(&self, p: u32) -> u8 {
-        match self.pattern_state[p as usize] {
-            (e, f) if e == self.epoch => f,
-            _ => 0,
+        if self.dense {
+            match self.pattern_state[p as usize] {
+                (e, f) if e == self.epoch => f,
+                _ => 0,
+            }
+        } else if self.found_bits & sig_bit(p) == 0 {
+            0
+        } else {
+            self.found
+                .iter()
+                .position(|&q| q == p)
+                .map_or(0, |i| self.found_flags[i])
         }
     }
 
-    fn mark(&mut self, p: u32, bit: u8) {
-        let s = &mut self.pattern_state[p as usize];
-        if s.0 != self.epoch {
-            *s = (self.epoch, bit);
-            self.found.push(p);
-            let bit = 1 << (p % 64);
-            self.shared_bit |= self.found_bits & bit != 0;
-            self.found_bits |= bit;
-            self.by_bit[(p % 64) as usize] = p;
-        } else {
-            s.1 |= bit;
+    /// Records an occurrence of `p` in the field `bit` at character `start`, during the
+    /// scan, with the pattern's [`PlanSet::partners`] signature and whether it has solo
+    /// postings; the distinct patterns and their fields are gathered later, and only if
+    /// some unit may open ([`collect`](Self::collect)).
+    #[inline(always)]
+    fn occurred(&mut self, p: u32, bit: u8, start: usize, partners: Sig, solo: bool) {
+        self.occurrences.push((p, bit, start));
+        self.found_bits |= sig_bit(p);
+        self.partners |= partners;
+        self.solo |= solo;
+    }
+
+    /// The distinct patterns of the occurrences and the fields each was found in: in a
+    /// short list for a few occurrences, else in `pattern_state`.
+    fn collect(&mut self) {
+        self.found.clear();
+        self.found_flags.clear();
+        self.dense = self.occurrences.len() > SPARSE_OCCURRENCES;
+        for k in 0..self.occurrences.len() {
+            let (p, bit, _) = self.occurrences[k];
+            if self.dense {
+                let s = &mut self.pattern_state[p as usize];
+                if s.0 != self.epoch {
+                    *s = (self.epoch, bit);
+                    self.found.push(p);
+                } else {
+                    s.1 |= bit;
+                }
+            } else if let Some(i) = self.found.iter().position(|&q| q == p) {
+                self.found_flags[i] |= bit;
+            } else {
+                self.found.push(p);
+                self.found_flags.push(bit);
+            }
         }
     }
 
@@ -520,14 +579,13 @@ impl PlanSet {
         });
         entries.dedup();
         let mut index = vec![Lists::default(); patterns.len()];
+        let mut partners: Vec<Sig> = vec![0; patterns.len()];
         let mut postings: Vec<Posting> = Vec::with_capacity(entries.len());
-        let mut seconds: Vec<u32> = Vec::new();
-        let mut second_ranges: Vec<(u32, u32)> = Vec::new();
+        let mut by_pair: Vec<(u64, Posting)> = Vec::new();
         for (p, group) in entries.chunk_by(|x, y| x.0 == y.0).map(|g| (g[0].0, g)) {
             let lists = &mut index[p as usize];
             lists.start = postings.len() as u32;
             lists.pairs = lists.start;
-            lists.seconds = seconds.len() as u32;
             for &(_, posting) in group {
                 let at = postings.len() as u32;
                 postings.push(posting);
@@ -535,44 +593,28 @@ impl PlanSet {
                     lists.pairs = at + 1;
                     continue;
                 }
-                lists.mask |= 1 << (posting.second % 64);
-                lists.own_second |= posting.second == p;
-                if seconds.len() > lists.seconds as usize && seconds.last() == Some(&posting.second)
-                {
-                    if let Some(range) = second_ranges.last_mut() {
-                        range.1 = at + 1;
-                    }
-                } else {
-                    seconds.push(posting.second);
-                    second_ranges.push((at, at + 1));
-                }
+                partners[p as usize] |= sig_bit(posting.second);
+                by_pair.push((pair_key(p, posting.second), posting));
             }
             lists.end = postings.len() as u32;
-            lists.seconds_end = seconds.len() as u32;
         }
-        // About 16 bits per pair of the long lists.
-        let long_pairs: usize = index
-            .iter()
-            .map(|l| (l.seconds_end - l.seconds) as usize)
-            .filter(|&n| n > SHORT_SECONDS)
-            .sum();
-        let bits = (long_pairs * 16).next_power_of_two().max(64);
-        let pair_shift = 64 - bits.trailing_zeros();
-        let mut pair_bits = vec![0u64; bits / 64];
-        for (p, l) in index.iter().enumerate() {
-            let list = &seconds[l.seconds as usize..l.seconds_end as usize];
-            if list.len() > SHORT_SECONDS {
-                for &q in list {
-                    let b = (pair_hash(p as u32, q) >> pair_shift) as usize;
-                    pair_bits[b / 64] |= 1 << (b % 64);
-                }
-            }
+        by_pair.sort_unstable_by_key(|&(k, posting)| (k, posting.unit, posting.second));
+        let mut pair_entries: Vec<(u64, u32, u32)> = Vec::new();
+        let mut pair_postings: Vec<Posting> = Vec::with_capacity(by_pair.len());
+        for group in by_pair.chunk_by(|x, y| x.0 == y.0) {
+            let start = pair_postings.len() as u32;
+            pair_postings.extend(group.iter().map(|&(_, posting)| posting));
+            pair_entries.push((group[0].0, start, pair_postings.len() as u32));
         }
         for list in platform_postings.values_mut() {
             list.sort_unstable_by_key(|posting| (posting.unit, posting.fields));
             list.dedup();
         }
-        let scanner = (!patterns.is_empty()).then(|| Scanner::new(&patterns));
+        let scanner = if patterns.is_empty() {
+            None
+        } else {
+            Scanner::new(&patterns)
+        };
         PlanSet {
             plans: compiled,
             units,
@@ -580,20 +622,19 @@ impl PlanSet {
             scanner,
             patterns,
             pattern_chars,
-            gates: index
+            partners,
+            solos: index
                 .chunks(64)
                 .map(|c| {
                     c.iter()
                         .enumerate()
-                        .fold(0u64, |w, (i, l)| w | (u64::from(l.end > l.start) << i))
+                        .fold(0u64, |w, (i, l)| w | (u64::from(l.pairs > l.start) << i))
                 })
                 .collect(),
             index,
             postings,
-            seconds,
-            second_ranges,
-            pair_bits,
-            pair_shift,
+            pairs: KeyIndex::new(&pair_entries),
+            pair_postings,
             platform_postings,
             scan_author,
         }
@@ -641,48 +682,59 @@ impl PlanSet {
         if self.scan_author {
             self.scan(doc.author, AUTHOR, s);
         }
-        let probe = s.found.len() <= MAX_PROBED;
-        for k in 0..s.found.len() {
-            let p = s.found[k] as usize;
-            if self.gates[p / 64] & (1 << (p % 64)) == 0 {
-                continue;
-            }
-            let flags = s.pattern_state[p].1;
-            let lists = self.index[p];
-            let (start, pairs, end) = (
-                lists.start as usize,
-                lists.pairs as usize,
-                lists.end as usize,
-            );
-            for &posting in &self.postings[start..pairs] {
-                if flags & posting.fields != 0 && self.passes(posting, s) {
-                    s.candidates.push(posting.unit);
-                }
-            }
-            if pairs == end {
-                continue;
-            }
-            if probe && !s.shared_bit {
-                // Few patterns found, no two sharing a bit: the found second terms of p
-                // are the bits its mask shares with them (p itself only if it is one of
-                // its own second terms), each looked up as a (p, q) pair.
-                let own = if lists.own_second { 0 } else { 1 << (p % 64) };
-                let mut m = lists.mask & s.found_bits & !own;
-                while m != 0 {
-                    let q = s.by_bit[m.trailing_zeros() as usize];
-                    m &= m - 1;
-                    self.open_pair(p as u32, q, flags, &lists, s);
-                }
-            } else if probe {
-                for j in 0..s.found.len() {
-                    let q = s.found[j];
-                    if lists.mask & (1 << (q % 64)) == 0 || (j == k && !lists.own_second) {
-                        continue;
+        let platform_list = if self.platform_postings.is_empty() {
+            None
+        } else {
+            self.platform_postings
+                .get(platform_key_cow(doc.platform).as_ref())
+        };
+        // No pattern found that could open a unit with another one found (the common
+        // case: one or two words of a short post, none a gate whose second terms were
+        // found too) and none with solo postings: no posting to read.
+        if s.partners & s.found_bits == 0 && !s.solo && platform_list.is_none() {
+            return Vec::new();
+        }
+        s.collect();
+        let found = s.found.len();
+        // Few patterns: each pair of them whose signatures allow it is looked up; many:
+        // each gate's pair postings are read and their second terms' flags tested.
+        let probe = found <= MAX_PROBED;
+        s.found_sigs.clear();
+        if probe {
+            s.found_sigs
+                .extend(s.found.iter().map(|&q| self.partners[q as usize]));
+        }
+        for i in 0..found {
+            let p = s.found[i];
+            let mask = self.partners[p as usize];
+            if s.solo && self.is_solo(p) {
+                let flags = s.flags(p);
+                let lists = self.index[p as usize];
+                for &posting in &self.postings[lists.start as usize..lists.pairs as usize] {
+                    if flags & posting.fields != 0 && self.passes(posting, s) {
+                        s.candidates.push(posting.unit);
                     }
-                    self.open_pair(p as u32, q, flags, &lists, s);
                 }
-            } else {
-                for &posting in &self.postings[pairs..end] {
+            }
+            if probe {
+                // (p, q) for the q from p on (p itself when its signature has its own bit:
+                // a term in two clauses of a unit, its own second term) such that q's bit
+                // is in p's signature or p's in q's, without a branch per pair.
+                let own = sig_bit(p);
+                let mut pairs = 0u64;
+                for j in i..found {
+                    let hit = (mask & sig_bit(s.found[j])) | (s.found_sigs[j] & own);
+                    pairs |= u64::from(hit != 0) << j;
+                }
+                while pairs != 0 {
+                    let j = pairs.trailing_zeros() as usize;
+                    pairs &= pairs - 1;
+                    self.open_pair(p, s.found[j], s);
+                }
+            } else if mask != 0 {
+                let flags = s.flags(p);
+                let lists = self.index[p as usize];
+                for &posting in &self.postings[lists.pairs as usize..lists.end as usize] {
                     if flags & posting.fields != 0
                         && s.flags(posting.second) & posting.second_fields != 0
                         && self.passes(posting, s)
@@ -692,11 +744,7 @@ impl PlanSet {
                 }
             }
         }
-        if !self.platform_postings.is_empty()
-            && let Some(list) = self
-                .platform_postings
-                .get(platform_key_cow(doc.platform).as_ref())
-        {
+        if let Some(list) = platform_list {
             for &posting in list {
                 if self.passes(posting, s) {
                     s.candidates.push(posting.unit);
@@ -735,29 +783,19 @@ impl PlanSet {
         hits
     }
 
-    /// Opens the units of the pair postings of gate `p` (found in the fields `flags`) with
-    /// the second term `q`, if `q` is one of its second terms.
+    /// Opens the units of the pair postings of the patterns `a` and `b` (both found; either
+    /// may be the gate), if there are any: a filter test, then the pair table.
     #[inline]
-    fn open_pair(&self, p: u32, q: u32, flags: u8, lists: &Lists, s: &mut Scratch) {
-        let from = lists.seconds as usize;
-        let seconds = &self.seconds[from..lists.seconds_end as usize];
-        let at = if seconds.len() <= SHORT_SECONDS {
-            seconds.iter().position(|&x| x == q)
-        } else {
-            let b = (pair_hash(p, q) >> self.pair_shift) as usize;
-            if self.pair_bits[b / 64] & (1 << (b % 64)) == 0 {
-                return;
-            }
-            seconds.binary_search(&q).ok()
-        };
-        let Some(at) = at else {
+    fn open_pair(&self, a: u32, b: u32, s: &mut Scratch) {
+        let key = pair_key(a, b);
+        if !self.pairs.may_contain(key) {
             return;
-        };
-        let (a, b) = self.second_ranges[from + at];
-        let second = s.pattern_state[q as usize].1;
-        for &posting in &self.postings[a as usize..b as usize] {
-            if flags & posting.fields != 0
-                && second & posting.second_fields != 0
+        }
+        let (start, end) = self.pairs.get(key);
+        for &posting in &self.pair_postings[start as usize..end as usize] {
+            let gate = if posting.second == a { b } else { a };
+            if s.flags(gate) & posting.fields != 0
+                && s.flags(posting.second) & posting.second_fields != 0
                 && self.passes(posting, s)
             {
                 s.candidates.push(posting.unit);
@@ -789,23 +827,30 @@ impl PlanSet {
         true
     }
 
+    /// Whether the pattern `p` has solo postings.
+    #[inline(always)]
+    fn is_solo(&self, p: u32) -> bool {
+        self.solos[p as usize / 64] & (1 << (p % 64)) != 0
+    }
+
     fn scan(&self, hay: &str, bit: u8, s: &mut Scratch) {
         if hay.is_empty() || self.patterns.is_empty() {
             return;
         }
         match &self.scanner {
-            Some(scanner) => scanner.scan(hay, |p, start| {
-                s.mark(p, bit);
-                s.occurrences.push((p, bit, start));
-            }),
+            Some(scanner) => {
+                let mut buf = std::mem::take(&mut s.candidates_buf);
+                scanner.scan_with(hay, &mut buf, |p, start| {
+                    s.occurred(p, bit, start, self.partners[p as usize], self.is_solo(p));
+                });
+                s.candidates_buf = buf;
+            }
             None => {
                 for (p, pattern) in self.patterns.iter().enumerate() {
                     let p = p as u32;
                     let starts = char_starts(hay, pattern);
-                    if !starts.is_empty() {
-                        s.mark(p, bit);
-                        s.occurrences
-                            .extend(starts.into_iter().map(|start| (p, bit, start)));
+                    for start in starts {
+                        s.occurred(p, bit, start, self.partners[p as usize], self.is_solo(p));
                     }
                 }
             }
