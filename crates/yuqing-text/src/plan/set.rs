@@ -84,6 +84,18 @@ struct Compiled {
     plan: Plan,
     /// Plan-local term index → pattern index (or [`NO_PATTERN`]).
     patterns: Vec<u32>,
+    /// The plan has a `NEAR/n`: evaluating it needs the occurrences sorted.
+    near: bool,
+}
+
+/// Whether `node` has a `NEAR/n` node.
+fn has_near(node: &Node) -> bool {
+    match &node.kind {
+        Kind::Term(_) => false,
+        Kind::Near { .. } => true,
+        Kind::And(items) => items.iter().any(|it| has_near(&it.node)),
+        Kind::Or(children) => children.iter().any(has_near),
+    }
 }
 
 /// One entry of the inverted index: finding the gate term in one of `fields` (TITLE /
@@ -451,6 +463,7 @@ impl PlanSet {
             }
             compiled.push(Compiled {
                 id,
+                near: has_near(&plan.root),
                 plan,
                 patterns: map,
             });
@@ -755,7 +768,6 @@ impl PlanSet {
             return Vec::new();
         }
         let platform = platform_key_cow(doc.platform);
-        s.sort_occurrences();
         // Units → plans. Units of a plan are consecutive and plans in order, so sorting
         // the units sorts the plans.
         s.candidates.sort_unstable();
@@ -763,6 +775,10 @@ impl PlanSet {
             s.candidates[k] = self.units[s.candidates[k] as usize];
         }
         s.candidates.dedup();
+        // Only `NEAR/n` reads the occurrences by position (a long text has hundreds).
+        if s.candidates.iter().any(|&i| self.plans[i as usize].near) {
+            s.sort_occurrences();
+        }
         let s: &Scratch = s;
         let mut hits = Vec::new();
         for &i in &s.candidates {
