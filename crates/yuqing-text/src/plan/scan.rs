@@ -183,6 +183,15 @@ pub(crate) struct Candidate {
     index: u32,
 }
 
+/// Where a key occurs: the byte its first character starts at, the byte after its
+/// characters (where a pattern's tail starts) and the character index.
+#[derive(Debug, Clone, Copy)]
+struct Pos {
+    at: usize,
+    tail_at: usize,
+    index: usize,
+}
+
 /// Positions per round of [`Scanner::scan_with`] (the size of its buffer).
 const CHUNK: usize = 256;
 
@@ -269,7 +278,12 @@ impl Scanner {
             if self.singles {
                 let k = key(c, SINGLE);
                 if self.table.may_contain(k) {
-                    self.verify(k, bytes, at, next, index, &mut found);
+                    let pos = Pos {
+                        at,
+                        tail_at: next,
+                        index,
+                    };
+                    self.verify(k, bytes, pos, &mut found);
                 }
             }
             if next >= bytes.len() {
@@ -279,7 +293,12 @@ impl Scanner {
             let k = key(c, d);
             // The filter inline; the table and the comparisons out of line.
             if self.table.may_contain(k) {
-                self.verify(k, bytes, at, next + next_len, index, &mut found);
+                let pos = Pos {
+                    at,
+                    tail_at: next + next_len,
+                    index,
+                };
+                self.verify(k, bytes, pos, &mut found);
             }
             (c, len, at) = (d, next_len, next);
             index += 1;
@@ -349,20 +368,12 @@ impl Scanner {
     #[inline(never)]
     fn lookup(&self, cands: &[Candidate], bytes: &[u8], found: &mut impl FnMut(u32, usize)) {
         for cand in cands {
-            let (at, index) = (cand.at as usize, cand.index as usize);
-            let text = tail_text(bytes, cand.tail_at as usize);
-            let (b, mut hits, full) = self.table.home(cand.key, text);
-            let bucket = &self.table.buckets[b];
-            while hits != 0 {
-                let i = hits.trailing_zeros() as usize;
-                hits &= hits - 1;
-                self.report(bucket.words[i], bytes, at, index, found);
-            }
-            if full {
-                self.table.find_from(b + 1, cand.key, text, |word| {
-                    self.report(word, bytes, at, index, found)
-                });
-            }
+            let pos = Pos {
+                at: cand.at as usize,
+                tail_at: cand.tail_at as usize,
+                index: cand.index as usize,
+            };
+            self.find_at(cand.key, bytes, pos, found);
         }
     }
 
@@ -383,18 +394,17 @@ impl Scanner {
         }
     }
 
-    /// Reports the patterns with key `k` that occur at byte `at` (character `index`), their
-    /// tails starting at byte `tail_at`.
+    /// [`find_at`](Self::find_at) out of line, for the one-pass scan (whose loop keeps only
+    /// the filter test).
     #[inline(never)]
-    fn verify(
-        &self,
-        k: u64,
-        bytes: &[u8],
-        at: usize,
-        tail_at: usize,
-        index: usize,
-        found: &mut impl FnMut(u32, usize),
-    ) {
+    fn verify(&self, k: u64, bytes: &[u8], pos: Pos, found: &mut impl FnMut(u32, usize)) {
+        self.find_at(k, bytes, pos, found);
+    }
+
+    /// Reports the patterns with key `k` that occur at `pos`.
+    #[inline(always)]
+    fn find_at(&self, k: u64, bytes: &[u8], pos: Pos, found: &mut impl FnMut(u32, usize)) {
+        let Pos { at, tail_at, index } = pos;
         let text = tail_text(bytes, tail_at);
         let (b, mut hits, full) = self.table.home(k, text);
         let bucket = &self.table.buckets[b];
