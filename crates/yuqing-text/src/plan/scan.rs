@@ -8,7 +8,7 @@
 //! so it stays in L1; each key sets two bits of one word, which lets about 1.4 % of absent
 //! keys through where one bit let 6 %) and only if both are set looked up in a table of
 //! patterns by key. A slot of the table holds a pattern's key, its next 8 bytes (its
-//! *tail*) and its id, three slots to a cache line; the slots of a bucket are compared with
+//! *tail*) and its id, four slots to a cache line; the slots of a bucket are compared with
 //! the key and the text's next 8 bytes at once, so neither the slot nor the pattern's
 //! length is a branch to predict, and no pattern text is read (only a pattern of more than
 //! 8 bytes past its first two characters, such as a Chinese word of five characters, has
@@ -16,7 +16,9 @@
 //! per character is a UTF-8 decode, a multiplication and a word test, however many
 //! patterns there are; an Aho–Corasick automaton (daachorse's, before) follows a
 //! transition per character whose table grows with the patterns and, for thousands of
-//! Chinese words, leaves the L1 cache.
+//! Chinese words, leaves the L1 cache. A large set scans in two passes
+//! ([`Scanner::scan_with`]): the filter at every position first, without a branch, then
+//! the lookups.
 //!
 //! It reports exactly the occurrences an overlapping Aho–Corasick search reports (every
 //! pattern at every position where it occurs), by ascending start position instead of end
@@ -75,7 +77,7 @@ const EMPTY_BUCKET: Bucket = Bucket {
 /// The patterns by key, behind a bit filter: about 16 filter bits per key (2¹⁶ bits, 8
 /// KB, for 3,000 keys), two set per key in one 64-bit word, so a key that is absent
 /// usually costs one word test in L1. Patterns sit in buckets of four slots (one cache
-/// line), at most half full; a full bucket's patterns spill into the next ones, so every
+/// line), at most a quarter full (a full bucket is a branch that mispredicts); a full bucket's patterns spill into the next ones, so every
 /// pattern of a key is in the key's home bucket or after it, before the first bucket with
 /// a free slot.
 #[derive(Debug, Clone)]
@@ -539,8 +541,8 @@ mod tests {
 
     #[test]
     fn table_finds_every_pattern_and_no_other_at_any_load() {
-        // Bucket counts are powers of two, so sizes around them run from a quarter to half
-        // full; some buckets overflow into the next ones. Every third key has three
+        // Bucket counts are powers of two, so sizes around them run from an eighth to a
+        // quarter full; some buckets overflow into the next ones all the same. Every third key has three
         // patterns (tails of 0, 1 and 2 bytes), so a key's patterns may sit in more than
         // one bucket.
         let mut spilled = 0;

@@ -237,7 +237,7 @@ pub struct Scratch {
     /// Every occurrence found, as (pattern, field bit, character start), in scan order:
     /// recorded for every pattern (a push, where a test of whether the pattern is used
     /// by some `NEAR/n` mispredicted about once a document), and sorted only when a plan
-    /// is evaluated ([`Scratch::sort_occurrences`]).
+    /// with `NEAR/n` is evaluated ([`Scratch::sort_occurrences`]).
     occurrences: Vec<(u32, u8, usize)>,
     /// The starts of `occurrences` once sorted, so that one (pattern, field) is a slice.
     starts: Vec<usize>,
