@@ -97,6 +97,37 @@ fn json_line_with_a_year_past_9999_is_refused() {
     }
 }
 
+/// fuzz target `feed`: `<pubDate>Wed, 01 May 28024 08:00:00 CST</pubDate>` — the weekday
+/// is wrong for that date, and the fallback for a wrong weekday parsed the rest as RFC 2822
+/// without the bound on the year, so the item was exported as `+28024-05-01T…`, which
+/// import refuses. Such a date is now no date: the item is kept, without a publication
+/// time, and exports and imports again.
+#[test]
+fn feed_date_past_9999_with_a_wrong_weekday_is_no_date() {
+    let docs = parse_feed(
+        &fixture("feed-year-28024-wrong-weekday.xml"),
+        "fuzz",
+        "news",
+    )
+    .expect("the feed is read");
+    assert!(!docs.is_empty());
+    for doc in &docs {
+        if let Some(t) = doc.published_at {
+            assert!((0..=9999).contains(&chrono::Datelike::year(&t)), "{doc:?}");
+        }
+        assert_round_trip(doc);
+    }
+    assert!(docs[0].published_at.is_none(), "{:?}", docs[0]);
+    // The same bound for a wrong weekday alone, and a right date with a wrong weekday
+    // still read.
+    use yuqing_ingest::sources::parse_loose_time;
+    assert_eq!(parse_loose_time("Wed, 01 May 28024 08:00:00 CST"), None);
+    assert_eq!(
+        parse_loose_time("Mon, 01 May 2024 08:00:00 CST").map(|t| t.to_rfc3339()),
+        Some("2024-05-01T08:00:00+08:00".to_owned())
+    );
+}
+
 /// fuzz target `json_line`: an integer too large for i64 in an unknown field is read as a
 /// float; serde_json's default (fast, not always exact) float parsing read the exported
 /// digits back as a neighbouring float, so export → import changed the field

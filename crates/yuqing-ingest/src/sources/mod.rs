@@ -871,9 +871,10 @@ pub fn parse_loose_time(s: &str) -> Option<DateTime<FixedOffset>> {
             .ok()
             .flatten();
     }
-    // RFC 2822 with a wrong weekday.
+    // RFC 2822 with a wrong weekday (through `parse_time_str`, which refuses a year past
+    // 9999 as RFC 3339 cannot write it: such a time would not import again).
     if let Some((_, rest)) = r.split_once(", ")
-        && let Ok(v) = DateTime::parse_from_rfc2822(rest)
+        && let Ok(v) = parse_time_str(rest, beijing())
     {
         return Some(v);
     }
