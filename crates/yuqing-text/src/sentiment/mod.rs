@@ -23,6 +23,8 @@ use serde::{Deserialize, Serialize};
 
 pub use data::{DUPLICATE_SETS, DataError, DataSet, Row, load_dir, map_label, read_csv};
 pub use features::{FEATURE_VERSION, FeatureConfig, split_repost};
+#[doc(hidden)]
+pub use features::{Scratch, extract};
 pub use model::{DEFAULT_NEUTRAL_MARGIN, FORMAT_VERSION, Header, MAGIC, Model, ModelError};
 pub use train::{
     BandStats, DevReport, Loss, TrainOptions, TrainSet, band_table, calibrate, evaluate, train,
