@@ -25,6 +25,30 @@ impl Rng {
     }
 }
 
+/// One training text: its features (bucket, value), label (0/1) and example weight.
+struct Example {
+    feats: Vec<(u32, f32)>,
+    y: f32,
+    c: f32,
+}
+
+/// One dev text: its set, label, the network's margin and the linear model's calibrated
+/// margin.
+struct Dev {
+    set: String,
+    label: u8,
+    deep: f32,
+    lin: f32,
+}
+
+/// Accuracy of the sign of `margin` on `rows`.
+fn accuracy<'a>(rows: impl Iterator<Item = &'a Dev> + Clone, margin: impl Fn(&Dev) -> f32) -> f64 {
+    let n = rows.clone().count();
+    rows.filter(|r| (margin(r) >= 0.0) == (r.label == 1))
+        .count() as f64
+        / n.max(1) as f64
+}
+
 fn env<T: std::str::FromStr>(k: &str, d: T) -> T {
     std::env::var(k)
         .ok()
@@ -54,7 +78,7 @@ fn main() {
         .collect();
     let total: usize = sets.iter().map(|s| s.1.len()).sum();
     let mean = total as f64 / sets.len() as f64;
-    let mut xs: Vec<(Vec<(u32, f32)>, f32, f32)> = Vec::new();
+    let mut xs: Vec<Example> = Vec::new();
     for (_, tr, _) in &sets {
         let n = tr.len() as f64;
         let pos = tr.iter().filter(|r| r.0 == 1).count() as f64;
@@ -69,12 +93,16 @@ fn main() {
                 .iter()
                 .map(|&(i, v)| (i >> (cfg.bits as u32 - bits), v))
                 .collect();
-            xs.push((f, *l as f32, (sw * cw) as f32));
+            xs.push(Example {
+                feats: f,
+                y: f32::from(*l),
+                c: (sw * cw) as f32,
+            });
         }
     }
-    let cm: f32 = xs.iter().map(|x| x.2).sum::<f32>() / xs.len() as f32;
+    let cm: f32 = xs.iter().map(|x| x.c).sum::<f32>() / xs.len() as f32;
     for x in &mut xs {
-        x.2 /= cm;
+        x.c /= cm;
     }
     let dim = 1usize << bits;
     let mut rng = Rng(0x9e3779b97f4a7c15);
@@ -97,7 +125,7 @@ fn main() {
         for &r in &order {
             let lr = lr0 * (1.0 - step as f32 / steps as f32);
             step += 1;
-            let (f, y, c) = &xs[r];
+            let Example { feats: f, y, c } = &xs[r];
             a.copy_from_slice(&b1);
             for &(i, v) in f {
                 let row = &e[i as usize * h..(i as usize + 1) * h];
@@ -105,8 +133,8 @@ fn main() {
                     a[k] += v * row[k];
                 }
             }
-            for k in 0..h {
-                mask[k] = if drop > 0.0 && rng.unif() < drop {
+            for m in mask.iter_mut() {
+                *m = if drop > 0.0 && rng.unif() < drop {
                     0.0
                 } else {
                     1.0 / (1.0 - drop)
@@ -158,24 +186,24 @@ fn main() {
     };
     let lin = Model::builtin();
     let tl = lin.header().temperature;
-    let mut dev: Vec<(String, u8, f32, f32)> = Vec::new();
+    let mut dev: Vec<Dev> = Vec::new();
     for (name, _, d) in &sets {
         for (l, t) in d {
-            dev.push((
-                name.clone(),
-                *l,
-                margin(t, &mut sc),
-                lin.margin(t).unwrap_or(0.0) / tl,
-            ));
+            dev.push(Dev {
+                set: name.clone(),
+                label: *l,
+                deep: margin(t, &mut sc),
+                lin: lin.margin(t).unwrap_or(0.0) / tl,
+            });
         }
     }
     // temperature of the deep margins on all dev
     let nll = |t: f32| -> f64 {
         dev.iter()
-            .map(|(_, l, m, _)| {
-                let z = (m / t) as f64;
+            .map(|r| {
+                let z = (r.deep / t) as f64;
                 let p = 1.0 / (1.0 + (-z).exp());
-                -(if *l == 1 { p } else { 1.0 - p }).max(1e-9).ln()
+                -(if r.label == 1 { p } else { 1.0 - p }).max(1e-9).ln()
             })
             .sum()
     };
@@ -189,30 +217,18 @@ fn main() {
     }
     let td = best.1;
     println!("H={h} BITS={bits} EPOCHS={epochs} LR={lr0} L2={l2} DROP={drop} T_deep={td:.3}");
-    for (name, _, _) in &sets {
-        let rows: Vec<_> = dev.iter().filter(|r| &r.0 == name).collect();
-        let acc = |f: &dyn Fn(&(String, u8, f32, f32)) -> f32| {
-            rows.iter().filter(|r| (f(r) >= 0.0) == (r.1 == 1)).count() as f64 / rows.len() as f64
-        };
+    let line = |name: &str, rows: Vec<&Dev>| {
         println!(
-            "{name:32} {:5} deep {:.4} lin {:.4} avg {:.4} avg.3 {:.4}",
+            "{name:32} {:5} deep {:.4} lin {:.4} avg {:.4} avg½ {:.4}",
             rows.len(),
-            acc(&|r| r.2),
-            acc(&|r| r.3),
-            acc(&|r| r.2 / td + r.3),
-            acc(&|r| 0.5 * r.2 / td + r.3),
+            accuracy(rows.iter().copied(), |r| r.deep),
+            accuracy(rows.iter().copied(), |r| r.lin),
+            accuracy(rows.iter().copied(), |r| r.deep / td + r.lin),
+            accuracy(rows.iter().copied(), |r| 0.5 * r.deep / td + r.lin),
         );
-    }
-    let acc = |f: &dyn Fn(&(String, u8, f32, f32)) -> f32| {
-        dev.iter().filter(|r| (f(r) >= 0.0) == (r.1 == 1)).count() as f64 / dev.len() as f64
     };
-    println!(
-        "{:32} {:5} deep {:.4} lin {:.4} avg {:.4} avg.3 {:.4}",
-        "ALL",
-        dev.len(),
-        acc(&|r| r.2),
-        acc(&|r| r.3),
-        acc(&|r| r.2 / td + r.3),
-        acc(&|r| 0.5 * r.2 / td + r.3)
-    );
+    for (name, _, _) in &sets {
+        line(name, dev.iter().filter(|r| &r.set == name).collect());
+    }
+    line("ALL", dev.iter().collect());
 }
