@@ -431,12 +431,7 @@ impl<S: Store> Pipeline<S> {
     /// other (a shared store; see [`Pipeline::set_shared`]). Call it when idle too, so
     /// the others' documents become searchable here. Returns how many were indexed.
     pub async fn follow_store(&mut self) -> Result<u64, PipelineError> {
-        if self
-            .first_checked
-            .is_none_or(|t| t.elapsed() >= RETENTION_CHECK)
-        {
-            self.forget_dropped().await?;
-        }
+        self.forget_dropped_if_due().await?;
         let started = Instant::now();
         let mut n = 0;
         loop {
@@ -467,11 +462,26 @@ impl<S: Store> Pipeline<S> {
         Ok(n)
     }
 
+    /// [`forget_dropped`](Self::forget_dropped) if the last look is more than a few
+    /// seconds old: what [`follow_store`](Self::follow_store) does on a shared store, and
+    /// the writer thread when idle on its own store (`[retention]` on SQLite). Returns
+    /// whether the store's lowest seq rose.
+    pub async fn forget_dropped_if_due(&mut self) -> Result<bool, PipelineError> {
+        if self
+            .first_checked
+            .is_none_or(|t| t.elapsed() >= RETENTION_CHECK)
+        {
+            return self.forget_dropped().await;
+        }
+        Ok(false)
+    }
+
     /// Removes from the index the documents the store no longer has because retention
-    /// dropped their months (`PgStore::drop_partitions_before`, run by one node of a
-    /// shared store): everything below the store's lowest seq. Called by
-    /// [`Pipeline::follow_store`] every few seconds; returns whether the store's lowest seq
-    /// rose since the last look (the first look at open counts).
+    /// dropped them (`PgStore::drop_partitions_before`, run by one node of a shared store,
+    /// or `SqliteStore::drop_documents_before` under `serve`): everything below the
+    /// store's lowest seq. Called every few seconds ([`forget_dropped_if_due`](Self::forget_dropped_if_due));
+    /// returns whether the store's lowest seq rose since the last look (the first look at
+    /// open counts).
     ///
     /// A document the store still has is never removed: seqs rise with ingest time, and a
     /// document kept at a month's edge (a host whose clock lagged) only keeps the dropped

@@ -129,8 +129,9 @@ pub fn spawn_writer<S: Store>(
                     }
                     Ok(None) => break,
                     Err(_) => {
-                        // Idle: pick up plans changed by another process, and on a shared
-                        // store index what the other writers stored.
+                        // Idle: pick up plans changed by another process; on a shared
+                        // store index what the other writers stored; on its own store
+                        // forget what retention deleted.
                         if let Err(e) = rt.block_on(pipeline.reload_plans_if_due()) {
                             tracing::error!(error = %e, "reloading plans failed");
                         }
@@ -139,6 +140,13 @@ pub fn spawn_writer<S: Store>(
                             && let Err(e) = rt.block_on(pipeline.follow_store())
                         {
                             tracing::error!(error = %e, "following the shared store failed");
+                            index_broken |= matches!(e, PipelineError::Search(_));
+                        }
+                        if !pipeline.is_shared()
+                            && !index_broken
+                            && let Err(e) = rt.block_on(pipeline.forget_dropped_if_due())
+                        {
+                            tracing::error!(error = %e, "removing deleted documents from the index failed");
                             index_broken |= matches!(e, PipelineError::Search(_));
                         }
                     }

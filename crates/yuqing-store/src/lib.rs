@@ -7,7 +7,9 @@
 //! - a document's identity is `(platform, id)`, and its canonical URL when it has one:
 //!   the same document is never stored twice ([`Store::insert`] skips conflicts);
 //! - `seq` increases with every stored document, so consumers resume from a seq;
-//! - a source's checkpoint is written in the same transaction as the documents it produced.
+//! - a source's checkpoint is written in the same transaction as the documents it produced;
+//! - documents leave only by retention ([`SqliteStore::drop_documents_before`],
+//!   [`PgStore::drop_partitions_before`]), oldest first, so the lowest seq only rises.
 //!
 //! Only this crate writes SQL.
 //!

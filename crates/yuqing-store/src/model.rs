@@ -310,3 +310,13 @@ impl SourceHealth {
             .map(|t| (now - t).num_seconds().max(0))
     }
 }
+
+/// What retention removed ([`PgStore::drop_partitions_before`](crate::PgStore::drop_partitions_before),
+/// [`SqliteStore::drop_documents_before`](crate::SqliteStore::drop_documents_before)).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Retention {
+    /// The partitions dropped, oldest first (PostgreSQL; none on SQLite).
+    pub partitions: Vec<String>,
+    /// Documents removed.
+    pub documents: u64,
+}

@@ -147,14 +147,7 @@ pub struct PgStore {
     months: Arc<Mutex<FxHashSet<i64>>>,
 }
 
-/// What [`PgStore::drop_partitions_before`] removed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Retention {
-    /// The partitions dropped, oldest first.
-    pub partitions: Vec<String>,
-    /// Documents they held.
-    pub documents: u64,
-}
+pub use crate::model::Retention;
 
 /// The URL without its password, for messages.
 fn redact(url: &str) -> String {

@@ -6,15 +6,17 @@
 //! Every write transaction starts with `BEGIN IMMEDIATE`: with several writers (the
 //! pipeline, the alert follower, the API), a deferred transaction that reads first could
 //! not upgrade to a write after another commit (`SQLITE_BUSY_SNAPSHOT`, not retried).
+//! Retention ([`SqliteStore::drop_documents_before`]) deletes old documents in chunks of
+//! short transactions, keeping what PostgreSQL's partition drop keeps.
 
 pub(crate) use crate::rows::ms_to_utc;
 use crate::rows::{DOC_COLUMNS, EVENT_COLUMNS, row_to_doc, row_to_event};
 use crate::{
     Checkpoint, Correction, DeadLetter, DocFilter, EncodedJson, EventMember, EventQuery, EventRow,
     Fingerprint, Fix, GroupStats, Inserted, LevelRecord, NewDocument, NewPlan, PollOutcome, Result,
-    SentimentCounts, SourceHealth, Store, StoreError, StoredDeadLetter, StoredPlan,
+    Retention, SentimentCounts, SourceHealth, Store, StoreError, StoredDeadLetter, StoredPlan,
 };
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::Value;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
@@ -160,6 +162,79 @@ const DEFERRABLE_INDEXES: [(&str, &str); 2] = [
 /// it early: `sqlite/events.rs`, `merge`).
 const DOCUMENTS_EVENT_INDEX: &str =
     "CREATE INDEX IF NOT EXISTS documents_event ON documents (event_id) WHERE event_id IS NOT NULL";
+
+/// Documents deleted per transaction by [`SqliteStore::drop_documents_before`].
+const RETENTION_CHUNK: i64 = 10_000;
+
+impl SqliteStore {
+    /// Retention on the embedded store: deletes the documents ingested before the first
+    /// day of `cutoff`'s month (that month itself is kept), as
+    /// [`PgStore::drop_partitions_before`](crate::PgStore::drop_partitions_before) drops
+    /// whole months, and keeps and drops the same things: with the documents go their plan
+    /// hits (identity is in the `documents` row, so the same document seen again is stored
+    /// again as new); kept are events with their counters, levels and root mappings,
+    /// alerts, cases, the audit log, corrections, checkpoints and source health.
+    ///
+    /// It deletes in chunks of [`RETENTION_CHUNK`] documents, oldest first: each chunk is
+    /// found by a plain read and deleted in its own short `BEGIN IMMEDIATE` transaction, so
+    /// the writer waits at most one chunk's delete, and a stop in between leaves only whole
+    /// chunks deleted (the next run goes on).
+    /// `partitions` is empty in what it returns (SQLite has none). The file does not
+    /// shrink: SQLite reuses the freed pages for new documents.
+    pub async fn drop_documents_before(&self, cutoff: NaiveDate) -> Result<Retention> {
+        let cutoff_ms = cutoff
+            .with_day(1)
+            .unwrap_or(cutoff)
+            .and_hms_opt(0, 0, 0)
+            .map_or(0, |t| t.and_utc().timestamp_millis());
+        let mut documents = 0u64;
+        loop {
+            // The next chunk, found by a plain read (WAL: the writer goes on meanwhile). Seqs
+            // rise with ingestion time, so the oldest come first in seq order and the scan
+            // stops after one chunk; only the last look, which finds none, reads the table
+            // through.
+            let (first, last): (Option<i64>, Option<i64>) = sqlx::query_as(
+                "SELECT MIN(seq), MAX(seq) FROM \
+                 (SELECT seq FROM documents WHERE ingested_at < ? ORDER BY seq LIMIT ?)",
+            )
+            .bind(cutoff_ms)
+            .bind(RETENTION_CHUNK)
+            .fetch_one(&self.pool)
+            .await?;
+            let (Some(first), Some(last)) = (first, last) else {
+                break;
+            };
+            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            sqlx::query(
+                "DELETE FROM plan_hits WHERE seq IN \
+                 (SELECT seq FROM documents WHERE seq BETWEEN ? AND ? AND ingested_at < ?)",
+            )
+            .bind(first)
+            .bind(last)
+            .bind(cutoff_ms)
+            .execute(&mut *tx)
+            .await?;
+            let gone =
+                sqlx::query("DELETE FROM documents WHERE seq BETWEEN ? AND ? AND ingested_at < ?")
+                    .bind(first)
+                    .bind(last)
+                    .bind(cutoff_ms)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+            tx.commit().await?;
+            documents += gone;
+            if gone == 0 {
+                // Cannot happen (only retention deletes documents); never loop on it.
+                break;
+            }
+        }
+        Ok(Retention {
+            partitions: Vec::new(),
+            documents,
+        })
+    }
+}
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file `path` and runs migrations.

@@ -42,7 +42,7 @@ pub struct Config {
     pub channels: Vec<yuqing_alert::ChannelConfig>,
     /// Reports: letterhead, rendering tools, the daily schedule (`[report]`).
     pub report: yuqing_handling::reports::ReportSettings,
-    /// How long a PostgreSQL store keeps documents (`[retention]`).
+    /// How long documents are kept (`[retention]`).
     pub retention: RetentionConfig,
     /// Limits of the NATS JetStream streams (`[bus]`): `collect` and `process` only.
     pub bus: BusConfig,
@@ -51,10 +51,10 @@ pub struct Config {
     pub reply_mail: Option<yuqing_alert::ReplyMailConfig>,
 }
 
-/// How long documents are kept (`[retention]`). Applies to a PostgreSQL store (`process`,
-/// `serve --stateless`), whose documents are partitioned by month of ingestion: the node
-/// holding the `handling` lease drops whole months, and every node's index forgets them.
-/// A single node's SQLite store keeps everything.
+/// How long documents are kept (`[retention]`), by month of ingestion. `serve` deletes the
+/// older documents from its SQLite store (`SqliteStore::drop_documents_before`); on a
+/// PostgreSQL store (`process`, `serve --stateless`) the node holding the `handling` lease
+/// drops whole monthly partitions. Indexes forget the deleted documents by themselves.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RetentionConfig {

@@ -1,9 +1,10 @@
 //! The background work of warning and handling in `yuqing serve`: the alert follower, the
 //! outbox dispatcher, a 30-second timer for escalation and case deadlines (whose 催办/督办
 //! reminders go to `[deadlines] remind_channels` through the outbox), and the
-//! schedule of the daily report (checked every minute). On a shared PostgreSQL store the
-//! same tasks, and retention (`[retention]`, checked hourly), run in the one node
-//! (`process` or `serve --stateless`) that holds the `handling` lease (see [`lead`]).
+//! schedule of the daily report (checked every minute), and retention (`[retention]`,
+//! checked hourly: [`spawn_retention`]). On a shared PostgreSQL store the same tasks run
+//! in the one node (`process` or `serve --stateless`) that holds the `handling` lease (see
+//! [`lead`]).
 
 use crate::config::Config;
 use std::sync::Arc;
@@ -138,28 +139,55 @@ where
     }))
 }
 
-/// How often the lease holder applies retention.
+/// How often retention is applied.
 const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 
-/// Applies `[retention]` now and then every [`RETENTION_EVERY`]: drops the months of
-/// documents before the cut-off (`PgStore::drop_partitions_before`). The nodes' indexes
-/// forget them by themselves (`Pipeline::forget_dropped`).
-fn spawn_retention(
-    store: Arc<yuqing_store::PgStore>,
+/// A store that drops old documents (`[retention]`).
+pub trait Retain: Send + Sync + 'static {
+    /// Drops the documents ingested before the first day of `cutoff`'s month.
+    fn drop_before(
+        &self,
+        cutoff: chrono::NaiveDate,
+    ) -> impl std::future::Future<Output = Result<yuqing_store::Retention, yuqing_store::StoreError>>
+    + Send;
+}
+
+impl Retain for yuqing_store::PgStore {
+    async fn drop_before(
+        &self,
+        cutoff: chrono::NaiveDate,
+    ) -> Result<yuqing_store::Retention, yuqing_store::StoreError> {
+        self.drop_partitions_before(cutoff).await
+    }
+}
+
+impl Retain for yuqing_store::SqliteStore {
+    async fn drop_before(
+        &self,
+        cutoff: chrono::NaiveDate,
+    ) -> Result<yuqing_store::Retention, yuqing_store::StoreError> {
+        self.drop_documents_before(cutoff).await
+    }
+}
+
+/// Applies `[retention]` now and then every [`RETENTION_EVERY`]: drops the documents
+/// ingested before the cut-off (PostgreSQL: whole monthly partitions,
+/// `PgStore::drop_partitions_before`; SQLite: `SqliteStore::drop_documents_before`). The
+/// indexes forget them by themselves (`Pipeline::forget_dropped`). Run by the node holding
+/// the `handling` lease, or by `serve` on its own store.
+pub fn spawn_retention<S: Retain>(
+    store: Arc<S>,
     retention: crate::config::RetentionConfig,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             if let Some(cut) = retention.cutoff(chrono::Utc::now().date_naive()) {
-                match store.drop_partitions_before(cut).await {
+                match store.drop_before(cut).await {
                     Ok(r) if !r.partitions.is_empty() || r.documents > 0 => {
-                        tracing::info!(partitions = ?r.partitions, documents = r.documents, before = %cut, "retention dropped old months");
+                        tracing::info!(partitions = ?r.partitions, documents = r.documents, before = %cut, "retention dropped old documents");
                         eprintln!(
-                            "保留期：已删除 {cut} 之前入库的 {} 篇文档（{}）/ retention: dropped {} documents ingested before {cut} ({})",
-                            r.documents,
-                            r.partitions.join(", "),
-                            r.documents,
-                            r.partitions.join(", ")
+                            "保留期：已删除 {cut} 之前入库的 {} 篇文档 / retention: dropped {} documents ingested before {cut}",
+                            r.documents, r.documents,
                         );
                     }
                     Ok(_) => {}

@@ -26,14 +26,6 @@ pub async fn serve(root: &Path, cfg: Config, bind: Option<String>) -> anyhow::Re
         .install_recorder()
         .ok();
     let dir = DataDir::open_writer(root).await?;
-    if cfg.retention.keep_months > 0 {
-        // Retention drops PostgreSQL partitions; a setting with no effect is said at start,
-        // not discovered when the disk fills.
-        tracing::warn!(
-            keep_months = cfg.retention.keep_months,
-            "[retention] keep_months 只对 PostgreSQL 存储生效，单机 SQLite 存储保留全部文档 / [retention] applies to a PostgreSQL store only; this SQLite store keeps every document"
-        );
-    }
     let pipeline = crate::judgement::open_pipeline(&dir, &cfg).await?;
     let (writer, writer_thread) = spawn_writer(pipeline, tokio::runtime::Handle::current());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -87,6 +79,12 @@ pub async fn serve(root: &Path, cfg: Config, bind: Option<String>) -> anyhow::Re
         metrics,
     )?;
     let mut handling = handling;
+    if cfg.retention.keep_months > 0 {
+        handling.push(crate::handling_tasks::spawn_retention(
+            dir.store.clone(),
+            cfg.retention.clone(),
+        ));
+    }
     handling.push(crate::handling_tasks::spawn_reports(
         reports,
         cfg.report.clone(),

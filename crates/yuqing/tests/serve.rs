@@ -281,3 +281,76 @@ enabled = false
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--check"));
 }
+
+/// `[retention] keep_months` on the embedded store: `serve` deletes the documents ingested
+/// before the cut-off from SQLite, and its index forgets them, while the recent ones stay
+/// stored and searchable.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_applies_retention_to_its_sqlite_store_and_index() {
+    use chrono::TimeZone;
+    use yuqing_store::Store;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("data");
+    // Stored before serve starts: three documents ingested in January 2025, two now.
+    let db = data.join("yuqing.db");
+    {
+        let store = yuqing_store::SqliteStore::open(&db).await.expect("open");
+        let long_ago = chrono::Utc
+            .with_ymd_and_hms(2025, 1, 15, 8, 0, 0)
+            .single()
+            .expect("time");
+        let doc = |id: &str, text: &str, at: chrono::DateTime<chrono::Utc>| {
+            let mut n = yuqing_store::conformance::new_doc(id, text, 0);
+            n.ingested_at = at;
+            n
+        };
+        let now = chrono::Utc::now();
+        store
+            .insert(
+                &[
+                    doc("old1", "某县水库放水通知", long_ago),
+                    doc("old2", "水库下游群众转移", long_ago),
+                    doc("old3", "县城供水恢复", long_ago),
+                    doc("new1", "水库开闸泄洪，下游注意安全", now),
+                    doc("new2", "今日天气晴", now),
+                ],
+                None,
+            )
+            .await
+            .expect("insert");
+    }
+    let _server = common::serve_with(&data, tmp.path(), "[retention]\nkeep_months = 1\n");
+    let log = tmp.path().join("serve.log");
+    let count = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_yuqing"))
+            .env_remove("YUQING_DATA")
+            .env_remove("YUQING_CONFIG")
+            .args(["count", "水库", "--data"])
+            .arg(&data)
+            .output()
+            .expect("count");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    eventually(
+        "the index forgets the deleted documents",
+        &log,
+        async || count() == "1",
+    )
+    .await;
+    let store = yuqing_store::SqliteStore::open_read_only(&db)
+        .await
+        .expect("read only");
+    assert_eq!(store.count().await.expect("count"), 2);
+    assert!(store.get("weibo", "old1").await.expect("get").is_none());
+    assert!(store.get("weibo", "new1").await.expect("get").is_some());
+    let said = std::fs::read_to_string(&log).expect("log");
+    assert!(
+        said.contains("retention: dropped 3 documents"),
+        "serve says what it deleted: {said}"
+    );
+    assert!(
+        !said.contains("applies to a PostgreSQL store only"),
+        "no warning that retention does nothing: {said}"
+    );
+}
