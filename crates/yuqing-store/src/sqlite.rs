@@ -179,14 +179,22 @@ impl SqliteStore {
     /// found by a plain read and deleted in its own short `BEGIN IMMEDIATE` transaction, so
     /// the writer waits at most one chunk's delete, and a stop in between leaves only whole
     /// chunks deleted (the next run goes on).
-    /// `partitions` is empty in what it returns (SQLite has none). The file does not
-    /// shrink: SQLite reuses the freed pages for new documents.
+    /// `partitions` is empty in what it returns (SQLite has none). The newest document
+    /// is kept even when it is older than the cut-off, so that seqs keep rising (an
+    /// emptied table would number its rows from 1 again). The file does not shrink: SQLite
+    /// reuses the freed pages for new documents.
     pub async fn drop_documents_before(&self, cutoff: NaiveDate) -> Result<Retention> {
         let cutoff_ms = cutoff
             .with_day(1)
             .unwrap_or(cutoff)
             .and_hms_opt(0, 0, 0)
             .map_or(0, |t| t.and_utc().timestamp_millis());
+        // The newest document always stays: SQLite gives a new row the highest rowid + 1,
+        // so an emptied table would hand out seqs from 1 again, below the index's and the
+        // alert follower's positions.
+        let newest: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM documents")
+            .fetch_one(&self.pool)
+            .await?;
         let mut documents = 0u64;
         loop {
             // The next chunk, found by a plain read (WAL: the writer goes on meanwhile). Seqs
@@ -195,9 +203,11 @@ impl SqliteStore {
             // through.
             let (first, last): (Option<i64>, Option<i64>) = sqlx::query_as(
                 "SELECT MIN(seq), MAX(seq) FROM \
-                 (SELECT seq FROM documents WHERE ingested_at < ? ORDER BY seq LIMIT ?)",
+                 (SELECT seq FROM documents WHERE ingested_at < ? AND seq < ? \
+                 ORDER BY seq LIMIT ?)",
             )
             .bind(cutoff_ms)
+            .bind(newest)
             .bind(RETENTION_CHUNK)
             .fetch_one(&self.pool)
             .await?;

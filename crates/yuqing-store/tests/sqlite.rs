@@ -180,4 +180,20 @@ async fn retention_deletes_more_than_one_chunk() {
         .expect("retention");
     assert_eq!(r.documents, 24_990);
     assert_eq!(s.count().await.expect("count"), 10);
+
+    // Everything old: the newest document stays, so the next one gets a higher seq (SQLite
+    // would number an emptied table from 1 again).
+    let max = s.max_seq().await.expect("max");
+    let r = s
+        .drop_documents_before(NaiveDate::from_ymd_opt(2026, 1, 1).expect("d"))
+        .await
+        .expect("retention");
+    assert_eq!(r.documents, 9);
+    assert_eq!(s.count().await.expect("count"), 1);
+    assert_eq!(s.first_seq().await.expect("first"), max, "the newest stays");
+    let next = s
+        .insert(&[conformance::new_doc("later", "新文本", 0)], None)
+        .await
+        .expect("insert");
+    assert_eq!(next[0].seq, max + 1);
 }

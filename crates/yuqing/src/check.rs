@@ -35,6 +35,9 @@ struct Findings {
     missing_from_index: u64,
     /// In the index but not stored.
     not_stored: u64,
+    /// In the index, below the store's lowest seq: deleted by `[retention]`, and removed
+    /// from the index by the writer within seconds (or at the next start). Not damage.
+    deleted_by_retention: u64,
     /// Seqs the index holds more than once.
     doubled_in_index: u64,
     /// Stored after the index's last commit (caught up by the next writer).
@@ -73,7 +76,14 @@ async fn inspect(dir: &DataDir, cfg: &Config) -> anyhow::Result<Findings> {
     let unique: BTreeSet<i64> = indexed.iter().copied().collect();
     f.doubled_in_index = (indexed.len() - unique.len()) as u64;
     let stored_set: BTreeSet<i64> = stored.iter().copied().collect();
-    f.not_stored = unique.difference(&stored_set).count() as u64;
+    let first = dir.store.first_seq().await?;
+    for seq in unique.difference(&stored_set) {
+        if *seq < first {
+            f.deleted_by_retention += 1;
+        } else {
+            f.not_stored += 1;
+        }
+    }
     for s in &stored {
         if *s <= f.indexed_seq {
             if !unique.contains(s) {

@@ -353,4 +353,41 @@ async fn serve_applies_retention_to_its_sqlite_store_and_index() {
         !said.contains("applies to a PostgreSQL store only"),
         "no warning that retention does nothing: {said}"
     );
+    drop(store);
+    drop(_server);
+
+    // Retention while no writer runs (here by hand: everything before 2100 but the newest,
+    // which always stays): `check` tells the index's leftovers from damage, and the next
+    // writer removes them at start, with no `[retention]` in its configuration.
+    let check = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_yuqing"))
+            .env_remove("YUQING_DATA")
+            .env_remove("YUQING_CONFIG")
+            .args(["check", "--data"])
+            .arg(&data)
+            .output()
+            .expect("check");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("check json");
+        (out.status.success(), v)
+    };
+    let store = yuqing_store::SqliteStore::open(&db).await.expect("open");
+    let r = store
+        .drop_documents_before(chrono::NaiveDate::from_ymd_opt(2100, 1, 1).expect("date"))
+        .await
+        .expect("retention");
+    assert_eq!(r.documents, 1, "new1 goes, new2 (the newest) stays");
+    drop(store);
+    let (ok, v) = check();
+    assert!(ok, "leftovers of retention are not damage: {v}");
+    assert_eq!(v["deleted_by_retention"], 1, "{v}");
+    assert_eq!(v["not_stored"], 0, "{v}");
+    let _server = common::serve_with(&data, tmp.path(), "");
+    eventually("the next writer forgets them", &log, async || {
+        count() == "0"
+    })
+    .await;
+    drop(_server);
+    let (ok, v) = check();
+    assert!(ok, "{v}");
+    assert_eq!(v["deleted_by_retention"], 0, "{v}");
 }
