@@ -10,7 +10,7 @@ pub mod stats;
 
 use crate::{
     Checkpoint, DeadLetter, EventLink, EventQuery, Fix, LevelRecord, NewDocument, NewPlan,
-    PollOutcome, Store,
+    PollOutcome, Retention, Store,
 };
 use chrono::{TimeZone, Utc};
 use serde_json::json;
@@ -883,4 +883,100 @@ pub async fn roots_are_resolved<S: Store>(s: S) {
     assert_eq!(roots.get("r0").map(String::as_str), Some("r0"));
     assert_eq!(roots.get("r1").map(String::as_str), Some("r0"));
     assert!(!roots.contains_key("r9"));
+}
+
+/// Retention, the same on every backend. `drop(cutoff)` is the backend's retention
+/// (`SqliteStore::drop_documents_before`, `PgStore::drop_partitions_before`): it removes
+/// the documents ingested before the first day of `cutoff`'s month (the first of March at
+/// midnight UTC stays), with their plan hits and identities, so the same document seen
+/// again is stored again, with a higher seq; events keep their counters and root mappings;
+/// a second run removes nothing. Returns what the first run removed, for the backend's own
+/// checks (PostgreSQL: which partitions). Inserts three documents, ingested in January,
+/// February and on the first of March 2026.
+pub async fn retention_drops_and_keeps<S, F, Fut>(s: &S, drop: F) -> Retention
+where
+    S: Store,
+    F: Fn(chrono::NaiveDate) -> Fut,
+    Fut: Future<Output = crate::Result<Retention>>,
+{
+    let at = |m: u32, d: u32, h: u32| {
+        Utc.with_ymd_and_hms(2026, m, d, h, 0, 0)
+            .single()
+            .expect("time")
+    };
+    let doc = |id: &str, ingested| {
+        let mut d = new_doc(id, &format!("文本 {id}"), 0);
+        d.ingested_at = ingested;
+        d.plan_hits = vec![(1, vec!["文本".into()])];
+        d.url_canonical = Some(format!("https://example.com/{id}"));
+        d
+    };
+    let link = |founds: bool| EventLink {
+        event_id: 1,
+        founds,
+        root_key: founds.then(|| "jan".to_owned()),
+        original: founds,
+        critical: None,
+        verify: false,
+    };
+    let mut jan = doc("jan", at(1, 15, 12));
+    jan.event = Some(link(true));
+    let mut feb = doc("feb", at(2, 1, 12));
+    feb.event = Some(link(false));
+    let mar = doc("mar", at(3, 1, 0));
+    let ins = s.insert(&[jan, feb, mar], None).await.expect("insert");
+    assert_eq!(ins.len(), 3);
+    assert_eq!(s.plan_hit_count(1).await.expect("hits"), 3);
+    let first_before = s.first_seq().await.expect("first");
+
+    let cut = chrono::NaiveDate::from_ymd_opt(2026, 3, 10).expect("date");
+    let r = drop(cut).await.expect("retention");
+    assert_eq!(r.documents, 2, "January and February go, March stays");
+    assert_eq!(s.count().await.expect("count"), 1);
+    assert!(s.get("weibo", "jan").await.expect("get").is_none());
+    assert!(s.get("weibo", "mar").await.expect("get").is_some());
+    assert!(
+        s.first_seq().await.expect("first") > first_before,
+        "the lowest seq rises, so indexes forget what is below it"
+    );
+    assert_eq!(
+        s.plan_hit_count(1).await.expect("hits"),
+        1,
+        "the plan hits of dropped documents go with them"
+    );
+    assert!(
+        s.existing_ids("weibo", &["jan", "feb"])
+            .await
+            .expect("ids")
+            .is_empty(),
+        "their identities are free"
+    );
+    assert!(
+        s.existing_urls(&["https://example.com/jan"])
+            .await
+            .expect("urls")
+            .is_empty()
+    );
+    let e = &s.events_by_id(&[1]).await.expect("events")[0];
+    assert_eq!(e.documents, 2, "event counters are history");
+    assert!(s.event_members(1).await.expect("members").is_empty());
+    assert_eq!(
+        s.event_roots("weibo", &["jan"])
+            .await
+            .expect("roots")
+            .get("jan"),
+        Some(&1),
+        "a later reply to a dropped root still finds its event"
+    );
+
+    let again = drop(cut).await.expect("again");
+    assert_eq!(again, Retention::default(), "nothing to drop a second time");
+    let max = s.max_seq().await.expect("max");
+    let re = s
+        .insert(&[doc("jan", at(3, 20, 12))], None)
+        .await
+        .expect("insert again");
+    assert_eq!(re.len(), 1, "a dropped document seen again is stored again");
+    assert!(re[0].seq > max, "seqs keep rising after retention");
+    r
 }

@@ -213,39 +213,26 @@ fn doc_at(id: &str, ingested: chrono::DateTime<Utc>) -> yuqing_store::NewDocumen
 }
 
 /// Monthly partitions are made on demand; retention drops whole months with their
-/// identities and plan hits, and keeps events.
+/// identities and plan hits, and keeps events (the shared conformance case, then the
+/// partitions).
 #[tokio::test]
 #[ignore = "needs PostgreSQL: cargo test -p yuqing-store --test postgres -- --ignored"]
 async fn partitions_and_retention() {
     let dbs = Dbs::new().await;
     let s = dbs.fresh().await;
-    let at = |m: u32, d: u32| {
-        Utc.with_ymd_and_hms(2026, m, d, 12, 0, 0)
-            .single()
-            .expect("t")
-    };
-    let mut jan = doc_at("jan", at(1, 15));
-    jan.plan_hits = vec![(1, vec!["文本".into()])];
-    jan.event = Some(yuqing_store::EventLink {
-        event_id: 1,
-        founds: true,
-        root_key: Some("jan".into()),
-        original: true,
-        critical: None,
-        verify: false,
-    });
-    jan.url_canonical = Some("https://example.com/jan".into());
-    let mut feb = doc_at("feb", at(2, 1));
-    feb.plan_hits = vec![(1, vec!["文本".into()])];
-    feb.event = Some(yuqing_store::EventLink {
-        event_id: 1,
-        ..Default::default()
-    });
-    let mut mar = doc_at("mar", at(3, 31));
-    mar.plan_hits = vec![(1, vec!["文本".into()])];
-    // One batch spanning three months: each month's partition is made first.
-    let ins = s.insert(&[jan, feb, mar], None).await.expect("insert");
-    assert_eq!(ins.len(), 3);
+    // Documents ingested in January, February and March 2026 (one batch spanning three
+    // months: each month's partition is made first), retention before March, then January
+    // stored again in March.
+    let r = conformance::retention_drops_and_keeps(&s, |cut| {
+        let s = s.clone();
+        async move { s.drop_partitions_before(cut).await }
+    })
+    .await;
+    assert_eq!(
+        r.partitions,
+        vec!["documents_2026_01", "documents_2026_02"],
+        "whole months before the cut-off's month"
+    );
     let names: Vec<String> = s
         .partitions()
         .await
@@ -255,74 +242,20 @@ async fn partitions_and_retention() {
         .collect();
     assert_eq!(
         names,
-        vec![
-            "documents_2026_01",
-            "documents_2026_02",
-            "documents_2026_03",
-            "documents_2026_04"
-        ],
-        "the batch's months and the next one"
+        vec!["documents_2026_03", "documents_2026_04"],
+        "the kept month and the next one"
     );
-    // Each document is in its month's partition.
-    let in_feb: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM documents_2026_02")
+    // Each document is in its month's partition: March's and January's again.
+    let in_mar: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM documents_2026_03")
         .fetch_one(s.pool())
         .await
         .expect("count");
-    assert_eq!(in_feb, 1);
-    assert_eq!(s.plan_hit_count(1).await.expect("hits"), 3);
-
-    // Retention before March: January and February go, March stays.
-    let cut = NaiveDate::from_ymd_opt(2026, 3, 10).expect("date");
-    let r = s.drop_partitions_before(cut).await.expect("retention");
-    assert_eq!(
-        r.partitions,
-        vec!["documents_2026_01", "documents_2026_02"],
-        "whole months before the cut-off's month"
-    );
-    assert_eq!(r.documents, 2);
-    assert_eq!(s.count().await.expect("count"), 1);
-    assert!(s.get("weibo", "jan").await.expect("get").is_none());
-    assert!(s.get("weibo", "mar").await.expect("get").is_some());
-    assert_eq!(
-        s.plan_hit_count(1).await.expect("hits"),
-        1,
-        "the plan hits of dropped documents go with them"
-    );
-    assert!(
-        s.existing_ids("weibo", &["jan", "feb"])
-            .await
-            .expect("ids")
-            .is_empty(),
-        "their identities are free"
-    );
-    assert!(
-        s.existing_urls(&["https://example.com/jan"])
-            .await
-            .expect("urls")
-            .is_empty()
-    );
-    // Events are kept, with their counters (history), but list only stored members.
-    let e = &s.events_by_id(&[1]).await.expect("events")[0];
-    assert_eq!(e.documents, 2, "event counters are history");
-    assert!(s.event_members(1).await.expect("members").is_empty());
-    assert_eq!(
-        s.event_roots("weibo", &["jan"])
-            .await
-            .expect("roots")
-            .get("jan"),
-        Some(&1),
-        "a later reply to a dropped root still finds its event"
-    );
-    // Nothing to drop a second time; seqs keep rising after retention.
-    let again = s.drop_partitions_before(cut).await.expect("again");
-    assert_eq!(again, yuqing_store::postgres::Retention::default());
-    let max = s.max_seq().await.expect("max");
-    let re = s
-        .insert(&[doc_at("jan", at(3, 20))], None)
-        .await
-        .expect("insert again");
-    assert_eq!(re.len(), 1, "a dropped document seen again is stored again");
-    assert!(re[0].seq > max);
+    assert_eq!(in_mar, 2);
+    let at = |m: u32, d: u32| {
+        Utc.with_ymd_and_hms(2026, m, d, 12, 0, 0)
+            .single()
+            .expect("t")
+    };
     // A month dropped by someone else is made again when a batch needs it.
     let other = PgStore::connect_with(s.pool().connect_options().as_ref().clone())
         .await

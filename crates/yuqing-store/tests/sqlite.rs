@@ -47,105 +47,16 @@ async fn reports_conformance_in_memory() {
 }
 
 /// Retention on SQLite (`SqliteStore::drop_documents_before`) removes and keeps what
-/// PostgreSQL's `drop_partitions_before` does: the documents ingested before the cut-off's
-/// month with their plan hits and identities; events with their counters and root
-/// mappings stay, and seqs go on rising.
+/// PostgreSQL's `drop_partitions_before` does (the shared conformance case).
 #[tokio::test]
 async fn retention_drops_documents_before_the_month_and_keeps_events() {
-    use chrono::{NaiveDate, TimeZone, Utc};
     let s = SqliteStore::in_memory().await.expect("open");
-    let at = |m: u32, d: u32| {
-        Utc.with_ymd_and_hms(2026, m, d, 12, 0, 0)
-            .single()
-            .expect("t")
-    };
-    let doc = |id: &str, ingested| {
-        let mut d = conformance::new_doc(id, &format!("文本 {id}"), 0);
-        d.ingested_at = ingested;
-        d.plan_hits = vec![(1, vec!["文本".into()])];
-        d.url_canonical = Some(format!("https://example.com/{id}"));
-        d
-    };
-    let link = |founds: bool| yuqing_store::EventLink {
-        event_id: 1,
-        founds,
-        root_key: founds.then(|| "jan".to_owned()),
-        original: founds,
-        critical: None,
-        verify: false,
-    };
-    let mut jan = doc("jan", at(1, 15));
-    jan.event = Some(link(true));
-    let mut feb = doc("feb", at(2, 1));
-    feb.event = Some(link(false));
-    // The first of March, at midnight UTC, is the cut-off: kept.
-    let mar = doc(
-        "mar",
-        Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0)
-            .single()
-            .expect("t"),
-    );
-    assert_eq!(
-        s.insert(&[jan, feb, mar], None)
-            .await
-            .expect("insert")
-            .len(),
-        3
-    );
-    let first_before = s.first_seq().await.expect("first");
-
-    let cut = NaiveDate::from_ymd_opt(2026, 3, 10).expect("date");
-    let r = s.drop_documents_before(cut).await.expect("retention");
-    assert_eq!(r.documents, 2, "January and February go, March stays");
-    assert!(r.partitions.is_empty());
-    assert_eq!(s.count().await.expect("count"), 1);
-    assert!(s.get("weibo", "jan").await.expect("get").is_none());
-    assert!(s.get("weibo", "mar").await.expect("get").is_some());
-    assert!(
-        s.first_seq().await.expect("first") > first_before,
-        "the lowest seq rises, so indexes forget what is below it"
-    );
-    assert_eq!(
-        s.plan_hit_count(1).await.expect("hits"),
-        1,
-        "the plan hits of dropped documents go with them"
-    );
-    assert!(
-        s.existing_ids("weibo", &["jan", "feb"])
-            .await
-            .expect("ids")
-            .is_empty(),
-        "their identities are free"
-    );
-    assert!(
-        s.existing_urls(&["https://example.com/jan"])
-            .await
-            .expect("urls")
-            .is_empty()
-    );
-    let e = &s.events_by_id(&[1]).await.expect("events")[0];
-    assert_eq!(e.documents, 2, "event counters are history");
-    assert!(s.event_members(1).await.expect("members").is_empty());
-    assert_eq!(
-        s.event_roots("weibo", &["jan"])
-            .await
-            .expect("roots")
-            .get("jan"),
-        Some(&1),
-        "a later reply to a dropped root still finds its event"
-    );
-
-    // Nothing to drop a second time; a dropped document seen again is stored again, with
-    // a higher seq.
-    let again = s.drop_documents_before(cut).await.expect("again");
-    assert_eq!(again, yuqing_store::Retention::default());
-    let max = s.max_seq().await.expect("max");
-    let re = s
-        .insert(&[doc("jan", at(3, 20))], None)
-        .await
-        .expect("insert again");
-    assert_eq!(re.len(), 1);
-    assert!(re[0].seq > max);
+    let r = conformance::retention_drops_and_keeps(&s, |cut| {
+        let s = s.clone();
+        async move { s.drop_documents_before(cut).await }
+    })
+    .await;
+    assert!(r.partitions.is_empty(), "SQLite has no partitions");
 }
 
 /// Retention deletes in chunks: more documents than one chunk all go, and nothing else.

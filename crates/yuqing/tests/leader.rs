@@ -558,8 +558,6 @@ async fn case_deadlines_are_kept_when_the_leader_dies() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs PostgreSQL and NATS: cargo test -p yuqing --test leader -- --ignored"]
 async fn retention_drops_old_months_from_the_store_and_the_indexes() {
-    use chrono::TimeZone;
-    use yuqing_store::Store;
     let tmp = tempfile::tempdir().expect("tmp");
     let cfg = tmp.path().join("yuqing.toml");
     std::fs::write(&cfg, "[retention]\nkeep_months = 1\n").expect("config");
@@ -569,29 +567,7 @@ async fn retention_drops_old_months_from_the_store_and_the_indexes() {
     let store = yuqing_store::PgStore::connect(&cl.db)
         .await
         .expect("connect");
-    let long_ago = chrono::Utc
-        .with_ymd_and_hms(2025, 1, 15, 8, 0, 0)
-        .single()
-        .expect("time");
-    let doc = |id: &str, text: &str, at: chrono::DateTime<chrono::Utc>| {
-        let mut n = yuqing_store::conformance::new_doc(id, text, 0);
-        n.ingested_at = at;
-        n
-    };
-    let now = chrono::Utc::now();
-    store
-        .insert(
-            &[
-                doc("old1", "某县水库放水通知", long_ago),
-                doc("old2", "水库下游群众转移", long_ago),
-                doc("old3", "县城供水恢复", long_ago),
-                doc("new1", "水库开闸泄洪，下游注意安全", now),
-                doc("new2", "今日天气晴", now),
-            ],
-            None,
-        )
-        .await
-        .expect("insert");
+    common::store_old_and_new(&store).await;
     drop(store);
     let (a, b) = (tmp.path().join("node-a"), tmp.path().join("node-b"));
     let na = cl.processor(&a, &["--config", cfg]);

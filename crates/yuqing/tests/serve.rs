@@ -288,7 +288,6 @@ enabled = false
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_applies_retention_to_its_sqlite_store_and_index() {
-    use chrono::TimeZone;
     use yuqing_store::Store;
     let tmp = tempfile::tempdir().expect("tmp");
     let data = tmp.path().join("data");
@@ -296,29 +295,7 @@ async fn serve_applies_retention_to_its_sqlite_store_and_index() {
     let db = data.join("yuqing.db");
     {
         let store = yuqing_store::SqliteStore::open(&db).await.expect("open");
-        let long_ago = chrono::Utc
-            .with_ymd_and_hms(2025, 1, 15, 8, 0, 0)
-            .single()
-            .expect("time");
-        let doc = |id: &str, text: &str, at: chrono::DateTime<chrono::Utc>| {
-            let mut n = yuqing_store::conformance::new_doc(id, text, 0);
-            n.ingested_at = at;
-            n
-        };
-        let now = chrono::Utc::now();
-        store
-            .insert(
-                &[
-                    doc("old1", "某县水库放水通知", long_ago),
-                    doc("old2", "水库下游群众转移", long_ago),
-                    doc("old3", "县城供水恢复", long_ago),
-                    doc("new1", "水库开闸泄洪，下游注意安全", now),
-                    doc("new2", "今日天气晴", now),
-                ],
-                None,
-            )
-            .await
-            .expect("insert");
+        common::store_old_and_new(&store).await;
     }
     let _server = common::serve_with(&data, tmp.path(), "[retention]\nkeep_months = 1\n");
     let log = tmp.path().join("serve.log");

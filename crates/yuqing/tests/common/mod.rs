@@ -228,3 +228,32 @@ pub async fn webhook() -> (Got, std::net::SocketAddr) {
     });
     (got, addr)
 }
+
+/// Stores five documents for the retention tests: three ingested in January 2025
+/// (`old1`–`old3`, two of them about 水库) and two now (`new1` about 水库, `new2`).
+pub async fn store_old_and_new<S: yuqing_store::Store>(store: &S) {
+    use chrono::TimeZone;
+    let long_ago = chrono::Utc
+        .with_ymd_and_hms(2025, 1, 15, 8, 0, 0)
+        .single()
+        .expect("time");
+    let doc = |id: &str, text: &str, at: chrono::DateTime<chrono::Utc>| {
+        let mut n = yuqing_store::conformance::new_doc(id, text, 0);
+        n.ingested_at = at;
+        n
+    };
+    let now = chrono::Utc::now();
+    store
+        .insert(
+            &[
+                doc("old1", "某县水库放水通知", long_ago),
+                doc("old2", "水库下游群众转移", long_ago),
+                doc("old3", "县城供水恢复", long_ago),
+                doc("new1", "水库开闸泄洪，下游注意安全", now),
+                doc("new2", "今日天气晴", now),
+            ],
+            None,
+        )
+        .await
+        .expect("insert");
+}
