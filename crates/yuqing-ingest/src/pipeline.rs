@@ -356,6 +356,9 @@ impl<S: Store> Pipeline<S> {
         };
         me.reload_plans().await?;
         me.catch_up().await?;
+        // What retention deleted while no writer ran (`[retention]` under a `serve` that
+        // stopped before its index forgot them) leaves the index now.
+        me.forget_dropped().await?;
         Ok(me)
     }
 
@@ -494,6 +497,10 @@ impl<S: Store> Pipeline<S> {
             return Ok(false);
         }
         let before = std::mem::replace(&mut self.first_seq, first);
+        if first == 1 {
+            // Seqs start at 1: nothing was ever deleted, no index commit needed.
+            return Ok(true);
+        }
         self.writer.delete_below(first)?;
         self.commit()?;
         if before > 0 {
