@@ -135,18 +135,15 @@ pub fn spawn_writer<S: Store>(
                         if let Err(e) = rt.block_on(pipeline.reload_plans_if_due()) {
                             tracing::error!(error = %e, "reloading plans failed");
                         }
-                        if pipeline.is_shared()
-                            && !index_broken
-                            && let Err(e) = rt.block_on(pipeline.follow_store())
-                        {
-                            tracing::error!(error = %e, "following the shared store failed");
-                            index_broken |= matches!(e, PipelineError::Search(_));
-                        }
-                        if !pipeline.is_shared()
-                            && !index_broken
-                            && let Err(e) = rt.block_on(pipeline.forget_dropped_if_due())
-                        {
-                            tracing::error!(error = %e, "removing deleted documents from the index failed");
+                        let followed = if index_broken {
+                            Ok(())
+                        } else if pipeline.is_shared() {
+                            rt.block_on(pipeline.follow_store()).map(drop)
+                        } else {
+                            rt.block_on(pipeline.forget_dropped_if_due()).map(drop)
+                        };
+                        if let Err(e) = followed {
+                            tracing::error!(error = %e, "following the store failed");
                             index_broken |= matches!(e, PipelineError::Search(_));
                         }
                     }

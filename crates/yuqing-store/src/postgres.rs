@@ -274,7 +274,7 @@ impl PgStore {
     /// exclusive lock on `documents` for a moment: run it off-peak.
     pub async fn drop_partitions_before(&self, cutoff: NaiveDate) -> Result<Retention> {
         let cutoff = first_of_month(cutoff);
-        let cutoff_ms = month_start_ms(month_index(cutoff));
+        let cutoff_ms = retention_cutoff_ms(cutoff);
         let mut tx = self.pool.begin().await?;
         advisory_lock(&mut tx, DOCUMENTS_LOCK).await?;
         advisory_lock(&mut tx, PARTITIONS_LOCK).await?;
@@ -628,6 +628,12 @@ fn month_start_ms(m: i64) -> i64 {
     month_date(m)
         .and_hms_opt(0, 0, 0)
         .map_or(0, |t| t.and_utc().timestamp_millis())
+}
+
+/// The retention cut-off of both stores: unix ms of the first day of `cutoff`'s month
+/// (UTC), before which documents go.
+pub(crate) fn retention_cutoff_ms(cutoff: NaiveDate) -> i64 {
+    month_start_ms(month_index(cutoff))
 }
 
 fn partition_name(m: i64) -> String {

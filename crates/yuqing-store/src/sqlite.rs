@@ -16,7 +16,7 @@ use crate::{
     Fingerprint, Fix, GroupStats, Inserted, LevelRecord, NewDocument, NewPlan, PollOutcome, Result,
     Retention, SentimentCounts, SourceHealth, Store, StoreError, StoredDeadLetter, StoredPlan,
 };
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::Value;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
@@ -184,11 +184,7 @@ impl SqliteStore {
     /// emptied table would number its rows from 1 again). The file does not shrink: SQLite
     /// reuses the freed pages for new documents.
     pub async fn drop_documents_before(&self, cutoff: NaiveDate) -> Result<Retention> {
-        let cutoff_ms = cutoff
-            .with_day(1)
-            .unwrap_or(cutoff)
-            .and_hms_opt(0, 0, 0)
-            .map_or(0, |t| t.and_utc().timestamp_millis());
+        let cutoff_ms = crate::postgres::retention_cutoff_ms(cutoff);
         // The newest document always stays: SQLite gives a new row the highest rowid + 1,
         // so an emptied table would hand out seqs from 1 again, below the index's and the
         // alert follower's positions.
